@@ -20,8 +20,8 @@ public sealed class GgufFormatException : Exception
     {
     }
 
-    public GgufFormatException(string? file, long offset, string message)
-        : base(Describe(file, offset, message))
+    public GgufFormatException(string? file, long offset, string message, Exception? innerException = null)
+        : base(Describe(file, offset, message), innerException)
     {
         File = file;
         Offset = offset;

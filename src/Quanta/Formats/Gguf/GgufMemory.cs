@@ -1,0 +1,74 @@
+using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
+
+namespace Quanta.Formats.Gguf;
+
+/// <summary>Bytes of a GGUF file held for reading: a read-only memory mapping, or a pinned array in tests.</summary>
+internal abstract unsafe class GgufMemory : IDisposable
+{
+    public abstract byte* Pointer { get; }
+
+    public abstract long Length { get; }
+
+    public abstract void Dispose();
+
+    /// <summary>Maps a file read-only. Empty files cannot be mapped; the caller refuses them first.</summary>
+    public static GgufMemory Map(string path) => new Mapped(path);
+
+    public static GgufMemory Pin(byte[] bytes) => new Pinned(bytes);
+
+    sealed class Mapped : GgufMemory
+    {
+        readonly MemoryMappedFile _file;
+        readonly MemoryMappedViewAccessor _view;
+        readonly byte* _pointer;
+
+        public Mapped(string path)
+        {
+            // FileShare.Delete lets a writer replace the file by rename while a reader still maps the old one.
+            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+            try
+            {
+                Length = stream.Length;
+                _file = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
+            }
+            catch
+            {
+                stream.Dispose();
+                throw;
+            }
+            _view = _file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            byte* p = null;
+            _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+            _pointer = p + _view.PointerOffset;
+        }
+
+        public override byte* Pointer => _pointer;
+
+        public override long Length { get; }
+
+        public override void Dispose()
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _view.Dispose();
+            _file.Dispose();
+        }
+    }
+
+    sealed class Pinned(byte[] bytes) : GgufMemory
+    {
+        GCHandle _handle = GCHandle.Alloc(bytes, GCHandleType.Pinned);
+
+        public override byte* Pointer => (byte*)_handle.AddrOfPinnedObject();
+
+        public override long Length => bytes.Length;
+
+        public override void Dispose()
+        {
+            if (_handle.IsAllocated)
+            {
+                _handle.Free();
+            }
+        }
+    }
+}

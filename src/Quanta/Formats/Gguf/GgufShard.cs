@@ -1,0 +1,96 @@
+namespace Quanta.Formats.Gguf;
+
+/// <summary>One GGUF file held open: its parsed header and its mapped bytes. A split set has several.</summary>
+internal sealed class GgufShard : IDisposable
+{
+    bool _disposed;
+
+    GgufShard(string path, GgufMemory memory, GgufHeader header)
+    {
+        Path = path;
+        Memory = memory;
+        Header = header;
+    }
+
+    public string Path { get; }
+
+    public GgufMemory Memory { get; }
+
+    public GgufHeader Header { get; }
+
+    public long DataOffset => Header.DataOffset;
+
+    public long Length => Memory.Length;
+
+    public static unsafe GgufShard Open(string path)
+    {
+        long length;
+        try
+        {
+            length = new FileInfo(path).Length;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new GgufFormatException(path, -1, $"cannot open: {e.Message}", e);
+        }
+        if (length < 24)
+        {
+            // Also keeps empty files away from the memory mapper, which refuses them.
+            ThrowTooShort(path, File.ReadAllBytes(path));
+        }
+        GgufMemory memory;
+        try
+        {
+            memory = GgufMemory.Map(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new GgufFormatException(path, -1, $"cannot open: {e.Message}", e);
+        }
+        return FromMemory(path, memory);
+    }
+
+    public static GgufShard FromBytes(byte[] bytes, string name)
+    {
+        if (bytes.Length < 24)
+        {
+            ThrowTooShort(name, bytes);
+        }
+        return FromMemory(name, GgufMemory.Pin(bytes));
+    }
+
+    static unsafe GgufShard FromMemory(string path, GgufMemory memory)
+    {
+        try
+        {
+            var header = GgufHeaderReader.Read(memory.Pointer, memory.Length, path);
+            return new GgufShard(path, memory, header);
+        }
+        catch
+        {
+            memory.Dispose();
+            throw;
+        }
+    }
+
+    static void ThrowTooShort(string path, ReadOnlySpan<byte> bytes)
+    {
+        // A short file that starts with the magic is a truncated GGUF; anything else is not a GGUF at all.
+        if (bytes.StartsWith("GGUF"u8))
+        {
+            throw new GgufFormatException(path, bytes.Length, "the file ends inside the GGUF header (truncated file)");
+        }
+        throw new GgufFormatException(path, 0, $"not a GGUF file: {bytes.Length} bytes is shorter than a GGUF header");
+    }
+
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    public void Dispose()
+    {
+        if (!_disposed)
+        {
+            _disposed = true;
+            Memory.Dispose();
+        }
+    }
+}
