@@ -98,5 +98,45 @@ internal sealed class GgufBytes
         .Tensor("a.weight", [4, 2], 0, 32)
         .Tensor("b.weight", [8], 0, 32);
 
+    /// <summary>A vocabulary-style file: string, float and int arrays, and quantized tensors.</summary>
+    public static GgufBytes Vocabulary()
+    {
+        var tokens = Enumerable.Range(0, 100).Select(i => $"tok{i}").ToArray();
+        return new GgufBytes()
+            .Str("general.architecture", "llama")
+            .Kv("tokenizer.ggml.tokens", 9, w =>
+            {
+                w.Write(8);
+                w.Write((ulong)tokens.Length);
+                foreach (var t in tokens)
+                {
+                    WriteString(w, t);
+                }
+            })
+            .Kv("tokenizer.ggml.scores", 9, w =>
+            {
+                w.Write(6);
+                w.Write(100UL);
+                for (var i = 0; i < 100; i++)
+                {
+                    w.Write(-i * 0.5f);
+                }
+            })
+            .Kv("nested", 9, w =>
+            {
+                w.Write(9);
+                w.Write(2UL);
+                w.Write(4);
+                w.Write(1UL);
+                w.Write(7u);
+                w.Write(8);
+                w.Write(1UL);
+                WriteString(w, "x");
+            })
+            .Tensor("q4", [64, 2], 2, 72)
+            .Tensor("q8", [32, 3], 8, 102)
+            .Tensor("f16", [16, 2, 2], 1, 128);
+    }
+
     public static void PutU64(byte[] file, int at, ulong v) => BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(at), v);
 }

@@ -37,7 +37,7 @@ public class GgufReaderTests
         Assert.Equal([256L, 512L], embd.Shape);
         Assert.Equal(GgmlType.F16, embd.Type);
         Assert.Equal(256 * 512 * 2, embd.ByteSize);
-        Assert.Equal(16512, embd.FileOffset); // header and 39 tensor infos end at 16,497, padded to 32
+        Assert.Equal(16512, embd.FileOffset); // after the header and 39 tensor infos, padded to 32
         var norm = file.FindTensor("blk.0.attn_norm.weight")!;
         Assert.Equal(GgmlType.F32, norm.Type);
         Assert.Equal(262144, norm.Info.Offset);
