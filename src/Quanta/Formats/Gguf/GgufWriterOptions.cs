@@ -1,0 +1,28 @@
+namespace Quanta.Formats.Gguf;
+
+/// <summary>How a <see cref="GgufWriter"/> writes.</summary>
+public sealed class GgufWriterOptions
+{
+    /// <summary>
+    /// Files the output must not replace: the model being read, an imatrix... The target is refused, before
+    /// anything is created, when it names one of these after links are followed.
+    /// </summary>
+    public IReadOnlyList<string> ProtectedInputs { get; init; } = [];
+
+    /// <summary>Checked on every call; once cancelled, the next call deletes the temporary file and throws.</summary>
+    public CancellationToken CancellationToken { get; init; }
+
+    /// <summary>
+    /// Buffer of the output stream. Small writes (header pieces, padding, small tensors) gather here; chunks at
+    /// least this large go straight to the file.
+    /// </summary>
+    public int BufferSize { get; init; } = 1 << 20;
+
+    /// <summary>
+    /// Flush the file to disk (fsync) before it replaces the target, so a power cut leaves the old file or
+    /// the complete new one. Tests of throw-away files may turn it off.
+    /// </summary>
+    public bool FlushToDisk { get; init; } = true;
+
+    internal static readonly GgufWriterOptions Default = new();
+}
