@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Quanta.Cli.Rendering;
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
@@ -125,8 +126,8 @@ internal static class InspectCommand
             new("File type", summary.FileType is { } ftype ? $"{LlamaFileTypes.Describe(ftype)} ({ftype})" : "(not set)"),
             new("Bits per weight", summary.BitsPerWeight is { } bpw ? Humanize.Bits(bpw) : "- (no tensors)"),
             new("File size", $"{Humanize.Bytes(model.FileSize)} ({Humanize.Exact(model.FileSize)} bytes)"),
-            new("GGUF version", model.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            new("Alignment", model.Alignment.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new("GGUF version", model.Version.ToString(CultureInfo.InvariantCulture)),
+            new("Alignment", model.Alignment.ToString(CultureInfo.InvariantCulture)),
             new("Tensors", Humanize.Exact(model.Tensors.Count)),
         };
         if (model.IsSplit)
