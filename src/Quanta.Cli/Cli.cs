@@ -1,0 +1,146 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
+using Quanta.Cli.Commands;
+using Quanta.Formats.Gguf;
+
+namespace Quanta.Cli;
+
+/// <summary>
+/// The command line: one <see cref="Command"/> per verb, built by the verb's own file under Commands/, and
+/// the one place where exceptions become exit codes.
+/// </summary>
+/// <remarks>
+/// Exit codes: 0 success; 1 usage error (System.CommandLine's parse errors) or an unexpected error;
+/// 2 bad input (<see cref="GgufFormatException"/>, missing or unreadable files, <see cref="UserErrorException"/>);
+/// 130 cancelled. Every error is one line on stderr; the stack trace of an unexpected error is shown only
+/// with <c>--verbose</c>, because users need to know what to fix, not where in Quanta it was noticed.
+/// </remarks>
+public static class Cli
+{
+    public const string ToolName = "quanta";
+
+    /// <summary>Each verb contributes a factory; a new verb is one file plus one line here.</summary>
+    static readonly Func<CliContext, Command>[] Verbs =
+    [
+        InspectCommand.Create,
+    ];
+
+    /// <summary>Shared by every verb (<see cref="Option.Recursive"/>), so it may come before or after the verb.</summary>
+    internal static readonly Option<bool> VerboseOption = new("--verbose", "-v")
+    {
+        Description = "Show full details of unexpected errors (stack traces)",
+        Recursive = true,
+    };
+
+    /// <summary>Runs the CLI against the given writers, which are treated as redirected (not a terminal).</summary>
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default) =>
+        RunAsync(args, new CliContext(stdout, stderr), cancellationToken);
+
+    public static Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default) =>
+        RunAsync(args, context, Verbs, cancellationToken);
+
+    /// <summary>Runs with a given set of verbs; tests add verbs that fail on purpose to exercise the error paths.</summary>
+    internal static async Task<int> RunAsync(string[] args, CliContext context, IEnumerable<Func<CliContext, Command>> verbs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(verbs);
+
+        var root = BuildRootCommand(context, verbs);
+        var parseResult = root.Parse(args);
+        if (parseResult.Action is ParseErrorAction)
+        {
+            return ReportParseErrors(parseResult, context.Error);
+        }
+
+        var configuration = new InvocationConfiguration
+        {
+            Output = context.Out,
+            Error = context.Error,
+            // Exceptions come back to us, to be turned into one line and an exit code.
+            EnableDefaultExceptionHandler = false,
+            // Ctrl+C arrives through cancellationToken (Program wires the signal), so RunAsync never installs
+            // process-wide handlers; tests run many CLIs side by side in one process.
+            ProcessTerminationTimeout = null,
+        };
+
+        try
+        {
+            return await parseResult.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await context.Error.WriteLineAsync("cancelled").ConfigureAwait(false);
+            return ExitCodes.Cancelled;
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            await context.Error.WriteLineAsync($"error: {OneLine(e.Message)}").ConfigureAwait(false);
+            if (parseResult.GetValue(VerboseOption))
+            {
+                await context.Error.WriteLineAsync(e.ToString()).ConfigureAwait(false);
+            }
+            return ExitCodes.BadInput;
+        }
+        catch (Exception e)
+        {
+            var hint = parseResult.GetValue(VerboseOption) ? "" : " (run again with --verbose for details)";
+            await context.Error.WriteLineAsync($"error: unexpected {e.GetType().Name}: {OneLine(e.Message)}{hint}").ConfigureAwait(false);
+            if (parseResult.GetValue(VerboseOption))
+            {
+                await context.Error.WriteLineAsync(e.ToString()).ConfigureAwait(false);
+            }
+            return ExitCodes.Usage;
+        }
+    }
+
+    static RootCommand BuildRootCommand(CliContext context, IEnumerable<Func<CliContext, Command>> verbs)
+    {
+        var root = new RootCommand("Quanta: quantize LLMs and write GGUF files that llama.cpp and Ollama load, in pure .NET.")
+        {
+            // The executable is "quanta" when installed but "testhost" or "dotnet" elsewhere; help should not care.
+            HelpName = ToolName,
+        };
+        root.Options.Add(VerboseOption);
+        foreach (var verb in verbs)
+        {
+            root.Subcommands.Add(verb(context));
+        }
+        return root;
+    }
+
+    // Errors the user can act on without reading Quanta's source. IOException covers a file that vanished or
+    // cannot be read (FileNotFoundException and DirectoryNotFoundException derive from it).
+    static bool IsUserError(Exception e) =>
+        e is GgufFormatException or UserErrorException or IOException or UnauthorizedAccessException;
+
+    /// <summary>
+    /// Parse errors as "error: ..." lines plus a pointer to help, instead of System.CommandLine's full help
+    /// dump, which would land on stdout and drown the actual mistake.
+    /// </summary>
+    static int ReportParseErrors(ParseResult parseResult, TextWriter stderr)
+    {
+        foreach (var error in parseResult.Errors)
+        {
+            stderr.WriteLine($"error: {OneLine(error.Message)}");
+        }
+        stderr.WriteLine($"Run '{CommandPath(parseResult.CommandResult)} --help' for usage.");
+        return ExitCodes.Usage;
+    }
+
+    static string CommandPath(CommandResult command)
+    {
+        var names = new List<string>();
+        for (SymbolResult? result = command; result is CommandResult c; result = c.Parent)
+        {
+            names.Add(c.Command is RootCommand ? ToolName : c.Command.Name);
+        }
+        names.Reverse();
+        return string.Join(' ', names);
+    }
+
+    /// <summary>Messages from the file system or from nested exceptions can span lines; the contract is one.</summary>
+    internal static string OneLine(string message) =>
+        string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+}

@@ -1,0 +1,27 @@
+using Quanta.Cli.Rendering;
+using Spectre.Console;
+
+namespace Quanta.Cli;
+
+/// <summary>
+/// Where a command writes and what those writers are attached to. Commands never touch
+/// <see cref="Console"/> directly, so the whole CLI runs in-process in tests, in parallel.
+/// </summary>
+/// <param name="Out">Results: the report, the JSON document. Nothing else goes here.</param>
+/// <param name="Error">Errors, warnings and (on a terminal) progress.</param>
+/// <param name="OutIsTerminal">True when a person reads <paramref name="Out"/>: tables get borders and colour.</param>
+/// <param name="ErrorIsTerminal">True when progress displays may draw on <paramref name="Error"/>.</param>
+public sealed record CliContext(TextWriter Out, TextWriter Error, bool OutIsTerminal = false, bool ErrorIsTerminal = false)
+{
+    /// <summary>The process's own console, with terminal detection.</summary>
+    public static CliContext FromConsole() =>
+        new(Console.Out, Console.Error, !Console.IsOutputRedirected, !Console.IsErrorRedirected);
+
+    /// <summary>
+    /// A writer for human-readable reports: Spectre.Console tables for a terminal, plain aligned columns when
+    /// the output is piped or redirected, so that grep, awk and diff see one record per line.
+    /// </summary>
+    internal IReportWriter CreateReportWriter() => OutIsTerminal
+        ? new SpectreReportWriter(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Out) }))
+        : new PlainReportWriter(Out);
+}
