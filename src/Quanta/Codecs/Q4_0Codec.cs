@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using Quanta.Codecs.Search;
 using Quanta.Formats;
 
@@ -18,12 +20,89 @@ internal sealed class Q4_0Codec() : RowCodec(GgmlType.Q4_0)
     {
         if (importance.IsEmpty)
         {
-            EncodeBlocksScalar(row, destination);
+            EncodeBlocks(row, destination);
         }
         else
         {
             EncodeRowWeighted(row, importance, destination);
         }
+    }
+
+    /// <summary>The reference quantizer on the widest accelerated vectors; the same bytes as <see cref="EncodeBlocksScalar"/>.</summary>
+    internal static void EncodeBlocks(ReadOnlySpan<float> x, Span<byte> destination)
+    {
+        if (Vector256.IsHardwareAccelerated)
+        {
+            EncodeBlocks256(x, destination);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            EncodeBlocks128(x, destination);
+        }
+        else
+        {
+            EncodeBlocksScalar(x, destination);
+        }
+    }
+    internal static void EncodeBlocks256(ReadOnlySpan<float> x, Span<byte> destination)
+    {
+        for (int b = 0, o = 0; b < x.Length; b += BlockElements, o += BlockBytes)
+        {
+            var xb = x.Slice(b, BlockElements);
+            var block = destination.Slice(o, BlockBytes);
+            var d = LegacySimd.SignedAbsMax256(xb) / -8;
+            var id = d != 0 ? 1f / d : 0f;
+            if (!float.IsFinite(id))
+            {
+                EncodeBlock(xb, block);
+                continue;
+            }
+            BinaryPrimitives.WriteUInt16LittleEndian(block, Fp16.FromFloat(d));
+            var (v0, v1, v2, v3) = LegacySimd.Load256(xb);
+            var q0 = Quantize(v0, id);
+            var q1 = Quantize(v1, id);
+            var q2 = Quantize(v2, id);
+            var q3 = Quantize(v3, id);
+            _ = LegacySimd.PackNibbles(q0, q1, q2, q3, block[2..]);
+        }
+    }
+
+    internal static void EncodeBlocks128(ReadOnlySpan<float> x, Span<byte> destination)
+    {
+        Span<Vector128<int>> q = stackalloc Vector128<int>[8];
+        for (int b = 0, o = 0; b < x.Length; b += BlockElements, o += BlockBytes)
+        {
+            var xb = x.Slice(b, BlockElements);
+            var block = destination.Slice(o, BlockBytes);
+            var d = LegacySimd.SignedAbsMax128(xb) / -8;
+            var id = d != 0 ? 1f / d : 0f;
+            if (!float.IsFinite(id))
+            {
+                EncodeBlock(xb, block);
+                continue;
+            }
+            BinaryPrimitives.WriteUInt16LittleEndian(block, Fp16.FromFloat(d));
+            for (var k = 0; k < 8; k++)
+            {
+                q[k] = Quantize(Vector128.Create(xb[(4 * k)..]), id);
+            }
+            _ = LegacySimd.PackNibbles(q, block[2..]);
+        }
+    }
+
+    // Multiply, add, truncate, clamp: the scalar steps lane by lane. A finite 1/d keeps every lane in int range.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<int> Quantize(Vector256<float> v, float id)
+    {
+        var scaled = v * id;
+        return Vector256.Min(Vector256.ConvertToInt32Native(scaled + Vector256.Create(8.5f)), Vector256.Create(15));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector128<int> Quantize(Vector128<float> v, float id)
+    {
+        var scaled = v * id;
+        return Vector128.Min(Vector128.ConvertToInt32Native(scaled + Vector128.Create(8.5f)), Vector128.Create(15));
     }
 
     /// <summary>The specification: <c>quantize_row_q4_0_ref</c> block by block.</summary>
