@@ -161,6 +161,19 @@ internal sealed class Q4_0Codec() : RowCodec(GgmlType.Q4_0)
 
     protected override void DecodeBlocks(ReadOnlySpan<byte> source, Span<float> destination)
     {
+        if (Vector256.IsHardwareAccelerated)
+        {
+            DecodeBlocks256(source, destination);
+        }
+        else
+        {
+            DecodeBlocksScalar(source, destination);
+        }
+    }
+
+    /// <summary>The specification: <c>dequantize_row_q4_0</c>.</summary>
+    internal static void DecodeBlocksScalar(ReadOnlySpan<byte> source, Span<float> destination)
+    {
         for (int o = 0, y = 0; o < source.Length; o += BlockBytes, y += BlockElements)
         {
             var d = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(source[o..]));
@@ -171,6 +184,26 @@ internal sealed class Q4_0Codec() : RowCodec(GgmlType.Q4_0)
                 output[j] = ((qs[j] & 0x0F) - 8) * d;
                 output[j + 16] = ((qs[j] >> 4) - 8) * d;
             }
+        }
+    }
+
+    /// <summary>Each lane converts its small integer to float (exact) and multiplies once by d, as the scalar loop does.</summary>
+    internal static void DecodeBlocks256(ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        var eight = Vector256.Create(8);
+        var nibble = Vector256.Create(0x0F);
+        for (int o = 0, y = 0; o < source.Length; o += BlockBytes, y += BlockElements)
+        {
+            var d = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(source[o..]));
+            var (bytes, _) = Vector256.Widen(Vector256.Create(Vector128.Create(source.Slice(o + 2, 16)), Vector128<byte>.Zero));
+            var (first, second) = Vector256.Widen(bytes);
+            var q0 = first.AsInt32();
+            var q1 = second.AsInt32();
+            var output = destination.Slice(y, BlockElements);
+            (Vector256.ConvertToSingle((q0 & nibble) - eight) * d).CopyTo(output);
+            (Vector256.ConvertToSingle((q1 & nibble) - eight) * d).CopyTo(output[8..]);
+            (Vector256.ConvertToSingle(Vector256.ShiftRightLogical(q0, 4) - eight) * d).CopyTo(output[16..]);
+            (Vector256.ConvertToSingle(Vector256.ShiftRightLogical(q1, 4) - eight) * d).CopyTo(output[24..]);
         }
     }
 }

@@ -138,6 +138,19 @@ internal sealed class Q8_0Codec() : RowCodec(GgmlType.Q8_0)
 
     protected override void DecodeBlocks(ReadOnlySpan<byte> source, Span<float> destination)
     {
+        if (Vector256.IsHardwareAccelerated)
+        {
+            DecodeBlocks256(source, destination);
+        }
+        else
+        {
+            DecodeBlocksScalar(source, destination);
+        }
+    }
+
+    /// <summary>The specification: <c>dequantize_row_q8_0</c>.</summary>
+    internal static void DecodeBlocksScalar(ReadOnlySpan<byte> source, Span<float> destination)
+    {
         for (int o = 0, y = 0; o < source.Length; o += BlockBytes, y += BlockElements)
         {
             var d = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(source[o..]));
@@ -147,6 +160,23 @@ internal sealed class Q8_0Codec() : RowCodec(GgmlType.Q8_0)
             {
                 output[j] = (sbyte)qs[j] * d;
             }
+        }
+    }
+
+    /// <summary>Each lane converts an int8 to float (exact) and multiplies once by d, as the scalar loop does.</summary>
+    internal static void DecodeBlocks256(ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        for (int o = 0, y = 0; o < source.Length; o += BlockBytes, y += BlockElements)
+        {
+            var d = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(source[o..]));
+            var (low, high) = Vector256.Widen(Vector256.Create(source.Slice(o + 2, BlockElements)).AsSByte());
+            var (q0, q1) = Vector256.Widen(low);
+            var (q2, q3) = Vector256.Widen(high);
+            var output = destination.Slice(y, BlockElements);
+            (Vector256.ConvertToSingle(q0) * d).CopyTo(output);
+            (Vector256.ConvertToSingle(q1) * d).CopyTo(output[8..]);
+            (Vector256.ConvertToSingle(q2) * d).CopyTo(output[16..]);
+            (Vector256.ConvertToSingle(q3) * d).CopyTo(output[24..]);
         }
     }
 }

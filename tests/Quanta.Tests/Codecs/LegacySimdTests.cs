@@ -92,3 +92,32 @@ public class LegacySimdTests
         Assert.All(bytes.AsSpan(2).ToArray(), b => Assert.Equal(0, b));
     }
 }
+
+public class LegacyDecodeSimdTests
+{
+    delegate void DecodeBlocks(ReadOnlySpan<byte> source, Span<float> destination);
+
+    [Theory]
+    [InlineData("q8_0")]
+    [InlineData("q4_0")]
+    public void Vector_decode_matches_scalar_bit_for_bit(string format)
+    {
+        var (blockBytes, scalar, vector) = format switch
+        {
+            "q8_0" => (Q8_0Codec.BlockBytes, (DecodeBlocks)Q8_0Codec.DecodeBlocksScalar, (DecodeBlocks)Q8_0Codec.DecodeBlocks256),
+            _ => (Q4_0Codec.BlockBytes, (DecodeBlocks)Q4_0Codec.DecodeBlocksScalar, (DecodeBlocks)Q4_0Codec.DecodeBlocks256),
+        };
+        var random = new Random(7);
+        for (var round = 0; round < 200; round++)
+        {
+            var blocks = random.Next(20);
+            var source = new byte[blocks * blockBytes];
+            random.NextBytes(source); // every scale bit pattern, NaN and infinity included
+            var expected = new float[blocks * 32];
+            var actual = new float[blocks * 32];
+            scalar(source, expected);
+            vector(source, actual);
+            Quanta.Tests.Formats.Fp16Tests.AssertSameBits(expected, actual, $"{format} round {round}");
+        }
+    }
+}
