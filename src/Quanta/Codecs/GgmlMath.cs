@@ -1,0 +1,33 @@
+using System.Runtime.CompilerServices;
+
+namespace Quanta.Codecs;
+
+/// <summary>
+/// The few C conversions ggml's quantizers rely on, with the exact results of the x86-64 reference build.
+/// </summary>
+internal static class GgmlMath
+{
+    /// <summary>
+    /// ggml's <c>nearest_int</c>: adds 1.5·2²³ so the FPU rounds to nearest even, then reads the low mantissa
+    /// bits. Reproduced bit for bit (not with MathF.Round) so that even out-of-range inputs give ggml's value.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int NearestInt(float value)
+    {
+        var shifted = value + 12582912f;
+        return (BitConverter.SingleToInt32Bits(shifted) & 0x007FFFFF) - 0x00400000;
+    }
+
+    /// <summary>
+    /// C's float → int conversion as x86-64 compiles it (<c>cvttss2si</c>): truncation toward zero, and
+    /// 0x80000000 for NaN or anything outside the int range. .NET's own cast saturates instead, which would
+    /// change the low byte ggml keeps in its <c>(int8_t)</c>/<c>(uint8_t)</c> casts when a scale overflows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int TruncateToInt32(float value) =>
+        value is >= -2147483648f and < 2147483648f ? (int)value : int.MinValue;
+
+    /// <summary>C's <c>(int8_t)</c> cast of a float on x86-64: the low byte of <see cref="TruncateToInt32"/>, sign-extended.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int TruncateToInt8(float value) => (sbyte)TruncateToInt32(value);
+}

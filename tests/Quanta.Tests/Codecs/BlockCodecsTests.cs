@@ -1,0 +1,157 @@
+using Quanta.Codecs;
+using Quanta.Formats;
+
+namespace Quanta.Tests.Codecs;
+
+public class BlockCodecsTests
+{
+    public static TheoryData<GgmlType> RegisteredTypes()
+    {
+        var data = new TheoryData<GgmlType>();
+        foreach (var codec in BlockCodecs.All)
+        {
+            data.Add(codec.Type);
+        }
+        return data;
+    }
+
+    [Fact]
+    public void Lookup_agrees_with_the_registered_list()
+    {
+        Assert.Equal(BlockCodecs.All.Count, BlockCodecs.All.Select(c => c.Type).Distinct().Count());
+        foreach (var info in GgmlTypeInfo.Types)
+        {
+            var found = BlockCodecs.TryGet(info.Type, out var codec);
+            Assert.Equal(BlockCodecs.All.Any(c => c.Type == info.Type), found);
+            if (found)
+            {
+                Assert.Equal(info.Type, codec!.Type);
+                Assert.Same(codec, BlockCodecs.Get(info.Type));
+            }
+        }
+    }
+
+    [Fact]
+    public void Get_names_what_is_missing()
+    {
+        var none = Assert.Throws<NotSupportedException>(() => BlockCodecs.Get(GgmlType.I64));
+        Assert.Contains("i64", none.Message, StringComparison.Ordinal);
+        var removed = Assert.Throws<NotSupportedException>(() => BlockCodecs.Get((GgmlType)4));
+        Assert.Contains("q4_2", removed.Message, StringComparison.Ordinal);
+        Assert.False(BlockCodecs.TryGet((GgmlType)(-1), out _));
+        Assert.False(BlockCodecs.TryGet((GgmlType)1000, out _));
+    }
+
+    static (IBlockCodec Codec, GgmlTypeInfo Info) Lookup(GgmlType type) => (BlockCodecs.Get(type), GgmlTypeInfo.Of(type));
+
+    /// <summary>A few blocks, and never fewer than 32 values, so plain float formats get real rows too.</summary>
+    static int RowLength(GgmlTypeInfo info, int blocks) => Math.Max(32, info.BlockElements * blocks);
+
+    static float[] RandomRows(int count, int seed)
+    {
+        var random = new Random(seed);
+        var values = new float[count];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = (float)(random.NextDouble() * 2 - 1);
+        }
+        return values;
+    }
+
+    [Theory]
+    [MemberData(nameof(RegisteredTypes))]
+    public void Bad_shapes_are_rejected_before_anything_is_written(GgmlType type)
+    {
+        var (codec, info) = Lookup(type);
+        var rowLength = RowLength(info, 2);
+        var rows = RandomRows(rowLength * 3, 1);
+        var destination = new byte[(int)info.RowBytes(rowLength) * 3];
+        destination.AsSpan().Fill(0xAB);
+
+        Assert.Throws<ArgumentException>(() => codec.Encode(rows.AsSpan(1), rowLength, default, destination));
+        Assert.Throws<ArgumentException>(() => codec.Encode(rows, rowLength, default, destination.AsSpan(1)));
+        Assert.Throws<ArgumentException>(() => codec.Encode(rows, rowLength, new float[rowLength - 1], destination));
+        var badWeights = new float[rowLength];
+        badWeights[3] = float.NaN;
+        Assert.Throws<ArgumentException>(() => codec.Encode(rows, rowLength, badWeights, destination));
+        Assert.Throws<ArgumentOutOfRangeException>(() => codec.Encode(rows, 0, default, destination));
+        Assert.Throws<ArgumentOutOfRangeException>(() => codec.Encode(rows, -rowLength, default, destination));
+        if (info.BlockElements > 1)
+        {
+            var ragged = rowLength + info.BlockElements / 2;
+            var error = Assert.Throws<ArgumentException>(() => codec.Encode(new float[ragged * 2], ragged, default, new byte[4096]));
+            Assert.Contains("block", error.Message, StringComparison.Ordinal);
+        }
+        Assert.All(destination, b => Assert.Equal(0xAB, b));
+
+        var floats = new float[rowLength];
+        Assert.Throws<ArgumentException>(() => codec.Decode(new byte[info.BlockBytes * 2 + 1], floats));
+        Assert.Throws<ArgumentException>(() => codec.Decode(new byte[info.BlockBytes * 2], new float[info.BlockElements * 2 + 1]));
+    }
+
+    [Theory]
+    [MemberData(nameof(RegisteredTypes))]
+    public void Non_finite_values_name_their_row(GgmlType type)
+    {
+        var (codec, info) = Lookup(type);
+        var rowLength = RowLength(info, 4);
+        foreach (var bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity, BitConverter.UInt32BitsToSingle(0xFF800001) })
+        {
+            foreach (var importance in new[] { Array.Empty<float>(), Enumerable.Repeat(1f, rowLength).ToArray() })
+            {
+                var rows = RandomRows(rowLength * 3, 2);
+                var column = rowLength - 5;
+                rows[2 * rowLength + column] = bad;
+                var error = Assert.Throws<NonFiniteValueException>(
+                    () => codec.Encode(rows, rowLength, importance, new byte[(int)info.RowBytes(rowLength) * 3]));
+                Assert.Equal(2, error.Row);
+                Assert.Equal(column, error.Column);
+                Assert.Contains("row 2", error.Message, StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(RegisteredTypes))]
+    public void Empty_input_is_nothing_to_do(GgmlType type)
+    {
+        var (codec, info) = Lookup(type);
+        codec.Encode([], info.BlockElements, default, []);
+        codec.Decode([], []);
+    }
+
+    [Theory]
+    [MemberData(nameof(RegisteredTypes))]
+    public void Round_trip_stays_close(GgmlType type)
+    {
+        var (codec, info) = Lookup(type);
+        var rowLength = RowLength(info, 8);
+        var rows = RandomRows(rowLength * 5, 3);
+        var bytes = new byte[(int)info.RowBytes(rowLength) * 5];
+        var importance = RandomRows(rowLength, 4).Select(MathF.Abs).ToArray();
+        foreach (var weights in new[] { Array.Empty<float>(), importance })
+        {
+            codec.Encode(rows, rowLength, weights, bytes);
+            var back = new float[rows.Length];
+            codec.Decode(bytes, back);
+            // Half the step of the coarsest format here (4 bits over [-1, 1]) plus slack for fp16 scales.
+            var tolerance = info.BlockElements == 1 ? 0.004f : 0.16f;
+            for (var i = 0; i < rows.Length; i++)
+            {
+                Assert.True(MathF.Abs(rows[i] - back[i]) <= tolerance, $"{info.Name}: value {i} {rows[i]} came back as {back[i]}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Q8_0_ignores_importance_as_ggml_does()
+    {
+        var codec = BlockCodecs.Get(GgmlType.Q8_0);
+        var rows = RandomRows(256, 5);
+        var plain = new byte[272];
+        var weighted = new byte[272];
+        codec.Encode(rows, 128, default, plain);
+        codec.Encode(rows, 128, RandomRows(128, 6), weighted);
+        Assert.Equal(plain, weighted);
+    }
+}
