@@ -1,0 +1,182 @@
+using System.Buffers.Binary;
+using Quanta.Codecs.Search;
+using Quanta.Formats;
+
+namespace Quanta.Codecs;
+
+/// <summary>
+/// Q3_K: 3-bit symmetric quants in sixteen 16-element sub-blocks with 6-bit signed scales under one fp16
+/// super-scale, 110 bytes per 256 values. Layout (<c>block_q3_K</c>): hmask[32] (bit k of byte m = high bit of
+/// element 32k + m), qs[64] (2-bit low parts, four 32-element groups per 32 bytes), scales[12]
+/// (see <see cref="KScales.PackQ3"/>), d fp16. Follows ggml's <c>quantize_row_q3_K_ref</c>,
+/// <c>quantize_row_q3_K_impl</c> and <c>dequantize_row_q3_K</c> bit for bit.
+/// </summary>
+public sealed class Q3KCodec : SuperBlockCodec
+{
+    private const int QsOffset = 32;
+    private const int ScalesOffset = 96;
+    private const int DOffset = 108;
+
+    public Q3KCodec()
+        : base(GgmlType.Q3_K)
+    {
+    }
+
+    protected override void EncodeBlock(ReadOnlySpan<float> x, Span<byte> block)
+    {
+        Span<sbyte> levels = stackalloc sbyte[SuperBlockSize];
+        Span<float> scales = stackalloc float[16];
+
+        float maxScale = 0;
+        float amax = 0;
+        for (var j = 0; j < 16; ++j)
+        {
+            scales[j] = SymmetricSearch.MakeQ3(x.Slice(16 * j, 16), 4, levels.Slice(16 * j, 16));
+            var scale = MathF.Abs(scales[j]);
+            if (scale > amax)
+            {
+                amax = scale;
+                maxScale = scales[j];
+            }
+        }
+
+        var packedScales = block.Slice(ScalesOffset, 12);
+        packedScales.Clear();
+        if (maxScale != 0)
+        {
+            var iscale = -32f / maxScale;
+            Span<int> biased = stackalloc int[16];
+            for (var j = 0; j < 16; ++j)
+            {
+                // C: int8_t l = nearest_int(...); the value is within [-32, 32], so the int8 store is exact.
+                var l = (sbyte)KQuantRounding.NearestInt(iscale * scales[j]);
+                biased[j] = SymmetricSearch.Clamp(l, -32, 31) + 32;
+            }
+            KScales.PackQ3(biased, packedScales);
+            BinaryPrimitives.WriteUInt16LittleEndian(block[DOffset..], Fp16.FromFloat(1 / iscale));
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(block[DOffset..], Fp16.FromFloat(0f));
+        }
+
+        RequantizeAndPack(x, levels, block);
+    }
+
+    protected override void EncodeBlockWeighted(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block)
+    {
+        Span<sbyte> levels = stackalloc sbyte[SuperBlockSize];
+        Span<float> scales = stackalloc float[16];
+        Span<float> weights = stackalloc float[16];
+        Span<float> sw = stackalloc float[16];
+
+        float sumX2 = 0;
+        for (var j = 0; j < SuperBlockSize; ++j)
+        {
+            sumX2 += x[j] * x[j];
+        }
+        var sigma2 = 2 * sumX2 / SuperBlockSize;
+
+        for (var j = 0; j < 16; ++j)
+        {
+            var xs = x.Slice(16 * j, 16);
+            var qw = importance.Slice(16 * j, 16);
+            for (var l = 0; l < 16; ++l)
+            {
+                weights[l] = qw[l] * MathF.Sqrt(sigma2 + xs[l] * xs[l]);
+            }
+            float sumW = 0;
+            for (var l = 0; l < 16; ++l)
+            {
+                sumW += weights[l];
+            }
+            sw[j] = sumW;
+            scales[j] = SymmetricSearch.MakeQx(xs, 4, levels.Slice(16 * j, 16), weights);
+        }
+
+        var packedScales = block.Slice(ScalesOffset, 12);
+        packedScales.Clear();
+        Span<sbyte> ls = stackalloc sbyte[16];
+        var dBlock = SymmetricSearch.MakeQx(scales, 32, ls, sw);
+        Span<int> biased = stackalloc int[16];
+        for (var j = 0; j < 16; ++j)
+        {
+            biased[j] = ls[j];
+        }
+        KScales.PackQ3(biased, packedScales);
+        BinaryPrimitives.WriteUInt16LittleEndian(block[DOffset..], Fp16.FromFloat(dBlock));
+
+        RequantizeAndPack(x, levels, block);
+    }
+
+    /// <summary>
+    /// Re-derives the levels from the stored fp16 scale and 6-bit sub-scales (true division), then splits them
+    /// into the high-bit mask and the 2-bit low parts. Sub-blocks with a zero effective scale keep the search's
+    /// levels, as in ggml.
+    /// </summary>
+    private static void RequantizeAndPack(ReadOnlySpan<float> x, Span<sbyte> levels, Span<byte> block)
+    {
+        var packedScales = block.Slice(ScalesOffset, 12);
+        var dAll = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(block[DOffset..]));
+        for (var j = 0; j < 16; ++j)
+        {
+            var d = dAll * KScales.UnpackQ3(j, packedScales);
+            if (d == 0)
+            {
+                continue;
+            }
+            for (var ii = 0; ii < 16; ++ii)
+            {
+                var l = SymmetricSearch.Clamp(KQuantRounding.NearestInt(x[16 * j + ii] / d), -4, 3);
+                levels[16 * j + ii] = (sbyte)(l + 4);
+            }
+        }
+
+        var hmask = block[..32];
+        hmask.Clear();
+        for (var j = 0; j < SuperBlockSize; ++j)
+        {
+            if (levels[j] > 3)
+            {
+                hmask[j % 32] |= (byte)(1 << (j / 32));
+                levels[j] -= 4;
+            }
+        }
+        var qs = block.Slice(QsOffset, 64);
+        for (var h = 0; h < 2; ++h)
+        {
+            for (var l = 0; l < 32; ++l)
+            {
+                var b = 128 * h + l;
+                qs[32 * h + l] = (byte)((byte)levels[b] | ((byte)levels[b + 32] << 2) | ((byte)levels[b + 64] << 4) | ((byte)levels[b + 96] << 6));
+            }
+        }
+    }
+
+    protected override void DecodeBlock(ReadOnlySpan<byte> block, Span<float> y)
+    {
+        var dAll = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(block[DOffset..]));
+        var hm = block[..32];
+        var packedScales = block.Slice(ScalesOffset, 12);
+        var mask = 1;
+        var isub = 0;
+        for (var h = 0; h < 2; ++h)
+        {
+            var q = block.Slice(QsOffset + 32 * h, 32);
+            for (var shift = 0; shift < 8; shift += 2)
+            {
+                for (var half = 0; half < 2; ++half)
+                {
+                    var dl = dAll * KScales.UnpackQ3(isub++, packedScales);
+                    var o = 16 * half;
+                    var yOut = y.Slice(128 * h + 16 * shift + o, 16);
+                    for (var l = 0; l < 16; ++l)
+                    {
+                        yOut[l] = dl * (((q[o + l] >> shift) & 3) - ((hm[o + l] & mask) != 0 ? 0 : 4));
+                    }
+                }
+                mask <<= 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+using Quanta.Formats;
+
+namespace Quanta.Codecs;
+
+/// <summary>
+/// Shared shape of the K-quant codecs: 256-element super-blocks, arguments checked before any work, then one
+/// super-block at a time. ggml quantizes a whole tensor with the <c>_ref</c> function when there is no
+/// importance matrix and row by row with the <c>_impl</c> function when there is; since neither carries state
+/// across super-blocks, both reduce to a per-super-block routine that is told where its importance weights are.
+/// </summary>
+public abstract class SuperBlockCodec : IBlockCodec
+{
+    /// <summary>ggml's <c>QK_K</c>.</summary>
+    public const int SuperBlockSize = 256;
+
+    private readonly int _blockBytes;
+
+    protected SuperBlockCodec(GgmlType type)
+    {
+        Type = type;
+        _blockBytes = GgmlTypeInfo.Of(type).BlockBytes;
+    }
+
+    public GgmlType Type { get; }
+
+    public bool CanEncode => true;
+
+    /// <summary>Bytes of one encoded super-block.</summary>
+    public int BlockBytes => _blockBytes;
+
+    public void Encode(ReadOnlySpan<float> rows, int rowLength, ReadOnlySpan<float> importance, Span<byte> destination)
+    {
+        if (rowLength <= 0 || rowLength % SuperBlockSize != 0)
+        {
+            throw new ArgumentException(
+                $"{GgmlTypeInfo.Of(Type).Name} needs rows of a positive multiple of {SuperBlockSize} elements, got {rowLength}",
+                nameof(rowLength));
+        }
+        if (rows.Length % rowLength != 0)
+        {
+            throw new ArgumentException(
+                $"{rows.Length} values are not a whole number of {rowLength}-element rows", nameof(rows));
+        }
+        if (!importance.IsEmpty && importance.Length != rowLength)
+        {
+            throw new ArgumentException(
+                $"importance holds {importance.Length} weights; expected none or one per column ({rowLength})",
+                nameof(importance));
+        }
+        var blocks = rows.Length / SuperBlockSize;
+        if (destination.Length < (long)blocks * _blockBytes)
+        {
+            throw new ArgumentException(
+                $"destination holds {destination.Length} bytes; {(long)blocks * _blockBytes} needed", nameof(destination));
+        }
+
+        var blocksPerRow = rowLength / SuperBlockSize;
+        for (var b = 0; b < blocks; ++b)
+        {
+            var x = rows.Slice(b * SuperBlockSize, SuperBlockSize);
+            var y = destination.Slice(b * _blockBytes, _blockBytes);
+            if (importance.IsEmpty)
+            {
+                EncodeBlock(x, y);
+            }
+            else
+            {
+                // ggml indexes the weights by column within the row: quant_weights + QK_K * (block in row).
+                EncodeBlockWeighted(x, importance.Slice(b % blocksPerRow * SuperBlockSize, SuperBlockSize), y);
+            }
+        }
+    }
+
+    public void Decode(ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        if (source.Length % _blockBytes != 0)
+        {
+            throw new ArgumentException(
+                $"{source.Length} bytes are not a whole number of {_blockBytes}-byte {GgmlTypeInfo.Of(Type).Name} blocks",
+                nameof(source));
+        }
+        var blocks = source.Length / _blockBytes;
+        if (destination.Length < (long)blocks * SuperBlockSize)
+        {
+            throw new ArgumentException(
+                $"destination holds {destination.Length} values; {(long)blocks * SuperBlockSize} needed", nameof(destination));
+        }
+        for (var b = 0; b < blocks; ++b)
+        {
+            DecodeBlock(source.Slice(b * _blockBytes, _blockBytes), destination.Slice(b * SuperBlockSize, SuperBlockSize));
+        }
+    }
+
+    /// <summary>One super-block on ggml's no-importance path (<c>quantize_row_*_ref</c>).</summary>
+    protected abstract void EncodeBlock(ReadOnlySpan<float> x, Span<byte> block);
+
+    /// <summary>One super-block on ggml's importance path (<c>quantize_row_*_impl</c> with weights).</summary>
+    protected abstract void EncodeBlockWeighted(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block);
+
+    /// <summary>One super-block of ggml's <c>dequantize_row_*</c>.</summary>
+    protected abstract void DecodeBlock(ReadOnlySpan<byte> block, Span<float> y);
+}
