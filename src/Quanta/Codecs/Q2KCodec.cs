@@ -18,7 +18,12 @@ public sealed class Q2KCodec : SuperBlockCodec
     private const int DminOffset = 82;
 
     public Q2KCodec()
-        : base(GgmlType.Q2_K)
+        : this(VectorizeByDefault)
+    {
+    }
+
+    internal Q2KCodec(bool vectorized)
+        : base(GgmlType.Q2_K, vectorized)
     {
     }
 

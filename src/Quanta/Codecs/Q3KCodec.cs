@@ -18,7 +18,12 @@ public sealed class Q3KCodec : SuperBlockCodec
     private const int DOffset = 108;
 
     public Q3KCodec()
-        : base(GgmlType.Q3_K)
+        : this(VectorizeByDefault)
+    {
+    }
+
+    internal Q3KCodec(bool vectorized)
+        : base(GgmlType.Q3_K, vectorized)
     {
     }
 

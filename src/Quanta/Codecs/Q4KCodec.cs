@@ -16,21 +16,26 @@ public sealed class Q4KCodec : SuperBlockCodec
     private const int Nmax = 15;
 
     public Q4KCodec()
-        : base(GgmlType.Q4_K)
+        : this(VectorizeByDefault)
+    {
+    }
+
+    internal Q4KCodec(bool vectorized)
+        : base(GgmlType.Q4_K, vectorized)
     {
     }
 
     protected override void EncodeBlock(ReadOnlySpan<float> x, Span<byte> block)
     {
         Span<byte> levels = stackalloc byte[SuperBlockSize];
-        KQuantAffine.EncodeReference(x, Nmax, -1f, 0.1f, 20, levels, block[..4], block.Slice(4, 12));
+        KQuantAffine.EncodeReference(x, Nmax, -1f, 0.1f, 20, Vectorized, levels, block[..4], block.Slice(4, 12));
         PackNibbles(levels, block.Slice(16, 128));
     }
 
     protected override void EncodeBlockWeighted(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block)
     {
         Span<byte> levels = stackalloc byte[SuperBlockSize];
-        KQuantAffine.EncodeWeighted(x, importance, Nmax, clampScales: false, levels, block[..4], block.Slice(4, 12));
+        KQuantAffine.EncodeWeighted(x, importance, Nmax, clampScales: false, Vectorized, levels, block[..4], block.Slice(4, 12));
         PackNibbles(levels, block.Slice(16, 128));
     }
 

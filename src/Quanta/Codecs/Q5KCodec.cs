@@ -15,21 +15,26 @@ public sealed class Q5KCodec : SuperBlockCodec
     private const int Nmax = 31;
 
     public Q5KCodec()
-        : base(GgmlType.Q5_K)
+        : this(VectorizeByDefault)
+    {
+    }
+
+    internal Q5KCodec(bool vectorized)
+        : base(GgmlType.Q5_K, vectorized)
     {
     }
 
     protected override void EncodeBlock(ReadOnlySpan<float> x, Span<byte> block)
     {
         Span<byte> levels = stackalloc byte[SuperBlockSize];
-        KQuantAffine.EncodeReference(x, Nmax, -0.5f, 0.1f, 15, levels, block[..4], block.Slice(4, 12));
+        KQuantAffine.EncodeReference(x, Nmax, -0.5f, 0.1f, 15, Vectorized, levels, block[..4], block.Slice(4, 12));
         Pack(levels, block.Slice(16, 32), block.Slice(48, 128));
     }
 
     protected override void EncodeBlockWeighted(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block)
     {
         Span<byte> levels = stackalloc byte[SuperBlockSize];
-        KQuantAffine.EncodeWeighted(x, importance, Nmax, clampScales: true, levels, block[..4], block.Slice(4, 12));
+        KQuantAffine.EncodeWeighted(x, importance, Nmax, clampScales: true, Vectorized, levels, block[..4], block.Slice(4, 12));
         Pack(levels, block.Slice(16, 32), block.Slice(48, 128));
     }
 

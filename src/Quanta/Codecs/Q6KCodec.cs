@@ -18,7 +18,12 @@ public sealed class Q6KCodec : SuperBlockCodec
     private const int DOffset = 208;
 
     public Q6KCodec()
-        : base(GgmlType.Q6_K)
+        : this(VectorizeByDefault)
+    {
+    }
+
+    internal Q6KCodec(bool vectorized)
+        : base(GgmlType.Q6_K, vectorized)
     {
     }
 

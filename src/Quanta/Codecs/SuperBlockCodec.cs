@@ -15,11 +15,23 @@ public abstract class SuperBlockCodec : IBlockCodec
 
     private readonly int _blockBytes;
 
-    protected SuperBlockCodec(GgmlType type)
+    /// <param name="type">The block format.</param>
+    /// <param name="vectorized">
+    /// Run the searches lane-parallel (see <see cref="Search.LaneSearch"/>). Both paths give identical bytes; the
+    /// public constructors choose the vector path where 256-bit vectors are hardware-accelerated, tests force each.
+    /// </param>
+    protected SuperBlockCodec(GgmlType type, bool vectorized)
     {
         Type = type;
+        Vectorized = vectorized;
         _blockBytes = GgmlTypeInfo.Of(type).BlockBytes;
     }
+
+    /// <summary>Whether this instance runs the lane-parallel searches.</summary>
+    internal bool Vectorized { get; }
+
+    /// <summary>The default for <see cref="Vectorized"/>: lanes only pay off with hardware vectors.</summary>
+    protected static bool VectorizeByDefault => System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated;
 
     public GgmlType Type { get; }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.Intrinsics;
 using Quanta.Formats;
 
 namespace Quanta.Codecs.Search;
@@ -16,31 +17,24 @@ internal static class KQuantAffine
     /// <c>make_qkx2_quants</c> with weights <c>sqrt(mean x²) + |x|</c>, then the largest scale and min set the
     /// 6-bit grids (<c>max/63</c>).
     /// </summary>
-    public static void EncodeReference(ReadOnlySpan<float> x, int nmax, float rmin, float rdelta, int nstep,
+    public static void EncodeReference(ReadOnlySpan<float> x, int nmax, float rmin, float rdelta, int nstep, bool vectorized,
         Span<byte> levels, Span<byte> header, Span<byte> packedScales)
     {
-        Span<byte> scratch = stackalloc byte[32];
-        Span<float> weights = stackalloc float[32];
         Span<float> scales = stackalloc float[8];
         Span<float> mins = stackalloc float[8];
+        if (vectorized)
+        {
+            SearchReferenceLanes(x, nmax, rmin, rdelta, nstep, levels, scales, mins);
+        }
+        else
+        {
+            SearchReference(x, nmax, rmin, rdelta, nstep, levels, scales, mins);
+        }
 
         float maxScale = 0;
         float maxMin = 0;
         for (var j = 0; j < 8; ++j)
         {
-            var xs = x.Slice(32 * j, 32);
-            float sumX2 = 0;
-            for (var l = 0; l < 32; ++l)
-            {
-                sumX2 += xs[l] * xs[l];
-            }
-            var avX = MathF.Sqrt(sumX2 / 32);
-            for (var l = 0; l < 32; ++l)
-            {
-                weights[l] = avX + MathF.Abs(xs[l]);
-            }
-            scales[j] = AffineSearch.MakeQkx2(xs, nmax, weights, levels.Slice(32 * j, 32), out mins[j], scratch,
-                rmin, rdelta, nstep, useMad: false);
             if (scales[j] > maxScale)
             {
                 maxScale = scales[j];
@@ -75,37 +69,18 @@ internal static class KQuantAffine
     /// <c>MIN(63, ·)</c> that ggml applies in the Q5_K version only.
     /// </summary>
     public static void EncodeWeighted(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, int nmax, bool clampScales,
-        Span<byte> levels, Span<byte> header, Span<byte> packedScales)
+        bool vectorized, Span<byte> levels, Span<byte> header, Span<byte> packedScales)
     {
-        Span<byte> scratch = stackalloc byte[32];
-        Span<float> weights = stackalloc float[32];
         Span<float> scales = stackalloc float[8];
         Span<float> mins = stackalloc float[8];
         Span<float> sw = stackalloc float[8];
-
-        float sumX2 = 0;
-        for (var l = 0; l < SuperBlockCodec.SuperBlockSize; ++l)
+        if (vectorized)
         {
-            sumX2 += x[l] * x[l];
+            SearchWeightedLanes(x, importance, nmax, levels, scales, mins, sw);
         }
-        var sigma2 = 2 * sumX2 / SuperBlockCodec.SuperBlockSize;
-
-        for (var j = 0; j < 8; ++j)
+        else
         {
-            var xs = x.Slice(32 * j, 32);
-            var qw = importance.Slice(32 * j, 32);
-            for (var l = 0; l < 32; ++l)
-            {
-                weights[l] = qw[l] * MathF.Sqrt(sigma2 + xs[l] * xs[l]);
-            }
-            float sumW = 0;
-            for (var l = 0; l < 32; ++l)
-            {
-                sumW += weights[l];
-            }
-            sw[j] = sumW;
-            scales[j] = AffineSearch.MakeQkx3(xs, nmax, weights, levels.Slice(32 * j, 32), out mins[j], scratch,
-                -0.9f, 0.05f, 36, useMad: false);
+            SearchWeighted(x, importance, nmax, levels, scales, mins, sw);
         }
 
         Span<byte> ls = stackalloc byte[8];
@@ -125,6 +100,116 @@ internal static class KQuantAffine
         BinaryPrimitives.WriteUInt16LittleEndian(header[2..], Fp16.FromFloat(mBlock));
 
         Requantize(x, nmax, levels, header, packedScales);
+    }
+
+    /// <summary>Per sub-block <c>make_qkx2_quants</c> with weights <c>sqrt(mean x²) + |x|</c> (the _ref path).</summary>
+    private static void SearchReference(ReadOnlySpan<float> x, int nmax, float rmin, float rdelta, int nstep,
+        Span<byte> levels, Span<float> scales, Span<float> mins)
+    {
+        Span<byte> scratch = stackalloc byte[32];
+        Span<float> weights = stackalloc float[32];
+        for (var j = 0; j < 8; ++j)
+        {
+            var xs = x.Slice(32 * j, 32);
+            float sumX2 = 0;
+            for (var l = 0; l < 32; ++l)
+            {
+                sumX2 += xs[l] * xs[l];
+            }
+            var avX = MathF.Sqrt(sumX2 / 32);
+            for (var l = 0; l < 32; ++l)
+            {
+                weights[l] = avX + MathF.Abs(xs[l]);
+            }
+            scales[j] = AffineSearch.MakeQkx2(xs, nmax, weights, levels.Slice(32 * j, 32), out mins[j], scratch,
+                rmin, rdelta, nstep, useMad: false);
+        }
+    }
+
+    /// <summary><see cref="SearchReference"/> with the eight sub-blocks in the eight lanes.</summary>
+    private static void SearchReferenceLanes(ReadOnlySpan<float> x, int nmax, float rmin, float rdelta, int nstep,
+        Span<byte> levels, Span<float> scales, Span<float> mins)
+    {
+        Span<Vector256<float>> xt = stackalloc Vector256<float>[32];
+        Span<Vector256<float>> wt = stackalloc Vector256<float>[32];
+        Span<Vector256<int>> lt = stackalloc Vector256<int>[32];
+        Span<Vector256<int>> scratch = stackalloc Vector256<int>[32];
+        LaneSearch.Transpose(x, 32, xt);
+        var sumX2 = Vector256<float>.Zero;
+        for (var l = 0; l < 32; ++l)
+        {
+            sumX2 += xt[l] * xt[l];
+        }
+        var avX = Vector256.Sqrt(sumX2 / Vector256.Create(32f));
+        for (var l = 0; l < 32; ++l)
+        {
+            wt[l] = avX + Vector256.Abs(xt[l]);
+        }
+        var scale = LaneSearch.Affine(xt, wt, nmax, lt, scratch, rmin, rdelta, nstep, useMad: false, out var min);
+        scale.CopyTo(scales);
+        min.CopyTo(mins);
+        LaneSearch.Untranspose(lt, 32, levels);
+    }
+
+    /// <summary>Per sub-block weights <c>qw·sqrt(σ² + x²)</c>, their sums, and <c>make_qkx3_quants</c> (the _impl path).</summary>
+    private static void SearchWeighted(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, int nmax,
+        Span<byte> levels, Span<float> scales, Span<float> mins, Span<float> sw)
+    {
+        Span<byte> scratch = stackalloc byte[32];
+        Span<float> weights = stackalloc float[32];
+        var sigma2 = Sigma2(x);
+        for (var j = 0; j < 8; ++j)
+        {
+            var xs = x.Slice(32 * j, 32);
+            var qw = importance.Slice(32 * j, 32);
+            for (var l = 0; l < 32; ++l)
+            {
+                weights[l] = qw[l] * MathF.Sqrt(sigma2 + xs[l] * xs[l]);
+            }
+            float sumW = 0;
+            for (var l = 0; l < 32; ++l)
+            {
+                sumW += weights[l];
+            }
+            sw[j] = sumW;
+            scales[j] = AffineSearch.MakeQkx3(xs, nmax, weights, levels.Slice(32 * j, 32), out mins[j], scratch,
+                -0.9f, 0.05f, 36, useMad: false);
+        }
+    }
+
+    /// <summary><see cref="SearchWeighted"/> with the eight sub-blocks in the eight lanes.</summary>
+    private static void SearchWeightedLanes(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, int nmax,
+        Span<byte> levels, Span<float> scales, Span<float> mins, Span<float> sw)
+    {
+        Span<Vector256<float>> xt = stackalloc Vector256<float>[32];
+        Span<Vector256<float>> wt = stackalloc Vector256<float>[32];
+        Span<Vector256<int>> lt = stackalloc Vector256<int>[32];
+        Span<Vector256<int>> scratch = stackalloc Vector256<int>[32];
+        LaneSearch.Transpose(x, 32, xt);
+        LaneSearch.Transpose(importance, 32, wt);
+        var sigma2 = Vector256.Create(Sigma2(x));
+        var sumW = Vector256<float>.Zero;
+        for (var l = 0; l < 32; ++l)
+        {
+            wt[l] = wt[l] * Vector256.Sqrt(sigma2 + xt[l] * xt[l]);
+            sumW += wt[l];
+        }
+        sumW.CopyTo(sw);
+        var scale = LaneSearch.Affine(xt, wt, nmax, lt, scratch, -0.9f, 0.05f, 36, useMad: false, out var min);
+        scale.CopyTo(scales);
+        min.CopyTo(mins);
+        LaneSearch.Untranspose(lt, 32, levels);
+    }
+
+    /// <summary><c>2·Σx²/256</c> over the super-block, summed in order.</summary>
+    private static float Sigma2(ReadOnlySpan<float> x)
+    {
+        float sumX2 = 0;
+        for (var l = 0; l < SuperBlockCodec.SuperBlockSize; ++l)
+        {
+            sumX2 += x[l] * x[l];
+        }
+        return 2 * sumX2 / SuperBlockCodec.SuperBlockSize;
     }
 
     /// <summary>
