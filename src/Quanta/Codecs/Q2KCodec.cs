@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.Intrinsics;
 using Quanta.Codecs.Search;
 using Quanta.Formats;
 
@@ -35,17 +36,28 @@ public sealed class Q2KCodec : SuperBlockCodec
         Span<float> scales = stackalloc float[16];
         Span<float> mins = stackalloc float[16];
 
+        if (Vectorized)
+        {
+            SearchLanes(x, default, 0f, levels, scales, mins, default);
+        }
+        else
+        {
+            for (var j = 0; j < 16; ++j)
+            {
+                var xs = x.Slice(16 * j, 16);
+                for (var l = 0; l < 16; ++l)
+                {
+                    weights[l] = MathF.Abs(xs[l]);
+                }
+                scales[j] = AffineSearch.MakeQkx2(xs, 3, weights, levels.Slice(16 * j, 16), out mins[j], scratch,
+                    -0.5f, 0.1f, 15, useMad: true);
+            }
+        }
+
         float maxScale = 0;
         float maxMin = 0;
         for (var j = 0; j < 16; ++j)
         {
-            var xs = x.Slice(16 * j, 16);
-            for (var l = 0; l < 16; ++l)
-            {
-                weights[l] = MathF.Abs(xs[l]);
-            }
-            scales[j] = AffineSearch.MakeQkx2(xs, 3, weights, levels.Slice(16 * j, 16), out mins[j], scratch,
-                -0.5f, 0.1f, 15, useMad: true);
             if (scales[j] > maxScale)
             {
                 maxScale = scales[j];
@@ -105,22 +117,29 @@ public sealed class Q2KCodec : SuperBlockCodec
         }
         // Unlike Q3_K..Q5_K, Q2_K's sigma² has no factor 2.
         var sigma2 = sumX2 / SuperBlockSize;
-        for (var j = 0; j < 16; ++j)
+        if (Vectorized)
         {
-            var xs = x.Slice(16 * j, 16);
-            var qw = importance.Slice(16 * j, 16);
-            for (var l = 0; l < 16; ++l)
+            SearchLanes(x, importance, sigma2, levels, scales, mins, sw);
+        }
+        else
+        {
+            for (var j = 0; j < 16; ++j)
             {
-                weights[l] = qw[l] * MathF.Sqrt(sigma2 + xs[l] * xs[l]);
+                var xs = x.Slice(16 * j, 16);
+                var qw = importance.Slice(16 * j, 16);
+                for (var l = 0; l < 16; ++l)
+                {
+                    weights[l] = qw[l] * MathF.Sqrt(sigma2 + xs[l] * xs[l]);
+                }
+                float sumW = 0;
+                for (var l = 0; l < 16; ++l)
+                {
+                    sumW += weights[l];
+                }
+                sw[j] = sumW;
+                scales[j] = AffineSearch.MakeQkx3(xs, 3, weights, levels.Slice(16 * j, 16), out mins[j], scratch,
+                    -0.9f, 0.05f, 36, useMad: false);
             }
-            float sumW = 0;
-            for (var l = 0; l < 16; ++l)
-            {
-                sumW += weights[l];
-            }
-            sw[j] = sumW;
-            scales[j] = AffineSearch.MakeQkx3(xs, 3, weights, levels.Slice(16 * j, 16), out mins[j], scratch,
-                -0.9f, 0.05f, 36, useMad: false);
         }
 
         Span<byte> ls = stackalloc byte[16];
@@ -136,6 +155,50 @@ public sealed class Q2KCodec : SuperBlockCodec
         }
 
         RequantizeAndPack(x, levels, block);
+    }
+
+    /// <summary>
+    /// The sixteen sub-block searches as two groups of eight lanes: without importance (empty), weights |x| and
+    /// the _ref parameters; with it, weights <c>qw·sqrt(σ² + x²)</c> (summed per lane, in order, into
+    /// <paramref name="sw"/>) and the _impl parameters.
+    /// </summary>
+    private static void SearchLanes(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, float sigma2,
+        Span<byte> levels, Span<float> scales, Span<float> mins, Span<float> sw)
+    {
+        Span<Vector256<float>> xt = stackalloc Vector256<float>[16];
+        Span<Vector256<float>> wt = stackalloc Vector256<float>[16];
+        Span<Vector256<int>> lt = stackalloc Vector256<int>[16];
+        Span<Vector256<int>> scratch = stackalloc Vector256<int>[16];
+        var s2 = Vector256.Create(sigma2);
+        for (var g = 0; g < 2; ++g)
+        {
+            LaneSearch.Transpose(x[(128 * g)..], 16, xt);
+            Vector256<float> scale;
+            Vector256<float> min;
+            if (importance.IsEmpty)
+            {
+                for (var l = 0; l < 16; ++l)
+                {
+                    wt[l] = Vector256.Abs(xt[l]);
+                }
+                scale = LaneSearch.Affine(xt, wt, 3, lt, scratch, -0.5f, 0.1f, 15, useMad: true, out min);
+            }
+            else
+            {
+                LaneSearch.Transpose(importance[(128 * g)..], 16, wt);
+                var sumW = Vector256<float>.Zero;
+                for (var l = 0; l < 16; ++l)
+                {
+                    wt[l] = wt[l] * Vector256.Sqrt(s2 + xt[l] * xt[l]);
+                    sumW += wt[l];
+                }
+                sumW.CopyTo(sw[(8 * g)..]);
+                scale = LaneSearch.Affine(xt, wt, 3, lt, scratch, -0.9f, 0.05f, 36, useMad: false, out min);
+            }
+            scale.CopyTo(scales[(8 * g)..]);
+            min.CopyTo(mins[(8 * g)..]);
+            LaneSearch.Untranspose(lt, 16, levels[(128 * g)..]);
+        }
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.Intrinsics;
 using Quanta.Codecs.Search;
 using Quanta.Formats;
 
@@ -32,11 +33,29 @@ public sealed class Q3KCodec : SuperBlockCodec
         Span<sbyte> levels = stackalloc sbyte[SuperBlockSize];
         Span<float> scales = stackalloc float[16];
 
+        if (Vectorized)
+        {
+            Span<Vector256<float>> xt = stackalloc Vector256<float>[16];
+            Span<Vector256<int>> lt = stackalloc Vector256<int>[16];
+            for (var g = 0; g < 2; ++g)
+            {
+                LaneSearch.Transpose(x[(128 * g)..], 16, xt);
+                LaneSearch.Q3(xt, 4, lt).CopyTo(scales[(8 * g)..]);
+                LaneSearch.Untranspose(lt, 16, levels[(128 * g)..]);
+            }
+        }
+        else
+        {
+            for (var j = 0; j < 16; ++j)
+            {
+                scales[j] = SymmetricSearch.MakeQ3(x.Slice(16 * j, 16), 4, levels.Slice(16 * j, 16));
+            }
+        }
+
         float maxScale = 0;
         float amax = 0;
         for (var j = 0; j < 16; ++j)
         {
-            scales[j] = SymmetricSearch.MakeQ3(x.Slice(16 * j, 16), 4, levels.Slice(16 * j, 16));
             var scale = MathF.Abs(scales[j]);
             if (scale > amax)
             {
@@ -82,21 +101,28 @@ public sealed class Q3KCodec : SuperBlockCodec
         }
         var sigma2 = 2 * sumX2 / SuperBlockSize;
 
-        for (var j = 0; j < 16; ++j)
+        if (Vectorized)
         {
-            var xs = x.Slice(16 * j, 16);
-            var qw = importance.Slice(16 * j, 16);
-            for (var l = 0; l < 16; ++l)
+            SearchWeightedLanes(x, importance, sigma2, levels, scales, sw);
+        }
+        else
+        {
+            for (var j = 0; j < 16; ++j)
             {
-                weights[l] = qw[l] * MathF.Sqrt(sigma2 + xs[l] * xs[l]);
+                var xs = x.Slice(16 * j, 16);
+                var qw = importance.Slice(16 * j, 16);
+                for (var l = 0; l < 16; ++l)
+                {
+                    weights[l] = qw[l] * MathF.Sqrt(sigma2 + xs[l] * xs[l]);
+                }
+                float sumW = 0;
+                for (var l = 0; l < 16; ++l)
+                {
+                    sumW += weights[l];
+                }
+                sw[j] = sumW;
+                scales[j] = SymmetricSearch.MakeQx(xs, 4, levels.Slice(16 * j, 16), weights);
             }
-            float sumW = 0;
-            for (var l = 0; l < 16; ++l)
-            {
-                sumW += weights[l];
-            }
-            sw[j] = sumW;
-            scales[j] = SymmetricSearch.MakeQx(xs, 4, levels.Slice(16 * j, 16), weights);
         }
 
         var packedScales = block.Slice(ScalesOffset, 12);
@@ -112,6 +138,31 @@ public sealed class Q3KCodec : SuperBlockCodec
         BinaryPrimitives.WriteUInt16LittleEndian(block[DOffset..], Fp16.FromFloat(dBlock));
 
         RequantizeAndPack(x, levels, block);
+    }
+
+    /// <summary>The weighted sub-block searches as two groups of eight lanes, each lane summing its weights in order.</summary>
+    private static void SearchWeightedLanes(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, float sigma2,
+        Span<sbyte> levels, Span<float> scales, Span<float> sw)
+    {
+        Span<Vector256<float>> xt = stackalloc Vector256<float>[16];
+        Span<Vector256<float>> wt = stackalloc Vector256<float>[16];
+        Span<Vector256<int>> lt = stackalloc Vector256<int>[16];
+        Span<Vector256<int>> scratch = stackalloc Vector256<int>[16];
+        var s2 = Vector256.Create(sigma2);
+        for (var g = 0; g < 2; ++g)
+        {
+            LaneSearch.Transpose(x[(128 * g)..], 16, xt);
+            LaneSearch.Transpose(importance[(128 * g)..], 16, wt);
+            var sumW = Vector256<float>.Zero;
+            for (var l = 0; l < 16; ++l)
+            {
+                wt[l] = wt[l] * Vector256.Sqrt(s2 + xt[l] * xt[l]);
+                sumW += wt[l];
+            }
+            sumW.CopyTo(sw[(8 * g)..]);
+            LaneSearch.Symmetric(xt, 4, lt, wt, scratch).CopyTo(scales[(8 * g)..]);
+            LaneSearch.Untranspose(lt, 16, levels[(128 * g)..]);
+        }
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.Intrinsics;
 using Quanta.Codecs.Search;
 using Quanta.Formats;
 
@@ -27,25 +28,35 @@ public sealed class Q6KCodec : SuperBlockCodec
     {
     }
 
-    protected override void EncodeBlock(ReadOnlySpan<float> x, Span<byte> block) => Encode(x, default, block);
+    protected override void EncodeBlock(ReadOnlySpan<float> x, Span<byte> block) => Encode(x, default, Vectorized, block);
 
     protected override void EncodeBlockWeighted(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block) =>
-        Encode(x, importance, block);
+        Encode(x, importance, Vectorized, block);
 
     // The _ref and _impl functions differ only in the weights handed to make_qx_quants: x² (NULL) or the raw
     // importance (ggml deliberately leaves out the sigma² term here).
-    private static void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block)
+    private static void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, bool vectorized, Span<byte> block)
     {
         Span<sbyte> levels = stackalloc sbyte[SuperBlockSize];
         Span<float> scales = stackalloc float[16];
+        if (vectorized)
+        {
+            SearchLanes(x, importance, levels, scales);
+        }
+        else
+        {
+            for (var ib = 0; ib < 16; ++ib)
+            {
+                var weights = importance.IsEmpty ? default : importance.Slice(16 * ib, 16);
+                scales[ib] = SymmetricSearch.MakeQx(x.Slice(16 * ib, 16), 32, levels.Slice(16 * ib, 16), weights);
+            }
+        }
 
         float maxScale = 0;
         float maxAbsScale = 0;
         for (var ib = 0; ib < 16; ++ib)
         {
-            var weights = importance.IsEmpty ? default : importance.Slice(16 * ib, 16);
-            var scale = SymmetricSearch.MakeQx(x.Slice(16 * ib, 16), 32, levels.Slice(16 * ib, 16), weights);
-            scales[ib] = scale;
+            var scale = scales[ib];
             var absScale = MathF.Abs(scale);
             if (absScale > maxAbsScale)
             {
@@ -102,6 +113,25 @@ public sealed class Q6KCodec : SuperBlockCodec
                 qlHalf[l + 32] = (byte)((b & 0xF) | ((e & 0xF) << 4));
                 qhHalf[l] = (byte)((a >> 4) | ((b >> 4) << 2) | ((c >> 4) << 4) | ((e >> 4) << 6));
             }
+        }
+    }
+
+    /// <summary>The sixteen <c>make_qx_quants</c> searches as two groups of eight lanes.</summary>
+    private static void SearchLanes(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<sbyte> levels, Span<float> scales)
+    {
+        Span<Vector256<float>> xt = stackalloc Vector256<float>[16];
+        Span<Vector256<float>> wt = stackalloc Vector256<float>[importance.IsEmpty ? 0 : 16];
+        Span<Vector256<int>> lt = stackalloc Vector256<int>[16];
+        Span<Vector256<int>> scratch = stackalloc Vector256<int>[16];
+        for (var g = 0; g < 2; ++g)
+        {
+            LaneSearch.Transpose(x[(128 * g)..], 16, xt);
+            if (!importance.IsEmpty)
+            {
+                LaneSearch.Transpose(importance[(128 * g)..], 16, wt);
+            }
+            LaneSearch.Symmetric(xt, 32, lt, wt, scratch).CopyTo(scales[(8 * g)..]);
+            LaneSearch.Untranspose(lt, 16, levels[(128 * g)..]);
         }
     }
 
