@@ -98,7 +98,7 @@ public sealed class Q2KCodec : SuperBlockCodec
             BinaryPrimitives.WriteUInt16LittleEndian(block[DminOffset..], Fp16.FromFloat(0f));
         }
 
-        RequantizeAndPack(x, levels, block);
+        RequantizeAndPack(x, levels, block, Vectorized);
     }
 
     protected override void EncodeBlockWeighted(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block)
@@ -154,7 +154,7 @@ public sealed class Q2KCodec : SuperBlockCodec
             packedScales[j] = unchecked((byte)(ls[j] | (lm[j] << 4)));
         }
 
-        RequantizeAndPack(x, levels, block);
+        RequantizeAndPack(x, levels, block, Vectorized);
     }
 
     /// <summary>
@@ -205,7 +205,7 @@ public sealed class Q2KCodec : SuperBlockCodec
     /// Re-derives the levels from the stored fp16 <c>d</c>/<c>dmin</c> and 4-bit scale/min (true division) and packs
     /// them; sub-blocks with a zero effective scale keep the search's levels, as in ggml.
     /// </summary>
-    private static void RequantizeAndPack(ReadOnlySpan<float> x, Span<byte> levels, Span<byte> block)
+    private static void RequantizeAndPack(ReadOnlySpan<float> x, Span<byte> levels, Span<byte> block, bool vectorized)
     {
         var packedScales = block[..16];
         var dAll = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(block[DOffset..]));
@@ -218,11 +218,7 @@ public sealed class Q2KCodec : SuperBlockCodec
                 continue;
             }
             var dm = mAll * (packedScales[j] >> 4);
-            for (var ii = 0; ii < 16; ++ii)
-            {
-                var l = KQuantRounding.NearestInt((x[16 * j + ii] + dm) / d);
-                levels[16 * j + ii] = (byte)Math.Max(0, Math.Min(3, l));
-            }
+            Requantize.Affine(x.Slice(16 * j, 16), dm, d, 3, levels.Slice(16 * j, 16), vectorized);
         }
 
         var qs = block.Slice(QsOffset, 64);

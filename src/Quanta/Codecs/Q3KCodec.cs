@@ -84,7 +84,7 @@ public sealed class Q3KCodec : SuperBlockCodec
             BinaryPrimitives.WriteUInt16LittleEndian(block[DOffset..], Fp16.FromFloat(0f));
         }
 
-        RequantizeAndPack(x, levels, block);
+        RequantizeAndPack(x, levels, block, Vectorized);
     }
 
     protected override void EncodeBlockWeighted(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block)
@@ -137,7 +137,7 @@ public sealed class Q3KCodec : SuperBlockCodec
         KScales.PackQ3(biased, packedScales);
         BinaryPrimitives.WriteUInt16LittleEndian(block[DOffset..], Fp16.FromFloat(dBlock));
 
-        RequantizeAndPack(x, levels, block);
+        RequantizeAndPack(x, levels, block, Vectorized);
     }
 
     /// <summary>The weighted sub-block searches as two groups of eight lanes, each lane summing its weights in order.</summary>
@@ -170,7 +170,7 @@ public sealed class Q3KCodec : SuperBlockCodec
     /// into the high-bit mask and the 2-bit low parts. Sub-blocks with a zero effective scale keep the search's
     /// levels, as in ggml.
     /// </summary>
-    private static void RequantizeAndPack(ReadOnlySpan<float> x, Span<sbyte> levels, Span<byte> block)
+    private static void RequantizeAndPack(ReadOnlySpan<float> x, Span<sbyte> levels, Span<byte> block, bool vectorized)
     {
         var packedScales = block.Slice(ScalesOffset, 12);
         var dAll = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(block[DOffset..]));
@@ -181,11 +181,7 @@ public sealed class Q3KCodec : SuperBlockCodec
             {
                 continue;
             }
-            for (var ii = 0; ii < 16; ++ii)
-            {
-                var l = SymmetricSearch.Clamp(KQuantRounding.NearestInt(x[16 * j + ii] / d), -4, 3);
-                levels[16 * j + ii] = (sbyte)(l + 4);
-            }
+            Requantize.Symmetric(x.Slice(16 * j, 16), d, -4, 3, 4, levels.Slice(16 * j, 16), vectorized);
         }
 
         var hmask = block[..32];
@@ -214,7 +210,7 @@ public sealed class Q3KCodec : SuperBlockCodec
         var dAll = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(block[DOffset..]));
         var hm = block[..32];
         var packedScales = block.Slice(ScalesOffset, 12);
-        var mask = 1;
+        var bit = 0;
         var isub = 0;
         for (var h = 0; h < 2; ++h)
         {
@@ -228,10 +224,11 @@ public sealed class Q3KCodec : SuperBlockCodec
                     var yOut = y.Slice(128 * h + 16 * shift + o, 16);
                     for (var l = 0; l < 16; ++l)
                     {
-                        yOut[l] = dl * (((q[o + l] >> shift) & 3) - ((hm[o + l] & mask) != 0 ? 0 : 4));
+                        // ggml subtracts 4 where the high bit is clear; computed without a branch.
+                        yOut[l] = dl * (((q[o + l] >> shift) & 3) - (4 - (((hm[o + l] >> bit) & 1) << 2)));
                     }
                 }
-                mask <<= 1;
+                ++bit;
             }
         }
     }

@@ -73,8 +73,6 @@ public sealed class Q5KCodec : SuperBlockCodec
         var scales = block.Slice(4, 12);
         var qh = block.Slice(16, 32);
         var qs = block.Slice(48, 128);
-        var u1 = 1;
-        var u2 = 2;
         for (var g = 0; g < 4; ++g)
         {
             KScales.UnpackScaleMin(2 * g, scales, out var sc, out var m);
@@ -86,16 +84,17 @@ public sealed class Q5KCodec : SuperBlockCodec
             var ql = qs.Slice(32 * g, 32);
             var y1 = y.Slice(64 * g, 32);
             var y2 = y.Slice(64 * g + 32, 32);
+            // Bit 2g (2g+1) of qh[l] is the fifth bit; shifted into place instead of branched on (same integer).
+            var shift1 = 2 * g;
+            var shift2 = 2 * g + 1;
             for (var l = 0; l < 32; ++l)
             {
-                y1[l] = d1 * ((ql[l] & 0xF) + ((qh[l] & u1) != 0 ? 16 : 0)) - m1;
+                y1[l] = d1 * ((ql[l] & 0xF) | (((qh[l] >> shift1) & 1) << 4)) - m1;
             }
             for (var l = 0; l < 32; ++l)
             {
-                y2[l] = d2 * ((ql[l] >> 4) + ((qh[l] & u2) != 0 ? 16 : 0)) - m2;
+                y2[l] = d2 * ((ql[l] >> 4) | (((qh[l] >> shift2) & 1) << 4)) - m2;
             }
-            u1 <<= 2;
-            u2 <<= 2;
         }
     }
 }

@@ -89,11 +89,7 @@ public sealed class Q6KCodec : SuperBlockCodec
             {
                 continue;
             }
-            for (var ii = 0; ii < 16; ++ii)
-            {
-                var l = SymmetricSearch.Clamp(KQuantRounding.NearestInt(x[16 * j + ii] / d), -32, 31);
-                levels[16 * j + ii] = (sbyte)(l + 32);
-            }
+            Requantize.Symmetric(x.Slice(16 * j, 16), d, -32, 31, 32, levels.Slice(16 * j, 16), vectorized);
         }
 
         var ql = block.Slice(QlOffset, 128);

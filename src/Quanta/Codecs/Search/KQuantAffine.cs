@@ -59,7 +59,7 @@ internal static class KQuantAffine
         BinaryPrimitives.WriteUInt16LittleEndian(header, Fp16.FromFloat(maxScale / 63f));
         BinaryPrimitives.WriteUInt16LittleEndian(header[2..], Fp16.FromFloat(maxMin / 63f));
 
-        Requantize(x, nmax, levels, header, packedScales);
+        Requantize(x, nmax, levels, header, packedScales, vectorized);
     }
 
     /// <summary>
@@ -99,7 +99,7 @@ internal static class KQuantAffine
         BinaryPrimitives.WriteUInt16LittleEndian(header, Fp16.FromFloat(dBlock));
         BinaryPrimitives.WriteUInt16LittleEndian(header[2..], Fp16.FromFloat(mBlock));
 
-        Requantize(x, nmax, levels, header, packedScales);
+        Requantize(x, nmax, levels, header, packedScales, vectorized);
     }
 
     /// <summary>Per sub-block <c>make_qkx2_quants</c> with weights <c>sqrt(mean x²) + |x|</c> (the _ref path).</summary>
@@ -218,7 +218,7 @@ internal static class KQuantAffine
     /// its search produced.
     /// </summary>
     private static void Requantize(ReadOnlySpan<float> x, int nmax, Span<byte> levels, ReadOnlySpan<byte> header,
-        ReadOnlySpan<byte> packedScales)
+        ReadOnlySpan<byte> packedScales, bool vectorized)
     {
         var dAll = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(header));
         var mAll = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(header[2..]));
@@ -231,11 +231,7 @@ internal static class KQuantAffine
                 continue;
             }
             var dm = mAll * m;
-            for (var ii = 0; ii < 32; ++ii)
-            {
-                var l = KQuantRounding.NearestInt((x[32 * j + ii] + dm) / d);
-                levels[32 * j + ii] = (byte)Math.Max(0, Math.Min(nmax, l));
-            }
+            Search.Requantize.Affine(x.Slice(32 * j, 32), dm, d, nmax, levels.Slice(32 * j, 32), vectorized);
         }
     }
 }
