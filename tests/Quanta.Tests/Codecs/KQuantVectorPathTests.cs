@@ -64,7 +64,7 @@ public sealed class KQuantVectorPathTests
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 
-    private const int Families = 12;
+    private const int Families = 14;
 
     private static float Gauss(Random rng)
     {
@@ -91,7 +91,9 @@ public sealed class KQuantVectorPathTests
                 8 => (i / 16 % 3) switch { 0 => 0f, 1 => 0.25f, _ => Gauss(rng) }, // zero and constant groups
                 9 => (float)Math.ScaleB(Gauss(rng), rng.Next(-20, 20)),  // wildly varying magnitudes
                 10 => rng.Next(3) == 0 ? 0f : Gauss(rng) * 1e-3f,          // sparse
-                _ => (i / 32 % 2 == 0) ? 1e-20f * Gauss(rng) : Gauss(rng), // near-eps groups next to normal ones
+                11 => (i / 32 % 2 == 0) ? 1e-20f * Gauss(rng) : Gauss(rng), // near-eps groups next to normal ones
+                12 => (float)Math.ScaleB(Gauss(rng), -140),                // subnormal
+                _ => rng.Next(300) switch { 0 => float.NaN, 1 => float.PositiveInfinity, 2 => float.NegativeInfinity, _ => Gauss(rng) },
             };
         }
     }
