@@ -19,6 +19,11 @@ public static class BlockCodecs
         new Q5_0Codec(),
         new Q5_1Codec(),
         new Q8_0Codec(),
+        new Q2KCodec(),
+        new Q3KCodec(),
+        new Q4KCodec(),
+        new Q5KCodec(),
+        new Q6KCodec(),
     ];
 
     static readonly IBlockCodec?[] ById = BuildTable(Registered);

@@ -8,6 +8,11 @@ namespace Quanta.Codecs;
 internal static class GgmlMath
 {
     /// <summary>
+    /// ggml's <c>GROUP_MAX_EPS</c>: a group whose largest magnitude is below this is treated as all zero.
+    /// </summary>
+    public const float GroupMaxEps = 1e-15f;
+
+    /// <summary>
     /// ggml's <c>nearest_int</c>: adds 1.5·2²³ so the FPU rounds to nearest even, then reads the low mantissa
     /// bits. Reproduced bit for bit (not with MathF.Round) so that even out-of-range inputs give ggml's value.
     /// </summary>

@@ -149,7 +149,7 @@ internal sealed class Q4_0Codec() : RowCodec(GgmlType.Q4_0)
         {
             var xb = x.Slice(b, BlockElements);
             LegacyWeights.Fill(xb, importance.Slice(b, BlockElements), sigma2, weight);
-            var d = ScaleSearch.MakeQx(8, xb, levels, 1, weight);
+            var d = SymmetricSearch.MakeQx(xb, 8, levels, weight);
             var block = destination.Slice(o, BlockBytes);
             BinaryPrimitives.WriteUInt16LittleEndian(block, Fp16.FromFloat(d));
             for (var j = 0; j < 16; j++)

@@ -168,7 +168,7 @@ internal sealed class Q4_1Codec() : RowCodec(GgmlType.Q4_1)
         {
             var xb = x.Slice(b, BlockElements);
             LegacyWeights.Fill(xb, importance.Slice(b, BlockElements), sigma2, weight);
-            var d = ScaleSearch.MakeQkx3(15, xb, weight, levels, out var negatedMin, scratch, -0.9f, 0.05f, 36, false);
+            var d = AffineSearch.MakeQkx3(xb, 15, weight, levels, out var negatedMin, scratch, -0.9f, 0.05f, 36, false);
             var block = destination.Slice(o, BlockBytes);
             BinaryPrimitives.WriteUInt16LittleEndian(block, Fp16.FromFloat(d));
             BinaryPrimitives.WriteUInt16LittleEndian(block[2..], Fp16.FromFloat(-negatedMin));

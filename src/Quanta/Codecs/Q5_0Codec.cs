@@ -153,7 +153,7 @@ internal sealed class Q5_0Codec() : RowCodec(GgmlType.Q5_0)
         {
             var xb = x.Slice(b, BlockElements);
             LegacyWeights.Fill(xb, importance.Slice(b, BlockElements), sigma2, weight);
-            var d = ScaleSearch.MakeQx(16, xb, levels, 1, weight);
+            var d = SymmetricSearch.MakeQx(xb, 16, levels, weight);
             var block = destination.Slice(o, BlockBytes);
             BinaryPrimitives.WriteUInt16LittleEndian(block, Fp16.FromFloat(d));
             uint qh = 0;

@@ -175,7 +175,7 @@ internal sealed class Q5_1Codec() : RowCodec(GgmlType.Q5_1)
         {
             var xb = x.Slice(b, BlockElements);
             LegacyWeights.Fill(xb, importance.Slice(b, BlockElements), sigma2, weight);
-            var d = ScaleSearch.MakeQkx3(31, xb, weight, levels, out var negatedMin, scratch, -0.9f, 0.05f, 36, false);
+            var d = AffineSearch.MakeQkx3(xb, 31, weight, levels, out var negatedMin, scratch, -0.9f, 0.05f, 36, false);
             var block = destination.Slice(o, BlockBytes);
             BinaryPrimitives.WriteUInt16LittleEndian(block, Fp16.FromFloat(d));
             BinaryPrimitives.WriteUInt16LittleEndian(block[2..], Fp16.FromFloat(-negatedMin));

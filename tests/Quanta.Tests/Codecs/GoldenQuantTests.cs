@@ -14,7 +14,10 @@ public class GoldenQuantTests(ITestOutputHelper output)
 {
     /// <summary>Types this branch promises; the test fails if any of them loses its codec or its cases.</summary>
     static readonly GgmlType[] Required =
-        [GgmlType.F16, GgmlType.BF16, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0];
+        [
+            GgmlType.F16, GgmlType.BF16, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0,
+            GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+        ];
 
     public static TheoryData<string> EncodableCases() => GoldenQuantCases.Ids(GoldenQuantCases.Encodable());
 

@@ -1,0 +1,235 @@
+using System.Buffers.Binary;
+using System.Runtime.Intrinsics;
+using Quanta.Codecs.Search;
+using Quanta.Formats;
+
+namespace Quanta.Codecs;
+
+/// <summary>
+/// Q3_K: 3-bit symmetric quants in sixteen 16-element sub-blocks with 6-bit signed scales under one fp16
+/// super-scale, 110 bytes per 256 values. Layout (<c>block_q3_K</c>): hmask[32] (bit k of byte m = high bit of
+/// element 32k + m), qs[64] (2-bit low parts, four 32-element groups per 32 bytes), scales[12]
+/// (see <see cref="KScales.PackQ3"/>), d fp16. Follows ggml's <c>quantize_row_q3_K_ref</c>,
+/// <c>quantize_row_q3_K_impl</c> and <c>dequantize_row_q3_K</c> bit for bit.
+/// </summary>
+public sealed class Q3KCodec : SuperBlockCodec
+{
+    private const int QsOffset = 32;
+    private const int ScalesOffset = 96;
+    private const int DOffset = 108;
+
+    public Q3KCodec()
+        : this(VectorizeByDefault)
+    {
+    }
+
+    internal Q3KCodec(bool vectorized)
+        : base(GgmlType.Q3_K, vectorized)
+    {
+    }
+
+    protected override void EncodeBlock(ReadOnlySpan<float> x, Span<byte> block)
+    {
+        Span<sbyte> levels = stackalloc sbyte[SuperBlockSize];
+        Span<float> scales = stackalloc float[16];
+
+        if (Vectorized)
+        {
+            Span<Vector256<float>> xt = stackalloc Vector256<float>[16];
+            Span<Vector256<int>> lt = stackalloc Vector256<int>[16];
+            for (var g = 0; g < 2; ++g)
+            {
+                LaneSearch.Transpose(x[(128 * g)..], 16, xt);
+                LaneSearch.Q3(xt, 4, lt).CopyTo(scales[(8 * g)..]);
+                LaneSearch.Untranspose(lt, 16, levels[(128 * g)..]);
+            }
+        }
+        else
+        {
+            for (var j = 0; j < 16; ++j)
+            {
+                scales[j] = SymmetricSearch.MakeQ3(x.Slice(16 * j, 16), 4, levels.Slice(16 * j, 16));
+            }
+        }
+
+        float maxScale = 0;
+        float amax = 0;
+        for (var j = 0; j < 16; ++j)
+        {
+            var scale = MathF.Abs(scales[j]);
+            if (scale > amax)
+            {
+                amax = scale;
+                maxScale = scales[j];
+            }
+        }
+
+        var packedScales = block.Slice(ScalesOffset, 12);
+        packedScales.Clear();
+        if (maxScale != 0)
+        {
+            var iscale = -32f / maxScale;
+            Span<int> biased = stackalloc int[16];
+            for (var j = 0; j < 16; ++j)
+            {
+                // C: int8_t l = nearest_int(...); the value is within [-32, 32], so the int8 store is exact.
+                var l = (sbyte)GgmlMath.NearestInt(iscale * scales[j]);
+                biased[j] = SymmetricSearch.Clamp(l, -32, 31) + 32;
+            }
+            KScales.PackQ3(biased, packedScales);
+            BinaryPrimitives.WriteUInt16LittleEndian(block[DOffset..], Fp16.FromFloat(1 / iscale));
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(block[DOffset..], Fp16.FromFloat(0f));
+        }
+
+        RequantizeAndPack(x, levels, block, Vectorized);
+    }
+
+    protected override void EncodeBlockWeighted(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block)
+    {
+        Span<sbyte> levels = stackalloc sbyte[SuperBlockSize];
+        Span<float> scales = stackalloc float[16];
+        Span<float> weights = stackalloc float[16];
+        Span<float> sw = stackalloc float[16];
+
+        float sumX2 = 0;
+        for (var j = 0; j < SuperBlockSize; ++j)
+        {
+            sumX2 += x[j] * x[j];
+        }
+        var sigma2 = 2 * sumX2 / SuperBlockSize;
+
+        if (Vectorized)
+        {
+            SearchWeightedLanes(x, importance, sigma2, levels, scales, sw);
+        }
+        else
+        {
+            for (var j = 0; j < 16; ++j)
+            {
+                var xs = x.Slice(16 * j, 16);
+                var qw = importance.Slice(16 * j, 16);
+                for (var l = 0; l < 16; ++l)
+                {
+                    weights[l] = qw[l] * MathF.Sqrt(sigma2 + xs[l] * xs[l]);
+                }
+                float sumW = 0;
+                for (var l = 0; l < 16; ++l)
+                {
+                    sumW += weights[l];
+                }
+                sw[j] = sumW;
+                scales[j] = SymmetricSearch.MakeQx(xs, 4, levels.Slice(16 * j, 16), weights);
+            }
+        }
+
+        var packedScales = block.Slice(ScalesOffset, 12);
+        packedScales.Clear();
+        Span<sbyte> ls = stackalloc sbyte[16];
+        var dBlock = SymmetricSearch.MakeQx(scales, 32, ls, sw);
+        Span<int> biased = stackalloc int[16];
+        for (var j = 0; j < 16; ++j)
+        {
+            biased[j] = ls[j];
+        }
+        KScales.PackQ3(biased, packedScales);
+        BinaryPrimitives.WriteUInt16LittleEndian(block[DOffset..], Fp16.FromFloat(dBlock));
+
+        RequantizeAndPack(x, levels, block, Vectorized);
+    }
+
+    /// <summary>The weighted sub-block searches as two groups of eight lanes, each lane summing its weights in order.</summary>
+    private static void SearchWeightedLanes(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, float sigma2,
+        Span<sbyte> levels, Span<float> scales, Span<float> sw)
+    {
+        Span<Vector256<float>> xt = stackalloc Vector256<float>[16];
+        Span<Vector256<float>> wt = stackalloc Vector256<float>[16];
+        Span<Vector256<int>> lt = stackalloc Vector256<int>[16];
+        Span<Vector256<int>> scratch = stackalloc Vector256<int>[16];
+        var s2 = Vector256.Create(sigma2);
+        for (var g = 0; g < 2; ++g)
+        {
+            LaneSearch.Transpose(x[(128 * g)..], 16, xt);
+            LaneSearch.Transpose(importance[(128 * g)..], 16, wt);
+            var sumW = Vector256<float>.Zero;
+            for (var l = 0; l < 16; ++l)
+            {
+                wt[l] = wt[l] * Vector256.Sqrt(s2 + xt[l] * xt[l]);
+                sumW += wt[l];
+            }
+            sumW.CopyTo(sw[(8 * g)..]);
+            LaneSearch.Symmetric(xt, 4, lt, wt, scratch).CopyTo(scales[(8 * g)..]);
+            LaneSearch.Untranspose(lt, 16, levels[(128 * g)..]);
+        }
+    }
+
+    /// <summary>
+    /// Re-derives the levels from the stored fp16 scale and 6-bit sub-scales (true division), then splits them
+    /// into the high-bit mask and the 2-bit low parts. Sub-blocks with a zero effective scale keep the search's
+    /// levels, as in ggml.
+    /// </summary>
+    private static void RequantizeAndPack(ReadOnlySpan<float> x, Span<sbyte> levels, Span<byte> block, bool vectorized)
+    {
+        var packedScales = block.Slice(ScalesOffset, 12);
+        var dAll = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(block[DOffset..]));
+        for (var j = 0; j < 16; ++j)
+        {
+            var d = dAll * KScales.UnpackQ3(j, packedScales);
+            if (d == 0)
+            {
+                continue;
+            }
+            Requantize.Symmetric(x.Slice(16 * j, 16), d, -4, 3, 4, levels.Slice(16 * j, 16), vectorized);
+        }
+
+        var hmask = block[..32];
+        hmask.Clear();
+        for (var j = 0; j < SuperBlockSize; ++j)
+        {
+            if (levels[j] > 3)
+            {
+                hmask[j % 32] |= (byte)(1 << (j / 32));
+                levels[j] -= 4;
+            }
+        }
+        var qs = block.Slice(QsOffset, 64);
+        for (var h = 0; h < 2; ++h)
+        {
+            for (var l = 0; l < 32; ++l)
+            {
+                var b = 128 * h + l;
+                qs[32 * h + l] = (byte)((byte)levels[b] | ((byte)levels[b + 32] << 2) | ((byte)levels[b + 64] << 4) | ((byte)levels[b + 96] << 6));
+            }
+        }
+    }
+
+    protected override void DecodeBlock(ReadOnlySpan<byte> block, Span<float> y)
+    {
+        var dAll = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(block[DOffset..]));
+        var hm = block[..32];
+        var packedScales = block.Slice(ScalesOffset, 12);
+        var bit = 0;
+        var isub = 0;
+        for (var h = 0; h < 2; ++h)
+        {
+            var q = block.Slice(QsOffset + 32 * h, 32);
+            for (var shift = 0; shift < 8; shift += 2)
+            {
+                for (var half = 0; half < 2; ++half)
+                {
+                    var dl = dAll * KScales.UnpackQ3(isub++, packedScales);
+                    var o = 16 * half;
+                    var yOut = y.Slice(128 * h + 16 * shift + o, 16);
+                    for (var l = 0; l < 16; ++l)
+                    {
+                        // ggml subtracts 4 where the high bit is clear; computed without a branch.
+                        yOut[l] = dl * (((q[o + l] >> shift) & 3) - (4 - (((hm[o + l] >> bit) & 1) << 2)));
+                    }
+                }
+                ++bit;
+            }
+        }
+    }
+}
