@@ -1,0 +1,32 @@
+using Quanta.Formats;
+
+namespace Quanta.Quantization;
+
+/// <summary>
+/// The <c>llama-quantize</c> switches that change which type a tensor gets (<c>llama_model_quantize_params</c>).
+/// </summary>
+public sealed record QuantizationOptions
+{
+    public static QuantizationOptions Default { get; } = new();
+
+    /// <summary><c>--pure</c>: every quantizable tensor gets the preset's default type; no mix rules.</summary>
+    public bool Pure { get; init; }
+
+    /// <summary><c>--output-tensor-type</c>: the type of <c>output.weight</c>, used as given (no row-length fallback).</summary>
+    public GgmlType? OutputTensorType { get; init; }
+
+    /// <summary><c>--token-embedding-type</c>: the type of the token embeddings, used as given.</summary>
+    public GgmlType? TokenEmbeddingType { get; init; }
+
+    /// <summary><c>--tensor-type</c> overrides, in command-line order; the first that matches a name wins.</summary>
+    public IReadOnlyList<TensorTypeOverride> TensorTypeOverrides { get; init; } = [];
+
+    /// <summary><c>--leave-output-tensor</c>: write <c>output.weight</c> in its current type.</summary>
+    public bool LeaveOutputTensor { get; init; }
+
+    /// <summary>
+    /// <c>--imatrix</c> was given. Several rules choose differently with one (IQ3_XXS attn_v, IQ4_NL/IQ4_XS and
+    /// Q4_0/Q5_0 ffn_down), and without one some types are refused.
+    /// </summary>
+    public bool HasImportanceMatrix { get; init; }
+}
