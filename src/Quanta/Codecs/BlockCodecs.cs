@@ -24,6 +24,14 @@ public static class BlockCodecs
         new Q4KCodec(),
         new Q5KCodec(),
         new Q6KCodec(),
+        new Iq4NlCodec(),
+        new Iq4XsCodec(),
+        new TQ1_0Codec(),
+        new TQ2_0Codec(),
+        new Mxfp4Codec(),
+        new Nvfp4Codec(),
+        new Q1_0Codec(),
+        new Q2_0Codec(),
     ];
 
     static readonly IBlockCodec?[] ById = BuildTable(Registered);

@@ -141,6 +141,12 @@ public class BlockCodecsTests
                 GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 => 0.004f,
                 GgmlType.Q2_K => 0.75f,
                 GgmlType.Q3_K => 0.4f,
+                // Ternary and sign formats keep only −d, 0, +d (or ±mean|x|): a value just below d/2 loses all of it.
+                GgmlType.TQ1_0 or GgmlType.TQ2_0 or GgmlType.Q2_0 or GgmlType.Q1_0 => 0.6f,
+                // The E8M0 power-of-two scale can leave the top E2M1 level (6) at 3/4 of amax.
+                GgmlType.MXFP4 => 0.3f,
+                // E2M1 steps are 2 apart near the top (4 → 6), a third of amax, plus the UE4M3 rounding of the scale.
+                GgmlType.NVFP4 => 0.2f,
                 _ => 0.16f,
             };
             for (var i = 0; i < rows.Length; i++)
