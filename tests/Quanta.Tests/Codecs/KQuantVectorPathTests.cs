@@ -64,7 +64,7 @@ public sealed class KQuantVectorPathTests
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 
-    private const int Families = 13;
+    internal const int Families = 13;
 
     private static float Gauss(Random rng)
     {
@@ -74,7 +74,7 @@ public sealed class KQuantVectorPathTests
     }
 
     /// <summary>Input families chosen to hit every branch: flat and all-zero groups, one-sided groups, ties, extremes.</summary>
-    private static void Fill(float[] x, int family, Random rng)
+    internal static void Fill(float[] x, int family, Random rng)
     {
         for (var i = 0; i < x.Length; ++i)
         {
