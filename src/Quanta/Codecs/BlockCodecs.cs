@@ -24,6 +24,15 @@ public static class BlockCodecs
         new Q4KCodec(),
         new Q5KCodec(),
         new Q6KCodec(),
+        new IQ3XxsCodec(),
+        new IQ3SCodec(),
+        new IQ2XxsCodec(),
+        new IQ2XsCodec(),
+        new IQ2SCodec(),
+        new IQ1SCodec(),
+        new IQ1MCodec(),
+        new Q8_1Codec(),
+        new Q8KCodec(),
     ];
 
     static readonly IBlockCodec?[] ById = BuildTable(Registered);
