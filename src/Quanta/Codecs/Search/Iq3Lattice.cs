@@ -69,6 +69,60 @@ internal sealed class Iq3Lattice
             lists[start] = (ushort)(lists.Count - start - 1);
         }
         Neighbours = [.. lists];
+        (FirstChunk, ChunkLevels, ChunkPoints) = BuildChunks();
+    }
+
+    /// <summary>Lanes per neighbour chunk: one 256-bit vector of floats.</summary>
+    public const int ChunkLanes = 8;
+
+    /// <summary>
+    /// For each off-grid code, the first of its neighbour chunks (the lists again, eight neighbours per chunk,
+    /// the last chunk padded); −1 for codes on the grid.
+    /// </summary>
+    public int[] FirstChunk { get; }
+
+    /// <summary>Per chunk, the neighbours' levels as floats, coordinate-major: [coordinate][lane], 32 floats.</summary>
+    public float[] ChunkLevels { get; }
+
+    /// <summary>Per chunk, the neighbours' grid indices (8 per chunk; padding repeats the last).</summary>
+    public ushort[] ChunkPoints { get; }
+
+    private (int[] First, float[] Levels, ushort[] Points) BuildChunks()
+    {
+        var first = new int[CodeCount];
+        var chunks = 0;
+        for (var code = 0; code < CodeCount; ++code)
+        {
+            first[code] = Map[code] >= 0 ? -1 : chunks;
+            if (Map[code] < 0)
+            {
+                chunks += (NeighboursOf(Map[code])[0] + ChunkLanes - 1) / ChunkLanes;
+            }
+        }
+        var levels = new float[chunks * 4 * ChunkLanes];
+        var points = new ushort[chunks * ChunkLanes];
+        for (var code = 0; code < CodeCount; ++code)
+        {
+            if (first[code] < 0)
+            {
+                continue;
+            }
+            var list = NeighboursOf(Map[code]);
+            int count = list[0];
+            var padded = (count + ChunkLanes - 1) / ChunkLanes * ChunkLanes;
+            for (var j = 0; j < padded; ++j)
+            {
+                var point = list[1 + Math.Min(j, count - 1)];
+                var chunk = first[code] + j / ChunkLanes;
+                var lane = j % ChunkLanes;
+                points[chunk * ChunkLanes + lane] = point;
+                for (var i = 0; i < 4; ++i)
+                {
+                    levels[(chunk * 4 + i) * ChunkLanes + lane] = Levels[4 * point + i];
+                }
+            }
+        }
+        return (first, levels, points);
     }
 
     /// <summary>The IQ3_XXS lattice (256 points, neighbours within the 2 nearest distances).</summary>

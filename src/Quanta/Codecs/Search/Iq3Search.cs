@@ -86,6 +86,18 @@ internal static class Iq3Search
             }
         }
 
+        return Refine(lattice, variant, xval, weight, waux, scale, onGrid, levels);
+    }
+
+    /// <summary>
+    /// The last pass: with the kept scale, re-snap the groups that were off the grid (all groups for IQ3_S), then
+    /// refit the scale. Returns the final scale.
+    /// </summary>
+    public static float Refine(
+        Iq3Lattice lattice, Variant variant, ReadOnlySpan<float> xval, ReadOnlySpan<float> weight, ReadOnlySpan<float> waux,
+        float scale, ReadOnlySpan<bool> onGrid, Span<sbyte> levels)
+    {
+        var map = lattice.Map;
         var offGrid = 0;
         foreach (var on in onGrid)
         {
