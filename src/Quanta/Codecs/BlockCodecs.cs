@@ -32,6 +32,15 @@ public static class BlockCodecs
         new Nvfp4Codec(),
         new Q1_0Codec(),
         new Q2_0Codec(),
+        new IQ3XxsCodec(),
+        new IQ3SCodec(),
+        new IQ2XxsCodec(),
+        new IQ2XsCodec(),
+        new IQ2SCodec(),
+        new IQ1SCodec(),
+        new IQ1MCodec(),
+        new Q8_1Codec(),
+        new Q8KCodec(),
     ];
 
     static readonly IBlockCodec?[] ById = BuildTable(Registered);

@@ -19,11 +19,19 @@ public class GoldenQuantTests(ITestOutputHelper output)
             GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
             GgmlType.IQ4_NL, GgmlType.IQ4_XS, GgmlType.TQ1_0, GgmlType.TQ2_0, GgmlType.MXFP4, GgmlType.NVFP4,
             GgmlType.Q1_0, GgmlType.Q2_0,
+            GgmlType.IQ3_XXS, GgmlType.IQ3_S,
         ];
+
+    /// <summary>Types this branch reads but does not write; their decode cases must run, their encode be refused.</summary>
+    static readonly GgmlType[] RequiredDecodeOnly =
+        [GgmlType.IQ2_XXS, GgmlType.IQ2_XS, GgmlType.IQ2_S, GgmlType.IQ1_S, GgmlType.IQ1_M];
 
     public static TheoryData<string> EncodableCases() => GoldenQuantCases.Ids(GoldenQuantCases.Encodable());
 
     public static TheoryData<string> DecodableCases() => GoldenQuantCases.Ids(GoldenQuantCases.Decodable());
+
+    public static TheoryData<string> DecodeOnlyCases() =>
+        GoldenQuantCases.Ids(GoldenQuantCases.Decodable().Where(c => !BlockCodecs.Get(c.GgmlType).CanEncode));
 
     [Theory]
     [MemberData(nameof(EncodableCases))]
@@ -51,6 +59,20 @@ public class GoldenQuantTests(ITestOutputHelper output)
         Fp16Tests.AssertSameBits(expected, actual, id);
     }
 
+    [Theory]
+    [MemberData(nameof(DecodeOnlyCases))]
+    public void Decode_only_types_refuse_to_encode(string id)
+    {
+        var golden = GoldenQuantCases.ById(id);
+        var codec = BlockCodecs.Get(golden.GgmlType);
+        var destination = new byte[golden.ReadQuantized().Length];
+        var error = Assert.Throws<NotSupportedException>(
+            () => codec.Encode(golden.ReadInput(), golden.Cols, golden.ReadImportance(), destination));
+        Assert.Contains("importance-matrix quantizer", error.Message, StringComparison.Ordinal);
+        Assert.Contains(GgmlTypeInfo.Of(golden.GgmlType).Name, error.Message, StringComparison.Ordinal);
+        Assert.All(destination, b => Assert.Equal(0, b));
+    }
+
     [Fact]
     public void Covered_types_are_listed()
     {
@@ -72,6 +94,11 @@ public class GoldenQuantTests(ITestOutputHelper output)
         {
             Assert.True(BlockCodecs.TryGet(type, out var codec) && codec.CanEncode, $"{type} has no encoding codec");
             Assert.Contains(GoldenQuantCases.Encodable(), c => c.GgmlType == type);
+        }
+        foreach (var type in RequiredDecodeOnly)
+        {
+            Assert.True(BlockCodecs.TryGet(type, out var codec) && !codec.CanEncode, $"{type} has no decode-only codec");
+            Assert.Contains(GoldenQuantCases.Decodable(), c => c.GgmlType == type);
         }
         // Nothing of a covered type may fall out of the theories.
         Assert.Equal(covered.Sum(g => g.Count()), GoldenQuantCases.Decodable().Count());

@@ -4,7 +4,7 @@ using Xunit;
 namespace Quanta.Tests.Codecs;
 
 /// <summary>
-/// The scalar K-quant code is the specification (it reproduces ggml's golden bytes); the lane-parallel path must
+/// The scalar K-quant and IQ3 code is the specification (it reproduces ggml's golden bytes); the lane-parallel path must
 /// give the same bytes on any input. Runs on every machine: where 256-bit vectors are not hardware-accelerated,
 /// .NET emulates them with the same IEEE operations, so the comparison still checks the lane logic.
 /// </summary>
@@ -15,7 +15,7 @@ public sealed class KQuantVectorPathTests
     public static TheoryData<string, bool> TypesAndImportance()
     {
         var data = new TheoryData<string, bool>();
-        foreach (var type in new[] { "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K" })
+        foreach (var type in new[] { "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ3_XXS", "IQ3_S" })
         {
             data.Add(type, false);
             data.Add(type, true);
@@ -61,6 +61,8 @@ public sealed class KQuantVectorPathTests
         "Q4_K" => new Q4KCodec(vectorized),
         "Q5_K" => new Q5KCodec(vectorized),
         "Q6_K" => new Q6KCodec(vectorized),
+        "IQ3_XXS" => new IQ3XxsCodec(vectorized),
+        "IQ3_S" => new IQ3SCodec(vectorized),
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 
