@@ -1,11 +1,14 @@
 using System.Diagnostics;
 using System.Globalization;
 using BenchmarkDotNet.Running;
+using Quanta.Benchmarks.Codecs;
 using Quanta.Benchmarks.Gguf;
 
 // Whole-process entries for the scripts in bench/, next to the BenchmarkDotNet micro benchmarks:
 //   generate-gguf OUT                          writes the ~1 GB synthetic model
 //   copy IN OUT [--chunk BYTES] [--no-fsync]   copies it through GgufWriter and prints the rate
+//   throughput [--rows R] [--cols C] [--types A,B] [--runs N]
+//                                              codec encode/decode Melem/s table (stopwatch, single thread)
 switch (args.FirstOrDefault())
 {
     case "generate-gguf" when args.Length == 2:
@@ -36,6 +39,8 @@ switch (args.FirstOrDefault())
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"quanta copy: {bytes} bytes in {watch.Elapsed.TotalSeconds:F3} s = {bytes / 1e6 / watch.Elapsed.TotalSeconds:F0} MB/s (chunk {chunk}, fsync {fsync})"));
         return 0;
+    case "throughput":
+        return ThroughputRunner.Run(args[1..]);
     default:
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
