@@ -24,6 +24,9 @@ public static class Cli
     static readonly Func<CliContext, Command>[] Verbs =
     [
         InspectCommand.Create,
+        QuantizeCommand.Create,
+        TypesCommand.Create,
+        DemoCommand.Create,
     ];
 
     /// <summary>Shared by every verb (<see cref="Option.Recursive"/>), so it may come before or after the verb.</summary>

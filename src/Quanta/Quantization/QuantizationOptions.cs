@@ -29,4 +29,11 @@ public sealed record QuantizationOptions
     /// Q4_0/Q5_0 ffn_down), and without one some types are refused.
     /// </summary>
     public bool HasImportanceMatrix { get; init; }
+
+    /// <summary>
+    /// <c>--keep-split</c>: the output keeps the input's shards, and llama.cpp then visits the tensors in the
+    /// input's order (shard, then offset) instead of sorting them by name. The mix rules count attn_v and ffn
+    /// tensors in visit order, so this can change which layers get more bits.
+    /// </summary>
+    public bool KeepSplit { get; init; }
 }

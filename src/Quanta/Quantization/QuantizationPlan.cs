@@ -63,10 +63,18 @@ public sealed class QuantizationPlan
     public static QuantizationPlan Create(GgufFile file, QuantizationPreset preset, QuantizationOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(file);
-        return Create(file.Tensors.Select(t => t.Info), ModelHyperparameters.FromMetadata(file.Metadata), preset, options);
+        // With --keep-split llama.cpp sorts by (split index, file offset); the plain order is by name.
+        IEnumerable<GgufTensorInfo> tensors = options?.KeepSplit == true
+            ? file.Tensors.OrderBy(t => t.ShardIndex).ThenBy(t => t.FileOffset).Select(t => t.Info)
+            : file.Tensors.Select(t => t.Info);
+        return Create(tensors, ModelHyperparameters.FromMetadata(file.Metadata), preset, options);
     }
 
-    /// <summary>Plans a model given as tensor descriptions and hyperparameters.</summary>
+    /// <summary>
+    /// Plans a model given as tensor descriptions and hyperparameters. The tensors are visited in
+    /// <see cref="TensorOrder"/>, or as given when <see cref="QuantizationOptions.KeepSplit"/> is set (the
+    /// caller then passes them in the input's shard and offset order).
+    /// </summary>
     public static QuantizationPlan Create(
         IEnumerable<GgufTensorInfo> tensors,
         ModelHyperparameters model,
@@ -78,7 +86,7 @@ public sealed class QuantizationPlan
         ArgumentNullException.ThrowIfNull(preset);
         options ??= QuantizationOptions.Default;
 
-        var ordered = TensorOrder.Sort(tensors, t => t.Name);
+        var ordered = options.KeepSplit ? [.. tensors] : TensorOrder.Sort(tensors, t => t.Name);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var tensor in ordered)
         {

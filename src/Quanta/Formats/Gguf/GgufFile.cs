@@ -16,11 +16,12 @@ public sealed class GgufFile : IDisposable
         _shards = shards;
         var tensors = new List<GgufTensor>();
         _byName = new Dictionary<string, GgufTensor>(StringComparer.Ordinal);
-        foreach (var shard in shards)
+        for (var s = 0; s < shards.Length; s++)
         {
+            var shard = shards[s];
             foreach (var info in shard.Header.Tensors)
             {
-                var tensor = new GgufTensor(info, shard);
+                var tensor = new GgufTensor(info, shard) { ShardIndex = s };
                 if (!_byName.TryAdd(info.Name, tensor))
                 {
                     throw new GgufFormatException(shard.Path, -1, $"tensor '{info.Name}' appears in more than one shard");

@@ -10,6 +10,9 @@ internal abstract unsafe class GgufMemory : IDisposable
 
     public abstract long Length { get; }
 
+    /// <summary>True when the bytes come from a file on disk (and can be read with positioned reads too).</summary>
+    public abstract bool IsFile { get; }
+
     public abstract void Dispose();
 
     /// <summary>Maps a file read-only. Empty files cannot be mapped; the caller refuses them first.</summary>
@@ -47,6 +50,8 @@ internal abstract unsafe class GgufMemory : IDisposable
 
         public override long Length { get; }
 
+        public override bool IsFile => true;
+
         public override void Dispose()
         {
             _view.SafeMemoryMappedViewHandle.ReleasePointer();
@@ -62,6 +67,8 @@ internal abstract unsafe class GgufMemory : IDisposable
         public override byte* Pointer => (byte*)_handle.AddrOfPinnedObject();
 
         public override long Length => bytes.Length;
+
+        public override bool IsFile => false;
 
         public override void Dispose()
         {

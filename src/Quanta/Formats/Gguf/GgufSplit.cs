@@ -77,12 +77,7 @@ public static class GgufSplit
             for (var i = 0; i < shards.Count; i++)
             {
                 var metadata = i == 0 ? new GgufMetadata(input.Metadata) : new GgufMetadata();
-                // gguf-split sets split.count twice (a placeholder, then the real count) with gguf_set_val,
-                // which moves a key to the end, so split.count ends up last; Set does the same here.
-                metadata.Set(GgufKeys.SplitNumber, GgufValue.UInt16((ushort)i));
-                metadata.Set(GgufKeys.SplitCount, GgufValue.UInt16(0));
-                metadata.Set(GgufKeys.SplitTensorsCount, GgufValue.Int32(totalTensors));
-                metadata.Set(GgufKeys.SplitCount, GgufValue.UInt16((ushort)shards.Count));
+                AddSplitKeys(metadata, i, shards.Count, totalTensors);
 
                 var writer = GgufWriter.Create(paths[i], metadata, [.. shards[i].Select(t => t.Info)], writerOptions);
                 finished.Add(writer);
@@ -121,9 +116,16 @@ public static class GgufSplit
     }
 
     /// <summary>Which tensors go to which shard, following gguf-split's rules.</summary>
-    internal static List<List<GgufTensor>> Plan(IReadOnlyList<GgufTensor> tensors, GgufSplitOptions options)
+    internal static List<List<GgufTensor>> Plan(IReadOnlyList<GgufTensor> tensors, GgufSplitOptions options) =>
+        Plan(tensors, t => t.ByteSize, options);
+
+    /// <summary>
+    /// Cuts a list of tensors into shards by gguf-split's rules, given each tensor's byte size as it will be
+    /// written: the quantizer splits its output before the bytes exist.
+    /// </summary>
+    internal static List<List<T>> Plan<T>(IReadOnlyList<T> tensors, Func<T, long> byteSize, GgufSplitOptions options)
     {
-        var shards = new List<List<GgufTensor>> { new() };
+        var shards = new List<List<T>> { new() };
         if (options.NoTensorsInFirstShard)
         {
             shards.Add([]);
@@ -133,7 +135,7 @@ public static class GgufSplit
         for (var i = 0; i < tensors.Count; i++)
         {
             // gguf-split counts every tensor padded to GGUF_DEFAULT_ALIGNMENT, whatever the file's alignment.
-            var bytes = GgufWriter.Pad(tensors[i].ByteSize, GgufKeys.DefaultAlignment);
+            var bytes = GgufWriter.Pad(byteSize(tensors[i]), GgufKeys.DefaultAlignment);
             var current = shards[^1];
             var cut = maxTensors is { } n
                 ? i > 0 && i % n == 0
@@ -150,6 +152,22 @@ public static class GgufSplit
         }
         return shards;
     }
+
+    /// <summary>
+    /// Adds the split keys to one shard's metadata as gguf-split does: it sets split.count twice (a
+    /// placeholder, then the real count) with gguf_set_val, which moves a key to the end, so the order is
+    /// split.no, split.tensors.count, split.count.
+    /// </summary>
+    internal static void AddSplitKeys(GgufMetadata metadata, int index, int count, int totalTensors)
+    {
+        metadata.Set(GgufKeys.SplitNumber, GgufValue.UInt16((ushort)index));
+        metadata.Set(GgufKeys.SplitCount, GgufValue.UInt16(0));
+        metadata.Set(GgufKeys.SplitTensorsCount, GgufValue.Int32(totalTensors));
+        metadata.Set(GgufKeys.SplitCount, GgufValue.UInt16((ushort)count));
+    }
+
+    /// <summary>The shard file name prefix for an output path: a <c>.gguf</c> ending is dropped.</summary>
+    internal static string PrefixOf(string outputPrefixOrPath) => Prefix(outputPrefixOrPath);
 
     internal static void RemoveSplitKeys(GgufMetadata metadata)
     {

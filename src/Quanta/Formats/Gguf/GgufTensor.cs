@@ -48,5 +48,23 @@ public sealed unsafe class GgufTensor
         return new ReadOnlySpan<byte>(_shard.Memory.Pointer + FileOffset + start, length);
     }
 
+    /// <summary>
+    /// Copies <paramref name="destination"/>.Length bytes from <paramref name="start"/> within the tensor, with a
+    /// positioned read rather than through the memory mapping, so that streaming a whole model does not leave
+    /// every page of it in the process's resident set. Thread-safe.
+    /// </summary>
+    public void Read(long start, Span<byte> destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        if (start > ByteSize - destination.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(destination), $"bytes {start}..{start + destination.Length} lie outside tensor '{Name}' ({ByteSize} bytes)");
+        }
+        _shard.Read(FileOffset + start, destination);
+    }
+
+    /// <summary>Which file of a split set holds the tensor: 0 for the first (or only) file.</summary>
+    internal int ShardIndex { get; init; }
+
     public override string ToString() => Info.ToString();
 }

@@ -1,0 +1,159 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Quanta.Cli.Rendering;
+using Quanta.Codecs;
+using Quanta.Demo;
+using Quanta.Formats;
+using Quanta.Formats.Gguf;
+using Quanta.Quantization;
+
+namespace Quanta.Cli.Commands;
+
+/// <summary>
+/// <c>quanta demo</c>: builds a small llama-style model in a temporary folder (nothing is downloaded),
+/// quantizes it to Q4_K_M and Q8_0, and shows the plan, the summary and how far each tensor moved
+/// (RMSE and largest error, decoded with the same codecs). <c>--write-model PATH</c> only writes the
+/// synthetic model, in any size: the benchmark script uses it to make its 1 GB input.
+/// </summary>
+internal static class DemoCommand
+{
+    static readonly string[] Presets = ["Q4_K_M", "Q8_0"];
+
+    public static Command Create(CliContext context)
+    {
+        var writeModel = new Option<string>("--write-model") { Description = "Only write the synthetic F16 model to this path and stop", HelpName = "path" };
+        var layers = new Option<int>("--layers") { Description = "Blocks", DefaultValueFactory = _ => 4 };
+        var width = new Option<int>("--width") { Description = "Embedding length", DefaultValueFactory = _ => 256 };
+        var ffn = new Option<int>("--ffn") { Description = "Feed-forward length", DefaultValueFactory = _ => 768 };
+        var heads = new Option<int>("--heads") { Description = "Attention heads", DefaultValueFactory = _ => 4 };
+        var kvHeads = new Option<int>("--kv-heads") { Description = "Key/value heads", DefaultValueFactory = _ => 2 };
+        var vocab = new Option<int>("--vocab") { Description = "Vocabulary size", DefaultValueFactory = _ => 1024 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the weights", DefaultValueFactory = _ => 42UL };
+        var threads = new Option<int>("--threads", "-t") { Description = "Threads (default: all processors)" };
+        var command = new Command("demo", "Build a small synthetic model, quantize it to Q4_K_M and Q8_0, and show what changed")
+        {
+            writeModel, layers, width, ffn, heads, kvHeads, vocab, seed, threads,
+        };
+        command.SetAction((parseResult, cancellationToken) =>
+        {
+            var shape = new SyntheticLlamaShape(
+                parseResult.GetValue(layers), parseResult.GetValue(width), parseResult.GetValue(ffn),
+                parseResult.GetValue(heads), parseResult.GetValue(kvHeads), parseResult.GetValue(vocab), parseResult.GetValue(seed));
+            Run(context, shape, parseResult.GetValue(writeModel), parseResult.GetValue(threads), cancellationToken);
+            return Task.FromResult(ExitCodes.Success);
+        });
+        return command;
+    }
+
+    internal static void Run(CliContext context, SyntheticLlamaShape shape, string? writeModel, int threads, CancellationToken cancellationToken)
+    {
+        var writerOptions = new GgufWriterOptions { CancellationToken = cancellationToken };
+        // The demo's files are deleted at the end: no point waiting for them to reach the disk.
+        var scratch = new GgufWriterOptions { CancellationToken = cancellationToken, FlushToDisk = false };
+        if (writeModel is not null)
+        {
+            WriteModel(writeModel, shape, threads, writerOptions);
+            context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"wrote {writeModel}: {shape.Layers} layers, width {shape.Width}, {Humanize.Count(shape.ParameterCount)} parameters, F16"));
+            return;
+        }
+
+        var folder = Path.Combine(Path.GetTempPath(), "quanta-demo-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var input = Path.Combine(folder, "demo-f16.gguf");
+            WriteModel(input, shape, threads, scratch);
+            var report = context.CreateReportWriter();
+            report.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Built a synthetic llama model in {folder}: {shape.Layers} layers, width {shape.Width}, FFN {shape.FeedForward}, " +
+                $"{shape.Heads} heads ({shape.KvHeads} KV), vocabulary {shape.Vocabulary}: {Humanize.Count(shape.ParameterCount)} F16 parameters, Gaussian weights (σ 0.02, seed {shape.Seed})."));
+
+            using var model = GgufFile.Open(input);
+            foreach (var name in Presets)
+            {
+                var output = Path.Combine(folder, $"demo-{name}.gguf");
+                var job = QuantizationJob.Create(model, QuantizationPresets.Parse(name), output, null,
+                    new QuantizerOptions { Threads = threads, Writer = scratch });
+                report.WriteLine($"== {name}: the plan (what 'quanta quantize --dry-run' prints)");
+                report.WriteLine(job.Plan.ToTable().TrimEnd());
+                var result = Quantizer.Run(job, null, cancellationToken);
+                QuantizeSummary.Write(report, input, result);
+                report.WriteTable(ErrorTable(name, model, output, cancellationToken));
+            }
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A temporary folder left behind is harmless.
+            }
+        }
+    }
+
+    static void WriteModel(string path, SyntheticLlamaShape shape, int threads, GgufWriterOptions options)
+    {
+        try
+        {
+            SyntheticLlamaModel.Write(path, shape, threads, options);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UserErrorException(e.Message.Split(" (Parameter", 2)[0], e);
+        }
+    }
+
+    /// <summary>Every converted tensor decoded again and compared with the original: what quantization cost.</summary>
+    static TextTable ErrorTable(string preset, GgufFile original, string quantizedPath, CancellationToken cancellationToken)
+    {
+        using var quantized = GgufFile.Open(quantizedPath);
+        var table = new TextTable($"{preset}: error per tensor (decoded vs original)",
+            new TextColumn("TENSOR"), new TextColumn("TYPE"), new TextColumn("RMSE", AlignRight: true),
+            new TextColumn("REL. RMSE", AlignRight: true), new TextColumn("MAX |ERR|", AlignRight: true));
+        foreach (var tensor in quantized.Tensors)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var source = original.FindTensor(tensor.Name)!;
+            if (tensor.Type == source.Type)
+            {
+                continue;
+            }
+            var before = Decode(source);
+            var after = Decode(tensor);
+            double sumSquares = 0, sumSquaresOriginal = 0, max = 0;
+            for (var i = 0; i < before.Length; i++)
+            {
+                var error = (double)after[i] - before[i];
+                sumSquares += error * error;
+                sumSquaresOriginal += (double)before[i] * before[i];
+                max = Math.Max(max, Math.Abs(error));
+            }
+            var rmse = Math.Sqrt(sumSquares / before.Length);
+            var relative = sumSquaresOriginal == 0 ? 0 : Math.Sqrt(sumSquares / sumSquaresOriginal);
+            table.AddRow(tensor.Name, tensor.Type.ToString(),
+                rmse.ToString("0.000000", CultureInfo.InvariantCulture),
+                (100 * relative).ToString("0.00", CultureInfo.InvariantCulture) + "%",
+                max.ToString("0.000000", CultureInfo.InvariantCulture));
+        }
+        return table;
+    }
+
+    static float[] Decode(GgufTensor tensor)
+    {
+        var values = new float[tensor.Info.ElementCount];
+        if (tensor.Type == GgmlType.F32)
+        {
+            MemoryMarshal.Cast<byte, float>(tensor.Data).CopyTo(values);
+        }
+        else
+        {
+            BlockCodecs.Get(tensor.Type).Decode(tensor.Data, values);
+        }
+        return values;
+    }
+}

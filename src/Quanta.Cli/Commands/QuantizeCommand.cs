@@ -1,0 +1,341 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using Quanta.Cli.Rendering;
+using Quanta.Codecs;
+using Quanta.Formats;
+using Quanta.Formats.Gguf;
+using Quanta.Quantization;
+
+namespace Quanta.Cli.Commands;
+
+/// <summary>
+/// <c>quanta quantize IN.gguf [OUT.gguf] TYPE [NTHREADS]</c>: llama-quantize's command line (its positional
+/// arguments and switch spellings), writing the same file llama-quantize writes.
+/// </summary>
+internal static class QuantizeCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var positional = new Argument<string[]>("args")
+        {
+            Description = "IN.gguf [OUT.gguf] TYPE [NTHREADS]: the model, the output (default <in dir>/ggml-model-TYPE.gguf), " +
+                "the type (Q4_K_M, q8_0, 15 ...; see 'quanta types') and the thread count",
+            Arity = new ArgumentArity(2, 4),
+        };
+        positional.Validators.Add(RejectOptionLikeTokens);
+        var o = new Switches();
+        var command = new Command("quantize", "Quantize a GGUF model as llama-quantize does, byte for byte")
+        {
+            positional, o.Pure, o.OutputTensorType, o.TokenEmbeddingType, o.TensorType, o.TensorTypeFile,
+            o.LeaveOutputTensor, o.AllowRequantize, o.OverrideKv, o.KeepSplit, o.SplitMaxSize, o.SplitMaxTensors,
+            o.PruneLayers, o.Threads, o.DryRun, o.Imatrix,
+        };
+        command.SetAction((parseResult, cancellationToken) =>
+        {
+            var request = ReadRequest(parseResult, parseResult.GetRequiredValue(positional), o);
+            Run(context, request, cancellationToken);
+            return Task.FromResult(ExitCodes.Success);
+        });
+        return command;
+    }
+
+    /// <summary>The switches, with llama-quantize's spellings.</summary>
+    internal sealed class Switches
+    {
+        public readonly Option<bool> Pure = new("--pure") { Description = "Disable the k-quant mixtures: every quantized tensor gets the type's default" };
+        public readonly Option<string> OutputTensorType = new("--output-tensor-type") { Description = "ggml type for output.weight (e.g. q8_0)", HelpName = "type" };
+        public readonly Option<string> TokenEmbeddingType = new("--token-embedding-type") { Description = "ggml type for the token embeddings", HelpName = "type" };
+        public readonly Option<string[]> TensorType = new("--tensor-type") { Description = "Quantize tensors matching REGEX to a ggml type, e.g. attn_v=q6_k (repeatable)", HelpName = "REGEX=type" };
+        public readonly Option<string[]> TensorTypeFile = new("--tensor-type-file") { Description = "File of REGEX=type entries separated by spaces or newlines", HelpName = "file" };
+        public readonly Option<bool> LeaveOutputTensor = new("--leave-output-tensor") { Description = "Leave output.weight un(re)quantized" };
+        public readonly Option<bool> AllowRequantize = new("--allow-requantize") { Description = "Allow requantizing tensors that are already quantized (worse than quantizing from F16/F32)" };
+        public readonly Option<string[]> OverrideKv = new("--override-kv") { Description = "Set a metadata key in the output: KEY=int:N, float:X, bool:true|false or str:TEXT (repeatable)", HelpName = "KEY=TYPE:VALUE" };
+        public readonly Option<bool> KeepSplit = new("--keep-split") { Description = "Write the output in the same shards as the input" };
+        public readonly Option<string> SplitMaxSize = new("--split-max-size") { Description = "Write a split set with at most this many tensor bytes per shard (e.g. 4G, 500M)", HelpName = "N(M|G)" };
+        public readonly Option<int?> SplitMaxTensors = new("--split-max-tensors") { Description = "Write a split set with at most N tensors per shard", HelpName = "N" };
+        public readonly Option<string> PruneLayers = new("--prune-layers") { Description = "Drop these blocks and renumber the rest, e.g. 20,21,22", HelpName = "L0,L1,..." };
+        public readonly Option<int?> Threads = new("--threads", "-t") { Description = "Threads (default: all processors)", HelpName = "N" };
+        public readonly Option<bool> DryRun = new("--dry-run") { Description = "Print the plan (each tensor's type and why) and the output size; write nothing" };
+        public readonly Option<string> Imatrix = new("--imatrix") { Description = "Importance matrix (not supported yet)", HelpName = "file", Hidden = true };
+    }
+
+    /// <summary>Everything the command line asked for, checked and parsed.</summary>
+    internal sealed record Request(
+        string Input,
+        string? Output,
+        QuantizationPreset Preset,
+        QuantizationOptions Options,
+        QuantizerOptions Run,
+        bool DryRun);
+
+    static void RejectOptionLikeTokens(ArgumentResult result)
+    {
+        foreach (var token in result.Tokens)
+        {
+            if (token.Value.Length > 1 && token.Value[0] == '-' && !int.TryParse(token.Value, CultureInfo.InvariantCulture, out _))
+            {
+                result.AddError($"Unrecognized option '{token.Value}'.");
+            }
+        }
+    }
+
+    internal static Request ReadRequest(ParseResult parseResult, string[] args, Switches o)
+    {
+        if (parseResult.GetValue(o.Imatrix) is not null)
+        {
+            throw new UserErrorException("--imatrix: importance matrices are not supported yet; they come in a later version of Quanta");
+        }
+        var input = args[0];
+        var keepSplit = parseResult.GetValue(o.KeepSplit);
+        var dryRun = parseResult.GetValue(o.DryRun);
+
+        // llama-quantize's rule: if the second argument names a type, there is no output path.
+        string? output;
+        string typeText;
+        int next;
+        if (QuantizationPresets.TryParse(args[1], out _))
+        {
+            typeText = args[1];
+            output = DefaultOutput(input, typeText, keepSplit);
+            next = 2;
+        }
+        else
+        {
+            if (args.Length < 3)
+            {
+                throw new UserErrorException($"unknown quantization type '{args[1]}' (or, if it is the output file, the type is missing); run 'quanta types' for the list");
+            }
+            output = args[1];
+            typeText = args[2];
+            next = 3;
+        }
+        if (!QuantizationPresets.TryParse(typeText, out var preset))
+        {
+            throw new UserErrorException($"unknown quantization type '{typeText}'; run 'quanta types' for the list");
+        }
+
+        int? threads = parseResult.GetValue(o.Threads);
+        if (next < args.Length)
+        {
+            if (!int.TryParse(args[next], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n))
+            {
+                throw new UserErrorException($"invalid thread count '{args[next]}'");
+            }
+            if (threads is not null && threads != n)
+            {
+                throw new UserErrorException($"two thread counts given: --threads {threads} and {n}");
+            }
+            threads = n;
+            next++;
+        }
+        if (next < args.Length)
+        {
+            throw new UserErrorException($"unexpected argument '{args[next]}'");
+        }
+        if (threads is < 0)
+        {
+            throw new UserErrorException($"invalid thread count {threads}");
+        }
+
+        var options = new QuantizationOptions
+        {
+            Pure = parseResult.GetValue(o.Pure),
+            OutputTensorType = ParseType(parseResult.GetValue(o.OutputTensorType), "--output-tensor-type"),
+            TokenEmbeddingType = ParseType(parseResult.GetValue(o.TokenEmbeddingType), "--token-embedding-type"),
+            TensorTypeOverrides = ReadTensorTypes(parseResult, o),
+            LeaveOutputTensor = parseResult.GetValue(o.LeaveOutputTensor),
+            KeepSplit = keepSplit,
+        };
+        var run = new QuantizerOptions
+        {
+            Threads = threads ?? 0,
+            AllowRequantize = parseResult.GetValue(o.AllowRequantize),
+            MetadataOverrides = [.. (parseResult.GetValue(o.OverrideKv) ?? []).Select(ParseOverride)],
+            PruneLayers = parseResult.GetValue(o.PruneLayers) is { } prune ? ParsePrune(prune) : null,
+            SplitMaxBytes = parseResult.GetValue(o.SplitMaxSize) is { } size ? ParseSize(size) : null,
+            SplitMaxTensors = parseResult.GetValue(o.SplitMaxTensors) is { } count
+                ? count > 0 ? count : throw new UserErrorException($"--split-max-tensors must be positive, not {count}")
+                : null,
+        };
+        return new Request(input, dryRun ? null : output, preset, options, run, dryRun);
+    }
+
+    /// <summary>
+    /// llama-quantize's default: <c>&lt;in dir&gt;/ggml-model-&lt;TYPE&gt;.gguf</c>, TYPE spelled as in its type table
+    /// (a number gives the first table entry with that file type, so 15 gives Q4_K, the alias listed first).
+    /// With --keep-split the extension is left for the shard names.
+    /// </summary>
+    internal static string DefaultOutput(string input, string typeText, bool keepSplit)
+    {
+        var preset = QuantizationPresets.Parse(typeText);
+        var trimmed = typeText.Trim();
+        var name = int.TryParse(trimmed, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _)
+            ? preset.Aliases.FirstOrDefault() ?? preset.Name
+            : preset.Aliases.FirstOrDefault(a => a.Equals(trimmed, StringComparison.OrdinalIgnoreCase)) ?? preset.Name;
+        var slash = input.LastIndexOfAny(['/', '\\']);
+        var directory = slash < 0 ? "" : input[..(slash + 1)];
+        return directory + "ggml-model-" + name + (keepSplit ? "" : ".gguf");
+    }
+
+    static GgmlType? ParseType(string? text, string option)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+        return GgmlTypeInfo.TryParse(text, out var info)
+            ? info.Type
+            : throw new UserErrorException($"{option}: invalid ggml type '{text}'; valid types: {string.Join(", ", GgmlTypeInfo.Types.Select(t => t.Name))}");
+    }
+
+    /// <summary>
+    /// --tensor-type and --tensor-type-file entries in command-line order, interleaved as given: the first
+    /// pattern that matches a tensor wins, so the order matters.
+    /// </summary>
+    static List<TensorTypeOverride> ReadTensorTypes(ParseResult parseResult, Switches o)
+    {
+        var overrides = new List<TensorTypeOverride>();
+        var tokens = parseResult.Tokens;
+        for (var i = 0; i < tokens.Count - 1; i++)
+        {
+            if (tokens[i].Type != TokenType.Option)
+            {
+                continue;
+            }
+            var value = tokens[i + 1].Value;
+            if (tokens[i].Value == o.TensorType.Name)
+            {
+                overrides.Add(ParseTensorType(value));
+            }
+            else if (tokens[i].Value == o.TensorTypeFile.Name)
+            {
+                string text;
+                try
+                {
+                    text = File.ReadAllText(value);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new UserErrorException($"--tensor-type-file: cannot read '{value}': {e.Message}", e);
+                }
+                foreach (var entry in text.Split((char[])[' ', '\t', '\r', '\n', '\v', '\f'], StringSplitOptions.RemoveEmptyEntries))
+                {
+                    overrides.Add(ParseTensorType(entry));
+                }
+            }
+        }
+        return overrides;
+    }
+
+    static TensorTypeOverride ParseTensorType(string text)
+    {
+        try
+        {
+            return TensorTypeOverride.Parse(text);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UserErrorException($"--tensor-type: {e.Message.Split(" (Parameter", 2)[0]}", e);
+        }
+    }
+
+    static MetadataOverride ParseOverride(string text)
+    {
+        try
+        {
+            return MetadataOverride.Parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw new UserErrorException($"--override-kv: {e.Message}", e);
+        }
+    }
+
+    static LayerPruning ParsePrune(string text)
+    {
+        try
+        {
+            return LayerPruning.Parse(text);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            throw new UserErrorException($"--prune-layers: {e.Message.Split(" (Parameter", 2)[0]}", e);
+        }
+    }
+
+    /// <summary>gguf-split's sizes: a number with M or G (10^6, 10^9); K and plain bytes are accepted too.</summary>
+    internal static long ParseSize(string text)
+    {
+        var trimmed = text.Trim();
+        var scale = trimmed.Length == 0 ? 1L : char.ToUpperInvariant(trimmed[^1]) switch
+        {
+            'K' => 1_000L,
+            'M' => 1_000_000L,
+            'G' => 1_000_000_000L,
+            _ => 1L,
+        };
+        var digits = scale == 1 ? trimmed : trimmed[..^1];
+        if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n <= 0 || n > long.MaxValue / scale)
+        {
+            throw new UserErrorException($"--split-max-size: invalid size '{text}'; expected a positive number with M or G, e.g. 4G");
+        }
+        return n * scale;
+    }
+
+    internal static void Run(CliContext context, Request request, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(request.Input))
+        {
+            throw new UserErrorException(Directory.Exists(request.Input)
+                ? $"{request.Input}: is a directory; give the path of a .gguf file"
+                : $"{request.Input}: file not found");
+        }
+        using var model = GgufFile.Open(request.Input);
+        QuantizationJob job;
+        try
+        {
+            job = QuantizationJob.Create(model, request.Preset, request.Output, request.Options, request.Run);
+        }
+        catch (QuantizationException e)
+        {
+            throw new UserErrorException(e.Message, e);
+        }
+        catch (ArgumentException e)
+        {
+            // Shapes a type cannot hold (an explicit --output-tensor-type whose blocks do not fit the rows, ...).
+            throw new UserErrorException(e.Message.Split(" (Parameter", 2)[0], e);
+        }
+
+        if (request.DryRun)
+        {
+            context.Out.Write(job.Plan.ToTable());
+            return;
+        }
+
+        if (job.RequantizedTensors > 0)
+        {
+            context.Error.WriteLine(
+                $"warning: requantizing {job.RequantizedTensors} tensor(s) that are already quantized; this can severely reduce quality compared to quantizing from 16-bit or 32-bit weights");
+        }
+        if (job.Plan.FallbackCount > 0)
+        {
+            context.Error.WriteLine($"warning: {job.Plan.FallbackCount} of {job.Plan.Entries.Count} tensor(s) required fallback quantization (row length not a multiple of the block size)");
+        }
+        context.Error.WriteLine(
+            $"quantizing '{request.Input}' to '{string.Join("', '", job.Files.Select(f => f.Path))}' as {request.Preset.Name} using {request.Run.EffectiveThreads} thread(s)");
+
+        QuantizationResult result;
+        try
+        {
+            result = context.ErrorIsTerminal
+                ? QuantizeProgress.RunWithBar(context, job, cancellationToken)
+                : Quantizer.Run(job, new QuantizeProgress.PlainLines(context.Error), cancellationToken);
+        }
+        catch (QuantizationException e)
+        {
+            throw new UserErrorException(e.Message, e);
+        }
+        QuantizeSummary.Write(context.CreateReportWriter(), request.Input, result);
+    }
+}

@@ -1,0 +1,76 @@
+using System.Globalization;
+using Quanta.Formats;
+using Quanta.Quantization;
+using Spectre.Console;
+
+namespace Quanta.Cli.Rendering;
+
+/// <summary>
+/// How a running quantization shows itself on stderr: a live Spectre.Console bar on a terminal (tensor i/n,
+/// bytes, rate, time left), otherwise one plain line per finished tensor, which logs and CI output keep.
+/// </summary>
+internal static class QuantizeProgress
+{
+    /// <summary>Runs the job under a progress bar drawn on the context's stderr.</summary>
+    public static QuantizationResult RunWithBar(CliContext context, QuantizationJob job, CancellationToken cancellationToken)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(context.Error),
+            Interactive = InteractionSupport.Yes,
+        });
+        QuantizationResult? result = null;
+        console.Progress()
+            .AutoClear(false)
+            .HideCompleted(false)
+            .Columns(
+                new TaskDescriptionColumn { Alignment = Justify.Left },
+                new ProgressBarColumn(),
+                new PercentageColumn(),
+                new DownloadedColumn { Culture = CultureInfo.InvariantCulture },
+                new TransferSpeedColumn { Culture = CultureInfo.InvariantCulture },
+                new RemainingTimeColumn())
+            .Start(progress =>
+            {
+                var task = progress.AddTask(Describe(1, job.Plan.Entries.Count, job.Plan.Entries.Count == 0 ? "" : job.Plan.Entries[0].Name), maxValue: Math.Max(1, job.Plan.SourceBytes));
+                result = Quantizer.Run(job, new BarReporter(task), cancellationToken);
+                task.Value = task.MaxValue;
+            });
+        return result!;
+    }
+
+    // Tensor names come from the file: escaped, since Spectre reads descriptions as markup.
+    static string Describe(int number, int count, string name) =>
+        Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"[{number}/{count}] {name}"));
+
+    sealed class BarReporter(ProgressTask task) : IProgress<QuantizationProgress>
+    {
+        public void Report(QuantizationProgress value)
+        {
+            task.Value = value.SourceBytesDone;
+            task.Description = Describe(value.TensorNumber, value.TensorCount, value.Entry.Name);
+        }
+    }
+
+    /// <summary>One line per tensor, as llama-quantize logs them: number, name, shape, types, sizes.</summary>
+    public sealed class PlainLines(TextWriter error) : IProgress<QuantizationProgress>
+    {
+        public void Report(QuantizationProgress value)
+        {
+            if (!value.TensorCompleted)
+            {
+                return;
+            }
+            var e = value.Entry;
+            var width = value.TensorCount.ToString(CultureInfo.InvariantCulture).Length;
+            var number = value.TensorNumber.ToString(CultureInfo.InvariantCulture).PadLeft(width);
+            var types = e.IsCopied
+                ? $"{GgmlTypeInfo.Of(e.SourceType).Name}, copied"
+                : $"{GgmlTypeInfo.Of(e.SourceType).Name} -> {GgmlTypeInfo.Of(e.TargetType).Name}";
+            error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"[{number}/{value.TensorCount}] {e.Name,-32} {Humanize.Shape(e.Tensor.Shape),-16} {types,-16} {Mib(e.SourceBytes),9:F3} MiB -> {Mib(e.TargetBytes),9:F3} MiB"));
+        }
+
+        static double Mib(long bytes) => bytes / 1024.0 / 1024.0;
+    }
+}
