@@ -29,7 +29,7 @@ internal static class QuantizeCommand
         {
             positional, o.Pure, o.OutputTensorType, o.TokenEmbeddingType, o.TensorType, o.TensorTypeFile,
             o.LeaveOutputTensor, o.AllowRequantize, o.OverrideKv, o.KeepSplit, o.SplitMaxSize, o.SplitMaxTensors,
-            o.PruneLayers, o.Threads, o.DryRun, o.Imatrix,
+            o.PruneLayers, o.VisionType, o.ProjectorType, o.Threads, o.DryRun, o.Imatrix,
         };
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -55,6 +55,17 @@ internal static class QuantizeCommand
         public readonly Option<string> SplitMaxSize = new("--split-max-size") { Description = "Write a split set with at most this many tensor bytes per shard (e.g. 4G, 500M)", HelpName = "N(M|G)" };
         public readonly Option<int?> SplitMaxTensors = new("--split-max-tensors") { Description = "Write a split set with at most N tensors per shard", HelpName = "N" };
         public readonly Option<string> PruneLayers = new("--prune-layers") { Description = "Drop these blocks and renumber the rest, e.g. 20,21,22", HelpName = "L0,L1,..." };
+        public readonly Option<string> VisionType = new("--vision-type")
+        {
+            Description = "Multimodal models: ggml type for the vision tower's weights (v.* tensors), e.g. q8_0 or f16. "
+                + "Without it they are kept as they are in a single-file model (gemma3 ...) and follow TYPE in a projector (clip/mmproj) file",
+            HelpName = "type",
+        };
+        public readonly Option<string> ProjectorType = new("--projector-type")
+        {
+            Description = "Multimodal models: ggml type for the projector's weights (mm.* tensors), e.g. f16; defaults as for --vision-type",
+            HelpName = "type",
+        };
         public readonly Option<int?> Threads = new("--threads", "-t") { Description = "Threads (default: all processors)", HelpName = "N" };
         public readonly Option<bool> DryRun = new("--dry-run") { Description = "Print the plan (each tensor's type and why) and the output size; write nothing" };
         public readonly Option<string> Imatrix = new("--imatrix") { Description = "Importance matrix (not supported yet)", HelpName = "file", Hidden = true };
@@ -146,6 +157,8 @@ internal static class QuantizeCommand
             TensorTypeOverrides = ReadTensorTypes(parseResult, o),
             LeaveOutputTensor = parseResult.GetValue(o.LeaveOutputTensor),
             KeepSplit = keepSplit,
+            VisionType = ParseType(parseResult.GetValue(o.VisionType), "--vision-type"),
+            ProjectorType = ParseType(parseResult.GetValue(o.ProjectorType), "--projector-type"),
         };
         var run = new QuantizerOptions
         {

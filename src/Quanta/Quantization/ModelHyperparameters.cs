@@ -93,6 +93,12 @@ public sealed class ModelHyperparameters
         ArgumentNullException.ThrowIfNull(metadata);
         var architecture = metadata.GetStringOrNull(GgufKeys.Architecture)
             ?? throw new QuantizationException($"the model has no {GgufKeys.Architecture} key");
+        if (architecture == MultimodalTensors.ClipArchitecture)
+        {
+            // llama.cpp loads no hyperparameters for a projector file (only its tensors), so its mix rules see
+            // 0 blocks, 0 heads and no experts; a clip file has no clip.block_count key to read anyway.
+            return new ModelHyperparameters(architecture, 0, [], []);
+        }
         var blockCountKey = $"{architecture}.block_count";
         if (!metadata.TryGetValue(blockCountKey, out var blockCount))
         {

@@ -36,4 +36,21 @@ public sealed record QuantizationOptions
     /// tensors in visit order, so this can change which layers get more bits.
     /// </summary>
     public bool KeepSplit { get; init; }
+
+    /// <summary>
+    /// <c>--vision-type</c>: the type of the vision tower's (<c>v.*</c>) eligible weights. Without it they are
+    /// kept as they are in a single-file multimodal model and follow the preset in a projector (clip) file.
+    /// </summary>
+    public GgmlType? VisionType { get; init; }
+
+    /// <summary><c>--projector-type</c>: the same for the multimodal projector (<c>mm.*</c>).</summary>
+    public GgmlType? ProjectorType { get; init; }
+
+    /// <summary>The explicit type for an image component, or null.</summary>
+    public GgmlType? TypeFor(MultimodalComponent component) => component switch
+    {
+        MultimodalComponent.VisionTower => VisionType,
+        MultimodalComponent.Projector => ProjectorType,
+        _ => null,
+    };
 }

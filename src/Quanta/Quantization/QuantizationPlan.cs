@@ -103,7 +103,7 @@ public sealed class QuantizationPlan
             var tensor = ordered[i];
             var decision = rules.Choose(tensor);
             // Only tensors llama.cpp actually quantizes are checked for the importance matrix requirement.
-            var quantizable = decision.Reason is not (TensorTypeReason.NotQuantizable or TensorTypeReason.CopyOnly);
+            var quantizable = !decision.Reason.IsKept();
             var needsImatrix = quantizable && TensorTypeRules.RequiresImportanceMatrix(tensor.Name, decision.Type, preset.FileType);
             entries[i] = new QuantizationPlanEntry(tensor, decision, needsImatrix);
         }

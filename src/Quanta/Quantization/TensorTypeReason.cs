@@ -29,4 +29,24 @@ public enum TensorTypeReason
 
     /// <summary><c>--token-embedding-type</c>.</summary>
     TokenEmbeddingType,
+
+    /// <summary>A vision tower tensor (<c>v.*</c>) in a single-file multimodal model, kept without <c>--vision-type</c>.</summary>
+    VisionTensorKept,
+
+    /// <summary>A projector tensor (<c>mm.*</c>) in a single-file multimodal model, kept without <c>--projector-type</c>.</summary>
+    ProjectorTensorKept,
+
+    /// <summary><c>--vision-type</c>.</summary>
+    VisionType,
+
+    /// <summary><c>--projector-type</c>.</summary>
+    ProjectorType,
+}
+
+/// <summary>Questions about <see cref="TensorTypeReason"/> values.</summary>
+public static class TensorTypeReasons
+{
+    /// <summary>The tensor is written as it is because no rule quantizes it (not because its type happens to be the target).</summary>
+    public static bool IsKept(this TensorTypeReason reason) => reason is TensorTypeReason.NotQuantizable
+        or TensorTypeReason.CopyOnly or TensorTypeReason.VisionTensorKept or TensorTypeReason.ProjectorTensorKept;
 }

@@ -8,7 +8,9 @@ namespace Quanta.Quantization;
 /// <summary>
 /// llama.cpp's choice of type for each tensor (<c>src/llama-quant.cpp</c>, 2026 source): which tensors may be
 /// quantized, the overrides, the preset's mix rules (<c>llama_tensor_get_type_impl</c>) and the row-length
-/// fallback. The rules count attn_v-like and ffn tensors as they go, so one instance serves one model and
+/// fallback. Image tensors (<c>v.*</c>, <c>mm.*</c>) follow <see cref="MultimodalTensors"/>: kept in a single-file
+/// model unless a component type is given, and held to the clip quantizer's rules wherever they are quantized.
+/// The rules count attn_v-like and ffn tensors as they go, so one instance serves one model and
 /// <see cref="Choose(string, IReadOnlyList{long}, GgmlType)"/> must be called once per tensor in
 /// <see cref="TensorOrder"/>.
 /// </summary>
@@ -60,6 +62,7 @@ public sealed class TensorTypeRules
     readonly QuantizationOptions _options;
     readonly LlamaFileType _fileType;
     readonly bool _hasTiedEmbeddings;
+    readonly bool _isProjectorFile;
     readonly int _attentionVCount;
     readonly int _ffnCount;
     int _attentionVIndex;
@@ -82,8 +85,16 @@ public sealed class TensorTypeRules
         _options = options;
         _fileType = preset.FileType;
         _hasTiedEmbeddings = true;
+        _isProjectorFile = model.Architecture == MultimodalTensors.ClipArchitecture;
         foreach (var name in tensorNames)
         {
+            // Image tensors that skip the mix must not count either: in a single-file gemma3 the vision
+            // tower's 27 attn_v would otherwise shift which text layers get more bits (Ollama hides them from
+            // llama-quantize for the same reason, so the text part comes out as it does without them).
+            if (!GoesThroughMix(name))
+            {
+                continue;
+            }
             var category = TensorCategories.Of(name);
             if (category.IsAttentionVLike())
             {
@@ -122,9 +133,26 @@ public sealed class TensorTypeRules
         {
             return new(currentType, TensorTypeReason.CopyOnly, "COPY: no quantizing");
         }
+        var component = MultimodalTensors.ComponentOf(name);
+        var askedImageType = _options.TypeFor(component);
+        if (component != MultimodalComponent.None && !_isProjectorFile && askedImageType is null)
+        {
+            return component == MultimodalComponent.VisionTower
+                ? new(currentType, TensorTypeReason.VisionTensorKept, "vision tensor kept (--vision-type to quantize)")
+                : new(currentType, TensorTypeReason.ProjectorTensorKept, "projector tensor kept (--projector-type to quantize)");
+        }
         if (WhyNotQuantized(name, shape, _options.LeaveOutputTensor) is { } why)
         {
             return new(currentType, TensorTypeReason.NotQuantizable, why);
+        }
+        if (askedImageType is { } imageType)
+        {
+            // The per-component choice wins over the preset, its mix, --pure and --tensor-type, in both layouts:
+            // it is the most specific thing the user said about these tensors.
+            var (imageReason, option) = component == MultimodalComponent.VisionTower
+                ? (TensorTypeReason.VisionType, "--vision-type")
+                : (TensorTypeReason.ProjectorType, "--projector-type");
+            return FinishImageTensor(name, shape, currentType, imageType, imageReason, $"{option} {GgmlTypeInfo.Of(imageType).Name}", null);
         }
 
         var category = TensorCategories.Of(name);
@@ -141,7 +169,9 @@ public sealed class TensorTypeRules
         var type = _preset.DefaultType;
         if (!_preset.QuantizesByDefault)
         {
-            return new(type, TensorTypeReason.UnquantizedPreset, $"{_preset.Name} preset");
+            return _isProjectorFile
+                ? FinishImageTensor(name, shape, currentType, type, TensorTypeReason.UnquantizedPreset, $"{_preset.Name} preset", null)
+                : new(type, TensorTypeReason.UnquantizedPreset, $"{_preset.Name} preset");
         }
 
         TensorTypeReason reason;
@@ -179,7 +209,52 @@ public sealed class TensorTypeRules
             type = ruled;
         }
 
+        if (_isProjectorFile)
+        {
+            return FinishImageTensor(name, shape, currentType, type, reason, detail, matched);
+        }
         var resolved = TensorTypeFallback.Resolve(type, shape[0], name);
+        if (resolved == type)
+        {
+            return new(type, reason, detail, null, matched);
+        }
+        FallbackCount++;
+        return new(resolved, reason, detail, type, matched);
+    }
+
+    /// <summary>
+    /// Whether a tensor's type comes from the preset's mix (and so counts in its attn_v / ffn tallies).
+    /// Projector (clip) files are planned like llama-quantize 2026 plans them: the preset's default type
+    /// and mix, with llama.cpp's view of such a file (no hyperparameters: 0 blocks, 0 heads, no experts), so
+    /// e.g. Q4_K_M gives every <c>ffn_down</c> Q6_K (use_more_bits(i, 0) holds for every i) and attn_v follows
+    /// its usual every-third pattern over the vision blocks. Image tensors of a single-file model never go
+    /// through the mix; an explicit <c>--vision-type</c> / <c>--projector-type</c> takes its component out of it
+    /// in both layouts.
+    /// </summary>
+    bool GoesThroughMix(string name)
+    {
+        var component = MultimodalTensors.ComponentOf(name);
+        return component == MultimodalComponent.None || (_isProjectorFile && _options.TypeFor(component) is null);
+    }
+
+    /// <summary>
+    /// The clip quantizer's rules, applied after a type was chosen for an image tensor (any tensor of a
+    /// projector file, or a <c>v.*</c> / <c>mm.*</c> tensor given an explicit type): the 2-D and
+    /// longer-than-a-block check, Q8_0 for embedding tables, then a row-length fallback that never aborts.
+    /// </summary>
+    TensorTypeDecision FinishImageTensor(
+        string name, IReadOnlyList<long> shape, GgmlType currentType, GgmlType type, TensorTypeReason reason, string detail, TensorTypeOverride? matched)
+    {
+        if (MultimodalTensors.WhyNotQuantized(name, shape, type) is { } why)
+        {
+            return new(currentType, TensorTypeReason.NotQuantizable, why);
+        }
+        if (MultimodalTensors.ForcesQ8_0(name, type))
+        {
+            detail += $"; embedding table {GgmlTypeInfo.Of(type).Name} -> q8_0 (clip rule)";
+            type = Q8_0;
+        }
+        var resolved = MultimodalTensors.ResolveRow(type, shape[0]);
         if (resolved == type)
         {
             return new(type, reason, detail, null, matched);
