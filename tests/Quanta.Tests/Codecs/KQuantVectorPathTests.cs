@@ -54,6 +54,39 @@ public sealed class KQuantVectorPathTests
         }
     }
 
+    /// <summary>
+    /// Q3_K without importance runs all sixteen sub-block searches in one 512-bit vector where that is accelerated
+    /// (the 256-bit path otherwise): many more super-blocks per family, so lanes that converge in different passes
+    /// and the zero-scale requantization fallback meet in the same vector.
+    /// </summary>
+    [Theory]
+    [InlineData("Q3_K", false)]
+    [InlineData("Q3_K", true)]
+    public void WidePathMatchesScalarPathOnManyBlocks(string type, bool withImportance)
+    {
+        var scalar = CreateCodec(type, vectorized: false);
+        var vector = CreateCodec(type, vectorized: true);
+        var blockBytes = Quanta.Formats.GgmlTypeInfo.Of(scalar.Type).BlockBytes;
+        for (var family = 0; family < Families; ++family)
+        {
+            var rng = new Random(77 + family);
+            var x = new float[64 * Cols];
+            Fill(x, family, rng);
+            // Mix scales across super-blocks so that sub-blocks of one vector differ by orders of magnitude.
+            for (var i = 0; i < x.Length; ++i)
+            {
+                x[i] *= (i / 16 % 7) switch { 0 => 1e-3f, 1 => 10f, 2 => 0f, _ => 1f };
+            }
+            var importance = withImportance ? MakeImportance(rng, family) : [];
+            var expected = new byte[x.Length / 256 * blockBytes];
+            var actual = new byte[expected.Length];
+            scalar.Encode(x, Cols, importance, expected);
+            vector.Encode(x, Cols, importance, actual);
+            var at = expected.AsSpan().CommonPrefixLength(actual);
+            Assert.True(at == expected.Length, $"{type} family {family}: byte {at} (block {at / blockBytes}) differs");
+        }
+    }
+
     private static IBlockCodec CreateCodec(string type, bool vectorized) => type switch
     {
         "Q2_K" => new Q2KCodec(vectorized),
