@@ -56,12 +56,17 @@ public sealed class KQuantVectorPathTests
 
     /// <summary>
     /// Q3_K without importance runs all sixteen sub-block searches in one 512-bit vector where that is accelerated
-    /// (the 256-bit path otherwise): many more super-blocks per family, so lanes that converge in different passes
-    /// and the zero-scale requantization fallback meet in the same vector.
+    /// (the 256-bit path otherwise), and the IQ3 neighbour searches keep a per-lane best and reduce once: many more
+    /// super-blocks per family, so lanes that converge in different passes, the zero-scale requantization fallback
+    /// and ties between neighbours in different lanes all occur.
     /// </summary>
     [Theory]
     [InlineData("Q3_K", false)]
     [InlineData("Q3_K", true)]
+    [InlineData("IQ3_S", false)]
+    [InlineData("IQ3_S", true)]
+    [InlineData("IQ3_XXS", false)]
+    [InlineData("IQ3_XXS", true)]
     public void WidePathMatchesScalarPathOnManyBlocks(string type, bool withImportance)
     {
         var scalar = CreateCodec(type, vectorized: false);
