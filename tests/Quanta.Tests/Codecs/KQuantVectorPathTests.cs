@@ -92,6 +92,45 @@ public sealed class KQuantVectorPathTests
         }
     }
 
+    /// <summary>The vector decode gives the scalar decode's floats, bit for bit, on blocks from every input family.</summary>
+    [Theory]
+    [InlineData("Q3_K")]
+    public void VectorDecodeMatchesScalarDecodeBitForBit(string type)
+    {
+        var scalar = CreateCodec(type, vectorized: false);
+        var vector = CreateCodec(type, vectorized: true);
+        var blockBytes = Quanta.Formats.GgmlTypeInfo.Of(scalar.Type).BlockBytes;
+        for (var family = 0; family < Families; ++family)
+        {
+            var rng = new Random(500 + family);
+            var x = new float[16 * Cols];
+            Fill(x, family, rng);
+            var encoded = new byte[x.Length / 256 * blockBytes];
+            scalar.Encode(x, Cols, [], encoded);
+            // Random bytes too: every bit pattern of levels, masks and scales decodes the same way.
+            var noise = new byte[encoded.Length];
+            rng.NextBytes(noise);
+            for (var i = 0; i < noise.Length; i += blockBytes)
+            {
+                noise[i + blockBytes - 1] &= 0x3B; // keep the fp16 scale finite
+            }
+            foreach (var blocks in new[] { encoded, noise })
+            {
+                var expected = new float[x.Length];
+                var actual = new float[x.Length];
+                scalar.Decode(blocks, expected);
+                vector.Decode(blocks, actual);
+                for (var i = 0; i < expected.Length; ++i)
+                {
+                    if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
+                    {
+                        Assert.Fail($"{type} family {family}: value {i} differs: scalar {expected[i]}, vector {actual[i]}");
+                    }
+                }
+            }
+        }
+    }
+
     private static IBlockCodec CreateCodec(string type, bool vectorized) => type switch
     {
         "Q2_K" => new Q2KCodec(vectorized),
