@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Quanta.Codecs.Search;
 using Quanta.Formats;
@@ -30,6 +32,12 @@ public sealed class Q3KCodec : SuperBlockCodec
 
     protected override void EncodeBlock(ReadOnlySpan<float> x, Span<byte> block)
     {
+        if (Vectorized && Vector512.IsHardwareAccelerated)
+        {
+            EncodeBlockWide(x, block);
+            return;
+        }
+
         Span<sbyte> levels = stackalloc sbyte[SuperBlockSize];
         Span<float> scales = stackalloc float[16];
 
@@ -85,6 +93,112 @@ public sealed class Q3KCodec : SuperBlockCodec
         }
 
         RequantizeAndPack(x, levels, block, Vectorized);
+    }
+
+    /// <summary>
+    /// <see cref="EncodeBlock"/> with all sixteen sub-blocks in the lanes of one <see cref="Vector512{T}"/>: the
+    /// search, the requantization by true division (each lane divides by its own sub-block scale) and the bit packing
+    /// never leave the transposed form until the levels are final.
+    /// </summary>
+    [SkipLocalsInit]
+    private static void EncodeBlockWide(ReadOnlySpan<float> x, Span<byte> block)
+    {
+        Span<Vector512<float>> xt = stackalloc Vector512<float>[16];
+        Span<Vector512<int>> lt = stackalloc Vector512<int>[16];
+        Span<float> scales = stackalloc float[16];
+        WideLaneSearch.Transpose16(x, xt);
+        WideLaneSearch.Q3(xt, 4, lt).CopyTo(scales);
+
+        float maxScale = 0;
+        float amax = 0;
+        for (var j = 0; j < 16; ++j)
+        {
+            var scale = MathF.Abs(scales[j]);
+            if (scale > amax)
+            {
+                amax = scale;
+                maxScale = scales[j];
+            }
+        }
+
+        var packedScales = block.Slice(ScalesOffset, 12);
+        packedScales.Clear();
+        Span<float> d = stackalloc float[16];
+        if (maxScale != 0)
+        {
+            var iscale = -32f / maxScale;
+            Span<int> biased = stackalloc int[16];
+            for (var j = 0; j < 16; ++j)
+            {
+                var l = (sbyte)GgmlMath.NearestInt(iscale * scales[j]);
+                biased[j] = SymmetricSearch.Clamp(l, -32, 31) + 32;
+            }
+            KScales.PackQ3(biased, packedScales);
+            var dAll = Fp16.ToFloat(Fp16.FromFloat(1 / iscale));
+            BinaryPrimitives.WriteUInt16LittleEndian(block[DOffset..], Fp16.FromFloat(1 / iscale));
+            for (var j = 0; j < 16; ++j)
+            {
+                d[j] = dAll * ((biased[j] & 63) - 32);
+            }
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(block[DOffset..], Fp16.FromFloat(0f));
+            d.Clear();
+        }
+
+        // Lanes whose effective scale is zero keep the search's levels, as in ggml.
+        var vd = Vector512.Create<float>(d);
+        var requantize = (~Vector512.Equals(vd, Vector512<float>.Zero)).AsInt32();
+        if (requantize != Vector512<int>.Zero)
+        {
+            var lo = Vector512.Create(-4);
+            var hi = Vector512.Create(3);
+            var bias = Vector512.Create(4);
+            for (var i = 0; i < 16; ++i)
+            {
+                var l = Vector512.Max(lo, Vector512.Min(hi, WideLaneSearch.NearestInt(xt[i] / vd))) + bias;
+                lt[i] = Vector512.ConditionalSelect(requantize, l, lt[i]);
+            }
+        }
+
+        Span<byte> levels = stackalloc byte[SuperBlockSize];
+        WideLaneSearch.Untranspose16(lt, levels);
+        PackLevels(levels, block);
+    }
+
+    /// <summary>
+    /// Splits levels 0..7 into the high-bit mask and the 2-bit low parts, eight bytes at a time (each operation
+    /// stays inside its byte).
+    /// </summary>
+    private static void PackLevels(ReadOnlySpan<byte> levels, Span<byte> block)
+    {
+        var lv = MemoryMarshal.Cast<byte, ulong>(levels);
+        var hm = MemoryMarshal.Cast<byte, ulong>(block[..32]);
+        var qs = MemoryMarshal.Cast<byte, ulong>(block.Slice(QsOffset, 64));
+        const ulong ones = 0x0101010101010101UL;
+        const ulong threes = 0x0303030303030303UL;
+        for (var k = 0; k < 4; ++k)
+        {
+            ulong h = 0;
+            for (var s = 0; s < 8; ++s)
+            {
+                h |= ((lv[4 * s + k] >> 2) & ones) << s;
+            }
+            hm[k] = h;
+        }
+        for (var half = 0; half < 2; ++half)
+        {
+            for (var k = 0; k < 4; ++k)
+            {
+                ulong q = 0;
+                for (var s = 0; s < 4; ++s)
+                {
+                    q |= (lv[16 * half + 4 * s + k] & threes) << (2 * s);
+                }
+                qs[4 * half + k] = q;
+            }
+        }
     }
 
     protected override void EncodeBlockWeighted(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block)
@@ -207,6 +321,12 @@ public sealed class Q3KCodec : SuperBlockCodec
 
     protected override void DecodeBlock(ReadOnlySpan<byte> block, Span<float> y)
     {
+        if (Vectorized)
+        {
+            DecodeBlockVector(block, y);
+            return;
+        }
+
         var dAll = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(block[DOffset..]));
         var hm = block[..32];
         var packedScales = block.Slice(ScalesOffset, 12);
@@ -227,6 +347,48 @@ public sealed class Q3KCodec : SuperBlockCodec
                         // ggml subtracts 4 where the high bit is clear; computed without a branch.
                         yOut[l] = dl * (((q[o + l] >> shift) & 3) - (4 - (((hm[o + l] >> bit) & 1) << 2)));
                     }
+                }
+                ++bit;
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="DecodeBlock"/> sixteen values at a time: the same integer level per value (exact in any width) times
+    /// the same float scale, one rounding each, so the same floats.
+    /// </summary>
+    private static void DecodeBlockVector(ReadOnlySpan<byte> block, Span<float> y)
+    {
+        var dAll = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(block[DOffset..]));
+        var packedScales = block.Slice(ScalesOffset, 12);
+        ref var b = ref MemoryMarshal.GetReference(block[..DOffset]);
+        ref var yr = ref MemoryMarshal.GetReference(y[..SuperBlockSize]);
+        var three = Vector128.Create((byte)3);
+        var one = Vector128.Create((byte)1);
+        var four = Vector128.Create((sbyte)4);
+        var bit = 0;
+        var isub = 0;
+        for (var h = 0; h < 2; ++h)
+        {
+            for (var shift = 0; shift < 8; shift += 2)
+            {
+                for (var half = 0; half < 2; ++half)
+                {
+                    var dl = Vector128.Create(dAll * KScales.UnpackQ3(isub++, packedScales));
+                    var o = (nuint)(16 * half);
+                    var q = Vector128.LoadUnsafe(ref b, QsOffset + 32 * (nuint)h + o);
+                    var hm = Vector128.LoadUnsafe(ref b, o);
+                    var low = Vector128.ShiftRightLogical(q, shift) & three;
+                    var high = Vector128.ShiftLeft(Vector128.ShiftRightLogical(hm, bit) & one, 2);
+                    var level = (low | high).AsSByte() - four;
+                    var (l0, l1) = Vector128.Widen(level);
+                    var (i0, i1) = Vector128.Widen(l0);
+                    var (i2, i3) = Vector128.Widen(l1);
+                    var at = (nuint)(128 * h + 16 * shift) + o;
+                    (dl * Vector128.ConvertToSingle(i0)).StoreUnsafe(ref yr, at);
+                    (dl * Vector128.ConvertToSingle(i1)).StoreUnsafe(ref yr, at + 4);
+                    (dl * Vector128.ConvertToSingle(i2)).StoreUnsafe(ref yr, at + 8);
+                    (dl * Vector128.ConvertToSingle(i3)).StoreUnsafe(ref yr, at + 12);
                 }
                 ++bit;
             }

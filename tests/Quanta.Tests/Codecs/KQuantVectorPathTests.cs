@@ -54,6 +54,83 @@ public sealed class KQuantVectorPathTests
         }
     }
 
+    /// <summary>
+    /// Q3_K without importance runs all sixteen sub-block searches in one 512-bit vector where that is accelerated
+    /// (the 256-bit path otherwise), and the IQ3 neighbour searches keep a per-lane best and reduce once: many more
+    /// super-blocks per family, so lanes that converge in different passes, the zero-scale requantization fallback
+    /// and ties between neighbours in different lanes all occur.
+    /// </summary>
+    [Theory]
+    [InlineData("Q3_K", false)]
+    [InlineData("Q3_K", true)]
+    [InlineData("IQ3_S", false)]
+    [InlineData("IQ3_S", true)]
+    [InlineData("IQ3_XXS", false)]
+    [InlineData("IQ3_XXS", true)]
+    public void WidePathMatchesScalarPathOnManyBlocks(string type, bool withImportance)
+    {
+        var scalar = CreateCodec(type, vectorized: false);
+        var vector = CreateCodec(type, vectorized: true);
+        var blockBytes = Quanta.Formats.GgmlTypeInfo.Of(scalar.Type).BlockBytes;
+        for (var family = 0; family < Families; ++family)
+        {
+            var rng = new Random(77 + family);
+            var x = new float[64 * Cols];
+            Fill(x, family, rng);
+            // Mix scales across super-blocks so that sub-blocks of one vector differ by orders of magnitude.
+            for (var i = 0; i < x.Length; ++i)
+            {
+                x[i] *= (i / 16 % 7) switch { 0 => 1e-3f, 1 => 10f, 2 => 0f, _ => 1f };
+            }
+            var importance = withImportance ? MakeImportance(rng, family) : [];
+            var expected = new byte[x.Length / 256 * blockBytes];
+            var actual = new byte[expected.Length];
+            scalar.Encode(x, Cols, importance, expected);
+            vector.Encode(x, Cols, importance, actual);
+            var at = expected.AsSpan().CommonPrefixLength(actual);
+            Assert.True(at == expected.Length, $"{type} family {family}: byte {at} (block {at / blockBytes}) differs");
+        }
+    }
+
+    /// <summary>The vector decode gives the scalar decode's floats, bit for bit, on blocks from every input family.</summary>
+    [Theory]
+    [InlineData("Q3_K")]
+    public void VectorDecodeMatchesScalarDecodeBitForBit(string type)
+    {
+        var scalar = CreateCodec(type, vectorized: false);
+        var vector = CreateCodec(type, vectorized: true);
+        var blockBytes = Quanta.Formats.GgmlTypeInfo.Of(scalar.Type).BlockBytes;
+        for (var family = 0; family < Families; ++family)
+        {
+            var rng = new Random(500 + family);
+            var x = new float[16 * Cols];
+            Fill(x, family, rng);
+            var encoded = new byte[x.Length / 256 * blockBytes];
+            scalar.Encode(x, Cols, [], encoded);
+            // Random bytes too: every bit pattern of levels, masks and scales decodes the same way.
+            var noise = new byte[encoded.Length];
+            rng.NextBytes(noise);
+            for (var i = 0; i < noise.Length; i += blockBytes)
+            {
+                noise[i + blockBytes - 1] &= 0x3B; // keep the fp16 scale finite
+            }
+            foreach (var blocks in new[] { encoded, noise })
+            {
+                var expected = new float[x.Length];
+                var actual = new float[x.Length];
+                scalar.Decode(blocks, expected);
+                vector.Decode(blocks, actual);
+                for (var i = 0; i < expected.Length; ++i)
+                {
+                    if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
+                    {
+                        Assert.Fail($"{type} family {family}: value {i} differs: scalar {expected[i]}, vector {actual[i]}");
+                    }
+                }
+            }
+        }
+    }
+
     private static IBlockCodec CreateCodec(string type, bool vectorized) => type switch
     {
         "Q2_K" => new Q2KCodec(vectorized),

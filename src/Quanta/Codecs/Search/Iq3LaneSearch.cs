@@ -34,50 +34,21 @@ internal static class Iq3LaneSearch
         Span<float> sumqx = stackalloc float[MaxCandidates];
         Span<float> sumq2 = stackalloc float[MaxCandidates];
         Span<byte> offGridBits = stackalloc byte[MaxCandidates];
-        Span<int> codes = stackalloc int[Lanes];
         Span<float> wx = stackalloc float[GroupSize];
         offGridBits.Clear();
 
-        var map = lattice.Map;
         ref var lt = ref MemoryMarshal.GetReference(levelsT);
         var one = Vector256<int>.One;
-        var maxLevel = Vector256.Create(7);
+        Span<Vector256<float>> ids = stackalloc Vector256<float>[MaxCandidates / Lanes];
         for (var v = 0; v < vectors; ++v)
         {
             var step = Vector256.Create(-variant.Steps + Lanes * v) + Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
             var id = (Vector256.Create(15f) + Vector256.ConvertToSingle(step) * 0.2f) / max;
+            ids[v] = id;
             (Vector256<float>.One / id).CopyTo(thisScales[(Lanes * v)..]);
-            for (var k = 0; k < GroupSize / 4; ++k)
-            {
-                var code = Vector256<int>.Zero;
-                for (var i = 0; i < 4; ++i)
-                {
-                    var t = (id * Vector256.Create(xval[4 * k + i]) - Vector256<float>.One) * 0.5f;
-                    var l = ((t + Vector256.Create(12582912f)).AsInt32() & Vector256.Create(0x007FFFFF)) - Vector256.Create(0x00400000);
-                    l = Vector256.Max(Vector256<int>.Zero, Vector256.Min(maxLevel, l));
-                    l.StoreUnsafe(ref lt, (nuint)((4 * k + i) * MaxCandidates + Lanes * v));
-                    code |= l << (3 * i);
-                }
-                code.CopyTo(codes);
-                var lanes = Math.Min(Lanes, candidates - Lanes * v);
-                for (var lane = 0; lane < lanes; ++lane)
-                {
-                    var c = Lanes * v + lane;
-                    var codeValue = codes[lane];
-                    if (map[codeValue] >= 0)
-                    {
-                        continue;
-                    }
-                    offGridBits[c] |= (byte)(1 << k);
-                    var point = BestNeighbour(lattice, codeValue, xval.Slice(4 * k, 4), waux.Slice(4 * k, 4), thisScales[c]);
-                    var grid = lattice.Levels;
-                    for (var i = 0; i < 4; ++i)
-                    {
-                        levelsT[(4 * k + i) * MaxCandidates + c] = (grid[4 * point + i] - 1) / 2;
-                    }
-                }
-            }
         }
+
+        SnapCandidates(lattice, candidates, vectors, ids, thisScales, xval, waux, levelsT, offGridBits);
 
         // Both sums per candidate, value by value in ggml's order: (w·x)·q and (w·q)·q.
         for (var i = 0; i < GroupSize; ++i)
@@ -130,34 +101,95 @@ internal static class Iq3LaneSearch
                 onGrid[k] = (offGridBits[chosen] & (1 << k)) == 0;
             }
         }
-        return Iq3Search.Refine(lattice, variant, xval, weight, waux, scale, onGrid, levels);
+        return Refine(lattice, variant, xval, weight, waux, scale, onGrid, levels);
+    }
+
+    /// <summary>
+    /// Every candidate's levels, group by group and eight candidates at a time; only the lanes whose code is off the
+    /// grid (a bit mask, no branch per lane) search neighbours, with the group's values and weights broadcast once.
+    /// </summary>
+    [SkipLocalsInit]
+    private static void SnapCandidates(Iq3Lattice lattice, int candidates, int vectors, ReadOnlySpan<Vector256<float>> ids,
+        ReadOnlySpan<float> thisScales, ReadOnlySpan<float> xval, ReadOnlySpan<float> waux, Span<int> levelsT, Span<byte> offGridBits)
+    {
+        Span<int> codes = stackalloc int[Lanes];
+        ref var mapRef = ref MemoryMarshal.GetArrayDataReference(lattice.Map);
+        ref var gridRef = ref MemoryMarshal.GetArrayDataReference(lattice.Levels);
+        ref var lt = ref MemoryMarshal.GetReference(levelsT);
+        ref var codeRef = ref MemoryMarshal.GetReference(codes);
+        var maxLevel = Vector256.Create(7);
+        for (var k = 0; k < GroupSize / 4; ++k)
+        {
+            var x0 = Vector256.Create(xval[4 * k]);
+            var x1 = Vector256.Create(xval[4 * k + 1]);
+            var x2 = Vector256.Create(xval[4 * k + 2]);
+            var x3 = Vector256.Create(xval[4 * k + 3]);
+            var w0 = Vector256.Create(waux[4 * k]);
+            var w1 = Vector256.Create(waux[4 * k + 1]);
+            var w2 = Vector256.Create(waux[4 * k + 2]);
+            var w3 = Vector256.Create(waux[4 * k + 3]);
+            for (var v = 0; v < vectors; ++v)
+            {
+                var id = ids[v];
+                var at = (nuint)(4 * k * MaxCandidates + Lanes * v);
+                var l0 = Level(id, x0, maxLevel);
+                var l1 = Level(id, x1, maxLevel);
+                var l2 = Level(id, x2, maxLevel);
+                var l3 = Level(id, x3, maxLevel);
+                l0.StoreUnsafe(ref lt, at);
+                l1.StoreUnsafe(ref lt, at + MaxCandidates);
+                l2.StoreUnsafe(ref lt, at + 2 * MaxCandidates);
+                l3.StoreUnsafe(ref lt, at + 3 * MaxCandidates);
+                (l0 | (l1 << 3) | (l2 << 6) | (l3 << 9)).StoreUnsafe(ref codeRef);
+                var offGrid = 0u;
+                for (var lane = 0; lane < Lanes; ++lane)
+                {
+                    // Codes are 12 bits (four clamped 3-bit levels); a negative map entry means off the grid.
+                    offGrid |= ((uint)Unsafe.Add(ref mapRef, Unsafe.Add(ref codeRef, lane)) >> 31) << lane;
+                }
+                offGrid &= (1u << Math.Min(Lanes, candidates - Lanes * v)) - 1;
+                while (offGrid != 0)
+                {
+                    var lane = BitOperations.TrailingZeroCount(offGrid);
+                    offGrid &= offGrid - 1;
+                    var c = Lanes * v + lane;
+                    offGridBits[c] |= (byte)(1 << k);
+                    var point = BestNeighbour(lattice, Unsafe.Add(ref codeRef, lane), x0, x1, x2, x3, w0, w1, w2, w3, thisScales[c]);
+                    for (var i = 0; i < 4; ++i)
+                    {
+                        Unsafe.Add(ref lt, (nint)at + i * MaxCandidates + lane) = (Unsafe.Add(ref gridRef, 4 * point + i) - 1) >> 1;
+                    }
+                }
+            }
+        }
     }
 
     /// <summary>
     /// <see cref="Iq3Search.BestNeighbour"/> eight neighbours at a time: the first neighbour whose error is the
-    /// smallest and below <see cref="float.MaxValue"/>.
+    /// smallest and below <see cref="float.MaxValue"/>. Lane j scans neighbours j, j + 8, … and keeps its first
+    /// strictly smallest (with its chunk); the smallest of those, and among equals the earliest in list order, is
+    /// exactly the neighbour ggml's sequential strict <c>d2 &lt; best_d2</c> scan keeps. No branch per chunk.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int BestNeighbour(Iq3Lattice lattice, int code, ReadOnlySpan<float> xval, ReadOnlySpan<float> waux, float scale)
+    private static int BestNeighbour(Iq3Lattice lattice, int code, ReadOnlySpan<float> xval, ReadOnlySpan<float> waux, float scale) =>
+        BestNeighbour(lattice, code, Vector256.Create(xval[0]), Vector256.Create(xval[1]), Vector256.Create(xval[2]), Vector256.Create(xval[3]),
+            Vector256.Create(waux[0]), Vector256.Create(waux[1]), Vector256.Create(waux[2]), Vector256.Create(waux[3]), scale);
+
+    /// <summary>The same with the four values and neighbour weights already broadcast.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int BestNeighbour(Iq3Lattice lattice, int code,
+        Vector256<float> x0, Vector256<float> x1, Vector256<float> x2, Vector256<float> x3,
+        Vector256<float> w0, Vector256<float> w1, Vector256<float> w2, Vector256<float> w3, float scale)
     {
-        var chunk = lattice.FirstChunk[code];
-        int count = lattice.NeighboursOf(lattice.Map[code])[0];
-        var chunks = (count + Lanes - 1) / Lanes;
+        var first = lattice.FirstChunk[code];
+        var chunks = lattice.ChunkCount[code];
         ref var levels = ref MemoryMarshal.GetArrayDataReference(lattice.ChunkLevels);
         var s = Vector256.Create(scale);
-        var x0 = Vector256.Create(xval[0]);
-        var x1 = Vector256.Create(xval[1]);
-        var x2 = Vector256.Create(xval[2]);
-        var x3 = Vector256.Create(xval[3]);
-        var w0 = Vector256.Create(waux[0]);
-        var w1 = Vector256.Create(waux[1]);
-        var w2 = Vector256.Create(waux[2]);
-        var w3 = Vector256.Create(waux[3]);
-        var bestD2 = float.MaxValue;
-        var point = -1;
-        for (var n = 0; n < chunks; ++n, ++chunk)
+        var best = Vector256.Create(float.MaxValue);
+        var bestChunk = Vector256<int>.Zero;
+        for (var n = 0; n < chunks; ++n)
         {
-            var at = (nuint)(chunk * 4 * Lanes);
+            var at = (nuint)((first + n) * 4 * Lanes);
             var diff = s * Vector256.LoadUnsafe(ref levels, at) - x0;
             var d2 = Vector256<float>.Zero + w0 * diff * diff;
             diff = s * Vector256.LoadUnsafe(ref levels, at + Lanes) - x1;
@@ -166,20 +198,77 @@ internal static class Iq3LaneSearch
             d2 += w2 * diff * diff;
             diff = s * Vector256.LoadUnsafe(ref levels, at + 3 * Lanes) - x3;
             d2 += w3 * diff * diff;
-
-            // Lanes that can win: below the best so far (false for NaN), the rest pushed to +∞.
-            var eligible = Vector256.LessThan(d2, Vector256.Create(bestD2));
-            if (eligible == Vector256<float>.Zero)
-            {
-                continue;
-            }
-            var masked = Vector256.ConditionalSelect(eligible, d2, Vector256.Create(float.PositiveInfinity));
-            var min = MinAcross(masked);
-            var lane = BitOperations.TrailingZeroCount(Vector256.Equals(masked, Vector256.Create(min)).ExtractMostSignificantBits());
-            bestD2 = min;
-            point = lattice.ChunkPoints[chunk * Lanes + lane];
+            // Below the lane's best so far (false for NaN).
+            var smaller = Vector256.LessThan(d2, best);
+            best = Vector256.ConditionalSelect(smaller, d2, best);
+            bestChunk = Vector256.ConditionalSelect(smaller.AsInt32(), Vector256.Create(n), bestChunk);
         }
-        return point >= 0 ? point : throw Iq3Search.TooLarge();
+        var min = MinAcross(best);
+        if (!(min < float.MaxValue))
+        {
+            throw Iq3Search.TooLarge();
+        }
+        // List position chunk·8 + lane; among the lanes holding the minimum, the earliest.
+        var position = bestChunk * Lanes + Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        position = Vector256.ConditionalSelect(Vector256.Equals(best, Vector256.Create(min)).AsInt32(), position, Vector256.Create(int.MaxValue));
+        return lattice.ChunkPoints[first * Lanes + MinAcross(position)];
+    }
+
+    /// <summary>
+    /// <see cref="Iq3Search.Refine"/> with the neighbour searches eight neighbours at a time (same bytes).
+    /// </summary>
+    public static float Refine(
+        Iq3Lattice lattice, Iq3Search.Variant variant, ReadOnlySpan<float> xval, ReadOnlySpan<float> weight, ReadOnlySpan<float> waux,
+        float scale, ReadOnlySpan<bool> onGrid, Span<sbyte> levels)
+    {
+        var map = lattice.Map;
+        var offGrid = 0;
+        foreach (var on in onGrid)
+        {
+            offGrid += on ? 0 : 1;
+        }
+        if (offGrid > 0 && scale > 0)
+        {
+            var id = 1 / scale;
+            for (var k = 0; k < GroupSize / 4; ++k)
+            {
+                if (onGrid[k] && !variant.ResnapAll)
+                {
+                    continue;
+                }
+                var code = 0;
+                for (var i = 0; i < 4; ++i)
+                {
+                    code |= Iq3Search.Level(id, xval[4 * k + i]) << (3 * i);
+                }
+                var entry = map[code];
+                var point = entry >= 0 ? entry : BestNeighbour(lattice, code, xval.Slice(4 * k, 4), waux.Slice(4 * k, 4), scale);
+                Iq3Search.SetLevels(lattice, point, levels.Slice(4 * k, 4));
+            }
+            float sumqx = 0;
+            float sumq2 = 0;
+            for (var i = 0; i < GroupSize; ++i)
+            {
+                var w = weight[i];
+                float q = 2 * levels[i] + 1;
+                sumqx += w * xval[i] * q;
+                sumq2 += w * q * q;
+            }
+            if (sumq2 > 0)
+            {
+                scale = sumqx / sumq2;
+            }
+        }
+        return scale;
+    }
+
+    /// <summary><see cref="Iq3Search.Level"/> on every lane: <c>clamp(nearest_int(0.5·(id·x − 1)), 0, 7)</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Level(Vector256<float> id, Vector256<float> x, Vector256<int> maxLevel)
+    {
+        var t = (id * x - Vector256<float>.One) * 0.5f;
+        var l = ((t + Vector256.Create(12582912f)).AsInt32() & Vector256.Create(0x007FFFFF)) - Vector256.Create(0x00400000);
+        return Vector256.Max(Vector256<int>.Zero, Vector256.Min(maxLevel, l));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -188,6 +277,15 @@ internal static class Iq3LaneSearch
         var m = Vector128.MinNative(v.GetLower(), v.GetUpper());
         m = Vector128.MinNative(m, Vector128.Shuffle(m, Vector128.Create(2, 3, 0, 1)));
         m = Vector128.MinNative(m, Vector128.Shuffle(m, Vector128.Create(1, 0, 3, 2)));
+        return m.ToScalar();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int MinAcross(Vector256<int> v)
+    {
+        var m = Vector128.Min(v.GetLower(), v.GetUpper());
+        m = Vector128.Min(m, Vector128.Shuffle(m, Vector128.Create(2, 3, 0, 1)));
+        m = Vector128.Min(m, Vector128.Shuffle(m, Vector128.Create(1, 0, 3, 2)));
         return m.ToScalar();
     }
 }

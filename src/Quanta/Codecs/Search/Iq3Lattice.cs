@@ -70,6 +70,11 @@ internal sealed class Iq3Lattice
         }
         Neighbours = [.. lists];
         (FirstChunk, ChunkLevels, ChunkPoints) = BuildChunks();
+        ChunkCount = new int[CodeCount];
+        for (var code = 0; code < CodeCount; ++code)
+        {
+            ChunkCount[code] = Map[code] >= 0 ? 0 : (NeighboursOf(Map[code])[0] + ChunkLanes - 1) / ChunkLanes;
+        }
     }
 
     /// <summary>Lanes per neighbour chunk: one 256-bit vector of floats.</summary>
@@ -80,6 +85,9 @@ internal sealed class Iq3Lattice
     /// the last chunk padded); −1 for codes on the grid.
     /// </summary>
     public int[] FirstChunk { get; }
+
+    /// <summary>For each off-grid code, how many chunks its neighbours fill; 0 for codes on the grid.</summary>
+    public int[] ChunkCount { get; }
 
     /// <summary>Per chunk, the neighbours' levels as floats, coordinate-major: [coordinate][lane], 32 floats.</summary>
     public float[] ChunkLevels { get; }
