@@ -135,21 +135,21 @@ internal static class LegacySimd
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static uint FifthBits(Vector128<int> q) => Vector128.ShiftLeft(q, 27).ExtractMostSignificantBits();
 
-    /// <summary>128-bit form of <see cref="PackNibbles(Vector256{int}, Vector256{int}, Vector256{int}, Vector256{int}, Span{byte})"/>: q[k] holds quants 4k..4k+3.</summary>
-    public static uint PackNibbles(ReadOnlySpan<Vector128<int>> q, Span<byte> qs)
+    /// <summary>
+    /// 128-bit form of <see cref="PackNibbles(Vector256{int}, Vector256{int}, Vector256{int}, Vector256{int}, Span{byte})"/>:
+    /// <paramref name="q0"/> holds quants 0..3, <paramref name="q1"/> 4..7, and so on.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint PackNibbles(Vector128<int> q0, Vector128<int> q1, Vector128<int> q2, Vector128<int> q3,
+        Vector128<int> q4, Vector128<int> q5, Vector128<int> q6, Vector128<int> q7, Span<byte> qs)
     {
         var low = Vector128.Create(0x0F);
-        uint qh = 0;
-        for (var half = 0; half < 2; half++)
-        {
-            var a = (q[2 * half] & low) | Vector128.ShiftLeft(q[2 * half + 4] & low, 4);
-            var b = (q[2 * half + 1] & low) | Vector128.ShiftLeft(q[2 * half + 5] & low, 4);
-            Vector128.Narrow(Vector128.Narrow(a, b), Vector128<short>.Zero).AsByte().GetLower().CopyTo(qs[(8 * half)..]);
-        }
-        for (var k = 0; k < 8; k++)
-        {
-            qh |= FifthBits(q[k]) << (4 * k);
-        }
-        return qh;
+        var a = (q0 & low) | Vector128.ShiftLeft(q4 & low, 4);
+        var b = (q1 & low) | Vector128.ShiftLeft(q5 & low, 4);
+        var c = (q2 & low) | Vector128.ShiftLeft(q6 & low, 4);
+        var e = (q3 & low) | Vector128.ShiftLeft(q7 & low, 4);
+        Vector128.Narrow(Vector128.Narrow(a, b), Vector128.Narrow(c, e)).AsByte().CopyTo(qs);
+        return FifthBits(q0) | FifthBits(q1) << 4 | FifthBits(q2) << 8 | FifthBits(q3) << 12
+            | FifthBits(q4) << 16 | FifthBits(q5) << 20 | FifthBits(q6) << 24 | FifthBits(q7) << 28;
     }
 }

@@ -1,7 +1,3 @@
-using System.Buffers.Binary;
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using Quanta.Codecs.Search;
 using Quanta.Formats;
 
 namespace Quanta.Codecs;
@@ -9,205 +5,19 @@ namespace Quanta.Codecs;
 /// <summary>
 /// Q5_1: blocks of 32 as fp16 scale d, fp16 minimum m, a 32-bit word of fifth bits and 16 bytes of low
 /// nibbles, <c>x ≈ q·d + m</c>. Without importance weights <c>quantize_row_q5_1_ref</c>; with them
-/// <c>quantize_row_q5_1_impl</c>.
+/// <c>quantize_row_q5_1_impl</c> (<c>make_qkx3_quants</c>).
 /// </summary>
-internal sealed class Q5_1Codec() : RowCodec(GgmlType.Q5_1)
+internal sealed class Q5_1Codec() : NibbleCodec<Q5_1Layout>(GgmlType.Q5_1);
+
+/// <summary>24 bytes: d, m, qh, qs[16].</summary>
+internal readonly struct Q5_1Layout : INibbleLayout
 {
-    internal const int BlockElements = 32;
-    internal const int BlockBytes = 24;
+    public static int BlockBytes => 24;
 
-    protected override void EncodeRow(ReadOnlySpan<float> row, ReadOnlySpan<float> importance, Span<byte> destination)
-    {
-        if (importance.IsEmpty)
-        {
-            EncodeBlocks(row, destination);
-        }
-        else
-        {
-            EncodeRowWeighted(row, importance, destination);
-        }
-    }
+    public static bool FifthBit => true;
 
-    /// <summary>The reference quantizer on the widest accelerated vectors; the same bytes as <see cref="EncodeBlocksScalar"/>.</summary>
-    internal static void EncodeBlocks(ReadOnlySpan<float> x, Span<byte> destination)
-    {
-        if (Vector256.IsHardwareAccelerated)
-        {
-            EncodeBlocks256(x, destination);
-        }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            EncodeBlocks128(x, destination);
-        }
-        else
-        {
-            EncodeBlocksScalar(x, destination);
-        }
-    }
-    internal static void EncodeBlocks256(ReadOnlySpan<float> x, Span<byte> destination)
-    {
-        for (int b = 0, o = 0; b < x.Length; b += BlockElements, o += BlockBytes)
-        {
-            var xb = x.Slice(b, BlockElements);
-            var block = destination.Slice(o, BlockBytes);
-            var (v0, v1, v2, v3) = LegacySimd.Load256(xb);
-            var min = LegacySimd.MinAcross(Vector256.MinNative(Vector256.MinNative(v0, v1), Vector256.MinNative(v2, v3)));
-            var max = LegacySimd.MaxAcross(Vector256.MaxNative(Vector256.MaxNative(v0, v1), Vector256.MaxNative(v2, v3)));
-            var d = (max - min) / 31;
-            var id = d != 0 ? 1f / d : 0f;
-            // A zero extreme may be +0 or -0 depending on which came first, and its sign reaches the bytes.
-            if (min == 0 || max == 0 || !float.IsFinite(id))
-            {
-                EncodeBlock(xb, block);
-                continue;
-            }
-            BinaryPrimitives.WriteUInt16LittleEndian(block, Fp16.FromFloat(d));
-            BinaryPrimitives.WriteUInt16LittleEndian(block[2..], Fp16.FromFloat(min));
-            var q0 = Quantize(v0, min, id);
-            var q1 = Quantize(v1, min, id);
-            var q2 = Quantize(v2, min, id);
-            var q3 = Quantize(v3, min, id);
-            var qh = LegacySimd.PackNibbles(q0, q1, q2, q3, block[8..]);
-            BinaryPrimitives.WriteUInt32LittleEndian(block[4..], qh);
-        }
-    }
+    public static bool Affine => true;
 
-    internal static void EncodeBlocks128(ReadOnlySpan<float> x, Span<byte> destination)
-    {
-        Span<Vector128<int>> q = stackalloc Vector128<int>[8];
-        for (int b = 0, o = 0; b < x.Length; b += BlockElements, o += BlockBytes)
-        {
-            var xb = x.Slice(b, BlockElements);
-            var block = destination.Slice(o, BlockBytes);
-            var minVector = Vector128.Create(xb);
-            var maxVector = minVector;
-            for (var k = 4; k < BlockElements; k += 4)
-            {
-                var v = Vector128.Create(xb[k..]);
-                minVector = Vector128.MinNative(minVector, v);
-                maxVector = Vector128.MaxNative(maxVector, v);
-            }
-            var min = LegacySimd.MinAcross(minVector);
-            var max = LegacySimd.MaxAcross(maxVector);
-            var d = (max - min) / 31;
-            var id = d != 0 ? 1f / d : 0f;
-            if (min == 0 || max == 0 || !float.IsFinite(id))
-            {
-                EncodeBlock(xb, block);
-                continue;
-            }
-            BinaryPrimitives.WriteUInt16LittleEndian(block, Fp16.FromFloat(d));
-            BinaryPrimitives.WriteUInt16LittleEndian(block[2..], Fp16.FromFloat(min));
-            for (var k = 0; k < 8; k++)
-            {
-                q[k] = Quantize(Vector128.Create(xb[(4 * k)..]), min, id);
-            }
-            var qh = LegacySimd.PackNibbles(q, block[8..]);
-            BinaryPrimitives.WriteUInt32LittleEndian(block[4..], qh);
-        }
-    }
-
-    // Subtract, multiply, add, truncate: the scalar steps lane by lane.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<int> Quantize(Vector256<float> v, float min, float id)
-    {
-        var scaled = (v - Vector256.Create(min)) * id;
-        return Vector256.ConvertToInt32Native(scaled + Vector256.Create(0.5f));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector128<int> Quantize(Vector128<float> v, float min, float id)
-    {
-        var scaled = (v - Vector128.Create(min)) * id;
-        return Vector128.ConvertToInt32Native(scaled + Vector128.Create(0.5f));
-    }
-
-    /// <summary>The specification: <c>quantize_row_q5_1_ref</c> block by block.</summary>
-    internal static void EncodeBlocksScalar(ReadOnlySpan<float> x, Span<byte> destination)
-    {
-        for (int b = 0, o = 0; b < x.Length; b += BlockElements, o += BlockBytes)
-        {
-            EncodeBlock(x.Slice(b, BlockElements), destination.Slice(o, BlockBytes));
-        }
-    }
-
-    static void EncodeBlock(ReadOnlySpan<float> x, Span<byte> block)
-    {
-        var min = float.MaxValue;
-        var max = -float.MaxValue;
-        for (var j = 0; j < BlockElements; j++)
-        {
-            if (x[j] < min)
-            {
-                min = x[j];
-            }
-            if (x[j] > max)
-            {
-                max = x[j];
-            }
-        }
-        var d = (max - min) / 31;
-        var id = d != 0 ? 1f / d : 0f;
-        BinaryPrimitives.WriteUInt16LittleEndian(block, Fp16.FromFloat(d));
-        BinaryPrimitives.WriteUInt16LittleEndian(block[2..], Fp16.FromFloat(min));
-        uint qh = 0;
-        for (var j = 0; j < BlockElements / 2; j++)
-        {
-            var x0 = (x[j] - min) * id;
-            var x1 = (x[j + 16] - min) * id;
-            // No clamp here in ggml: (uint8_t) of the truncated value.
-            var q0 = (byte)GgmlMath.TruncateToInt32(x0 + 0.5f);
-            var q1 = (byte)GgmlMath.TruncateToInt32(x1 + 0.5f);
-            block[8 + j] = (byte)((q0 & 0x0F) | ((q1 & 0x0F) << 4));
-            qh |= (uint)((q0 & 0x10) >> 4) << j;
-            qh |= (uint)((q1 & 0x10) >> 4) << (j + 16);
-        }
-        BinaryPrimitives.WriteUInt32LittleEndian(block[4..], qh);
-    }
-
-    static void EncodeRowWeighted(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> destination)
-    {
-        Span<float> weight = stackalloc float[BlockElements];
-        Span<byte> levels = stackalloc byte[BlockElements];
-        Span<byte> scratch = stackalloc byte[BlockElements];
-        var sigma2 = LegacyWeights.RowSigma2(x);
-        for (int b = 0, o = 0; b < x.Length; b += BlockElements, o += BlockBytes)
-        {
-            var xb = x.Slice(b, BlockElements);
-            LegacyWeights.Fill(xb, importance.Slice(b, BlockElements), sigma2, weight);
-            var d = AffineSearch.MakeQkx3(xb, 31, weight, levels, out var negatedMin, scratch, -0.9f, 0.05f, 36, false);
-            var block = destination.Slice(o, BlockBytes);
-            BinaryPrimitives.WriteUInt16LittleEndian(block, Fp16.FromFloat(d));
-            BinaryPrimitives.WriteUInt16LittleEndian(block[2..], Fp16.FromFloat(-negatedMin));
-            uint qh = 0;
-            for (var j = 0; j < 16; j++)
-            {
-                var q0 = levels[j];
-                var q1 = levels[j + 16];
-                block[8 + j] = (byte)((q0 & 0x0F) | ((q1 & 0x0F) << 4));
-                qh |= (uint)((q0 & 0x10) >> 4) << j;
-                qh |= (uint)((q1 & 0x10) >> 4) << (j + 16);
-            }
-            BinaryPrimitives.WriteUInt32LittleEndian(block[4..], qh);
-        }
-    }
-
-    protected override void DecodeBlocks(ReadOnlySpan<byte> source, Span<float> destination)
-    {
-        for (int o = 0, y = 0; o < source.Length; o += BlockBytes, y += BlockElements)
-        {
-            var d = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(source[o..]));
-            var m = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(source[(o + 2)..]));
-            var qh = BinaryPrimitives.ReadUInt32LittleEndian(source[(o + 4)..]);
-            var qs = source.Slice(o + 8, 16);
-            var output = destination.Slice(y, BlockElements);
-            for (var j = 0; j < 16; j++)
-            {
-                var high0 = (int)((qh >> j) << 4) & 0x10;
-                var high1 = (int)(qh >> (j + 12)) & 0x10;
-                output[j] = ((qs[j] & 0x0F) | high0) * d + m;
-                output[j + 16] = ((qs[j] >> 4) | high1) * d + m;
-            }
-        }
-    }
+    /// <summary>ggml's <c>quantize_row_q5_1_ref</c> stores <c>(uint8_t)(x0 + 0.5f)</c> with no clamp.</summary>
+    public static bool ClampsLevels => false;
 }

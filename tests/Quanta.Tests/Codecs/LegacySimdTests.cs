@@ -100,12 +100,18 @@ public class LegacyDecodeSimdTests
     [Theory]
     [InlineData("q8_0")]
     [InlineData("q4_0")]
+    [InlineData("q4_1")]
+    [InlineData("q5_0")]
+    [InlineData("q5_1")]
     public void Vector_decode_matches_scalar_bit_for_bit(string format)
     {
         var (blockBytes, scalar, vector) = format switch
         {
             "q8_0" => (Q8_0Codec.BlockBytes, (DecodeBlocks)Q8_0Codec.DecodeBlocksScalar, (DecodeBlocks)Q8_0Codec.DecodeBlocks256),
-            _ => (Q4_0Codec.BlockBytes, (DecodeBlocks)Q4_0Codec.DecodeBlocksScalar, (DecodeBlocks)Q4_0Codec.DecodeBlocks256),
+            "q4_0" => (Q4_0Codec.BlockBytes, (DecodeBlocks)Q4_0Codec.DecodeBlocksScalar, (DecodeBlocks)Q4_0Codec.DecodeBlocks256),
+            "q4_1" => (Q4_1Codec.BlockBytes, (DecodeBlocks)Q4_1Codec.DecodeBlocksScalar, (DecodeBlocks)Q4_1Codec.DecodeBlocks256),
+            "q5_0" => (Q5_0Codec.BlockBytes, (DecodeBlocks)Q5_0Codec.DecodeBlocksScalar, (DecodeBlocks)Q5_0Codec.DecodeBlocks256),
+            _ => (Q5_1Codec.BlockBytes, (DecodeBlocks)Q5_1Codec.DecodeBlocksScalar, (DecodeBlocks)Q5_1Codec.DecodeBlocks256),
         };
         var random = new Random(7);
         for (var round = 0; round < 200; round++)
