@@ -229,6 +229,18 @@ public sealed class ConvertTests : IDisposable
     }
 
     [Fact]
+    public void Demo_checkpoint_converts_like_the_demo_model()
+    {
+        var directory = Path.Combine(_root, "demo-checkpoint");
+        var write = CliRunner.Run("demo", "--write-checkpoint", directory, "--layers", "2", "--width", "64", "--ffn", "128", "--heads", "4", "--kv-heads", "2", "--vocab", "96");
+        Assert.True(write.ExitCode == 0, write.Error);
+        using var gguf = GgufFile.Open(Convert(directory, "f16"));
+        Assert.Equal(2 + 1 + (2 * 9), gguf.Tensors.Count);
+        Assert.Equal(new long[] { 64, 32 }, gguf.FindTensor("blk.1.attn_k.weight")!.Shape);
+        Assert.Equal(GgmlType.F32, gguf.FindTensor("blk.1.ffn_norm.weight")!.Type);
+    }
+
+    [Fact]
     public void Tokenizer_keys_from_the_seam_go_before_the_quantization_version()
     {
         var directory = Golden("gemma");
