@@ -23,6 +23,7 @@ internal static class DemoCommand
     public static Command Create(CliContext context)
     {
         var writeModel = new Option<string>("--write-model") { Description = "Only write the synthetic F16 model to this path and stop", HelpName = "path" };
+        var writeCheckpoint = new Option<string>("--write-checkpoint") { Description = "Only write the synthetic model as a BF16 Hugging Face checkpoint (config.json + model.safetensors) into this directory and stop", HelpName = "dir" };
         var layers = new Option<int>("--layers") { Description = "Blocks", DefaultValueFactory = _ => 4 };
         var width = new Option<int>("--width") { Description = "Embedding length", DefaultValueFactory = _ => 256 };
         var ffn = new Option<int>("--ffn") { Description = "Feed-forward length", DefaultValueFactory = _ => 768 };
@@ -33,13 +34,20 @@ internal static class DemoCommand
         var threads = new Option<int>("--threads", "-t") { Description = "Threads (default: all processors)" };
         var command = new Command("demo", "Build a small synthetic model, quantize it to Q4_K_M and Q8_0, and show what changed")
         {
-            writeModel, layers, width, ffn, heads, kvHeads, vocab, seed, threads,
+            writeModel, writeCheckpoint, layers, width, ffn, heads, kvHeads, vocab, seed, threads,
         };
         command.SetAction((parseResult, cancellationToken) =>
         {
             var shape = new SyntheticLlamaShape(
                 parseResult.GetValue(layers), parseResult.GetValue(width), parseResult.GetValue(ffn),
                 parseResult.GetValue(heads), parseResult.GetValue(kvHeads), parseResult.GetValue(vocab), parseResult.GetValue(seed));
+            if (parseResult.GetValue(writeCheckpoint) is { } checkpoint)
+            {
+                SyntheticLlamaModel.WriteCheckpoint(checkpoint, shape, parseResult.GetValue(threads));
+                context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"wrote {checkpoint}: {shape.Layers} layers, width {shape.Width}, {Humanize.Count(shape.ParameterCount)} parameters, BF16 safetensors"));
+                return Task.FromResult(ExitCodes.Success);
+            }
             Run(context, shape, parseResult.GetValue(writeModel), parseResult.GetValue(threads), cancellationToken);
             return Task.FromResult(ExitCodes.Success);
         });

@@ -149,6 +149,16 @@ internal static class QuantizeCommand
             throw new UserErrorException($"invalid thread count {threads}");
         }
 
+        var (options, run) = ReadSwitches(parseResult, o, threads ?? 0, keepSplit);
+        return new Request(input, dryRun ? null : output, preset, options, run, dryRun);
+    }
+
+    /// <summary>
+    /// The switches that shape a quantization, shared by <c>quantize</c> and <c>convert</c> (which registers
+    /// the same <see cref="Switches"/> objects, so spellings, help and parsing cannot drift apart).
+    /// </summary>
+    internal static (QuantizationOptions Options, QuantizerOptions Run) ReadSwitches(ParseResult parseResult, Switches o, int threads, bool keepSplit)
+    {
         var options = new QuantizationOptions
         {
             Pure = parseResult.GetValue(o.Pure),
@@ -162,7 +172,7 @@ internal static class QuantizeCommand
         };
         var run = new QuantizerOptions
         {
-            Threads = threads ?? 0,
+            Threads = threads,
             AllowRequantize = parseResult.GetValue(o.AllowRequantize),
             MetadataOverrides = [.. (parseResult.GetValue(o.OverrideKv) ?? []).Select(ParseOverride)],
             PruneLayers = parseResult.GetValue(o.PruneLayers) is { } prune ? ParsePrune(prune) : null,
@@ -171,7 +181,7 @@ internal static class QuantizeCommand
                 ? count > 0 ? count : throw new UserErrorException($"--split-max-tensors must be positive, not {count}")
                 : null,
         };
-        return new Request(input, dryRun ? null : output, preset, options, run, dryRun);
+        return (options, run);
     }
 
     /// <summary>

@@ -136,6 +136,13 @@ public static class SyntheticLlamaModel
             return;
         }
         var values = new float[count];
+        Gaussian(seed, tensorIndex, start, values);
+        Fp16.FromFloat(values, MemoryMarshal.Cast<byte, ushort>(destination));
+    }
+
+    static void Gaussian(ulong seed, int tensorIndex, long start, Span<float> values)
+    {
+        var count = values.Length;
         for (var i = 0; i < count; i += 2)
         {
             // One 64-bit draw per pair of values, keyed by (seed, tensor, element): Box-Muller on two 32-bit uniforms.
@@ -150,7 +157,70 @@ public static class SyntheticLlamaModel
                 values[i + 1] = (float)(r * Math.Sin(angle));
             }
         }
-        Fp16.FromFloat(values, MemoryMarshal.Cast<byte, ushort>(destination));
+    }
+
+    /// <summary>
+    /// Writes the same model as a Hugging Face checkpoint: <c>config.json</c> and one BF16
+    /// <c>model.safetensors</c> with HF tensor names, for benchmarking <c>quanta convert</c>.
+    /// </summary>
+    public static void WriteCheckpoint(string directory, SyntheticLlamaShape shape, int threads = 0)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        Directory.CreateDirectory(directory);
+        var config = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $$"""{"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":{{shape.Width}},"intermediate_size":{{shape.FeedForward}},"num_hidden_layers":{{shape.Layers}},"num_attention_heads":{{shape.Heads}},"num_key_value_heads":{{shape.KvHeads}},"max_position_embeddings":2048,"rms_norm_eps":1e-05,"rope_theta":10000.0,"vocab_size":{{shape.Vocabulary}},"torch_dtype":"bfloat16","tie_word_embeddings":false}""");
+        File.WriteAllText(Path.Combine(directory, "config.json"), config);
+        var kvWidth = (long)shape.Width / shape.Heads * shape.KvHeads;
+        var entries = new List<Formats.Safetensors.SafetensorsEntry> { new("model.embed_tokens.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.Vocabulary, shape.Width]) };
+        for (var i = 0; i < shape.Layers; i++)
+        {
+            var p = $"model.layers.{i}.";
+            entries.Add(new(p + "input_layernorm.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.Width]));
+            entries.Add(new(p + "self_attn.q_proj.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.Width, shape.Width]));
+            entries.Add(new(p + "self_attn.k_proj.weight", Formats.Safetensors.SafetensorsDType.BF16, [kvWidth, shape.Width]));
+            entries.Add(new(p + "self_attn.v_proj.weight", Formats.Safetensors.SafetensorsDType.BF16, [kvWidth, shape.Width]));
+            entries.Add(new(p + "self_attn.o_proj.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.Width, shape.Width]));
+            entries.Add(new(p + "post_attention_layernorm.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.Width]));
+            entries.Add(new(p + "mlp.gate_proj.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.FeedForward, shape.Width]));
+            entries.Add(new(p + "mlp.up_proj.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.FeedForward, shape.Width]));
+            entries.Add(new(p + "mlp.down_proj.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.Width, shape.FeedForward]));
+        }
+        entries.Add(new("model.norm.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.Width]));
+        entries.Add(new("lm_head.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.Vocabulary, shape.Width]));
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount };
+        var batch = parallel.MaxDegreeOfParallelism * 2;
+        var floats = new float[batch][];
+        var bytes = new byte[batch][];
+        Formats.Safetensors.SafetensorsWriter.Write(Path.Combine(directory, "model.safetensors"), entries, (t, stream) =>
+        {
+            var entry = entries[t];
+            var elements = entry.ByteSize / 2;
+            var blocks = (elements + BlockElements - 1) / BlockElements;
+            for (long first = 0; first < blocks; first += batch)
+            {
+                var count = (int)Math.Min(batch, blocks - first);
+                Parallel.For(0, count, parallel, b =>
+                {
+                    var start = (first + b) * BlockElements;
+                    var n = (int)Math.Min(BlockElements, elements - start);
+                    var values = (floats[b] ??= new float[BlockElements]).AsSpan(0, n);
+                    if (entry.Shape.Count == 1)
+                    {
+                        values.Fill(1f);
+                    }
+                    else
+                    {
+                        Gaussian(shape.Seed, t, start, values);
+                    }
+                    BFloat16.FromFloat(values, MemoryMarshal.Cast<byte, ushort>((bytes[b] ??= new byte[BlockElements * 2]).AsSpan(0, n * 2)));
+                });
+                for (var b = 0; b < count; b++)
+                {
+                    var n = (int)Math.Min(BlockElements, elements - ((first + b) * BlockElements));
+                    stream.Write(bytes[b], 0, n * 2);
+                }
+            }
+        });
     }
 
     static ulong SplitMix64(ulong x)

@@ -15,9 +15,9 @@ public sealed record QuantizationOutputFile(string Path, GgufMetadata Metadata, 
 /// </summary>
 public sealed class QuantizationJob
 {
-    readonly GgufTensor[] _sources;
+    readonly ISourceTensor[] _sources;
 
-    QuantizationJob(GgufFile input, QuantizationPlan plan, GgufTensor[] sources, GgufMetadata metadata, IReadOnlyList<QuantizationOutputFile> files, QuantizerOptions run)
+    QuantizationJob(ITensorSource input, QuantizationPlan plan, ISourceTensor[] sources, GgufMetadata metadata, IReadOnlyList<QuantizationOutputFile> files, QuantizerOptions run)
     {
         Input = input;
         Plan = plan;
@@ -28,7 +28,8 @@ public sealed class QuantizationJob
         RequantizedTensors = plan.Entries.Count(e => !e.IsCopied && GgmlTypeInfo.Of(e.SourceType).IsQuantized);
     }
 
-    public GgufFile Input { get; }
+    /// <summary>The model read: a GGUF file, or a checkpoint seen through a conversion.</summary>
+    public ITensorSource Input { get; }
 
     public QuantizationPlan Plan { get; }
 
@@ -44,7 +45,7 @@ public sealed class QuantizationJob
     public int RequantizedTensors { get; }
 
     /// <summary>The input tensor whose bytes feed plan entry <paramref name="index"/> (pruning renames tensors).</summary>
-    public GgufTensor SourceOf(int index) => _sources[index];
+    public ISourceTensor SourceOf(int index) => _sources[index];
 
     /// <summary>
     /// Plans <paramref name="input"/> and lays out the output at <paramref name="outputPath"/> (null for a dry
@@ -52,7 +53,7 @@ public sealed class QuantizationJob
     /// </summary>
     /// <exception cref="QuantizationException">The model and options cannot be quantized; the message says why.</exception>
     public static QuantizationJob Create(
-        GgufFile input,
+        ITensorSource input,
         QuantizationPreset preset,
         string? outputPath,
         QuantizationOptions? options = null,
@@ -69,21 +70,21 @@ public sealed class QuantizationJob
 
         // llama.cpp renames while walking its name-sorted tensor map, then (for --keep-split) re-sorts by file
         // position; the block count it writes is the renamer's.
-        var sorted = TensorOrder.Sort(input.Tensors, t => t.Name);
-        var names = sorted.Select(t => t.Name).ToArray();
+        var sorted = TensorOrder.Sort(input.Tensors, t => t.Info.Name);
+        var names = sorted.Select(t => t.Info.Name).ToArray();
         if (run.PruneLayers is { } pruning)
         {
             var (newNames, blockCount) = pruning.Rename(names);
             names = newNames!;
             metadata.Set($"{model.Architecture}.block_count", GgufValue.UInt32((uint)blockCount));
         }
-        var renamed = new List<(GgufTensor Source, GgufTensorInfo Info)>();
+        var renamed = new List<(ISourceTensor Source, GgufTensorInfo Info)>();
         for (var i = 0; i < sorted.Count; i++)
         {
             var (tensor, name) = (sorted[i], names[i]);
             if (name is not null)
             {
-                renamed.Add((tensor, name == tensor.Name ? tensor.Info : new GgufTensorInfo(name, tensor.Shape, tensor.Type)));
+                renamed.Add((tensor, name == tensor.Info.Name ? tensor.Info : new GgufTensorInfo(name, tensor.Info.Shape, tensor.Info.Type)));
             }
         }
         if (options.KeepSplit)
@@ -105,11 +106,41 @@ public sealed class QuantizationJob
     }
 
     /// <summary>
+    /// A job for a plan decided by the caller, writing <paramref name="metadata"/> as given: the tensors of
+    /// <paramref name="input"/> are matched to the plan's entries by name and written in the plan's order.
+    /// </summary>
+    /// <exception cref="QuantizationException">A planned tensor is missing from the input, or cannot be written.</exception>
+    public static QuantizationJob Create(
+        ITensorSource input,
+        QuantizationPlan plan,
+        GgufMetadata metadata,
+        string? outputPath,
+        QuantizerOptions? run = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(metadata);
+        run ??= QuantizerOptions.Default;
+        CheckRunOptions(plan.Options, run);
+        var byName = input.Tensors.ToDictionary(t => t.Info.Name, StringComparer.Ordinal);
+        var sources = plan.Entries
+            .Select(e => byName.TryGetValue(e.Name, out var t) ? t : throw new QuantizationException($"tensor '{e.Name}' is planned but the input has none by that name"))
+            .ToArray();
+        var files = outputPath is null ? [] : LayOutFiles(input, plan, sources, metadata, outputPath, plan.Options, run);
+        var job = new QuantizationJob(input, plan, sources, new GgufMetadata(metadata), files, run);
+        if (outputPath is not null)
+        {
+            job.CheckExecutable();
+        }
+        return job;
+    }
+
+    /// <summary>
     /// What llama-quantize writes as metadata (<c>llama_model_quantize_impl</c>): the input's keys in order;
     /// <c>general.quantization_version</c> and <c>general.file_type</c> set (moved to the end, like
     /// <c>gguf_set_val_u32</c>); the split keys removed; then each override set in order.
     /// </summary>
-    static GgufMetadata OutputMetadata(GgufFile input, QuantizationPreset preset, QuantizerOptions run)
+    static GgufMetadata OutputMetadata(ITensorSource input, QuantizationPreset preset, QuantizerOptions run)
     {
         var metadata = new GgufMetadata(input.Metadata);
         metadata.Set(GgufKeys.QuantizationVersion, GgufValue.UInt32(QuantizationVersion));
@@ -130,13 +161,13 @@ public sealed class QuantizationJob
     /// COPY keeps the input's file type (llama.cpp's <c>ml.ftype</c>): <c>general.file_type</c> when present,
     /// otherwise the loader's guess from the most common tensor type, flagged as guessed.
     /// </summary>
-    static uint InputFileType(GgufFile input)
+    static uint InputFileType(ITensorSource input)
     {
         if (input.Metadata.TryGetValue(GgufKeys.FileType, out var value) && value.TryGetInteger(out var stored))
         {
             return unchecked((uint)stored);
         }
-        var common = input.Tensors.GroupBy(t => t.Type).OrderByDescending(g => g.Count()).Select(g => (GgmlType?)g.Key).FirstOrDefault();
+        var common = input.Tensors.GroupBy(t => t.Info.Type).OrderByDescending(g => g.Count()).Select(g => (GgmlType?)g.Key).FirstOrDefault();
         var guess = common switch
         {
             GgmlType.F16 => LlamaFileType.MostlyF16,
@@ -189,7 +220,7 @@ public sealed class QuantizationJob
     }
 
     static List<QuantizationOutputFile> LayOutFiles(
-        GgufFile input, QuantizationPlan plan, GgufTensor[] sources, GgufMetadata metadata, string outputPath, QuantizationOptions options, QuantizerOptions run)
+        ITensorSource input, QuantizationPlan plan, ISourceTensor[] sources, GgufMetadata metadata, string outputPath, QuantizationOptions options, QuantizerOptions run)
     {
         var entries = plan.Entries;
         // Runs of consecutive entries that share a file: by input shard for --keep-split, by gguf-split's

@@ -110,6 +110,31 @@ public sealed class QuantizationPlan
         return new QuantizationPlan(entries, model, preset, options, rules.FallbackCount);
     }
 
+    /// <summary>
+    /// A plan whose types were decided elsewhere, kept in the order given: what <c>quanta convert</c> uses for
+    /// convert_hf_to_gguf's own output types (f32, f16, bf16, q8_0), whose rules are not llama-quantize's.
+    /// </summary>
+    public static QuantizationPlan FromDecisions(
+        IEnumerable<(GgufTensorInfo Tensor, TensorTypeDecision Decision)> decisions,
+        ModelHyperparameters model,
+        QuantizationPreset preset)
+    {
+        ArgumentNullException.ThrowIfNull(decisions);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(preset);
+        var entries = new List<QuantizationPlanEntry>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (tensor, decision) in decisions)
+        {
+            if (!seen.Add(tensor.Name))
+            {
+                throw new QuantizationException($"the model has two tensors named '{tensor.Name}'");
+            }
+            entries.Add(new QuantizationPlanEntry(tensor, decision, false));
+        }
+        return new QuantizationPlan(entries, model, preset, QuantizationOptions.Default, entries.Count(e => e.IsFallback));
+    }
+
     /// <summary>The plan as a table, one line per tensor, then the totals: what <c>--dry-run</c> prints.</summary>
     public string ToTable()
     {

@@ -17,7 +17,7 @@ internal sealed class TensorWork
     /// </summary>
     internal const int CopyChunkBytes = 1 << 20;
 
-    public TensorWork(int index, QuantizationPlanEntry entry, GgufTensor source, int file, long firstItem, int chunkElements)
+    public TensorWork(int index, QuantizationPlanEntry entry, ISourceTensor source, int file, long firstItem, int chunkElements)
     {
         Index = index;
         Entry = entry;
@@ -49,7 +49,7 @@ internal sealed class TensorWork
 
     public QuantizationPlanEntry Entry { get; }
 
-    public GgufTensor Source { get; }
+    public ISourceTensor Source { get; }
 
     /// <summary>The output file (shard) the tensor goes to.</summary>
     public int File { get; }

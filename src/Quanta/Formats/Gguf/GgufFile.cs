@@ -5,7 +5,7 @@ namespace Quanta.Formats.Gguf;
 /// of its shards. The header is validated once, at open; tensor bytes are read straight from the memory
 /// mapping, without copies.
 /// </summary>
-public sealed class GgufFile : IDisposable
+public sealed class GgufFile : ITensorSource, IDisposable
 {
     readonly GgufShard[] _shards;
     readonly Dictionary<string, GgufTensor> _byName;
@@ -43,6 +43,8 @@ public sealed class GgufFile : IDisposable
 
     /// <summary>All tensors, in file order, shard after shard.</summary>
     public IReadOnlyList<GgufTensor> Tensors { get; }
+
+    IReadOnlyList<ISourceTensor> ITensorSource.Tensors => Tensors;
 
     /// <summary>Data alignment of the (first) file.</summary>
     public int Alignment => _shards[0].Header.Alignment;

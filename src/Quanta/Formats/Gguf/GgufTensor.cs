@@ -1,7 +1,7 @@
 namespace Quanta.Formats.Gguf;
 
 /// <summary>A tensor of an open <see cref="GgufFile"/>: its header entry and zero-copy access to its bytes.</summary>
-public sealed unsafe class GgufTensor
+public sealed unsafe class GgufTensor : ISourceTensor
 {
     readonly GgufShard _shard;
 
@@ -65,6 +65,8 @@ public sealed unsafe class GgufTensor
 
     /// <summary>Which file of a split set holds the tensor: 0 for the first (or only) file.</summary>
     internal int ShardIndex { get; init; }
+
+    int ISourceTensor.ShardIndex => ShardIndex;
 
     public override string ToString() => Info.ToString();
 }

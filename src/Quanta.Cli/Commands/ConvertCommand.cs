@@ -1,0 +1,199 @@
+using System.CommandLine;
+using System.Globalization;
+using Quanta.Cli.Rendering;
+using Quanta.Conversion;
+using Quanta.Formats.Safetensors;
+using Quanta.Quantization;
+
+namespace Quanta.Cli.Commands;
+
+/// <summary>
+/// <c>quanta convert HF_DIR --type T -o OUT.gguf</c>: a Hugging Face checkpoint to GGUF in one pass. The
+/// converter's own types (f32, f16, bf16, q8_0, auto) give what <c>convert_hf_to_gguf.py --outtype</c>
+/// writes; any <c>quanta quantize</c> preset gives what converting to f32 and then quantizing would, byte
+/// for byte, without the intermediate file.
+/// </summary>
+internal static class ConvertCommand
+{
+    /// <summary>
+    /// The tokenizer import. None is wired in yet (it lands with the tokenizer-import work); until then the
+    /// output has no tokenizer keys and the command says so.
+    /// </summary>
+    internal static ITokenizerKeysSource? TokenizerSource { get; set; }
+
+    public static Command Create(CliContext context)
+    {
+        var input = CliArguments.InputPath("HF_DIR", "The checkpoint directory: config.json, model.safetensors or model-0000N-of-0000M.safetensors with model.safetensors.index.json");
+        var type = new Option<string>("--type", "--outtype")
+        {
+            Description = "f32, f16, bf16, q8_0 (as convert_hf_to_gguf.py writes them), auto (f16 for a float16 checkpoint, else bf16) or any 'quanta quantize' type (Q4_K_M ...)",
+            HelpName = "type",
+            DefaultValueFactory = _ => "auto",
+        };
+        var output = new Option<string>("--output", "-o") { Description = "Output file (default: <HF_DIR>/<Name>-<size>-<TYPE>.gguf)", HelpName = "OUT.gguf" };
+        var o = new QuantizeCommand.Switches();
+        var command = new Command("convert", "Convert a Hugging Face checkpoint (safetensors) to GGUF, straight to any quantization")
+        {
+            input, type, output, o.Pure, o.OutputTensorType, o.TokenEmbeddingType, o.TensorType, o.TensorTypeFile,
+            o.LeaveOutputTensor, o.OverrideKv, o.SplitMaxSize, o.SplitMaxTensors, o.PruneLayers, o.Threads, o.DryRun, o.Imatrix,
+        };
+        command.SetAction((parseResult, cancellationToken) =>
+        {
+            if (parseResult.GetValue(o.Imatrix) is not null)
+            {
+                throw new UserErrorException("--imatrix: importance matrices are not supported yet; they come in a later version of Quanta");
+            }
+            var threads = parseResult.GetValue(o.Threads) ?? 0;
+            if (threads < 0)
+            {
+                throw new UserErrorException($"invalid thread count {threads}");
+            }
+            var (options, run) = QuantizeCommand.ReadSwitches(parseResult, o, threads, keepSplit: false);
+            var request = new Request(
+                parseResult.GetRequiredValue(input),
+                parseResult.GetValue(output),
+                parseResult.GetValue(type) ?? "auto",
+                options,
+                run,
+                parseResult.GetValue(o.DryRun),
+                QuantizeOnlySwitch(parseResult, o));
+            Run(context, request, cancellationToken);
+            return Task.FromResult(ExitCodes.Success);
+        });
+        return command;
+    }
+
+    sealed record Request(string Directory, string? Output, string Type, QuantizationOptions Options, QuantizerOptions Run, bool DryRun, string? QuantizeOnlySwitch);
+
+    /// <summary>The first switch given that only a quantize preset can honour, or null.</summary>
+    static string? QuantizeOnlySwitch(ParseResult parseResult, QuantizeCommand.Switches o)
+    {
+        if (parseResult.GetValue(o.Pure))
+        {
+            return o.Pure.Name;
+        }
+        if (parseResult.GetValue(o.LeaveOutputTensor))
+        {
+            return o.LeaveOutputTensor.Name;
+        }
+        foreach (var option in new Option[] { o.OutputTensorType, o.TokenEmbeddingType, o.TensorType, o.TensorTypeFile, o.PruneLayers })
+        {
+            if (parseResult.GetResult(option) is { Implicit: false })
+            {
+                return option.Name;
+            }
+        }
+        return null;
+    }
+
+    static void Run(CliContext context, Request request, CancellationToken cancellationToken)
+    {
+        using var model = Open(request.Directory);
+        var typeText = request.Type.Trim();
+        ConverterOutputType? converterType = typeText.ToUpperInvariant() switch
+        {
+            "F32" => ConverterOutputType.F32,
+            "F16" => ConverterOutputType.F16,
+            "BF16" => ConverterOutputType.BF16,
+            "Q8_0" => ConverterOutputType.Q8_0,
+            // convert_hf_to_gguf.py (2026): f16 when the first tensor is float16, otherwise bf16.
+            "AUTO" => model.FirstTensorType == SafetensorsDType.F16 ? ConverterOutputType.F16 : ConverterOutputType.BF16,
+            _ => null,
+        };
+        QuantizationPreset? preset = null;
+        if (converterType is null && !QuantizationPresets.TryParse(typeText, out preset))
+        {
+            throw new UserErrorException($"unknown type '{request.Type}': use f32, f16, bf16, q8_0, auto or a quantization type ('quanta types' lists them)");
+        }
+        if (converterType is not null && request.QuantizeOnlySwitch is { } quantizeOnly)
+        {
+            throw new UserErrorException($"{quantizeOnly} applies to quantization types (Q4_K_M ...), not to --type {typeText.ToLowerInvariant()}");
+        }
+
+        var typeLabel = converterType?.ToString() ?? preset!.Name;
+        var outputPath = request.DryRun ? null : request.Output ?? DefaultOutput(model, typeLabel);
+        QuantizationJob job;
+        try
+        {
+            if (converterType is { } outType)
+            {
+                var metadata = model.CreateMetadata((uint)ConverterTypeRules.FileTypeOf(outType));
+                foreach (var o in request.Run.MetadataOverrides)
+                {
+                    metadata.Set(o.Key, o.Value);
+                }
+                var plan = QuantizationPlan.FromDecisions(
+                    model.Tensors.Select(t => (t.Info, ConverterTypeRules.Choose(t, outType))),
+                    ModelHyperparameters.FromMetadata(metadata),
+                    QuantizationPresets.Parse(outType.ToString()));
+                job = QuantizationJob.Create(model.AsSource(metadata), plan, metadata, outputPath, request.Run);
+            }
+            else
+            {
+                // Exactly what the f32 conversion would hold, so the preset's plan and bytes are those of
+                // 'convert --type f32' followed by 'quantize'.
+                var source = model.AsSource(model.CreateMetadata((uint)LlamaFileType.AllF32));
+                job = QuantizationJob.Create(source, preset!, outputPath, request.Options, request.Run);
+            }
+        }
+        catch (QuantizationException e)
+        {
+            throw new UserErrorException(e.Message, e);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UserErrorException(e.Message.Split(" (Parameter", 2)[0], e);
+        }
+
+        if (model.TokenizerKeys is null)
+        {
+            context.Error.WriteLine(TokenizerSource is null
+                ? "warning: tokenizer import is not available in this build; the output has no tokenizer.* keys, so llama.cpp cannot run it as is"
+                : $"warning: no tokenizer files Quanta can read in '{request.Directory}'; the output has no tokenizer.* keys");
+        }
+        if (request.DryRun)
+        {
+            context.Out.Write(job.Plan.ToTable());
+            return;
+        }
+        if (job.Plan.FallbackCount > 0)
+        {
+            context.Error.WriteLine($"warning: {job.Plan.FallbackCount} of {job.Plan.Entries.Count} tensor(s) required fallback quantization (row length not a multiple of the block size)");
+        }
+        context.Error.WriteLine(
+            $"converting '{request.Directory}' ({model.HfArchitecture}) to '{string.Join("', '", job.Files.Select(f => f.Path))}' as {typeLabel} using {request.Run.EffectiveThreads} thread(s)");
+        QuantizationResult result;
+        try
+        {
+            result = context.ErrorIsTerminal
+                ? QuantizeProgress.RunWithBar(context, job, cancellationToken)
+                : Quantizer.Run(job, new QuantizeProgress.PlainLines(context.Error), cancellationToken);
+        }
+        catch (QuantizationException e)
+        {
+            throw new UserErrorException(e.Message, e);
+        }
+        QuantizeSummary.Write(context.CreateReportWriter(), request.Directory, result);
+    }
+
+    static ConvertedModel Open(string directory)
+    {
+        try
+        {
+            return ConvertedModel.Open(directory, TokenizerSource);
+        }
+        catch (ConversionException e)
+        {
+            throw new UserErrorException(e.Message, e);
+        }
+    }
+
+    /// <summary>The converter's default name: <c>&lt;Name&gt;-&lt;size&gt;-&lt;TYPE&gt;.gguf</c> in the checkpoint directory.</summary>
+    static string DefaultOutput(ConvertedModel model, string typeLabel)
+    {
+        var metadata = model.CreateMetadata(0);
+        var name = metadata.TryGetValue("general.name", out var n) ? n.AsString().Trim().Replace(' ', '-').Replace('/', '-') : "ggml-model";
+        var size = metadata.TryGetValue("general.size_label", out var s) ? "-" + s.AsString() : "";
+        return Path.Combine(model.Directory, string.Create(CultureInfo.InvariantCulture, $"{name}{size}-{typeLabel.ToUpperInvariant()}.gguf"));
+    }
+}

@@ -1,0 +1,7 @@
+namespace Quanta.Conversion;
+
+/// <summary>What an adapter may look at while converting: the config and the checkpoint's facts.</summary>
+/// <param name="Config">config.json.</param>
+/// <param name="HfArchitecture">The <c>architectures[0]</c> entry that chose the adapter.</param>
+/// <param name="VocabularySize">Tokens the tokenizer import found, when it ran (Gemma 3 trims its embeddings to it).</param>
+public sealed record ConversionContext(HfConfig Config, string HfArchitecture, int? VocabularySize = null);

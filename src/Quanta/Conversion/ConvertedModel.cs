@@ -1,0 +1,163 @@
+using Quanta.Formats;
+using Quanta.Formats.Gguf;
+using Quanta.Formats.Safetensors;
+
+namespace Quanta.Conversion;
+
+/// <summary>
+/// A Hugging Face checkpoint directory seen as the GGUF model llama.cpp's converter would write: GGUF tensor
+/// names and shapes over the mapped safetensors, transformed to float32 on demand, and the metadata in the
+/// converter's order. Nothing is read beyond headers until the pipeline asks for rows.
+/// </summary>
+public sealed class ConvertedModel : IDisposable
+{
+    readonly SafetensorsCheckpoint _checkpoint;
+    readonly GgufMetadata _earlyKeys;
+
+    ConvertedModel(string directory, HfConfig config, string hfArchitecture, ArchitectureAdapter adapter, SafetensorsCheckpoint checkpoint,
+        List<ConvertedTensor> tensors, GgufMetadata earlyKeys, IReadOnlyList<KeyValuePair<string, GgufValue>>? tokenizerKeys)
+    {
+        Directory = directory;
+        Config = config;
+        HfArchitecture = hfArchitecture;
+        Adapter = adapter;
+        _checkpoint = checkpoint;
+        Tensors = tensors;
+        _earlyKeys = earlyKeys;
+        TokenizerKeys = tokenizerKeys;
+        ParameterCount = tensors.Sum(t => t.Info.ElementCount);
+    }
+
+    public string Directory { get; }
+
+    public HfConfig Config { get; }
+
+    /// <summary>config.json's <c>architectures[0]</c>.</summary>
+    public string HfArchitecture { get; }
+
+    public ArchitectureAdapter Adapter { get; }
+
+    /// <summary>GGUF tensors in the converter's order: generated ones first, then the checkpoint's.</summary>
+    public IReadOnlyList<ConvertedTensor> Tensors { get; }
+
+    /// <summary>The <c>tokenizer.*</c> keys, or null when no tokenizer import ran (the output then has none).</summary>
+    public IReadOnlyList<KeyValuePair<string, GgufValue>>? TokenizerKeys { get; }
+
+    /// <summary>Elements in all output tensors: what <c>general.size_label</c> is derived from.</summary>
+    public long ParameterCount { get; }
+
+    /// <summary>The element type of the checkpoint's first tensor, which <c>--outtype auto</c> looks at.</summary>
+    public SafetensorsDType? FirstTensorType => _checkpoint.Tensors.Count == 0 ? null : _checkpoint.Tensors[0].Type;
+
+    /// <summary>Files the weights come from.</summary>
+    public IReadOnlyList<string> FilePaths => [.. _checkpoint.Files.Select(f => f.Path)];
+
+    /// <summary>
+    /// Opens <paramref name="directory"/>: config.json picks the architecture, the safetensors headers are
+    /// validated, every tensor gets its GGUF name. Throws <see cref="ConversionException"/> (unsupported
+    /// architecture, missing field, unmappable tensor) or <see cref="SafetensorsFormatException"/>.
+    /// </summary>
+    public static ConvertedModel Open(string directory, ITokenizerKeysSource? tokenizer = null)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        if (!System.IO.Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException(File.Exists(directory)
+                ? $"{directory}: is a file; give the checkpoint's directory (with config.json and *.safetensors)"
+                : $"{directory}: directory not found");
+        }
+        var config = HfConfig.Load(Path.Combine(directory, "config.json"));
+        var hfArchitecture = config.Architecture;
+        var adapter = HfArchitectures.Get(hfArchitecture);
+        var tokenizerKeys = tokenizer?.GetKeys(new TokenizerRequest(directory, hfArchitecture!, adapter.Architecture, config));
+        int? vocabulary = tokenizerKeys?.FirstOrDefault(k => k.Key == "tokenizer.ggml.tokens").Value is { Type: GgufValueType.Array } tokens
+            ? tokens.AsArray().Count
+            : null;
+        var context = new ConversionContext(config, hfArchitecture!, vocabulary);
+
+        var checkpoint = SafetensorsCheckpoint.Open(directory);
+        try
+        {
+            var earlyKeys = new GgufMetadata();
+            var tensors = new List<ConvertedTensor>(adapter.ExtraTensors(context, earlyKeys));
+            var shardOf = checkpoint.Files.Select((f, i) => (f.Path, i)).ToDictionary(p => p.Path, p => p.i, StringComparer.Ordinal);
+            foreach (var tensor in checkpoint.Tensors)
+            {
+                if (adapter.Map(context, tensor.Name) is { } mapping)
+                {
+                    tensors.Add(ConvertedTensor.FromCheckpoint(tensor, mapping, shardOf[tensor.FilePath]));
+                }
+            }
+            var duplicate = tensors.GroupBy(t => t.Info.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+            if (duplicate is not null)
+            {
+                throw new ConversionException($"two checkpoint tensors map to '{duplicate.Key}'");
+            }
+            return new ConvertedModel(directory, config, hfArchitecture!, adapter, checkpoint, tensors, earlyKeys, tokenizerKeys);
+        }
+        catch
+        {
+            checkpoint.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The metadata the converter writes for <paramref name="fileType"/> (<c>general.file_type</c>), in its
+    /// order: architecture, keys written while generating tensors, type, name and size label, the
+    /// architecture's keys, the tokenizer's, then the quantization version.
+    /// </summary>
+    public GgufMetadata CreateMetadata(uint fileType)
+    {
+        var metadata = new GgufMetadata();
+        metadata.Add(GgufKeys.Architecture, GgufValue.String(Adapter.Architecture));
+        foreach (var (key, value) in _earlyKeys)
+        {
+            metadata.Add(key, value);
+        }
+        metadata.Add("general.type", GgufValue.String("model"));
+        metadata.Add(GgufKeys.Name, GgufValue.String(ModelName()));
+        if (ParameterCount > 0)
+        {
+            metadata.Add("general.size_label", GgufValue.String(ModelNaming.SizeLabel(ParameterCount)));
+        }
+        Adapter.WriteParameters(new ConversionContext(Config, HfArchitecture), metadata, fileType);
+        foreach (var (key, value) in TokenizerKeys ?? [])
+        {
+            metadata.Replace(key, value);
+        }
+        metadata.Set(GgufKeys.QuantizationVersion, GgufValue.UInt32(2));
+        return metadata;
+    }
+
+    /// <summary>
+    /// gguf-py's fallbacks for <c>general.name</c>: config.json's <c>_name_or_path</c> when it is a hub id
+    /// (at most one '/'), else the directory's name, in title form.
+    /// </summary>
+    string ModelName()
+    {
+        var id = Config.String("_name_or_path") is { } nameOrPath && nameOrPath.Count(c => c == '/') <= 1 && nameOrPath.Length > 0
+            ? nameOrPath
+            : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(Directory)));
+        if (id.Contains(' ', StringComparison.Ordinal))
+        {
+            return id;
+        }
+        var slash = id.IndexOf('/', StringComparison.Ordinal);
+        return ModelNaming.IdToTitle(slash < 0 ? id : id[(slash + 1)..]);
+    }
+
+    /// <summary>The model as a tensor source with the given metadata, for the quantization pipeline.</summary>
+    public ITensorSource AsSource(GgufMetadata metadata) => new Source(this, metadata);
+
+    sealed class Source(ConvertedModel model, GgufMetadata metadata) : ITensorSource
+    {
+        public GgufMetadata Metadata { get; } = metadata;
+
+        public IReadOnlyList<ISourceTensor> Tensors => model.Tensors;
+
+        public IReadOnlyList<string> FilePaths => model.FilePaths;
+    }
+
+    public void Dispose() => _checkpoint.Dispose();
+}

@@ -1,0 +1,236 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using Quanta.Formats;
+using Quanta.Formats.Gguf;
+using Quanta.Formats.Safetensors;
+
+namespace Quanta.Conversion;
+
+/// <summary>
+/// A GGUF tensor made from a checkpoint tensor, seen as float32: rows are read, converted to float32 exactly
+/// (as the converter's <c>.to(torch.float32)</c>), permuted and shifted on demand, so a model of any size
+/// streams through the quantization pipeline a chunk at a time. Tensors the converter generates
+/// (<c>rope_freqs</c>, Phi-3's rope factors) are held as float32 values.
+/// </summary>
+public sealed class ConvertedTensor : ISourceTensor
+{
+    readonly SafetensorsTensor? _source;
+    readonly float[]? _values;
+    readonly int _shardIndex;
+
+    ConvertedTensor(GgufTensorInfo info, int dimensions, SafetensorsTensor? source, float[]? values, TensorMapping mapping, int shardIndex)
+    {
+        Info = info;
+        Dimensions = dimensions;
+        _source = source;
+        _values = values;
+        Mapping = mapping;
+        _shardIndex = shardIndex;
+    }
+
+    public GgufTensorInfo Info { get; }
+
+    /// <summary>Dimensions as the converter sees them (PyTorch's <c>n_dims</c>): 1-D tensors stay float32.</summary>
+    public int Dimensions { get; }
+
+    public TensorMapping Mapping { get; }
+
+    /// <summary>The checkpoint tensor it comes from; null for generated tensors.</summary>
+    public SafetensorsTensor? Source => _source;
+
+    public int ShardIndex => _shardIndex;
+
+    public long FileOffset => _source?.FileOffset ?? 0;
+
+    /// <summary>A checkpoint tensor under its GGUF name, transformed as <paramref name="mapping"/> says.</summary>
+    public static ConvertedTensor FromCheckpoint(SafetensorsTensor source, TensorMapping mapping, int shardIndex)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(mapping);
+        var torchShape = source.Shape.Count == 0 ? [1L] : source.Shape.ToArray();
+        if (torchShape.Length > GgufTensorInfo.MaxDimensions)
+        {
+            throw new ConversionException($"tensor '{source.Name}' has {torchShape.Length} dimensions; GGUF allows {GgufTensorInfo.MaxDimensions}");
+        }
+        if (mapping.KeepRows is { } keep)
+        {
+            if (keep > torchShape[0])
+            {
+                throw new ConversionException($"tensor '{source.Name}' has {torchShape[0]} rows; cannot keep {keep}");
+            }
+            torchShape[0] = keep;
+        }
+        if (mapping.PermuteHeads is { } heads)
+        {
+            var rows = torchShape[0];
+            if (heads <= 0 || rows % heads != 0 || rows / heads % 2 != 0)
+            {
+                throw new ConversionException($"tensor '{source.Name}': {rows} rows cannot be split into {heads} heads of an even size for the rotary permutation");
+            }
+        }
+        var shape = torchShape.Reverse().ToArray();
+        return new ConvertedTensor(new GgufTensorInfo(mapping.GgufName, shape, GgmlType.F32), source.Shape.Count, source, null, mapping, shardIndex);
+    }
+
+    /// <summary>A tensor the converter makes itself, 1-D float32.</summary>
+    public static ConvertedTensor Generated(string ggufName, float[] values) =>
+        new(new GgufTensorInfo(ggufName, [values.Length], GgmlType.F32), 1, null, values, new TensorMapping(ggufName), 0);
+
+    public void Read(long start, Span<byte> destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        if (start > Info.ByteSize - destination.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(destination), $"bytes {start}..{start + destination.Length} lie outside tensor '{Info.Name}' ({Info.ByteSize} bytes)");
+        }
+        if (start % sizeof(float) == 0 && destination.Length % sizeof(float) == 0)
+        {
+            ReadFloats(start / sizeof(float), MemoryMarshal.Cast<byte, float>(destination));
+            return;
+        }
+        // An unaligned range (never asked for by the pipeline): go through whole floats.
+        var first = start / sizeof(float);
+        var count = (int)((start + destination.Length + sizeof(float) - 1) / sizeof(float) - first);
+        var buffer = ArrayPool<float>.Shared.Rent(count);
+        try
+        {
+            ReadFloats(first, buffer.AsSpan(0, count));
+            MemoryMarshal.AsBytes(buffer.AsSpan(0, count)).Slice((int)(start - first * sizeof(float)), destination.Length).CopyTo(destination);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Elements [<paramref name="first"/>, + destination.Length) of the transformed tensor, row-major.</summary>
+    public void ReadFloats(long first, Span<float> destination)
+    {
+        if (_values is not null)
+        {
+            _values.AsSpan((int)first, destination.Length).CopyTo(destination);
+            return;
+        }
+        var rowLength = Info.RowLength;
+        if (Mapping.PermuteHeads is null && !Mapping.AddOne)
+        {
+            // Rows keep their place: one contiguous read (KeepRows only shortens the tensor).
+            ReadSource(first, destination);
+            return;
+        }
+        var done = 0;
+        var rowBuffer = ArrayPool<float>.Shared.Rent((int)rowLength);
+        try
+        {
+            while (done < destination.Length)
+            {
+                var element = first + done;
+                var row = element / rowLength;
+                var column = (int)(element % rowLength);
+                var n = (int)Math.Min(rowLength - column, destination.Length - done);
+                if (column == 0 && n == rowLength)
+                {
+                    ReadRow(row, destination.Slice(done, n));
+                }
+                else
+                {
+                    var whole = rowBuffer.AsSpan(0, (int)rowLength);
+                    ReadRow(row, whole);
+                    whole.Slice(column, n).CopyTo(destination.Slice(done, n));
+                }
+                done += n;
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(rowBuffer);
+        }
+    }
+
+    void ReadRow(long row, Span<float> destination)
+    {
+        var rowLength = destination.Length;
+        if (Mapping.PermuteHeads is { } heads)
+        {
+            if (Dimensions <= 1)
+            {
+                // A bias: the permutation moves single elements.
+                var all = ArrayPool<float>.Shared.Rent(rowLength);
+                try
+                {
+                    ReadSource(0, all.AsSpan(0, rowLength));
+                    for (var i = 0; i < rowLength; i++)
+                    {
+                        destination[i] = all[PermutedIndex(i, rowLength, heads)];
+                    }
+                }
+                finally
+                {
+                    ArrayPool<float>.Shared.Return(all);
+                }
+            }
+            else
+            {
+                var rows = Info.RowCount;
+                ReadSource(PermutedIndex(row, rows, heads) * rowLength, destination);
+            }
+        }
+        else
+        {
+            ReadSource(row * rowLength, destination);
+        }
+        if (Mapping.AddOne)
+        {
+            AddOne(destination);
+        }
+    }
+
+    /// <summary>
+    /// Where output row <paramref name="index"/> of <c>LlamaModel.permute</c> comes from: each head's rows
+    /// are viewed as (2, half) and transposed to (half, 2).
+    /// </summary>
+    public static long PermutedIndex(long index, long count, int heads)
+    {
+        var perHead = count / heads;
+        var half = perHead / 2;
+        var head = index / perHead;
+        var within = index % perHead;
+        return (head * perHead) + (within % 2 * half) + (within / 2);
+    }
+
+    void AddOne(Span<float> values)
+    {
+        if (_source!.Type == SafetensorsDType.F16)
+        {
+            // The converter adds 1 to an F16 tensor in half precision (only bf16 and wider are widened first).
+            for (var i = 0; i < values.Length; i++)
+            {
+                values[i] = Fp16.ToFloat(Fp16.FromFloat(values[i] + 1f));
+            }
+        }
+        else
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                values[i] += 1f;
+            }
+        }
+    }
+
+    void ReadSource(long firstElement, Span<float> destination)
+    {
+        var size = SafetensorsDTypes.Size(_source!.Type);
+        var bytes = destination.Length * size;
+        var scratch = ArrayPool<byte>.Shared.Rent(bytes);
+        try
+        {
+            _source.ReadFloats(firstElement, destination, scratch.AsSpan(0, bytes));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    public override string ToString() => Info.ToString();
+}

@@ -1,0 +1,14 @@
+namespace Quanta.Conversion;
+
+/// <summary>
+/// What an architecture does with one checkpoint tensor: its GGUF name and the transforms llama.cpp's
+/// converter applies on the way.
+/// </summary>
+/// <param name="GgufName">The name in the GGUF file, e.g. <c>blk.0.attn_q.weight</c>.</param>
+/// <param name="PermuteHeads">
+/// Llama's Q/K row permutation with this many heads (<c>LlamaModel.permute</c>): HF stores each head's rotary
+/// halves one after the other, ggml's NORM rope wants them interleaved.
+/// </param>
+/// <param name="AddOne">Gemma's norms store w − 1 (the model computes x · (1 + w)); GGUF stores w + 1.</param>
+/// <param name="KeepRows">Keep only the first rows (Gemma 3 drops embedding rows beyond the vocabulary).</param>
+public sealed record TensorMapping(string GgufName, int? PermuteHeads = null, bool AddOne = false, long? KeepRows = null);
