@@ -3,6 +3,7 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using Quanta.Cli.Commands;
 using Quanta.Conversion;
+using Quanta.Conversion.Tokenizers;
 using Quanta.Formats.Gguf;
 using Quanta.Formats.Safetensors;
 
@@ -119,7 +120,7 @@ public static class Cli
     // Errors the user can act on without reading Quanta's source. IOException covers a file that vanished or
     // cannot be read (FileNotFoundException and DirectoryNotFoundException derive from it).
     static bool IsUserError(Exception e) =>
-        e is GgufFormatException or SafetensorsFormatException or ConversionException or UserErrorException or IOException or UnauthorizedAccessException;
+        e is GgufFormatException or SafetensorsFormatException or TokenizerFormatException or ConversionException or UserErrorException or IOException or UnauthorizedAccessException;
 
     /// <summary>
     /// Parse errors as "error: ..." lines plus a pointer to help, instead of System.CommandLine's full help

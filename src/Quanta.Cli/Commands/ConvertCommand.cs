@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Quanta.Cli.Rendering;
 using Quanta.Conversion;
+using Quanta.Conversion.Tokenizers;
 using Quanta.Formats.Safetensors;
 using Quanta.Quantization;
 
@@ -15,11 +16,8 @@ namespace Quanta.Cli.Commands;
 /// </summary>
 internal static class ConvertCommand
 {
-    /// <summary>
-    /// The tokenizer import. None is wired in yet (it lands with the tokenizer-import work); until then the
-    /// output has no tokenizer keys and the command says so.
-    /// </summary>
-    internal static ITokenizerKeysSource? TokenizerSource { get; set; }
+    /// <summary>The tokenizer import; tests may swap in a fake.</summary>
+    internal static ITokenizerKeysSource? TokenizerSource { get; set; } = CheckpointTokenizerSource.Instance;
 
     public static Command Create(CliContext context)
     {

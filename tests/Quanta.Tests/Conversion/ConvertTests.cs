@@ -136,16 +136,31 @@ public sealed class ConvertTests : IDisposable
     }
 
     [Fact]
-    public void Auto_is_bf16_for_a_bf16_checkpoint_and_warns_about_the_tokenizer()
+    public void Auto_is_bf16_for_a_bf16_checkpoint_and_warns_without_tokenizer_files()
     {
-        var directory = Golden("llama");
+        var directory = Path.Combine(_root, "no-tokenizer", "llama");
+        TinyCheckpoint.Write("llama", directory, withTokenizer: false);
         var output = Path.Combine(_root, "auto.gguf");
         var result = CliRunner.Run("convert", directory, "-o", output);
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("no tokenizer.* keys", result.Error, StringComparison.Ordinal);
         using var gguf = GgufFile.Open(output);
+        Assert.False(gguf.Metadata.ContainsKey("tokenizer.ggml.tokens"));
         Assert.Equal(GgmlType.BF16, gguf.FindTensor("token_embd.weight")!.Type);
         Assert.Equal(32u, gguf.Metadata[GgufKeys.FileType].AsUInt32());
+    }
+
+    [Fact]
+    public void The_tokenizer_is_imported_from_the_checkpoint()
+    {
+        var output = Path.Combine(_root, "with-tokenizer.gguf");
+        var result = CliRunner.Run("convert", Golden("llama"), "--type", "q8_0", "-o", output);
+        Assert.Equal(0, result.ExitCode);
+        Assert.DoesNotContain("warning", result.Error, StringComparison.Ordinal);
+        using var gguf = GgufFile.Open(output);
+        Assert.Equal("llama", gguf.Metadata.GetString("tokenizer.ggml.model"));
+        Assert.Equal(32000, gguf.Metadata.GetArray("tokenizer.ggml.tokens").Count);
+        Assert.Equal(1u, gguf.Metadata.GetUInt32("tokenizer.ggml.bos_token_id"));
     }
 
     [Fact]

@@ -62,11 +62,24 @@ internal static class TinyCheckpoint
         return result;
     }
 
-    /// <summary>Writes the checkpoint into <paramref name="directory"/> (created), named like the golden folder.</summary>
-    public static void Write(string model, string directory)
+    /// <summary>The real Llama 2 tokenizer files every golden checkpoint uses.</summary>
+    static readonly string[] TokenizerFiles = ["tokenizer.model", "tokenizer.json", "tokenizer_config.json"];
+
+    /// <summary>
+    /// Writes the checkpoint into <paramref name="directory"/> (created), named like the golden folder: config.json,
+    /// model.safetensors and, unless <paramref name="withTokenizer"/> is false, the golden tokenizer files.
+    /// </summary>
+    public static void Write(string model, string directory, bool withTokenizer = true)
     {
         Directory.CreateDirectory(directory);
         File.Copy(Path.Combine(FixtureDirectory(model), "config.json"), Path.Combine(directory, "config.json"), overwrite: true);
+        if (withTokenizer)
+        {
+            foreach (var name in TokenizerFiles)
+            {
+                File.Copy(Path.Combine(AppContext.BaseDirectory, "Fixtures", "tokenizer", name), Path.Combine(directory, name), overwrite: true);
+            }
+        }
         var tensors = Generate(model);
         WriteSafetensors(Path.Combine(directory, "model.safetensors"), [.. tensors.Select(t => (t.Spec.Name, t.Spec.Shape, t.Values))]);
     }
