@@ -171,30 +171,30 @@ public static class SyntheticLlamaModel
             $$"""{"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":{{shape.Width}},"intermediate_size":{{shape.FeedForward}},"num_hidden_layers":{{shape.Layers}},"num_attention_heads":{{shape.Heads}},"num_key_value_heads":{{shape.KvHeads}},"max_position_embeddings":2048,"rms_norm_eps":1e-05,"rope_theta":10000.0,"vocab_size":{{shape.Vocabulary}},"torch_dtype":"bfloat16","tie_word_embeddings":false}""");
         File.WriteAllText(Path.Combine(directory, "config.json"), config);
         var kvWidth = (long)shape.Width / shape.Heads * shape.KvHeads;
-        var entries = new List<Formats.Safetensors.SafetensorsEntry> { new("model.embed_tokens.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.Vocabulary, shape.Width]) };
+        var tensors = new List<(string Name, long[] Shape)> { ("model.embed_tokens.weight", [shape.Vocabulary, shape.Width]) };
         for (var i = 0; i < shape.Layers; i++)
         {
             var p = $"model.layers.{i}.";
-            entries.Add(new(p + "input_layernorm.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.Width]));
-            entries.Add(new(p + "self_attn.q_proj.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.Width, shape.Width]));
-            entries.Add(new(p + "self_attn.k_proj.weight", Formats.Safetensors.SafetensorsDType.BF16, [kvWidth, shape.Width]));
-            entries.Add(new(p + "self_attn.v_proj.weight", Formats.Safetensors.SafetensorsDType.BF16, [kvWidth, shape.Width]));
-            entries.Add(new(p + "self_attn.o_proj.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.Width, shape.Width]));
-            entries.Add(new(p + "post_attention_layernorm.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.Width]));
-            entries.Add(new(p + "mlp.gate_proj.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.FeedForward, shape.Width]));
-            entries.Add(new(p + "mlp.up_proj.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.FeedForward, shape.Width]));
-            entries.Add(new(p + "mlp.down_proj.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.Width, shape.FeedForward]));
+            tensors.Add((p + "input_layernorm.weight", [shape.Width]));
+            tensors.Add((p + "self_attn.q_proj.weight", [shape.Width, shape.Width]));
+            tensors.Add((p + "self_attn.k_proj.weight", [kvWidth, shape.Width]));
+            tensors.Add((p + "self_attn.v_proj.weight", [kvWidth, shape.Width]));
+            tensors.Add((p + "self_attn.o_proj.weight", [shape.Width, shape.Width]));
+            tensors.Add((p + "post_attention_layernorm.weight", [shape.Width]));
+            tensors.Add((p + "mlp.gate_proj.weight", [shape.FeedForward, shape.Width]));
+            tensors.Add((p + "mlp.up_proj.weight", [shape.FeedForward, shape.Width]));
+            tensors.Add((p + "mlp.down_proj.weight", [shape.Width, shape.FeedForward]));
         }
-        entries.Add(new("model.norm.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.Width]));
-        entries.Add(new("lm_head.weight", Formats.Safetensors.SafetensorsDType.BF16, [shape.Vocabulary, shape.Width]));
+        tensors.Add(("model.norm.weight", [shape.Width]));
+        tensors.Add(("lm_head.weight", [shape.Vocabulary, shape.Width]));
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount };
         var batch = parallel.MaxDegreeOfParallelism * 2;
         var floats = new float[batch][];
         var bytes = new byte[batch][];
-        Formats.Safetensors.SafetensorsWriter.Write(Path.Combine(directory, "model.safetensors"), entries, (t, stream) =>
+        void WriteTensor(int t, Stream stream)
         {
-            var entry = entries[t];
-            var elements = entry.ByteSize / 2;
+            var (_, tensorShape) = tensors[t];
+            var elements = tensorShape.Aggregate(1L, (a, b) => a * b);
             var blocks = (elements + BlockElements - 1) / BlockElements;
             for (long first = 0; first < blocks; first += batch)
             {
@@ -204,7 +204,7 @@ public static class SyntheticLlamaModel
                     var start = (first + b) * BlockElements;
                     var n = (int)Math.Min(BlockElements, elements - start);
                     var values = (floats[b] ??= new float[BlockElements]).AsSpan(0, n);
-                    if (entry.Shape.Count == 1)
+                    if (tensorShape.Length == 1)
                     {
                         values.Fill(1f);
                     }
@@ -220,7 +220,10 @@ public static class SyntheticLlamaModel
                     stream.Write(bytes[b], 0, n * 2);
                 }
             }
-        });
+        }
+        Formats.Safetensors.SafetensorsWriter.Write(
+            Path.Combine(directory, "model.safetensors"),
+            tensors.Select((tensor, t) => new Formats.Safetensors.SafetensorsEntry(tensor.Name, "BF16", tensor.Shape, stream => WriteTensor(t, stream))));
     }
 
     static ulong SplitMix64(ulong x)

@@ -87,6 +87,5 @@ internal static class TinyCheckpoint
     public static void WriteSafetensors(string path, IReadOnlyList<(string Name, long[] Shape, ushort[] Bf16)> tensors) =>
         SafetensorsWriter.Write(
             path,
-            [.. tensors.Select(t => new SafetensorsEntry(t.Name, SafetensorsDType.BF16, t.Shape))],
-            (i, stream) => stream.Write(MemoryMarshal.AsBytes(tensors[i].Bf16.AsSpan())));
+            tensors.Select(t => new SafetensorsEntry(t.Name, "BF16", t.Shape, stream => stream.Write(MemoryMarshal.AsBytes(t.Bf16.AsSpan())))));
 }
