@@ -10,7 +10,7 @@ namespace Quanta.Codecs;
 /// (<c>block_iq3_s</c>, 110 bytes): d fp16, qs[64], qh[8], signs[32], scales[4]. Follows ggml's
 /// <c>quantize_row_iq3_s_impl</c> (with or without importance weights) and <c>dequantize_row_iq3_s</c>.
 /// </summary>
-public sealed class IQ3SCodec : SuperBlockCodec
+public sealed class IQ3SCodec : Iq3Codec
 {
     private const int QsOffset = 2;
     private const int QhOffset = 66;
@@ -27,15 +27,7 @@ public sealed class IQ3SCodec : SuperBlockCodec
     {
     }
 
-    protected override void EncodeBlock(ReadOnlySpan<float> x, Span<byte> block) => Encode(x, default, Vectorized, block);
-
-    protected override void EncodeBlockWeighted(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block)
-    {
-        Iq3Encoding.RejectNegative(importance);
-        Encode(x, importance, Vectorized, block);
-    }
-
-    private static void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, bool vectorized, Span<byte> block)
+    private protected override void EncodeSuperBlock(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block)
     {
         var lattice = Iq3Lattice.S;
         Span<float> scales = stackalloc float[8];
@@ -60,21 +52,7 @@ public sealed class IQ3SCodec : SuperBlockCodec
             Iq3Encoding.Weights(xb, importance.IsEmpty ? default : importance.Slice(32 * ib, 32), sigma2, weight, waux);
             for (var k = 0; k < 4; ++k)
             {
-                var s = 0;
-                for (var i = 0; i < 8; ++i)
-                {
-                    var v = xb[8 * k + i];
-                    if (v >= 0)
-                    {
-                        xval[8 * k + i] = v;
-                    }
-                    else
-                    {
-                        xval[8 * k + i] = -v;
-                        s |= 1 << i;
-                    }
-                }
-                signs[k] = (byte)s;
+                signs[k] = (byte)Iq3Encoding.SplitSigns(xb.Slice(8 * k, 8), xval.Slice(8 * k, 8));
             }
             var max = Iq3Encoding.Max(xval);
             levels.Clear();
@@ -83,7 +61,7 @@ public sealed class IQ3SCodec : SuperBlockCodec
                 scales[ib] = 0;
                 continue;
             }
-            var scale = Iq3Encoding.FindScale(lattice, Iq3Search.S, vectorized, xval, weight, waux, max, levels);
+            var scale = Iq3Encoding.FindScale(lattice, Iq3Search.S, Vectorized, xval, weight, waux, max, levels);
             if (scale < 0)
             {
                 scale = -scale;

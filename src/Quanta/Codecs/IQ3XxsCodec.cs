@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Numerics;
 using Quanta.Codecs.Search;
 using Quanta.Formats;
 
@@ -11,7 +12,7 @@ namespace Quanta.Codecs;
 /// u32 of four 7-bit sign fields and the 4-bit scale in bits 28..31. Follows ggml's
 /// <c>quantize_row_iq3_xxs_impl</c> (with or without importance weights) and <c>dequantize_row_iq3_xxs</c>.
 /// </summary>
-public sealed class IQ3XxsCodec : SuperBlockCodec
+public sealed class IQ3XxsCodec : Iq3Codec
 {
     private const int QsOffset = 2;
     private const int SignsOffset = 2 + 64;
@@ -29,15 +30,7 @@ public sealed class IQ3XxsCodec : SuperBlockCodec
     {
     }
 
-    protected override void EncodeBlock(ReadOnlySpan<float> x, Span<byte> block) => Encode(x, default, Vectorized, block);
-
-    protected override void EncodeBlockWeighted(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block)
-    {
-        Iq3Encoding.RejectNegative(importance);
-        Encode(x, importance, Vectorized, block);
-    }
-
-    private static void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, bool vectorized, Span<byte> block)
+    private protected override void EncodeSuperBlock(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block)
     {
         var lattice = Iq3Lattice.Xxs;
         Span<float> scales = stackalloc float[8];
@@ -58,23 +51,8 @@ public sealed class IQ3XxsCodec : SuperBlockCodec
             Iq3Encoding.Weights(xb, importance.IsEmpty ? default : importance.Slice(32 * ib, 32), sigma2, weight, waux);
             for (var k = 0; k < 4; ++k)
             {
-                var nflip = 0;
-                var s = 0;
-                for (var i = 0; i < 8; ++i)
-                {
-                    var v = xb[8 * k + i];
-                    if (v >= 0)
-                    {
-                        xval[8 * k + i] = v;
-                    }
-                    else
-                    {
-                        xval[8 * k + i] = -v;
-                        ++nflip;
-                        s |= 1 << i;
-                    }
-                }
-                if (nflip % 2 != 0)
+                var s = Iq3Encoding.SplitSigns(xb.Slice(8 * k, 8), xval.Slice(8 * k, 8));
+                if (BitOperations.PopCount((uint)s) % 2 != 0)
                 {
                     // An odd count cannot be stored: flip the value that costs least, (w·x)·x smallest, first wins.
                     var imin = 0;
@@ -100,7 +78,7 @@ public sealed class IQ3XxsCodec : SuperBlockCodec
                 scales[ib] = 0;
                 continue;
             }
-            var scale = Iq3Encoding.FindScale(lattice, Iq3Search.Xxs, vectorized, xval, weight, waux, max, levels);
+            var scale = Iq3Encoding.FindScale(lattice, Iq3Search.Xxs, Vectorized, xval, weight, waux, max, levels);
             if (scale < 0)
             {
                 scale = -scale;

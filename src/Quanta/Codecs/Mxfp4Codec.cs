@@ -9,25 +9,10 @@ namespace Quanta.Codecs;
 /// the low nibble of byte j, value j+16 in the high nibble). ggml's <c>quantize_row_mxfp4_ref</c>, which
 /// <c>quantize_mxfp4</c> calls whatever the importance weights, so they are ignored here too.
 /// </summary>
-internal sealed class Mxfp4Codec() : RowCodec(GgmlType.MXFP4)
+internal sealed class Mxfp4Codec() : UnweightedCodec<Mxfp4Codec>(GgmlType.MXFP4), IUnweightedBlockLoops
 {
     internal const int BlockElements = 32;
     internal const int BlockBytes = 17;
-
-    protected override void EncodeRow(ReadOnlySpan<float> row, ReadOnlySpan<float> importance, Span<byte> destination) =>
-        EncodeBlocks(row, destination);
-
-    internal static void EncodeBlocks(ReadOnlySpan<float> x, Span<byte> destination)
-    {
-        if (Vector256.IsHardwareAccelerated)
-        {
-            EncodeBlocks256(x, destination);
-        }
-        else
-        {
-            EncodeBlocksScalar(x, destination);
-        }
-    }
 
     /// <summary>
     /// The shared exponent: <c>(uint8_t)(floorf(log2f(amax)) − 2 + 127)</c>, so the largest code (6, doubled 12)
@@ -40,7 +25,7 @@ internal sealed class Mxfp4Codec() : RowCodec(GgmlType.MXFP4)
         amax > 0f ? unchecked((byte)GgmlMath.TruncateToInt32(MathF.Floor(MathF.Log2(amax)) - 2 + 127)) : (byte)0;
 
     /// <summary>The specification: <c>quantize_row_mxfp4_ref</c> block by block.</summary>
-    internal static void EncodeBlocksScalar(ReadOnlySpan<float> x, Span<byte> destination)
+    public static void EncodeBlocksScalar(ReadOnlySpan<float> x, Span<byte> destination)
     {
         Span<float> grid = stackalloc float[16];
         for (int b = 0, o = 0; b < x.Length; b += BlockElements, o += BlockBytes)
@@ -68,7 +53,7 @@ internal sealed class Mxfp4Codec() : RowCodec(GgmlType.MXFP4)
     }
 
     /// <summary>Eight elements per search: the 16 code comparisons run lane-wise, in the scalar order.</summary>
-    internal static void EncodeBlocks256(ReadOnlySpan<float> x, Span<byte> destination)
+    public static void EncodeBlocks256(ReadOnlySpan<float> x, Span<byte> destination)
     {
         Span<Vector256<float>> grid = stackalloc Vector256<float>[16];
         var values = Fp4.Values;
@@ -93,20 +78,8 @@ internal sealed class Mxfp4Codec() : RowCodec(GgmlType.MXFP4)
         }
     }
 
-    protected override void DecodeBlocks(ReadOnlySpan<byte> source, Span<float> destination)
-    {
-        if (Vector256.IsHardwareAccelerated)
-        {
-            DecodeBlocks256(source, destination);
-        }
-        else
-        {
-            DecodeBlocksScalar(source, destination);
-        }
-    }
-
     /// <summary>The specification: <c>dequantize_row_mxfp4</c>, code value times the halved scale.</summary>
-    internal static void DecodeBlocksScalar(ReadOnlySpan<byte> source, Span<float> destination)
+    public static void DecodeBlocksScalar(ReadOnlySpan<byte> source, Span<float> destination)
     {
         var values = Fp4.Values;
         for (int o = 0, y = 0; o < source.Length; o += BlockBytes, y += BlockElements)
@@ -124,7 +97,7 @@ internal sealed class Mxfp4Codec() : RowCodec(GgmlType.MXFP4)
 
     static readonly Vector128<sbyte> Table = Vector128.Create(Fp4.Values);
 
-    internal static void DecodeBlocks256(ReadOnlySpan<byte> source, Span<float> destination)
+    public static void DecodeBlocksVector(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int o = 0, y = 0; o < source.Length; o += BlockBytes, y += BlockElements)
         {

@@ -9,33 +9,18 @@ namespace Quanta.Codecs;
 /// sub-block s, value j sits in the low nibble of byte 8s+j and value j+8 in its high nibble. ggml's
 /// <c>quantize_row_nvfp4_ref</c>, which <c>quantize_nvfp4</c> calls whatever the importance weights.
 /// </summary>
-internal sealed class Nvfp4Codec() : RowCodec(GgmlType.NVFP4)
+internal sealed class Nvfp4Codec() : UnweightedCodec<Nvfp4Codec>(GgmlType.NVFP4), IUnweightedBlockLoops
 {
     internal const int BlockElements = 64;
     internal const int BlockBytes = 36;
     const int SubBlock = 16;
-
-    protected override void EncodeRow(ReadOnlySpan<float> row, ReadOnlySpan<float> importance, Span<byte> destination) =>
-        EncodeBlocks(row, destination);
-
-    internal static void EncodeBlocks(ReadOnlySpan<float> x, Span<byte> destination)
-    {
-        if (Vector256.IsHardwareAccelerated)
-        {
-            EncodeBlocks256(x, destination);
-        }
-        else
-        {
-            EncodeBlocksScalar(x, destination);
-        }
-    }
 
     /// <summary>The sub-block scale: amax/6 maps the largest E2M1 value (6) onto amax, then rounds to UE4M3.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static byte SubBlockScale(float amax) => Fp4.FloatToUe4m3(amax / 6.0f);
 
     /// <summary>The specification: <c>quantize_row_nvfp4_ref</c> block by block.</summary>
-    internal static void EncodeBlocksScalar(ReadOnlySpan<float> x, Span<byte> destination)
+    public static void EncodeBlocksScalar(ReadOnlySpan<float> x, Span<byte> destination)
     {
         Span<float> grid = stackalloc float[16];
         for (int b = 0, o = 0; b < x.Length; b += BlockElements, o += BlockBytes)
@@ -66,7 +51,7 @@ internal sealed class Nvfp4Codec() : RowCodec(GgmlType.NVFP4)
     }
 
     /// <summary>Eight elements per search, the code comparisons lane-wise in the scalar order.</summary>
-    internal static void EncodeBlocks256(ReadOnlySpan<float> x, Span<byte> destination)
+    public static void EncodeBlocks256(ReadOnlySpan<float> x, Span<byte> destination)
     {
         Span<Vector256<float>> grid = stackalloc Vector256<float>[16];
         var values = Fp4.Values;
@@ -93,20 +78,8 @@ internal sealed class Nvfp4Codec() : RowCodec(GgmlType.NVFP4)
         }
     }
 
-    protected override void DecodeBlocks(ReadOnlySpan<byte> source, Span<float> destination)
-    {
-        if (Vector256.IsHardwareAccelerated)
-        {
-            DecodeBlocks256(source, destination);
-        }
-        else
-        {
-            DecodeBlocksScalar(source, destination);
-        }
-    }
-
     /// <summary>The specification: <c>dequantize_row_nvfp4</c>.</summary>
-    internal static void DecodeBlocksScalar(ReadOnlySpan<byte> source, Span<float> destination)
+    public static void DecodeBlocksScalar(ReadOnlySpan<byte> source, Span<float> destination)
     {
         var values = Fp4.Values;
         for (int o = 0, y = 0; o < source.Length; o += BlockBytes, y += BlockElements)
@@ -128,7 +101,7 @@ internal sealed class Nvfp4Codec() : RowCodec(GgmlType.NVFP4)
     static readonly Vector128<sbyte> Table = Vector128.Create(Fp4.Values);
 
     /// <summary>Two sub-blocks per 16-byte load: bytes 0..7 belong to sub-block s, 8..15 to s+1.</summary>
-    internal static void DecodeBlocks256(ReadOnlySpan<byte> source, Span<float> destination)
+    public static void DecodeBlocksVector(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int o = 0, y = 0; o < source.Length; o += BlockBytes, y += BlockElements)
         {

@@ -9,25 +9,10 @@ namespace Quanta.Codecs;
 /// value j ≥ 0), decoded as ±d. ggml's <c>quantize_row_q1_0_ref</c>; <c>quantize_q1_0</c> calls it row by row
 /// when importance weights are given and never reads them, so neither does this codec.
 /// </summary>
-internal sealed class Q1_0Codec() : RowCodec(GgmlType.Q1_0)
+internal sealed class Q1_0Codec() : UnweightedCodec<Q1_0Codec>(GgmlType.Q1_0), IUnweightedBlockLoops
 {
     internal const int BlockElements = 128;
     internal const int BlockBytes = 18;
-
-    protected override void EncodeRow(ReadOnlySpan<float> row, ReadOnlySpan<float> importance, Span<byte> destination) =>
-        EncodeBlocks(row, destination);
-
-    internal static void EncodeBlocks(ReadOnlySpan<float> x, Span<byte> destination)
-    {
-        if (Vector256.IsHardwareAccelerated)
-        {
-            EncodeBlocks256(x, destination);
-        }
-        else
-        {
-            EncodeBlocksScalar(x, destination);
-        }
-    }
 
     /// <summary>Mean magnitude, summed strictly in order: it is a float sum, so the order decides the bits.</summary>
     static float MeanMagnitude(ReadOnlySpan<float> xb)
@@ -41,7 +26,7 @@ internal sealed class Q1_0Codec() : RowCodec(GgmlType.Q1_0)
     }
 
     /// <summary>The specification: <c>quantize_row_q1_0_ref</c> block by block.</summary>
-    internal static void EncodeBlocksScalar(ReadOnlySpan<float> x, Span<byte> destination)
+    public static void EncodeBlocksScalar(ReadOnlySpan<float> x, Span<byte> destination)
     {
         for (int b = 0, o = 0; b < x.Length; b += BlockElements, o += BlockBytes)
         {
@@ -62,7 +47,7 @@ internal sealed class Q1_0Codec() : RowCodec(GgmlType.Q1_0)
     }
 
     /// <summary>The sum stays sequential; the sign bits come eight at a time from a vector compare.</summary>
-    internal static void EncodeBlocks256(ReadOnlySpan<float> x, Span<byte> destination)
+    public static void EncodeBlocks256(ReadOnlySpan<float> x, Span<byte> destination)
     {
         for (int b = 0, o = 0; b < x.Length; b += BlockElements, o += BlockBytes)
         {
@@ -77,20 +62,8 @@ internal sealed class Q1_0Codec() : RowCodec(GgmlType.Q1_0)
         }
     }
 
-    protected override void DecodeBlocks(ReadOnlySpan<byte> source, Span<float> destination)
-    {
-        if (Vector256.IsHardwareAccelerated)
-        {
-            DecodeBlocks256(source, destination);
-        }
-        else
-        {
-            DecodeBlocksScalar(source, destination);
-        }
-    }
-
     /// <summary>The specification: <c>dequantize_row_q1_0</c>, d or −d (a sign flip, not a multiply).</summary>
-    internal static void DecodeBlocksScalar(ReadOnlySpan<byte> source, Span<float> destination)
+    public static void DecodeBlocksScalar(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int o = 0, y = 0; o < source.Length; o += BlockBytes, y += BlockElements)
         {
@@ -105,7 +78,7 @@ internal sealed class Q1_0Codec() : RowCodec(GgmlType.Q1_0)
         }
     }
 
-    internal static void DecodeBlocks256(ReadOnlySpan<byte> source, Span<float> destination)
+    public static void DecodeBlocksVector(ReadOnlySpan<byte> source, Span<float> destination)
     {
         var bit = Vector256.Create(1, 2, 4, 8, 16, 32, 64, 128);
         for (int o = 0, y = 0; o < source.Length; o += BlockBytes, y += BlockElements)

@@ -10,28 +10,13 @@ namespace Quanta.Codecs;
 /// j/4), decoded as <c>(q − 1)·d</c> for q in 0..3. ggml's <c>quantize_row_q2_0_ref</c>; <c>quantize_q2_0</c>
 /// calls it row by row when importance weights are given and never reads them, so neither does this codec.
 /// </summary>
-internal sealed class Q2_0Codec() : RowCodec(GgmlType.Q2_0)
+internal sealed class Q2_0Codec() : UnweightedCodec<Q2_0Codec>(GgmlType.Q2_0), IUnweightedBlockLoops
 {
     internal const int BlockElements = 64;
     internal const int BlockBytes = 18;
 
-    protected override void EncodeRow(ReadOnlySpan<float> row, ReadOnlySpan<float> importance, Span<byte> destination) =>
-        EncodeBlocks(row, destination);
-
-    internal static void EncodeBlocks(ReadOnlySpan<float> x, Span<byte> destination)
-    {
-        if (Vector256.IsHardwareAccelerated)
-        {
-            EncodeBlocks256(x, destination);
-        }
-        else
-        {
-            EncodeBlocksScalar(x, destination);
-        }
-    }
-
     /// <summary>The specification: <c>quantize_row_q2_0_ref</c> block by block.</summary>
-    internal static void EncodeBlocksScalar(ReadOnlySpan<float> x, Span<byte> destination)
+    public static void EncodeBlocksScalar(ReadOnlySpan<float> x, Span<byte> destination)
     {
         for (int b = 0, o = 0; b < x.Length; b += BlockElements, o += BlockBytes)
         {
@@ -68,7 +53,7 @@ internal sealed class Q2_0Codec() : RowCodec(GgmlType.Q2_0)
     /// Whole blocks at once. With a finite 1/amax every |x·id| is at most 1 + 2⁻²³, so roundf picks −1, 0 or 1
     /// by comparing with ±0.5, and the clamp never bites; blocks whose 1/amax overflows go to the scalar code.
     /// </summary>
-    internal static void EncodeBlocks256(ReadOnlySpan<float> x, Span<byte> destination)
+    public static void EncodeBlocks256(ReadOnlySpan<float> x, Span<byte> destination)
     {
         Span<byte> codes = stackalloc byte[BlockElements];
         for (int b = 0, o = 0; b < x.Length; b += BlockElements, o += BlockBytes)
@@ -124,20 +109,8 @@ internal sealed class Q2_0Codec() : RowCodec(GgmlType.Q2_0)
         }
     }
 
-    protected override void DecodeBlocks(ReadOnlySpan<byte> source, Span<float> destination)
-    {
-        if (Vector128.IsHardwareAccelerated)
-        {
-            DecodeBlocksTable(source, destination);
-        }
-        else
-        {
-            DecodeBlocksScalar(source, destination);
-        }
-    }
-
     /// <summary>The specification: <c>dequantize_row_q2_0</c>.</summary>
-    internal static void DecodeBlocksScalar(ReadOnlySpan<byte> source, Span<float> destination)
+    public static void DecodeBlocksScalar(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int o = 0, y = 0; o < source.Length; o += BlockBytes, y += BlockElements)
         {
@@ -164,8 +137,11 @@ internal sealed class Q2_0Codec() : RowCodec(GgmlType.Q2_0)
         return table;
     }
 
+    /// <summary>The table decode needs only 128-bit vectors.</summary>
+    public static bool DecodeVectorAccelerated => Vector128.IsHardwareAccelerated;
+
     /// <summary>One table load and one multiply per byte: the same single rounding as the scalar code.</summary>
-    internal static void DecodeBlocksTable(ReadOnlySpan<byte> source, Span<float> destination)
+    public static void DecodeBlocksVector(ReadOnlySpan<byte> source, Span<float> destination)
     {
         var levels = Levels;
         for (int o = 0, y = 0; o < source.Length; o += BlockBytes, y += BlockElements)

@@ -12,34 +12,19 @@ namespace Quanta.Codecs;
 /// 160 + m + 16n, and qh[j] four trits 240 + j + 4n padded with a zero trit. ggml's
 /// <c>quantize_row_tq1_0_ref</c>; ggml ignores importance weights for this type.
 /// </summary>
-internal sealed class TQ1_0Codec() : RowCodec(GgmlType.TQ1_0)
+internal sealed class TQ1_0Codec() : UnweightedCodec<TQ1_0Codec>(GgmlType.TQ1_0), IUnweightedBlockLoops
 {
     internal const int BlockElements = Ternary.BlockElements;
     internal const int BlockBytes = 54;
     const int QhOffset = 48;
     const int ScaleOffset = 52;
 
-    protected override void EncodeRow(ReadOnlySpan<float> row, ReadOnlySpan<float> importance, Span<byte> destination) =>
-        EncodeBlocks(row, destination);
-
-    internal static void EncodeBlocks(ReadOnlySpan<float> x, Span<byte> destination)
-    {
-        if (Vector256.IsHardwareAccelerated)
-        {
-            EncodeBlocks256(x, destination);
-        }
-        else
-        {
-            EncodeBlocksScalar(x, destination);
-        }
-    }
-
     /// <summary>ceil(n·256/243) for n &lt; 243: a base-3 fraction spread over the byte range.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static byte Spread(int n) => (byte)((n * 256 + 242) / 243);
 
     /// <summary>The specification: <c>quantize_row_tq1_0_ref</c> block by block.</summary>
-    internal static void EncodeBlocksScalar(ReadOnlySpan<float> x, Span<byte> destination)
+    public static void EncodeBlocksScalar(ReadOnlySpan<float> x, Span<byte> destination)
     {
         for (int b = 0, o = 0; b < x.Length; b += BlockElements, o += BlockBytes)
         {
@@ -87,7 +72,7 @@ internal sealed class TQ1_0Codec() : RowCodec(GgmlType.TQ1_0)
     /// is exact, and a quotient that is not an integer is at least 1/243 away from one, far beyond the rounding
     /// error, so truncating the float quotient gives the integer quotient.
     /// </summary>
-    internal static void EncodeBlocks256(ReadOnlySpan<float> x, Span<byte> destination)
+    public static void EncodeBlocks256(ReadOnlySpan<float> x, Span<byte> destination)
     {
         for (int b = 0, o = 0; b < x.Length; b += BlockElements, o += BlockBytes)
         {
@@ -138,24 +123,12 @@ internal sealed class TQ1_0Codec() : RowCodec(GgmlType.TQ1_0)
     static Vector256<int> Spread(Vector256<int> n) =>
         Vector256.ConvertToInt32(Vector256.ConvertToSingle(n * 256 + Vector256.Create(242)) / 243f);
 
-    protected override void DecodeBlocks(ReadOnlySpan<byte> source, Span<float> destination)
-    {
-        if (Vector256.IsHardwareAccelerated)
-        {
-            DecodeBlocks256(source, destination);
-        }
-        else
-        {
-            DecodeBlocksScalar(source, destination);
-        }
-    }
-
     /// <summary>Trit k of a stored byte: the byte times 3^k wrapped to 8 bits, times 3, top byte of 16 bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int TritOf(byte stored, int power3) => ((byte)(stored * power3) * 3) >> 8;
 
     /// <summary>The specification: <c>dequantize_row_tq1_0</c>, <c>(float)(trit − 1)·d</c>.</summary>
-    internal static void DecodeBlocksScalar(ReadOnlySpan<byte> source, Span<float> destination)
+    public static void DecodeBlocksScalar(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ReadOnlySpan<byte> pow3 = [1, 3, 9, 27, 81];
         for (int o = 0, y = 0; o < source.Length; o += BlockBytes, y += BlockElements)
@@ -189,7 +162,7 @@ internal sealed class TQ1_0Codec() : RowCodec(GgmlType.TQ1_0)
     }
 
     /// <summary>Sixteen bytes per step in 16-bit lanes; the scalar qh tail is 16 values.</summary>
-    internal static void DecodeBlocks256(ReadOnlySpan<byte> source, Span<float> destination)
+    public static void DecodeBlocksVector(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ReadOnlySpan<byte> pow3 = [1, 3, 9, 27, 81];
         var lowByte = Vector256.Create((ushort)0xFF);

@@ -9,29 +9,14 @@ namespace Quanta.Codecs;
 /// low bits up, the trits of values 128c + m, +32, +64 and +96. ggml's <c>quantize_row_tq2_0_ref</c>;
 /// ggml ignores importance weights for this type.
 /// </summary>
-internal sealed class TQ2_0Codec() : RowCodec(GgmlType.TQ2_0)
+internal sealed class TQ2_0Codec() : UnweightedCodec<TQ2_0Codec>(GgmlType.TQ2_0), IUnweightedBlockLoops
 {
     internal const int BlockElements = Ternary.BlockElements;
     internal const int BlockBytes = 66;
     const int ScaleOffset = 64;
 
-    protected override void EncodeRow(ReadOnlySpan<float> row, ReadOnlySpan<float> importance, Span<byte> destination) =>
-        EncodeBlocks(row, destination);
-
-    internal static void EncodeBlocks(ReadOnlySpan<float> x, Span<byte> destination)
-    {
-        if (Vector256.IsHardwareAccelerated)
-        {
-            EncodeBlocks256(x, destination);
-        }
-        else
-        {
-            EncodeBlocksScalar(x, destination);
-        }
-    }
-
     /// <summary>The specification: <c>quantize_row_tq2_0_ref</c> block by block.</summary>
-    internal static void EncodeBlocksScalar(ReadOnlySpan<float> x, Span<byte> destination)
+    public static void EncodeBlocksScalar(ReadOnlySpan<float> x, Span<byte> destination)
     {
         for (int b = 0, o = 0; b < x.Length; b += BlockElements, o += BlockBytes)
         {
@@ -59,7 +44,7 @@ internal sealed class TQ2_0Codec() : RowCodec(GgmlType.TQ2_0)
     }
 
     /// <summary>Eight bytes per step: value offsets 0, 32, 64, 96 are four contiguous loads.</summary>
-    internal static void EncodeBlocks256(ReadOnlySpan<float> x, Span<byte> destination)
+    public static void EncodeBlocks256(ReadOnlySpan<float> x, Span<byte> destination)
     {
         for (int b = 0, o = 0; b < x.Length; b += BlockElements, o += BlockBytes)
         {
@@ -92,20 +77,8 @@ internal sealed class TQ2_0Codec() : RowCodec(GgmlType.TQ2_0)
         | Vector256.ShiftLeft(Ternary.Trits(chunk[(64 + m)..], id), 4)
         | Vector256.ShiftLeft(Ternary.Trits(chunk[(96 + m)..], id), 6);
 
-    protected override void DecodeBlocks(ReadOnlySpan<byte> source, Span<float> destination)
-    {
-        if (Vector256.IsHardwareAccelerated)
-        {
-            DecodeBlocks256(source, destination);
-        }
-        else
-        {
-            DecodeBlocksScalar(source, destination);
-        }
-    }
-
     /// <summary>The specification: <c>dequantize_row_tq2_0</c>, <c>(float)(q − 1)·d</c>.</summary>
-    internal static void DecodeBlocksScalar(ReadOnlySpan<byte> source, Span<float> destination)
+    public static void DecodeBlocksScalar(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int o = 0, y = 0; o < source.Length; o += BlockBytes, y += BlockElements)
         {
@@ -125,7 +98,7 @@ internal sealed class TQ2_0Codec() : RowCodec(GgmlType.TQ2_0)
         }
     }
 
-    internal static void DecodeBlocks256(ReadOnlySpan<byte> source, Span<float> destination)
+    public static void DecodeBlocksVector(ReadOnlySpan<byte> source, Span<float> destination)
     {
         var three = Vector256.Create(3);
         var one = Vector256.Create(1);

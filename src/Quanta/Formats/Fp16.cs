@@ -74,234 +74,102 @@ public static class Fp16
     }
 
     /// <summary>Converts a row (<c>ggml_fp32_to_fp16_row</c>); the widest hardware-accelerated vectors, same bits.</summary>
-    public static void FromFloat(ReadOnlySpan<float> source, Span<ushort> destination)
-    {
-        CheckLengths(source.Length, destination.Length);
-        if (Vector512.IsHardwareAccelerated)
-        {
-            FromFloat512(source, destination);
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            FromFloat256(source, destination);
-        }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            FromFloat128(source, destination);
-        }
-        else
-        {
-            FromFloatScalar(source, destination, 0);
-        }
-    }
+    public static void FromFloat(ReadOnlySpan<float> source, Span<ushort> destination) =>
+        HalfPrecisionRows<Lanes>.FromFloat(source, destination);
 
     /// <summary>Converts a row (<c>ggml_fp16_to_fp32_row</c>).</summary>
-    public static void ToFloat(ReadOnlySpan<ushort> source, Span<float> destination)
+    public static void ToFloat(ReadOnlySpan<ushort> source, Span<float> destination) =>
+        HalfPrecisionRows<Lanes>.ToFloat(source, destination);
+
+    /// <summary>
+    /// FromFloat / ToFloatComputed lane by lane: every step is either an integer operation or a single IEEE float
+    /// operation, so each lane gives the scalar bits.
+    /// </summary>
+    internal readonly struct Lanes : IHalfPrecisionFormat
     {
-        CheckLengths(source.Length, destination.Length);
-        if (Vector512.IsHardwareAccelerated)
+        public static ushort FromFloat(float value) => Fp16.FromFloat(value);
+
+        public static float ToFloat(ushort bits) => Table[bits];
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<uint> FromFloat(Vector512<float> f)
         {
-            ToFloat512(source, destination);
+            var @base = Vector512.Abs(f) * ScaleToInf * ScaleToZero;
+            var w = f.AsUInt32();
+            var shl1W = w + w;
+            var sign = w & Vector512.Create(0x80000000u);
+            var bias = Vector512.Max(shl1W & Vector512.Create(0xFF000000u), Vector512.Create(0x71000000u));
+            @base = (Vector512.ShiftRightLogical(bias, 1) + Vector512.Create(0x07800000u)).AsSingle() + @base;
+            var bits = @base.AsUInt32();
+            var nonsign = (Vector512.ShiftRightLogical(bits, 13) & Vector512.Create(0x7C00u)) + (bits & Vector512.Create(0xFFFu));
+            var nan = Vector512.GreaterThan(shl1W, Vector512.Create(0xFF000000u));
+            return Vector512.ShiftRightLogical(sign, 16) | Vector512.ConditionalSelect(nan, Vector512.Create(0x7E00u), nonsign);
         }
-        else if (Vector256.IsHardwareAccelerated)
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<uint> FromFloat(Vector256<float> f)
         {
-            ToFloat256(source, destination);
+            var @base = Vector256.Abs(f) * ScaleToInf * ScaleToZero;
+            var w = f.AsUInt32();
+            var shl1W = w + w;
+            var sign = w & Vector256.Create(0x80000000u);
+            var bias = Vector256.Max(shl1W & Vector256.Create(0xFF000000u), Vector256.Create(0x71000000u));
+            @base = (Vector256.ShiftRightLogical(bias, 1) + Vector256.Create(0x07800000u)).AsSingle() + @base;
+            var bits = @base.AsUInt32();
+            var nonsign = (Vector256.ShiftRightLogical(bits, 13) & Vector256.Create(0x7C00u)) + (bits & Vector256.Create(0xFFFu));
+            var nan = Vector256.GreaterThan(shl1W, Vector256.Create(0xFF000000u));
+            return Vector256.ShiftRightLogical(sign, 16) | Vector256.ConditionalSelect(nan, Vector256.Create(0x7E00u), nonsign);
         }
-        else if (Vector128.IsHardwareAccelerated)
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<uint> FromFloat(Vector128<float> f)
         {
-            ToFloat128(source, destination);
+            var @base = Vector128.Abs(f) * ScaleToInf * ScaleToZero;
+            var w = f.AsUInt32();
+            var shl1W = w + w;
+            var sign = w & Vector128.Create(0x80000000u);
+            var bias = Vector128.Max(shl1W & Vector128.Create(0xFF000000u), Vector128.Create(0x71000000u));
+            @base = (Vector128.ShiftRightLogical(bias, 1) + Vector128.Create(0x07800000u)).AsSingle() + @base;
+            var bits = @base.AsUInt32();
+            var nonsign = (Vector128.ShiftRightLogical(bits, 13) & Vector128.Create(0x7C00u)) + (bits & Vector128.Create(0xFFFu));
+            var nan = Vector128.GreaterThan(shl1W, Vector128.Create(0xFF000000u));
+            return Vector128.ShiftRightLogical(sign, 16) | Vector128.ConditionalSelect(nan, Vector128.Create(0x7E00u), nonsign);
         }
-        else
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> ToFloat(Vector512<uint> h)
         {
-            ToFloatScalar(source, destination, 0);
+            var w = Vector512.ShiftLeft(h, 16);
+            var sign = w & Vector512.Create(0x80000000u);
+            var twoW = w + w;
+            var normalized = (Vector512.ShiftRightLogical(twoW, 4) + Vector512.Create(ExpOffset)).AsSingle() * ExpScale;
+            var denormalized = (Vector512.ShiftRightLogical(twoW, 17) | Vector512.Create(MagicMask)).AsSingle() - Vector512.Create(MagicBias);
+            var isDenormal = Vector512.LessThan(twoW, Vector512.Create(DenormalizedCutoff));
+            return (sign | Vector512.ConditionalSelect(isDenormal, denormalized.AsUInt32(), normalized.AsUInt32())).AsSingle();
         }
-    }
 
-    static void CheckLengths(int source, int destination)
-    {
-        if (destination < source)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> ToFloat(Vector256<uint> h)
         {
-            throw new ArgumentException("destination is shorter than source", nameof(destination));
+            var w = Vector256.ShiftLeft(h, 16);
+            var sign = w & Vector256.Create(0x80000000u);
+            var twoW = w + w;
+            var normalized = (Vector256.ShiftRightLogical(twoW, 4) + Vector256.Create(ExpOffset)).AsSingle() * ExpScale;
+            var denormalized = (Vector256.ShiftRightLogical(twoW, 17) | Vector256.Create(MagicMask)).AsSingle() - Vector256.Create(MagicBias);
+            var isDenormal = Vector256.LessThan(twoW, Vector256.Create(DenormalizedCutoff));
+            return (sign | Vector256.ConditionalSelect(isDenormal, denormalized.AsUInt32(), normalized.AsUInt32())).AsSingle();
         }
-    }
 
-    static void FromFloatScalar(ReadOnlySpan<float> source, Span<ushort> destination, int start)
-    {
-        for (var i = start; i < source.Length; i++)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<float> ToFloat(Vector128<uint> h)
         {
-            destination[i] = FromFloat(source[i]);
+            var w = Vector128.ShiftLeft(h, 16);
+            var sign = w & Vector128.Create(0x80000000u);
+            var twoW = w + w;
+            var normalized = (Vector128.ShiftRightLogical(twoW, 4) + Vector128.Create(ExpOffset)).AsSingle() * ExpScale;
+            var denormalized = (Vector128.ShiftRightLogical(twoW, 17) | Vector128.Create(MagicMask)).AsSingle() - Vector128.Create(MagicBias);
+            var isDenormal = Vector128.LessThan(twoW, Vector128.Create(DenormalizedCutoff));
+            return (sign | Vector128.ConditionalSelect(isDenormal, denormalized.AsUInt32(), normalized.AsUInt32())).AsSingle();
         }
-    }
-
-    static void ToFloatScalar(ReadOnlySpan<ushort> source, Span<float> destination, int start)
-    {
-        for (var i = start; i < source.Length; i++)
-        {
-            destination[i] = Table[source[i]];
-        }
-    }
-
-    // The vector paths below run FromFloat / ToFloatComputed lane by lane: every step is either an integer
-    // operation or a single IEEE float operation, so each lane gives the scalar bits. They are internal and
-    // callable per width so the tests can compare each one with the scalar definition, whatever the machine
-    // prefers (a width that is not accelerated still runs, emulated, with the same results).
-
-    internal static void FromFloat512(ReadOnlySpan<float> source, Span<ushort> destination)
-    {
-        CheckLengths(source.Length, destination.Length);
-        var i = 0;
-        for (; i <= source.Length - 2 * Vector512<float>.Count; i += 2 * Vector512<float>.Count)
-        {
-            var lower = EncodeLanes(Vector512.Create(source.Slice(i, Vector512<float>.Count)));
-            var upper = EncodeLanes(Vector512.Create(source.Slice(i + Vector512<float>.Count, Vector512<float>.Count)));
-            Vector512.Narrow(lower, upper).CopyTo(destination[i..]);
-        }
-        FromFloatScalar(source, destination, i);
-    }
-
-    internal static void FromFloat256(ReadOnlySpan<float> source, Span<ushort> destination)
-    {
-        CheckLengths(source.Length, destination.Length);
-        var i = 0;
-        for (; i <= source.Length - 2 * Vector256<float>.Count; i += 2 * Vector256<float>.Count)
-        {
-            var lower = EncodeLanes(Vector256.Create(source.Slice(i, Vector256<float>.Count)));
-            var upper = EncodeLanes(Vector256.Create(source.Slice(i + Vector256<float>.Count, Vector256<float>.Count)));
-            Vector256.Narrow(lower, upper).CopyTo(destination[i..]);
-        }
-        FromFloatScalar(source, destination, i);
-    }
-
-    internal static void FromFloat128(ReadOnlySpan<float> source, Span<ushort> destination)
-    {
-        CheckLengths(source.Length, destination.Length);
-        var i = 0;
-        for (; i <= source.Length - 2 * Vector128<float>.Count; i += 2 * Vector128<float>.Count)
-        {
-            var lower = EncodeLanes(Vector128.Create(source.Slice(i, Vector128<float>.Count)));
-            var upper = EncodeLanes(Vector128.Create(source.Slice(i + Vector128<float>.Count, Vector128<float>.Count)));
-            Vector128.Narrow(lower, upper).CopyTo(destination[i..]);
-        }
-        FromFloatScalar(source, destination, i);
-    }
-
-    internal static void ToFloat512(ReadOnlySpan<ushort> source, Span<float> destination)
-    {
-        CheckLengths(source.Length, destination.Length);
-        var i = 0;
-        for (; i <= source.Length - Vector512<ushort>.Count; i += Vector512<ushort>.Count)
-        {
-            var (lower, upper) = Vector512.Widen(Vector512.Create(source.Slice(i, Vector512<ushort>.Count)));
-            DecodeLanes(lower).CopyTo(destination[i..]);
-            DecodeLanes(upper).CopyTo(destination[(i + Vector512<float>.Count)..]);
-        }
-        ToFloatScalar(source, destination, i);
-    }
-
-    internal static void ToFloat256(ReadOnlySpan<ushort> source, Span<float> destination)
-    {
-        CheckLengths(source.Length, destination.Length);
-        var i = 0;
-        for (; i <= source.Length - Vector256<ushort>.Count; i += Vector256<ushort>.Count)
-        {
-            var (lower, upper) = Vector256.Widen(Vector256.Create(source.Slice(i, Vector256<ushort>.Count)));
-            DecodeLanes(lower).CopyTo(destination[i..]);
-            DecodeLanes(upper).CopyTo(destination[(i + Vector256<float>.Count)..]);
-        }
-        ToFloatScalar(source, destination, i);
-    }
-
-    internal static void ToFloat128(ReadOnlySpan<ushort> source, Span<float> destination)
-    {
-        CheckLengths(source.Length, destination.Length);
-        var i = 0;
-        for (; i <= source.Length - Vector128<ushort>.Count; i += Vector128<ushort>.Count)
-        {
-            var (lower, upper) = Vector128.Widen(Vector128.Create(source.Slice(i, Vector128<ushort>.Count)));
-            DecodeLanes(lower).CopyTo(destination[i..]);
-            DecodeLanes(upper).CopyTo(destination[(i + Vector128<float>.Count)..]);
-        }
-        ToFloatScalar(source, destination, i);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<uint> EncodeLanes(Vector512<float> f)
-    {
-        var @base = Vector512.Abs(f) * ScaleToInf * ScaleToZero;
-        var w = f.AsUInt32();
-        var shl1W = w + w;
-        var sign = w & Vector512.Create(0x80000000u);
-        var bias = Vector512.Max(shl1W & Vector512.Create(0xFF000000u), Vector512.Create(0x71000000u));
-        @base = (Vector512.ShiftRightLogical(bias, 1) + Vector512.Create(0x07800000u)).AsSingle() + @base;
-        var bits = @base.AsUInt32();
-        var nonsign = (Vector512.ShiftRightLogical(bits, 13) & Vector512.Create(0x7C00u)) + (bits & Vector512.Create(0xFFFu));
-        var nan = Vector512.GreaterThan(shl1W, Vector512.Create(0xFF000000u));
-        return Vector512.ShiftRightLogical(sign, 16) | Vector512.ConditionalSelect(nan, Vector512.Create(0x7E00u), nonsign);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<uint> EncodeLanes(Vector256<float> f)
-    {
-        var @base = Vector256.Abs(f) * ScaleToInf * ScaleToZero;
-        var w = f.AsUInt32();
-        var shl1W = w + w;
-        var sign = w & Vector256.Create(0x80000000u);
-        var bias = Vector256.Max(shl1W & Vector256.Create(0xFF000000u), Vector256.Create(0x71000000u));
-        @base = (Vector256.ShiftRightLogical(bias, 1) + Vector256.Create(0x07800000u)).AsSingle() + @base;
-        var bits = @base.AsUInt32();
-        var nonsign = (Vector256.ShiftRightLogical(bits, 13) & Vector256.Create(0x7C00u)) + (bits & Vector256.Create(0xFFFu));
-        var nan = Vector256.GreaterThan(shl1W, Vector256.Create(0xFF000000u));
-        return Vector256.ShiftRightLogical(sign, 16) | Vector256.ConditionalSelect(nan, Vector256.Create(0x7E00u), nonsign);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector128<uint> EncodeLanes(Vector128<float> f)
-    {
-        var @base = Vector128.Abs(f) * ScaleToInf * ScaleToZero;
-        var w = f.AsUInt32();
-        var shl1W = w + w;
-        var sign = w & Vector128.Create(0x80000000u);
-        var bias = Vector128.Max(shl1W & Vector128.Create(0xFF000000u), Vector128.Create(0x71000000u));
-        @base = (Vector128.ShiftRightLogical(bias, 1) + Vector128.Create(0x07800000u)).AsSingle() + @base;
-        var bits = @base.AsUInt32();
-        var nonsign = (Vector128.ShiftRightLogical(bits, 13) & Vector128.Create(0x7C00u)) + (bits & Vector128.Create(0xFFFu));
-        var nan = Vector128.GreaterThan(shl1W, Vector128.Create(0xFF000000u));
-        return Vector128.ShiftRightLogical(sign, 16) | Vector128.ConditionalSelect(nan, Vector128.Create(0x7E00u), nonsign);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<float> DecodeLanes(Vector512<uint> h)
-    {
-        var w = Vector512.ShiftLeft(h, 16);
-        var sign = w & Vector512.Create(0x80000000u);
-        var twoW = w + w;
-        var normalized = (Vector512.ShiftRightLogical(twoW, 4) + Vector512.Create(ExpOffset)).AsSingle() * ExpScale;
-        var denormalized = (Vector512.ShiftRightLogical(twoW, 17) | Vector512.Create(MagicMask)).AsSingle() - Vector512.Create(MagicBias);
-        var isDenormal = Vector512.LessThan(twoW, Vector512.Create(DenormalizedCutoff));
-        return (sign | Vector512.ConditionalSelect(isDenormal, denormalized.AsUInt32(), normalized.AsUInt32())).AsSingle();
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> DecodeLanes(Vector256<uint> h)
-    {
-        var w = Vector256.ShiftLeft(h, 16);
-        var sign = w & Vector256.Create(0x80000000u);
-        var twoW = w + w;
-        var normalized = (Vector256.ShiftRightLogical(twoW, 4) + Vector256.Create(ExpOffset)).AsSingle() * ExpScale;
-        var denormalized = (Vector256.ShiftRightLogical(twoW, 17) | Vector256.Create(MagicMask)).AsSingle() - Vector256.Create(MagicBias);
-        var isDenormal = Vector256.LessThan(twoW, Vector256.Create(DenormalizedCutoff));
-        return (sign | Vector256.ConditionalSelect(isDenormal, denormalized.AsUInt32(), normalized.AsUInt32())).AsSingle();
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector128<float> DecodeLanes(Vector128<uint> h)
-    {
-        var w = Vector128.ShiftLeft(h, 16);
-        var sign = w & Vector128.Create(0x80000000u);
-        var twoW = w + w;
-        var normalized = (Vector128.ShiftRightLogical(twoW, 4) + Vector128.Create(ExpOffset)).AsSingle() * ExpScale;
-        var denormalized = (Vector128.ShiftRightLogical(twoW, 17) | Vector128.Create(MagicMask)).AsSingle() - Vector128.Create(MagicBias);
-        var isDenormal = Vector128.LessThan(twoW, Vector128.Create(DenormalizedCutoff));
-        return (sign | Vector128.ConditionalSelect(isDenormal, denormalized.AsUInt32(), normalized.AsUInt32())).AsSingle();
     }
 }

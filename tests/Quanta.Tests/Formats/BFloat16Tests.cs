@@ -9,12 +9,12 @@ public class BFloat16Tests
 
     static readonly (string Name, EncodeRow Run)[] Encoders =
     [
-        ("public", BFloat16.FromFloat), ("512", BFloat16.FromFloat512), ("256", BFloat16.FromFloat256), ("128", BFloat16.FromFloat128),
+        ("public", BFloat16.FromFloat), ("512", HalfPrecisionRows<BFloat16.Lanes>.FromFloat512), ("256", HalfPrecisionRows<BFloat16.Lanes>.FromFloat256), ("128", HalfPrecisionRows<BFloat16.Lanes>.FromFloat128),
     ];
 
     static readonly (string Name, DecodeRow Run)[] Decoders =
     [
-        ("public", BFloat16.ToFloat), ("512", BFloat16.ToFloat512), ("256", BFloat16.ToFloat256), ("128", BFloat16.ToFloat128),
+        ("public", BFloat16.ToFloat), ("512", HalfPrecisionRows<BFloat16.Lanes>.ToFloat512), ("256", HalfPrecisionRows<BFloat16.Lanes>.ToFloat256), ("128", HalfPrecisionRows<BFloat16.Lanes>.ToFloat128),
     ];
 
     /// <summary>Independent oracle: the nearer of the two bf16 neighbours, ties to even; NaN quieted with its payload.</summary>

@@ -40,6 +40,29 @@ internal static class Iq3Encoding
         }
     }
 
+    /// <summary>
+    /// Splits eight values into magnitudes and sign bits (bit i set for a negative value i), as ggml does before
+    /// the grid search. <c>v ≥ 0 ? v : −v</c>, not |v|: a −0 stays −0.
+    /// </summary>
+    public static int SplitSigns(ReadOnlySpan<float> x, Span<float> magnitudes)
+    {
+        var signs = 0;
+        for (var i = 0; i < 8; ++i)
+        {
+            var v = x[i];
+            if (v >= 0)
+            {
+                magnitudes[i] = v;
+            }
+            else
+            {
+                magnitudes[i] = -v;
+                signs |= 1 << i;
+            }
+        }
+        return signs;
+    }
+
     /// <summary>ggml's <c>MAX</c> fold: <c>max &gt; v ? max : v</c> from the first value.</summary>
     public static float Max(ReadOnlySpan<float> xval)
     {
