@@ -31,6 +31,8 @@ cat "$input" > /dev/null
 printf 'FROM %s\nPARAMETER temperature 0.7\nSYSTEM You are a benchmark.\n' "$input" > "$dir/Modelfile"
 
 seconds() { local start=$1 end=$2; echo "($end - $start) / 1000000000" | bc -l; }
+# CPU seconds (user + system) of the last command, from GNU time's log: steadier than wall time on a shared VM.
+cpu() { awk '/User time/ {u=$NF} /System time/ {s=$NF} END {print u + s}' "$1"; }
 
 best_quantize=""
 best_create=""
@@ -38,16 +40,17 @@ for ((round = 1; round <= rounds; round++)); do
     rm -rf "$dir/store" "$dir/out-$type.gguf"
     sync
     start=$(date +%s%N)
-    "${quanta[@]}" quantize "$input" "$dir/out-$type.gguf" "$type" "$threads" >/dev/null 2>"$dir/quantize.log" \
+    /usr/bin/time -v "${quanta[@]}" quantize "$input" "$dir/out-$type.gguf" "$type" "$threads" >/dev/null 2>"$dir/quantize.log" \
         || { tail -5 "$dir/quantize.log" >&2; exit 1; }
     q=$(seconds "$start" "$(date +%s%N)")
     sync
     start=$(date +%s%N)
-    "${quanta[@]}" create bench -f "$dir/Modelfile" --quantize "$type" --threads "$threads" --store "$dir/store" >/dev/null 2>"$dir/create.log" \
+    /usr/bin/time -v "${quanta[@]}" create bench -f "$dir/Modelfile" --quantize "$type" --threads "$threads" --store "$dir/store" >/dev/null 2>"$dir/create.log" \
         || { tail -5 "$dir/create.log" >&2; exit 1; }
     c=$(seconds "$start" "$(date +%s%N)")
     sync
-    printf 'round %d: quantize %6.2f s   create --quantize %6.2f s   ratio %.3f\n' "$round" "$q" "$c" "$(echo "$c / $q" | bc -l)"
+    printf 'round %d: quantize %6.2f s (%6.2f s CPU)   create --quantize %6.2f s (%6.2f s CPU)   wall ratio %.3f   CPU ratio %.3f\n' \
+        "$round" "$q" "$(cpu "$dir/quantize.log")" "$c" "$(cpu "$dir/create.log")" "$(echo "$c / $q" | bc -l)" "$(echo "$(cpu "$dir/create.log") / $(cpu "$dir/quantize.log")" | bc -l)"
     if [[ -z "$best_quantize" ]] || (($(echo "$q < $best_quantize" | bc -l))); then best_quantize=$q; fi
     if [[ -z "$best_create" ]] || (($(echo "$c < $best_create" | bc -l))); then best_create=$c; fi
 done
