@@ -31,6 +31,11 @@ public static class Cli
         ConvertCommand.Create,
         TypesCommand.Create,
         DemoCommand.Create,
+        CreateCommand.Create,
+        ListCommand.Create,
+        ShowCommand.Create,
+        CopyCommand.Create,
+        RemoveCommand.Create,
     ];
 
     /// <summary>Shared by every verb (<see cref="Option.Recursive"/>), so it may come before or after the verb.</summary>
@@ -120,7 +125,9 @@ public static class Cli
     // Errors the user can act on without reading Quanta's source. IOException covers a file that vanished or
     // cannot be read (FileNotFoundException and DirectoryNotFoundException derive from it).
     static bool IsUserError(Exception e) =>
-        e is GgufFormatException or SafetensorsFormatException or TokenizerFormatException or ConversionException or UserErrorException or IOException or UnauthorizedAccessException;
+        e is GgufFormatException or SafetensorsFormatException or TokenizerFormatException or ConversionException
+            or UserErrorException or IOException or UnauthorizedAccessException
+            or Quanta.Store.StoreException or Quanta.Store.ModelfileException;
 
     /// <summary>
     /// Parse errors as "error: ..." lines plus a pointer to help, instead of System.CommandLine's full help

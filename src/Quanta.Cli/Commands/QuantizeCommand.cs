@@ -11,7 +11,9 @@ namespace Quanta.Cli.Commands;
 
 /// <summary>
 /// <c>quanta quantize IN.gguf [OUT.gguf] TYPE [NTHREADS]</c>: llama-quantize's command line (its positional
-/// arguments and switch spellings), writing the same file llama-quantize writes.
+/// arguments and switch spellings), writing the same file llama-quantize writes. Given model names instead
+/// (<c>quanta quantize llama3.1:8b my-llama:q5 Q5_K_M</c>, SRC not an existing file), it quantizes within the
+/// store: a new model whose model layer is quantized and whose other layers are the source's.
 /// </summary>
 internal static class QuantizeCommand
 {
@@ -25,14 +27,22 @@ internal static class QuantizeCommand
         };
         positional.Validators.Add(RejectOptionLikeTokens);
         var o = new Switches();
+        var store = StoreArguments.StoreOption();
+        store.Description = "With model names: the model store (default $QUANTA_MODELS, else ~/.quanta/models)";
         var command = new Command("quantize", "Quantize a GGUF model as llama-quantize does, byte for byte")
         {
             positional, o.Pure, o.OutputTensorType, o.TokenEmbeddingType, o.TensorType, o.TensorTypeFile,
             o.LeaveOutputTensor, o.AllowRequantize, o.OverrideKv, o.KeepSplit, o.SplitMaxSize, o.SplitMaxTensors,
-            o.PruneLayers, o.VisionType, o.ProjectorType, o.Threads, o.DryRun, o.Imatrix,
+            o.PruneLayers, o.VisionType, o.ProjectorType, o.Threads, o.DryRun, o.Imatrix, store,
         };
         command.SetAction((parseResult, cancellationToken) =>
         {
+            var args = parseResult.GetRequiredValue(positional);
+            if (IsStoreForm(args))
+            {
+                RunInStore(context, parseResult, args, o, StoreArguments.Open(parseResult, store), cancellationToken);
+                return Task.FromResult(ExitCodes.Success);
+            }
             var request = ReadRequest(parseResult, parseResult.GetRequiredValue(positional), o);
             Run(context, request, cancellationToken);
             return Task.FromResult(ExitCodes.Success);
@@ -79,6 +89,38 @@ internal static class QuantizeCommand
         QuantizationOptions Options,
         QuantizerOptions Run,
         bool DryRun);
+
+    /// <summary>
+    /// SRC DST TYPE where SRC is no file or directory but a valid model name, and DST one too: the store form.
+    /// A file path always wins, so existing scripts keep their meaning.
+    /// </summary>
+    static bool IsStoreForm(string[] args) =>
+        args.Length >= 3
+        && !File.Exists(args[0]) && !Directory.Exists(args[0])
+        && !args[0].EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)
+        && !args[1].EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)
+        && Quanta.Store.ModelName.TryParse(args[0], out _)
+        && Quanta.Store.ModelName.TryParse(args[1], out _)
+        && QuantizationPresets.TryParse(args[2], out _);
+
+    static void RunInStore(CliContext context, ParseResult parseResult, string[] args, Switches o, Quanta.Store.ModelStore store, CancellationToken cancellationToken)
+    {
+        if (parseResult.GetValue(o.DryRun))
+        {
+            throw new UserErrorException("--dry-run works on GGUF files; run it on the model's file ('quanta show NAME --modelfile' prints its path)");
+        }
+        var source = StoreArguments.Name(args[0]);
+        var destination = StoreArguments.Name(args[1]);
+        if (store.TryGetManifest(source) is null)
+        {
+            throw new UserErrorException($"{args[0]}: no such file, and model '{source.DisplayShortest}' not found in {store.Root}");
+        }
+        var options = CreateCommand.ReadOptions(parseResult, o, args[2], null, context);
+        var request = ReadRequest(parseResult, args, o);
+        options = options with { Run = request.Run };
+        var modelfile = Quanta.Store.Modelfile.Parse("FROM " + args[0] + "\n");
+        CreateCommand.Run(context, store, destination, modelfile, Directory.GetCurrentDirectory(), options, cancellationToken);
+    }
 
     static void RejectOptionLikeTokens(ArgumentResult result)
     {

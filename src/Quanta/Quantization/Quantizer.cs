@@ -53,6 +53,7 @@ public static class Quantizer
             CancellationToken = cancellationToken,
             BufferSize = writerOptions.BufferSize,
             FlushToDisk = writerOptions.FlushToDisk,
+            ContentHash = writerOptions.ContentHash,
         };
 
         var writers = new List<GgufWriter>(job.Files.Count);

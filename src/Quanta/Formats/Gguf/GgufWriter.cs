@@ -20,6 +20,7 @@ public sealed class GgufWriter : IDisposable
     readonly GgufTensorInfo[] _tensors;
     readonly CancellationToken _cancellationToken;
     readonly bool _flushToDisk;
+    readonly IncrementalHash? _hash;
     FileStream? _stream;
     State _state = State.Writing;
     int _index;
@@ -36,6 +37,7 @@ public sealed class GgufWriter : IDisposable
         Length = length;
         _cancellationToken = options.CancellationToken;
         _flushToDisk = options.FlushToDisk;
+        _hash = options.ContentHash;
     }
 
     enum State
@@ -112,7 +114,7 @@ public sealed class GgufWriter : IDisposable
         var writer = new GgufWriter(fullPath, tempPath, stream, laidOut, alignment, dataOffset, length, options);
         try
         {
-            stream.Write(header);
+            writer.Append(header);
             writer.WriteZeros(dataOffset - header.Length);
             return writer;
         }
@@ -180,7 +182,7 @@ public sealed class GgufWriter : IDisposable
         }
         try
         {
-            _stream!.Write(chunk);
+            Append(chunk);
         }
         catch
         {
@@ -349,6 +351,7 @@ public sealed class GgufWriter : IDisposable
             CancellationToken = options.CancellationToken,
             BufferSize = options.BufferSize,
             FlushToDisk = options.FlushToDisk,
+            ContentHash = options.ContentHash,
         };
     }
 
@@ -464,7 +467,7 @@ public sealed class GgufWriter : IDisposable
             var slice = zeros[..n];
             try
             {
-                _stream!.Write(slice);
+                Append(slice);
             }
             catch
             {
@@ -473,6 +476,12 @@ public sealed class GgufWriter : IDisposable
             }
             count -= n;
         }
+    }
+
+    void Append(ReadOnlySpan<byte> bytes)
+    {
+        _stream!.Write(bytes);
+        _hash?.AppendData(bytes);
     }
 
     void ThrowIfNotWriting()

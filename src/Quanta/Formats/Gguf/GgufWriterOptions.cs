@@ -24,5 +24,11 @@ public sealed class GgufWriterOptions
     /// </summary>
     public bool FlushToDisk { get; init; } = true;
 
+    /// <summary>
+    /// Optional hash that sees every byte of the file as it is written, header and padding included, so a
+    /// content-addressed store can name the file by its digest without reading it a second time.
+    /// </summary>
+    public System.Security.Cryptography.IncrementalHash? ContentHash { get; init; }
+
     internal static readonly GgufWriterOptions Default = new();
 }

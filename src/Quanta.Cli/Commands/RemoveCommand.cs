@@ -1,0 +1,30 @@
+using System.CommandLine;
+
+namespace Quanta.Cli.Commands;
+
+/// <summary><c>quanta rm NAME...</c>: removes the manifests and the blobs nothing else uses.</summary>
+internal static class RemoveCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var names = new Argument<string[]>("NAME") { Description = "The models to remove", Arity = ArgumentArity.OneOrMore };
+        var store = StoreArguments.StoreOption();
+        var command = new Command("rm", "Remove models and the layers no other model uses (ollama rm)") { names, store };
+        command.SetAction(parseResult =>
+        {
+            var modelStore = StoreArguments.Open(parseResult, store);
+            foreach (var text in parseResult.GetRequiredValue(names))
+            {
+                var name = StoreArguments.Name(text);
+                var collected = modelStore.Remove(name);
+                context.Out.WriteLine($"deleted '{name.DisplayShortest}'");
+                if (collected is null)
+                {
+                    context.Error.WriteLine("warning: another quanta is writing to the store; unused layers will be removed by a later 'rm'");
+                }
+            }
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,321 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Quanta.Cli.Rendering;
+using Quanta.Formats.Gguf;
+using Quanta.Store;
+
+namespace Quanta.Cli.Commands;
+
+/// <summary><c>quanta show NAME</c>: what <c>ollama show</c> prints, and its --modelfile, --parameters ... views.</summary>
+internal static class ShowCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var name = StoreArguments.NameArgument("NAME", "The model to show");
+        var store = StoreArguments.StoreOption();
+        var modelfile = new Option<bool>("--modelfile") { Description = "Print a Modelfile that creates this model again" };
+        var parameters = new Option<bool>("--parameters") { Description = "Print the parameters" };
+        var template = new Option<bool>("--template") { Description = "Print the template" };
+        var system = new Option<bool>("--system") { Description = "Print the system message" };
+        var license = new Option<bool>("--license") { Description = "Print the license" };
+        var json = new Option<bool>("--json") { Description = "Print everything as JSON (as Ollama's /api/show answers)" };
+        var command = new Command("show", "Show a model's details, Modelfile, parameters, template, system message or license (ollama show)")
+        {
+            name, store, modelfile, parameters, template, system, license, json,
+        };
+        command.SetAction(parseResult =>
+        {
+            var views = new[] { modelfile, parameters, template, system, license, json }.Where(o => parseResult.GetValue(o)).ToList();
+            if (views.Count > 1)
+            {
+                throw new UserErrorException($"only one of {string.Join(", ", views.Select(v => v.Name))} can be given");
+            }
+            var model = StoredModel.Load(StoreArguments.Open(parseResult, store), StoreArguments.Name(parseResult.GetRequiredValue(name)));
+            var output = context.Out;
+            switch (views.FirstOrDefault()?.Name)
+            {
+                case "--modelfile":
+                    output.Write(model.ToModelfile());
+                    break;
+                case "--parameters":
+                    output.Write(ParameterLines(model.Parameters));
+                    break;
+                case "--template":
+                    output.WriteLine(model.Template ?? "");
+                    break;
+                case "--system":
+                    output.WriteLine(model.System ?? "");
+                    break;
+                case "--license":
+                    output.WriteLine(string.Join("\n", model.Licenses));
+                    break;
+                case "--json":
+                    WriteJson(output, model);
+                    break;
+                default:
+                    WriteSummary(output, model);
+                    break;
+            }
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    /// <summary>Ollama's <c>%-30s %#v</c> lines: strings quoted, numbers and booleans as they are.</summary>
+    static string ParameterLines(ModelParameters parameters)
+    {
+        var sb = new System.Text.StringBuilder();
+        foreach (var (key, value) in parameters.Lines())
+        {
+            var shown = parameters[key] is System.Text.Json.Nodes.JsonArray || IsString(parameters[key]) ? GoQuote(value) : value;
+            sb.Append(CultureInfo.InvariantCulture, $"{key,-30} {shown}\n");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>A string as Go's <c>%#v</c> prints it: double quotes, backslash escapes for quotes, backslashes and control characters.</summary>
+    internal static string GoQuote(string value)
+    {
+        var sb = new System.Text.StringBuilder("\"");
+        foreach (var c in value)
+        {
+            sb.Append(c switch
+            {
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                < ' ' => $"\\x{(int)c:x2}",
+                _ => c.ToString(),
+            });
+        }
+        return sb.Append('"').ToString();
+    }
+
+    static bool IsString(System.Text.Json.Nodes.JsonNode node) =>
+        node is System.Text.Json.Nodes.JsonValue v && v.GetValueKind() == JsonValueKind.String;
+
+    static void WriteSummary(TextWriter output, StoredModel model)
+    {
+        using (var file = GgufFile.Open(model.ModelPath))
+        {
+            var metadata = file.Metadata;
+            var arch = GgufText(metadata, GgufKeys.Architecture) ?? model.Config.ModelFamily;
+            var rows = new List<string[]>
+            {
+                new[] { "architecture", arch },
+                new[] { "parameters", model.Config.ModelType },
+            };
+            if (GgufInteger(metadata, $"{arch}.context_length") is { } context)
+            {
+                rows.Add(["context length", context.ToString(CultureInfo.InvariantCulture)]);
+            }
+            if (GgufInteger(metadata, $"{arch}.embedding_length") is { } embedding)
+            {
+                rows.Add(["embedding length", embedding.ToString(CultureInfo.InvariantCulture)]);
+            }
+            rows.Add(["quantization", model.Config.FileType]);
+            Section(output, "Model", rows);
+        }
+        foreach (var projector in model.ProjectorPaths)
+        {
+            using var file = GgufFile.Open(projector);
+            var metadata = file.Metadata;
+            var arch = GgufText(metadata, GgufKeys.Architecture) ?? "clip";
+            var rows = new List<string[]>
+            {
+                new[] { "architecture", arch },
+                new[] { "parameters", ModelCreator.HumanNumber(file.Tensors.Sum(t => t.Info.ElementCount)) },
+            };
+            if (GgufInteger(metadata, $"{arch}.vision.embedding_length") is { } embedding)
+            {
+                rows.Add(["embedding length", embedding.ToString(CultureInfo.InvariantCulture)]);
+            }
+            if (GgufInteger(metadata, $"{arch}.vision.projection_dim") is { } dimensions)
+            {
+                rows.Add(["dimensions", dimensions.ToString(CultureInfo.InvariantCulture)]);
+            }
+            Section(output, "Projector", rows);
+        }
+        if (model.Parameters.Count > 0)
+        {
+            Section(output, "Parameters", model.Parameters.Lines().Select(p =>
+                new[] { p.Name, IsString(model.Parameters[p.Name]) || model.Parameters[p.Name] is System.Text.Json.Nodes.JsonArray ? GoQuote(p.Value) : p.Value }));
+        }
+        if (!string.IsNullOrEmpty(model.System))
+        {
+            Section(output, "System", FirstLines(model.System));
+        }
+        if (model.Licenses.Count > 0)
+        {
+            Section(output, "License", FirstLines(string.Join("\n", model.Licenses)));
+        }
+    }
+
+    /// <summary>The first two lines and an ellipsis, as Ollama shortens the system message and license.</summary>
+    static IEnumerable<string[]> FirstLines(string text)
+    {
+        var lines = text.Trim().Split('\n');
+        foreach (var line in lines.Take(2))
+        {
+            yield return [line.TrimEnd('\r')];
+        }
+        if (lines.Length > 2)
+        {
+            yield return ["..."];
+        }
+    }
+
+    static void Section(TextWriter output, string title, IEnumerable<string[]> rows)
+    {
+        output.WriteLine($"  {title}");
+        OllamaFormat.WriteTable(output, [], rows, "    ");
+        output.WriteLine();
+    }
+
+    static void WriteJson(TextWriter output, StoredModel model)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteString("name", model.Name.DisplayShortest);
+            w.WriteString("license", string.Join("\n", model.Licenses));
+            w.WriteString("modelfile", model.ToModelfile());
+            w.WriteString("parameters", ParameterLines(model.Parameters).TrimEnd('\n'));
+            w.WriteString("template", model.Template ?? "");
+            w.WriteString("system", model.System ?? "");
+            w.WriteStartObject("details");
+            w.WriteString("parent_model", model.ParentModel ?? "");
+            w.WriteString("format", model.Config.ModelFormat);
+            w.WriteString("family", model.Config.ModelFamily);
+            w.WriteStartArray("families");
+            foreach (var family in model.Config.ModelFamilies ?? [])
+            {
+                w.WriteStringValue(family);
+            }
+            w.WriteEndArray();
+            w.WriteString("parameter_size", model.Config.ModelType);
+            w.WriteString("quantization_level", model.Config.FileType);
+            w.WriteEndObject();
+            w.WriteStartArray("messages");
+            foreach (var (role, content) in model.Messages)
+            {
+                w.WriteStartObject();
+                w.WriteString("role", role);
+                w.WriteString("content", content);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            using (var file = GgufFile.Open(model.ModelPath))
+            {
+                w.WritePropertyName("model_info");
+                WriteInfo(w, file);
+            }
+            if (model.ProjectorPaths.Count > 0)
+            {
+                using var projector = GgufFile.Open(model.ProjectorPaths[0]);
+                w.WritePropertyName("projector_info");
+                WriteInfo(w, projector);
+            }
+            w.WriteStartArray("layers");
+            foreach (var layer in model.Manifest.Layers)
+            {
+                w.WriteStartObject();
+                w.WriteString("mediaType", layer.MediaType);
+                w.WriteString("digest", layer.Digest);
+                w.WriteNumber("size", layer.Size);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+    }
+
+    /// <summary>Ollama's model_info: every key but general.name and the chat template; arrays over 5 items are null.</summary>
+    static void WriteInfo(Utf8JsonWriter w, GgufFile file)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("general.parameter_count", file.Tensors.Sum(t => t.Info.ElementCount));
+        foreach (var (key, value) in file.Metadata)
+        {
+            if (key is GgufKeys.Name or "tokenizer.chat_template" or "general.parameter_count")
+            {
+                continue;
+            }
+            w.WritePropertyName(key);
+            WriteValue(w, value);
+        }
+        w.WriteEndObject();
+    }
+
+    static void WriteValue(Utf8JsonWriter w, GgufValue value)
+    {
+        switch (value.RawValue)
+        {
+            case string s:
+                w.WriteStringValue(s);
+                break;
+            case bool b:
+                w.WriteBooleanValue(b);
+                break;
+            case float f:
+                w.WriteNumberValue(f);
+                break;
+            case double d:
+                w.WriteNumberValue(d);
+                break;
+            case GgufArray a when a.Count > 5:
+                w.WriteNullValue();
+                break;
+            case GgufArray a:
+                w.WriteStartArray();
+                foreach (var item in a.Items)
+                {
+                    WriteItem(w, item);
+                }
+                w.WriteEndArray();
+                break;
+            default:
+                WriteItem(w, value.RawValue);
+                break;
+        }
+    }
+
+    static void WriteItem(Utf8JsonWriter w, object? item)
+    {
+        switch (item)
+        {
+            case string s:
+                w.WriteStringValue(s);
+                break;
+            case bool b:
+                w.WriteBooleanValue(b);
+                break;
+            case float f:
+                w.WriteNumberValue(f);
+                break;
+            case double d:
+                w.WriteNumberValue(d);
+                break;
+            case ulong u:
+                w.WriteNumberValue(u);
+                break;
+            case IConvertible c:
+                w.WriteNumberValue(c.ToInt64(CultureInfo.InvariantCulture));
+                break;
+            default:
+                w.WriteNullValue();
+                break;
+        }
+    }
+
+    static string? GgufText(GgufMetadata metadata, string key) =>
+        metadata.TryGetValue(key, out var v) && v.Type == GgufValueType.String ? v.AsString() : null;
+
+    static long? GgufInteger(GgufMetadata metadata, string key) =>
+        metadata.TryGetValue(key, out var v) && v.TryGetInteger(out var n) ? n : null;
+}
