@@ -3,6 +3,8 @@ using System.Globalization;
 using Quanta.Cli.Rendering;
 using Quanta.Conversion;
 using Quanta.Conversion.Tokenizers;
+using Quanta.Formats;
+using Quanta.Formats.Gguf;
 using Quanta.Formats.Safetensors;
 using Quanta.Quantization;
 
@@ -29,11 +31,15 @@ internal static class ConvertCommand
             DefaultValueFactory = _ => "auto",
         };
         var output = new Option<string>("--output", "-o") { Description = "Output file (default: <HF_DIR>/<Name>-<size>-<TYPE>.gguf)", HelpName = "OUT.gguf" };
+        var mmproj = new Option<bool>("--mmproj")
+        {
+            Description = "Multimodal models: write llama.cpp's layout, the text model to OUT.gguf and the vision tower with its projector to mmproj-OUT.gguf (architecture clip); without it one file holds both, as Ollama packages them",
+        };
         var o = new QuantizeCommand.Switches();
         var command = new Command("convert", "Convert a Hugging Face checkpoint (safetensors) to GGUF, straight to any quantization")
         {
-            input, type, output, o.Pure, o.OutputTensorType, o.TokenEmbeddingType, o.TensorType, o.TensorTypeFile,
-            o.LeaveOutputTensor, o.OverrideKv, o.SplitMaxSize, o.SplitMaxTensors, o.PruneLayers, o.Threads, o.DryRun, o.Imatrix,
+            input, type, output, mmproj, o.Pure, o.OutputTensorType, o.TokenEmbeddingType, o.TensorType, o.TensorTypeFile,
+            o.LeaveOutputTensor, o.OverrideKv, o.SplitMaxSize, o.SplitMaxTensors, o.PruneLayers, o.VisionType, o.ProjectorType, o.Threads, o.DryRun, o.Imatrix,
         };
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -54,14 +60,15 @@ internal static class ConvertCommand
                 options,
                 run,
                 parseResult.GetValue(o.DryRun),
-                QuantizeOnlySwitch(parseResult, o));
+                QuantizeOnlySwitch(parseResult, o),
+                parseResult.GetValue(mmproj));
             Run(context, request, cancellationToken);
             return Task.FromResult(ExitCodes.Success);
         });
         return command;
     }
 
-    sealed record Request(string Directory, string? Output, string Type, QuantizationOptions Options, QuantizerOptions Run, bool DryRun, string? QuantizeOnlySwitch);
+    sealed record Request(string Directory, string? Output, string Type, QuantizationOptions Options, QuantizerOptions Run, bool DryRun, string? QuantizeOnlySwitch, bool Mmproj);
 
     /// <summary>The first switch given that only a quantize preset can honour, or null.</summary>
     static string? QuantizeOnlySwitch(ParseResult parseResult, QuantizeCommand.Switches o)
@@ -74,7 +81,7 @@ internal static class ConvertCommand
         {
             return o.LeaveOutputTensor.Name;
         }
-        foreach (var option in new Option[] { o.OutputTensorType, o.TokenEmbeddingType, o.TensorType, o.TensorTypeFile, o.PruneLayers })
+        foreach (var option in new Option[] { o.OutputTensorType, o.TokenEmbeddingType, o.TensorType, o.TensorTypeFile, o.PruneLayers, o.VisionType, o.ProjectorType })
         {
             if (parseResult.GetResult(option) is { Implicit: false })
             {
@@ -86,7 +93,8 @@ internal static class ConvertCommand
 
     static void Run(CliContext context, Request request, CancellationToken cancellationToken)
     {
-        using var model = Open(request.Directory);
+        using var model = Open(() => ConvertedModel.Open(request.Directory, TokenizerSource, request.Mmproj ? MultimodalLayout.Projector : MultimodalLayout.SingleFile));
+        using var projector = request.Mmproj ? Open(() => ConvertedModel.OpenProjector(request.Directory)) : null;
         var typeText = request.Type.Trim();
         ConverterOutputType? converterType = typeText.ToUpperInvariant() switch
         {
@@ -110,7 +118,7 @@ internal static class ConvertCommand
 
         var typeLabel = converterType?.ToString() ?? preset!.Name;
         var outputPath = request.DryRun ? null : request.Output ?? DefaultOutput(model, typeLabel);
-        QuantizationJob job;
+        var jobs = new List<QuantizationJob>();
         try
         {
             if (converterType is { } outType)
@@ -124,14 +132,23 @@ internal static class ConvertCommand
                     model.Tensors.Select(t => (t.Info, ConverterTypeRules.Choose(t, outType))),
                     ModelHyperparameters.FromMetadata(metadata),
                     QuantizationPresets.Parse(outType.ToString()));
-                job = QuantizationJob.Create(model.AsSource(metadata), plan, metadata, outputPath, request.Run);
+                jobs.Add(QuantizationJob.Create(model.AsSource(metadata), plan, metadata, outputPath, request.Run));
             }
             else
             {
                 // Exactly what the f32 conversion would hold, so the preset's plan and bytes are those of
-                // 'convert --type f32' followed by 'quantize'.
-                var source = model.AsSource(model.CreateMetadata((uint)LlamaFileType.AllF32));
-                job = QuantizationJob.Create(source, preset!, outputPath, request.Options, request.Run);
+                // 'convert --type f32' followed by 'quantize'. Image tensors of a single-file model, which the
+                // preset keeps, arrive as the f16 / bf16 conversion writes them (F16, as Ollama ships them).
+                var metadata = model.CreateMetadata((uint)LlamaFileType.AllF32);
+                var source = model.Tensors.Any(IsImageTensor)
+                    ? model.AsSource(metadata, t => IsImageTensor(t) && ConverterTypeRules.Choose(t, ConverterOutputType.F16).Type == GgmlType.F16)
+                    : model.AsSource(metadata);
+                jobs.Add(QuantizationJob.Create(source, preset!, outputPath, request.Options, request.Run));
+            }
+            if (projector is not null)
+            {
+                var projectorPath = outputPath is null ? null : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outputPath))!, "mmproj-" + Path.GetFileName(outputPath));
+                jobs.Add(ProjectorJob(projector, converterType, preset is null ? null : request.Options, projectorPath, request.Run with { MetadataOverrides = [] }));
             }
         }
         catch (QuantizationException e)
@@ -151,34 +168,88 @@ internal static class ConvertCommand
         }
         if (request.DryRun)
         {
-            context.Out.Write(job.Plan.ToTable());
+            foreach (var job in jobs)
+            {
+                if (jobs.Count > 1)
+                {
+                    context.Out.WriteLine(job == jobs[0] ? "text model:" : "projector (mmproj):");
+                }
+                context.Out.Write(job.Plan.ToTable());
+            }
             return;
         }
-        if (job.Plan.FallbackCount > 0)
+        foreach (var job in jobs)
         {
-            context.Error.WriteLine($"warning: {job.Plan.FallbackCount} of {job.Plan.Entries.Count} tensor(s) required fallback quantization (row length not a multiple of the block size)");
+            if (job.Plan.FallbackCount > 0)
+            {
+                context.Error.WriteLine($"warning: {job.Plan.FallbackCount} of {job.Plan.Entries.Count} tensor(s) required fallback quantization (row length not a multiple of the block size)");
+            }
+            context.Error.WriteLine(
+                $"converting '{request.Directory}' ({model.HfArchitecture}) to '{string.Join("', '", job.Files.Select(f => f.Path))}' as {(job == jobs[0] ? typeLabel : "projector")} using {request.Run.EffectiveThreads} thread(s)");
+            QuantizationResult result;
+            try
+            {
+                result = context.ErrorIsTerminal
+                    ? QuantizeProgress.RunWithBar(context, job, cancellationToken)
+                    : Quantizer.Run(job, new QuantizeProgress.PlainLines(context.Error), cancellationToken);
+            }
+            catch (QuantizationException e)
+            {
+                throw new UserErrorException(e.Message, e);
+            }
+            QuantizeSummary.Write(context.CreateReportWriter(), request.Directory, result);
         }
-        context.Error.WriteLine(
-            $"converting '{request.Directory}' ({model.HfArchitecture}) to '{string.Join("', '", job.Files.Select(f => f.Path))}' as {typeLabel} using {request.Run.EffectiveThreads} thread(s)");
-        QuantizationResult result;
-        try
-        {
-            result = context.ErrorIsTerminal
-                ? QuantizeProgress.RunWithBar(context, job, cancellationToken)
-                : Quantizer.Run(job, new QuantizeProgress.PlainLines(context.Error), cancellationToken);
-        }
-        catch (QuantizationException e)
-        {
-            throw new UserErrorException(e.Message, e);
-        }
-        QuantizeSummary.Write(context.CreateReportWriter(), request.Directory, result);
     }
 
-    static ConvertedModel Open(string directory)
+    static bool IsImageTensor(ConvertedTensor tensor) => MultimodalTensors.ComponentOf(tensor.Info.Name) != MultimodalComponent.None;
+
+    /// <summary>
+    /// The projector file: as the converter writes it for the output type (F16 for a quantization preset,
+    /// whose rules are for the text model), with the vision tower or projector quantized under the clip
+    /// quantizer's rules when --vision-type / --projector-type ask for it.
+    /// </summary>
+    static QuantizationJob ProjectorJob(ConvertedModel projector, ConverterOutputType? converterType, QuantizationOptions? options, string? path, QuantizerOptions run)
+    {
+        var outType = converterType ?? ConverterOutputType.F16;
+        var metadata = projector.CreateMetadata((uint)ConverterTypeRules.FileTypeOf(outType));
+        var decisions = projector.Tensors.Select(t => (t.Info, ProjectorDecision(t, outType, options))).ToList();
+        var plan = QuantizationPlan.FromDecisions(decisions, ModelHyperparameters.FromMetadata(metadata), QuantizationPresets.Parse(outType.ToString()));
+        return QuantizationJob.Create(projector.AsSource(metadata), plan, metadata, path, run);
+    }
+
+    static TensorTypeDecision ProjectorDecision(ConvertedTensor tensor, ConverterOutputType outType, QuantizationOptions? options)
+    {
+        var decision = ConverterTypeRules.Choose(tensor, outType);
+        var name = tensor.Info.Name;
+        var component = MultimodalTensors.ComponentOf(name);
+        if (options?.TypeFor(component) is not { } asked)
+        {
+            return decision;
+        }
+        var shape = tensor.Info.Shape;
+        if ((TensorTypeRules.WhyNotQuantized(name, shape, leaveOutputTensor: false) ?? MultimodalTensors.WhyNotQuantized(name, shape, asked)) is { } why)
+        {
+            return new(decision.Type, TensorTypeReason.NotQuantizable, why);
+        }
+        var (reason, option) = component == MultimodalComponent.VisionTower
+            ? (TensorTypeReason.VisionType, "--vision-type")
+            : (TensorTypeReason.ProjectorType, "--projector-type");
+        var detail = $"{option} {GgmlTypeInfo.Of(asked).Name}";
+        var type = asked;
+        if (MultimodalTensors.ForcesQ8_0(name, type))
+        {
+            detail += $"; embedding table {GgmlTypeInfo.Of(type).Name} -> q8_0 (clip rule)";
+            type = GgmlType.Q8_0;
+        }
+        var resolved = MultimodalTensors.ResolveRow(type, tensor.Info.RowLength);
+        return resolved == type ? new(type, reason, detail) : new(resolved, reason, detail, type);
+    }
+
+    static ConvertedModel Open(Func<ConvertedModel> open)
     {
         try
         {
-            return ConvertedModel.Open(directory, TokenizerSource);
+            return open();
         }
         catch (ConversionException e)
         {

@@ -14,6 +14,15 @@ public abstract partial class ArchitectureAdapter
     /// <summary><c>general.architecture</c>, e.g. <c>llama</c>.</summary>
     public abstract string Architecture { get; }
 
+    /// <summary><c>general.type</c>: <c>model</c>, or <c>mmproj</c> for a projector file.</summary>
+    public virtual string GgufType => "model";
+
+    /// <summary>
+    /// The config this part of the checkpoint is converted from: config.json itself, or for the text half of a
+    /// multimodal model config.json with <c>text_config</c> lifted to the top, as the converter does.
+    /// </summary>
+    public virtual HfConfig ConfigFor(HfConfig config) => config;
+
     /// <summary>
     /// Per-layer HF module names (after <c>model.layers.N.</c>) and their GGUF names (after <c>blk.N.</c>).
     /// </summary>

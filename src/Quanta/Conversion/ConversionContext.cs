@@ -4,4 +4,5 @@ namespace Quanta.Conversion;
 /// <param name="Config">config.json.</param>
 /// <param name="HfArchitecture">The <c>architectures[0]</c> entry that chose the adapter.</param>
 /// <param name="VocabularySize">Tokens the tokenizer import found, when it ran (Gemma 3 trims its embeddings to it).</param>
-public sealed record ConversionContext(HfConfig Config, string HfArchitecture, int? VocabularySize = null);
+/// <param name="Directory">The checkpoint directory (vision adapters read preprocessor_config.json there).</param>
+public sealed record ConversionContext(HfConfig Config, string HfArchitecture, int? VocabularySize = null, string? Directory = null);

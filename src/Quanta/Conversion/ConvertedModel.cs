@@ -57,7 +57,33 @@ public sealed class ConvertedModel : IDisposable
     /// validated, every tensor gets its GGUF name. Throws <see cref="ConversionException"/> (unsupported
     /// architecture, missing field, unmappable tensor) or <see cref="SafetensorsFormatException"/>.
     /// </summary>
-    public static ConvertedModel Open(string directory, ITokenizerKeysSource? tokenizer = null)
+    public static ConvertedModel Open(string directory, ITokenizerKeysSource? tokenizer = null) =>
+        Open(directory, tokenizer, MultimodalLayout.SingleFile);
+
+    /// <summary>
+    /// Opens the model file of <paramref name="directory"/>: for a multimodal checkpoint, with
+    /// <see cref="MultimodalLayout.SingleFile"/> the text model with the vision tower and projector (Ollama's
+    /// layout), with <see cref="MultimodalLayout.Projector"/> the text model alone (its projector comes from
+    /// <see cref="OpenProjector"/>). A text-only checkpoint is the same either way.
+    /// </summary>
+    public static ConvertedModel Open(string directory, ITokenizerKeysSource? tokenizer, MultimodalLayout layout)
+    {
+        var config = LoadConfig(directory);
+        return Open(directory, config, HfArchitectures.Get(config.Architecture, layout), tokenizer);
+    }
+
+    /// <summary>
+    /// The projector (mmproj) file of a multimodal checkpoint as llama.cpp writes it: architecture <c>clip</c>,
+    /// <c>clip.*</c> keys, the vision tower's <c>v.*</c> and the projector's <c>mm.*</c> tensors. Throws a
+    /// <see cref="ConversionException"/> for an architecture without a vision tower.
+    /// </summary>
+    public static ConvertedModel OpenProjector(string directory)
+    {
+        var config = LoadConfig(directory);
+        return Open(directory, config, HfArchitectures.GetProjector(config.Architecture), null);
+    }
+
+    static HfConfig LoadConfig(string directory)
     {
         ArgumentNullException.ThrowIfNull(directory);
         if (!System.IO.Directory.Exists(directory))
@@ -66,14 +92,18 @@ public sealed class ConvertedModel : IDisposable
                 ? $"{directory}: is a file; give the checkpoint's directory (with config.json and *.safetensors)"
                 : $"{directory}: directory not found");
         }
-        var config = HfConfig.Load(Path.Combine(directory, "config.json"));
-        var hfArchitecture = config.Architecture;
-        var adapter = HfArchitectures.Get(hfArchitecture);
-        var tokenizerKeys = tokenizer?.GetKeys(new TokenizerRequest(directory, hfArchitecture!, adapter.Architecture, config));
+        return HfConfig.Load(Path.Combine(directory, "config.json"));
+    }
+
+    static ConvertedModel Open(string directory, HfConfig rawConfig, ArchitectureAdapter adapter, ITokenizerKeysSource? tokenizer)
+    {
+        var hfArchitecture = rawConfig.Architecture!;
+        var config = adapter.ConfigFor(rawConfig);
+        var tokenizerKeys = tokenizer?.GetKeys(new TokenizerRequest(directory, hfArchitecture, adapter.Architecture, config));
         int? vocabulary = tokenizerKeys?.FirstOrDefault(k => k.Key == "tokenizer.ggml.tokens").Value is { Type: GgufValueType.Array } tokens
             ? tokens.AsArray().Count
             : null;
-        var context = new ConversionContext(config, hfArchitecture!, vocabulary);
+        var context = new ConversionContext(config, hfArchitecture, vocabulary, directory);
 
         var checkpoint = SafetensorsCheckpoint.Open(directory);
         try
@@ -93,7 +123,7 @@ public sealed class ConvertedModel : IDisposable
             {
                 throw new ConversionException($"two checkpoint tensors map to '{duplicate.Key}'");
             }
-            return new ConvertedModel(directory, config, hfArchitecture!, adapter, checkpoint, tensors, earlyKeys, tokenizerKeys);
+            return new ConvertedModel(directory, config, hfArchitecture, adapter, checkpoint, tensors, earlyKeys, tokenizerKeys);
         }
         catch
         {
@@ -115,13 +145,13 @@ public sealed class ConvertedModel : IDisposable
         {
             metadata.Add(key, value);
         }
-        metadata.Add("general.type", GgufValue.String("model"));
+        metadata.Add("general.type", GgufValue.String(Adapter.GgufType));
         metadata.Add(GgufKeys.Name, GgufValue.String(ModelName()));
         if (ParameterCount > 0)
         {
             metadata.Add("general.size_label", GgufValue.String(ModelNaming.SizeLabel(ParameterCount)));
         }
-        Adapter.WriteParameters(new ConversionContext(Config, HfArchitecture), metadata, fileType);
+        Adapter.WriteParameters(new ConversionContext(Config, HfArchitecture, Directory: Directory), metadata, fileType);
         foreach (var (key, value) in TokenizerKeys ?? [])
         {
             metadata.Replace(key, value);
@@ -148,13 +178,24 @@ public sealed class ConvertedModel : IDisposable
     }
 
     /// <summary>The model as a tensor source with the given metadata, for the quantization pipeline.</summary>
-    public ITensorSource AsSource(GgufMetadata metadata) => new Source(this, metadata);
+    public ITensorSource AsSource(GgufMetadata metadata) => new Source(this, metadata, model => model.Tensors);
 
-    sealed class Source(ConvertedModel model, GgufMetadata metadata) : ITensorSource
+    /// <summary>
+    /// The model as a tensor source whose tensors arrive in float32, or in F16 where
+    /// <paramref name="halfPrecision"/> says so (a multimodal model's image tensors, which a quantization keeps
+    /// as the converter wrote them).
+    /// </summary>
+    public ITensorSource AsSource(GgufMetadata metadata, Func<ConvertedTensor, bool> halfPrecision)
+    {
+        ArgumentNullException.ThrowIfNull(halfPrecision);
+        return new Source(this, metadata, model => [.. model.Tensors.Select(t => halfPrecision(t) ? (ISourceTensor)new HalfPrecisionTensor(t) : t)]);
+    }
+
+    sealed class Source(ConvertedModel model, GgufMetadata metadata, Func<ConvertedModel, IReadOnlyList<ISourceTensor>> tensors) : ITensorSource
     {
         public GgufMetadata Metadata { get; } = metadata;
 
-        public IReadOnlyList<ISourceTensor> Tensors => model.Tensors;
+        public IReadOnlyList<ISourceTensor> Tensors { get; } = tensors(model);
 
         public IReadOnlyList<string> FilePaths => model.FilePaths;
     }

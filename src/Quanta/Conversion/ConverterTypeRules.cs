@@ -55,6 +55,12 @@ public static class ConverterTypeRules
         {
             return new(GgmlType.F32, TensorTypeReason.NotQuantizable, "1-D or norm: float32");
         }
+        if (tensor.Mapping.ForcedType is { } forced)
+        {
+            return tensor.Mapping.ForcedUnlessF32 && outputType == ConverterOutputType.F32
+                ? new(GgmlType.F32, TensorTypeReason.UnquantizedPreset, "--outtype f32")
+                : new(forced, TensorTypeReason.NotQuantizable, $"converter keeps it {GgmlTypeInfo.Of(forced).Name}");
+        }
         if (!name.EndsWith(".weight", StringComparison.Ordinal))
         {
             return new(GgmlType.F32, TensorTypeReason.NotQuantizable, "not a weight: float32");

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Quanta.Conversion;
 
@@ -58,6 +59,39 @@ public sealed class HfConfig
         _root.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
 
     public bool Has(string key) => Get(key) is not null;
+
+    /// <summary>
+    /// The config with the fields of the nested object <paramref name="key"/> moved to the top, overriding
+    /// fields of the same name (the converter's <c>{**hparams, **hparams["text_config"]}</c> for the text half
+    /// of a multimodal model); the config itself when it has no such object.
+    /// </summary>
+    public HfConfig Lift(string key) => Object(key) is { } nested ? Merge(Path, this, nested) : this;
+
+    /// <summary>
+    /// Python's <c>{**a, **b, ...}</c>: the fields of every config in order, later ones winning; null entries
+    /// are skipped. The result is named <paramref name="path"/> in error messages.
+    /// </summary>
+    public static HfConfig Merge(string path, params HfConfig?[] configs)
+    {
+        ArgumentNullException.ThrowIfNull(configs);
+        var merged = new JsonObject();
+        foreach (var config in configs)
+        {
+            if (config is null)
+            {
+                continue;
+            }
+            foreach (var property in config._root.EnumerateObject())
+            {
+                merged[property.Name] = JsonNode.Parse(property.Value.GetRawText());
+            }
+        }
+        using var document = JsonDocument.Parse(merged.ToJsonString());
+        return new HfConfig(path, document.RootElement.Clone());
+    }
+
+    /// <summary>Loads <paramref name="path"/> when it exists, else null.</summary>
+    public static HfConfig? LoadIfPresent(string path) => File.Exists(path) ? Load(path) : null;
 
     /// <summary>The first of <paramref name="keys"/> that is present (the converter's <c>find_hparam</c>).</summary>
     public string? Find(params string[] keys) => keys.FirstOrDefault(Has);
