@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Quanta.Cli.Rendering;
 using Quanta.Conversion;
+using Quanta.Conversion.GemmaInt8;
 using Quanta.Conversion.Tokenizers;
 using Quanta.Formats.Safetensors;
 using Quanta.Quantization;
@@ -14,14 +15,14 @@ namespace Quanta.Cli.Commands;
 /// writes; any <c>quanta quantize</c> preset gives what converting to f32 and then quantizing would, byte
 /// for byte, without the intermediate file.
 /// </summary>
-internal static class ConvertCommand
+internal static partial class ConvertCommand
 {
     /// <summary>The tokenizer import; tests may swap in a fake.</summary>
     internal static ITokenizerKeysSource? TokenizerSource { get; set; } = CheckpointTokenizerSource.Instance;
 
     public static Command Create(CliContext context)
     {
-        var input = CliArguments.InputPath("HF_DIR", "The checkpoint directory: config.json, model.safetensors or model-0000N-of-0000M.safetensors with model.safetensors.index.json");
+        var input = CliArguments.InputPath("HF_DIR", "The checkpoint directory: config.json, model.safetensors or model-0000N-of-0000M.safetensors with model.safetensors.index.json; or a gemma_pytorch int8 MODEL.ckpt (or its directory)");
         var type = new Option<string>("--type", "--outtype")
         {
             Description = "f32, f16, bf16, q8_0 (as convert_hf_to_gguf.py writes them), auto (f16 for a float16 checkpoint, else bf16) or any 'quanta quantize' type (Q4_K_M ...)",
@@ -30,10 +31,12 @@ internal static class ConvertCommand
         };
         var output = new Option<string>("--output", "-o") { Description = "Output file (default: <HF_DIR>/<Name>-<size>-<TYPE>.gguf)", HelpName = "OUT.gguf" };
         var o = new QuantizeCommand.Switches();
+        var (variant, tokenizer) = GemmaInt8Options();
         var command = new Command("convert", "Convert a Hugging Face checkpoint (safetensors) to GGUF, straight to any quantization")
         {
             input, type, output, o.Pure, o.OutputTensorType, o.TokenEmbeddingType, o.TensorType, o.TensorTypeFile,
             o.LeaveOutputTensor, o.OverrideKv, o.SplitMaxSize, o.SplitMaxTensors, o.PruneLayers, o.Threads, o.DryRun, o.Imatrix,
+            variant, tokenizer,
         };
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -54,14 +57,17 @@ internal static class ConvertCommand
                 options,
                 run,
                 parseResult.GetValue(o.DryRun),
-                QuantizeOnlySwitch(parseResult, o));
+                QuantizeOnlySwitch(parseResult, o),
+                parseResult.GetValue(variant),
+                parseResult.GetValue(tokenizer));
             Run(context, request, cancellationToken);
             return Task.FromResult(ExitCodes.Success);
         });
         return command;
     }
 
-    sealed record Request(string Directory, string? Output, string Type, QuantizationOptions Options, QuantizerOptions Run, bool DryRun, string? QuantizeOnlySwitch);
+    sealed record Request(string Directory, string? Output, string Type, QuantizationOptions Options, QuantizerOptions Run, bool DryRun, string? QuantizeOnlySwitch,
+        string? Variant = null, string? Tokenizer = null);
 
     /// <summary>The first switch given that only a quantize preset can honour, or null.</summary>
     static string? QuantizeOnlySwitch(ParseResult parseResult, QuantizeCommand.Switches o)
@@ -86,6 +92,15 @@ internal static class ConvertCommand
 
     static void Run(CliContext context, Request request, CancellationToken cancellationToken)
     {
+        if (GemmaInt8Conversion.IsCheckpoint(request.Directory))
+        {
+            RunGemmaInt8(context, request, cancellationToken);
+            return;
+        }
+        if (request.Variant is not null || request.Tokenizer is not null)
+        {
+            throw new UserErrorException("--variant and --tokenizer apply to gemma_pytorch int8 checkpoints (*.ckpt)");
+        }
         using var model = Open(request.Directory);
         var typeText = request.Type.Trim();
         ConverterOutputType? converterType = typeText.ToUpperInvariant() switch
@@ -149,6 +164,12 @@ internal static class ConvertCommand
                 ? "warning: tokenizer import is not available in this build; the output has no tokenizer.* keys, so llama.cpp cannot run it as is"
                 : $"warning: no tokenizer files Quanta can read in '{request.Directory}'; the output has no tokenizer.* keys");
         }
+        Execute(context, request, job, model.HfArchitecture, typeLabel, cancellationToken);
+    }
+
+    /// <summary>Prints the plan of a dry run, or runs the job with progress and prints the summary.</summary>
+    static void Execute(CliContext context, Request request, QuantizationJob job, string inputKind, string typeLabel, CancellationToken cancellationToken)
+    {
         if (request.DryRun)
         {
             context.Out.Write(job.Plan.ToTable());
@@ -159,7 +180,7 @@ internal static class ConvertCommand
             context.Error.WriteLine($"warning: {job.Plan.FallbackCount} of {job.Plan.Entries.Count} tensor(s) required fallback quantization (row length not a multiple of the block size)");
         }
         context.Error.WriteLine(
-            $"converting '{request.Directory}' ({model.HfArchitecture}) to '{string.Join("', '", job.Files.Select(f => f.Path))}' as {typeLabel} using {request.Run.EffectiveThreads} thread(s)");
+            $"converting '{request.Directory}' ({inputKind}) to '{string.Join("', '", job.Files.Select(f => f.Path))}' as {typeLabel} using {request.Run.EffectiveThreads} thread(s)");
         QuantizationResult result;
         try
         {

@@ -13,9 +13,9 @@ namespace Quanta.Tests.Conversion.GemmaInt8;
 public class GemmaInt8Tests
 {
     // A tiny Gemma 2 shaped like gemma_pytorch's int8 checkpoints: 2 layers, 2 query heads, 1 KV head.
-    static readonly GemmaVariant Tiny = new("tiny", GemmaGeneration.Gemma2, 2, 2, 1, 64, 96, 32, 40);
+    internal static readonly GemmaVariant Tiny = new("tiny", GemmaGeneration.Gemma2, 2, 2, 1, 64, 96, 32, 40);
 
-    static byte[] TinyCheckpoint(Func<int, float>? scalerOf = null)
+    internal static byte[] TinyCheckpoint(Func<int, float>? scalerOf = null)
     {
         var random = new Random(7);
         var builder = new TorchZipBuilder();
