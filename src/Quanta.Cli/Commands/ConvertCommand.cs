@@ -164,6 +164,10 @@ internal static partial class ConvertCommand
                 ? "warning: tokenizer import is not available in this build; the output has no tokenizer.* keys, so llama.cpp cannot run it as is"
                 : $"warning: no tokenizer files Quanta can read in '{request.Directory}'; the output has no tokenizer.* keys");
         }
+        if (!request.DryRun)
+        {
+            WarnAboutLossyPackedLayers(context, model, job);
+        }
         Execute(context, request, job, model.HfArchitecture, typeLabel, cancellationToken);
     }
 
