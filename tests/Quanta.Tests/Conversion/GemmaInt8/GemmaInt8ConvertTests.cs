@@ -5,6 +5,7 @@ using Quanta.Conversion.GemmaInt8;
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
 using Quanta.Formats.PyTorch;
+using Quanta.Formats.Safetensors;
 using Quanta.Quantization;
 using Quanta.Tests.Cli;
 
@@ -153,5 +154,69 @@ public sealed class GemmaInt8ConvertTests : IDisposable
         var result = CliRunner.Run(["convert", path, "--type", "q8_0", "-o", Path.Combine(_root, "x.gguf")]);
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("--variant", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Export_of_the_q8_0_conversion_gives_back_the_int8_checkpoint()
+    {
+        var path = WriteCheckpoint();
+        var gguf = Convert(path, "q8_0");
+        var directory = Path.Combine(_root, "export");
+        var result = CliRunner.Run(["export", "--format", "gemma-int8", gguf, "-o", directory]);
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var exported = SafetensorsFile.Open(Path.Combine(directory, "model.safetensors"));
+        using var original = PyTorchCheckpoint.Open(path);
+        var expectedNames = original.Tensors.Select(t => t.Name).Where(n => n != "freqs_cis").Order(StringComparer.Ordinal);
+        Assert.Equal(expectedNames, exported.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal));
+        foreach (var tensor in original.Tensors.Where(t => t.Name.EndsWith(".weight_scaler", StringComparison.Ordinal)))
+        {
+            var module = tensor.Name[..^".weight_scaler".Length];
+            var weight = exported.FindTensor(module + ".weight")!;
+            var scaler = exported.FindTensor(module + ".weight_scaler")!;
+            Assert.Equal(SafetensorsDType.I8, weight.Type);
+            Assert.Equal(SafetensorsDType.BF16, scaler.Type);
+            Assert.Equal(original[module + ".weight"].Shape, weight.Shape);
+            Assert.True(original[module + ".weight"].Data.SequenceEqual(weight.Data), module);
+            Assert.True(tensor.Data.SequenceEqual(scaler.Data), module + " scaler");
+        }
+        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "config.json")));
+        Assert.Equal("gemma_2", config.RootElement.GetProperty("architecture").GetString());
+        Assert.True(config.RootElement.GetProperty("quant").GetBoolean());
+    }
+
+    [Fact]
+    public void Export_of_a_float_gguf_quantizes_with_gemmas_rule()
+    {
+        var path = WriteCheckpoint();
+        var gguf = Convert(path, "f32");
+        var directory = Path.Combine(_root, "export-f32");
+        var result = CliRunner.Run(["export", "--format", "gemma-int8", gguf, "-o", directory]);
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var exported = SafetensorsFile.Open(Path.Combine(directory, "model.safetensors"));
+        using var source = GgufFile.Open(gguf);
+        var down = MemoryMarshal.Cast<byte, float>(source.FindTensor("blk.0.ffn_down.weight")!.Data);
+        var columns = GemmaInt8Tests.Tiny.Intermediate;
+        var quants = new sbyte[columns];
+        var expectedScaler = GemmaInt8Rows.Quantize(down[..columns], quants);
+        var weight = exported.FindTensor("model.layers.0.mlp.down_proj.weight")!;
+        Assert.True(MemoryMarshal.AsBytes(quants.AsSpan()).SequenceEqual(weight.Data[..columns]));
+        var scaler = exported.FindTensor("model.layers.0.mlp.down_proj.weight_scaler")!;
+        Assert.Equal(BFloat16.FromFloat(expectedScaler), System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(scaler.Data));
+    }
+
+    [Fact]
+    public void Export_refuses_a_model_that_is_not_gemma()
+    {
+        var path = WriteCheckpoint();
+        var gguf = Convert(path, "f32");
+        var bytes = File.ReadAllBytes(gguf);
+        // Same length, other architecture: "gemma2" → "llama2" is not a Gemma name.
+        var at = bytes.AsSpan().IndexOf("gemma2"u8);
+        "llama2"u8.CopyTo(bytes.AsSpan(at));
+        var renamed = Path.Combine(_root, "not-gemma.gguf");
+        File.WriteAllBytes(renamed, bytes);
+        var result = CliRunner.Run(["export", "--format", "gemma-int8", renamed, "-o", Path.Combine(_root, "nope")]);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("is not Gemma", result.Error, StringComparison.Ordinal);
     }
 }
