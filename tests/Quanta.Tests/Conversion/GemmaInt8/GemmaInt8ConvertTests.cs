@@ -219,4 +219,34 @@ public sealed class GemmaInt8ConvertTests : IDisposable
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("is not Gemma", result.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Tokenizer_model_beside_the_checkpoint_or_named_gives_the_tokenizer_keys()
+    {
+        // The Llama 2 SentencePiece fixture (32,000 pieces) stands in for Gemma's; the embedding has as many rows.
+        var variant = GemmaInt8Tests.Tiny with { Vocab = 32000 };
+        var directory = Path.Combine(_root, "with-tokenizer");
+        Directory.CreateDirectory(directory);
+        var checkpoint = Path.Combine(directory, "model.ckpt");
+        File.WriteAllBytes(checkpoint, GemmaInt8Tests.TinyCheckpoint(variant: variant));
+        var fixture = Path.Combine(Quanta.Tests.Conversion.Tokenizers.TokenizerFixtures.Root, "tokenizer.model");
+        var named = Path.Combine(_root, "spiece.model");
+        File.Copy(fixture, named);
+        using (var without = GemmaInt8Conversion.Open(directory, variant))
+        {
+            Assert.Null(without.TokenizerKeys);
+        }
+        using (var explicitly = GemmaInt8Conversion.Open(checkpoint, variant, named))
+        {
+            var metadata = explicitly.CreateMetadata(7);
+            Assert.Equal("llama", metadata["tokenizer.ggml.model"].AsString());
+            Assert.Equal(32000, metadata["tokenizer.ggml.tokens"].AsArray().Count);
+        }
+        File.Copy(fixture, Path.Combine(directory, "tokenizer.model"));
+        using var beside = GemmaInt8Conversion.Open(directory, variant);
+        Assert.NotNull(beside.TokenizerKeys);
+        Assert.True(GemmaInt8Conversion.IsCheckpoint(directory));
+        Assert.True(GemmaInt8Conversion.IsCheckpoint(checkpoint));
+        Assert.False(GemmaInt8Conversion.IsCheckpoint(fixture));
+    }
 }
