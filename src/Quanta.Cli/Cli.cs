@@ -29,6 +29,7 @@ public static class Cli
         InspectCommand.Create,
         QuantizeCommand.Create,
         ConvertCommand.Create,
+        ExportCommand.Create,
         TypesCommand.Create,
         DemoCommand.Create,
         CreateCommand.Create,

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Quanta.Cli.Rendering;
 using Quanta.Conversion;
+using Quanta.Conversion.GemmaInt8;
 using Quanta.Conversion.Tokenizers;
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
@@ -16,14 +17,14 @@ namespace Quanta.Cli.Commands;
 /// writes; any <c>quanta quantize</c> preset gives what converting to f32 and then quantizing would, byte
 /// for byte, without the intermediate file.
 /// </summary>
-internal static class ConvertCommand
+internal static partial class ConvertCommand
 {
     /// <summary>The tokenizer import; tests may swap in a fake.</summary>
     internal static ITokenizerKeysSource? TokenizerSource { get; set; } = CheckpointTokenizerSource.Instance;
 
     public static Command Create(CliContext context)
     {
-        var input = CliArguments.InputPath("HF_DIR", "The checkpoint directory: config.json, model.safetensors or model-0000N-of-0000M.safetensors with model.safetensors.index.json");
+        var input = CliArguments.InputPath("HF_DIR", "The checkpoint directory: config.json, model.safetensors or model-0000N-of-0000M.safetensors with model.safetensors.index.json; or a gemma_pytorch int8 MODEL.ckpt (or its directory)");
         var type = new Option<string>("--type", "--outtype")
         {
             Description = "f32, f16, bf16, q8_0 (as convert_hf_to_gguf.py writes them), auto (f16 for a float16 checkpoint, else bf16) or any 'quanta quantize' type (Q4_K_M ...)",
@@ -36,10 +37,12 @@ internal static class ConvertCommand
             Description = "Multimodal models: write llama.cpp's layout, the text model to OUT.gguf and the vision tower with its projector to mmproj-OUT.gguf (architecture clip); without it one file holds both, as Ollama packages them",
         };
         var o = new QuantizeCommand.Switches();
+        var (variant, tokenizer) = GemmaInt8Options();
         var command = new Command("convert", "Convert a Hugging Face checkpoint (safetensors) to GGUF, straight to any quantization")
         {
             input, type, output, mmproj, o.Pure, o.OutputTensorType, o.TokenEmbeddingType, o.TensorType, o.TensorTypeFile,
             o.LeaveOutputTensor, o.OverrideKv, o.SplitMaxSize, o.SplitMaxTensors, o.PruneLayers, o.VisionType, o.ProjectorType, o.Threads, o.DryRun, o.Imatrix,
+            variant, tokenizer,
         };
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -61,14 +64,17 @@ internal static class ConvertCommand
                 run,
                 parseResult.GetValue(o.DryRun),
                 QuantizeOnlySwitch(parseResult, o),
-                parseResult.GetValue(mmproj));
+                parseResult.GetValue(mmproj),
+                parseResult.GetValue(variant),
+                parseResult.GetValue(tokenizer));
             Run(context, request, cancellationToken);
             return Task.FromResult(ExitCodes.Success);
         });
         return command;
     }
 
-    sealed record Request(string Directory, string? Output, string Type, QuantizationOptions Options, QuantizerOptions Run, bool DryRun, string? QuantizeOnlySwitch, bool Mmproj);
+    sealed record Request(string Directory, string? Output, string Type, QuantizationOptions Options, QuantizerOptions Run, bool DryRun, string? QuantizeOnlySwitch,
+        bool Mmproj = false, string? Variant = null, string? Tokenizer = null);
 
     /// <summary>The first switch given that only a quantize preset can honour, or null.</summary>
     static string? QuantizeOnlySwitch(ParseResult parseResult, QuantizeCommand.Switches o)
@@ -93,6 +99,15 @@ internal static class ConvertCommand
 
     static void Run(CliContext context, Request request, CancellationToken cancellationToken)
     {
+        if (GemmaInt8Conversion.IsCheckpoint(request.Directory))
+        {
+            RunGemmaInt8(context, request, cancellationToken);
+            return;
+        }
+        if (request.Variant is not null || request.Tokenizer is not null)
+        {
+            throw new UserErrorException("--variant and --tokenizer apply to gemma_pytorch int8 checkpoints (*.ckpt)");
+        }
         using var model = Open(() => ConvertedModel.Open(request.Directory, TokenizerSource, request.Mmproj ? MultimodalLayout.Projector : MultimodalLayout.SingleFile));
         using var projector = request.Mmproj ? Open(() => ConvertedModel.OpenProjector(request.Directory)) : null;
         var typeText = request.Type.Trim();
@@ -166,6 +181,19 @@ internal static class ConvertCommand
                 ? "warning: tokenizer import is not available in this build; the output has no tokenizer.* keys, so llama.cpp cannot run it as is"
                 : $"warning: no tokenizer files Quanta can read in '{request.Directory}'; the output has no tokenizer.* keys");
         }
+        if (!request.DryRun)
+        {
+            WarnAboutLossyPackedLayers(context, model, jobs[0]);
+        }
+        Execute(context, request, jobs, model.HfArchitecture, typeLabel, cancellationToken);
+    }
+
+    /// <summary>
+    /// Prints the plans of a dry run, or runs the jobs (the model, then any projector file) with progress and
+    /// prints each summary.
+    /// </summary>
+    static void Execute(CliContext context, Request request, IReadOnlyList<QuantizationJob> jobs, string inputKind, string typeLabel, CancellationToken cancellationToken)
+    {
         if (request.DryRun)
         {
             foreach (var job in jobs)
@@ -185,7 +213,7 @@ internal static class ConvertCommand
                 context.Error.WriteLine($"warning: {job.Plan.FallbackCount} of {job.Plan.Entries.Count} tensor(s) required fallback quantization (row length not a multiple of the block size)");
             }
             context.Error.WriteLine(
-                $"converting '{request.Directory}' ({model.HfArchitecture}) to '{string.Join("', '", job.Files.Select(f => f.Path))}' as {(job == jobs[0] ? typeLabel : "projector")} using {request.Run.EffectiveThreads} thread(s)");
+                $"converting '{request.Directory}' ({inputKind}) to '{string.Join("', '", job.Files.Select(f => f.Path))}' as {(job == jobs[0] ? typeLabel : "projector")} using {request.Run.EffectiveThreads} thread(s)");
             QuantizationResult result;
             try
             {

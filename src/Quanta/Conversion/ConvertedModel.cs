@@ -1,3 +1,4 @@
+using Quanta.Conversion.Gptq;
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
 using Quanta.Formats.Safetensors;
@@ -105,6 +106,7 @@ public sealed class ConvertedModel : IDisposable
             : null;
         var context = new ConversionContext(config, hfArchitecture, vocabulary, directory);
 
+        var packed = PackedInt4Checkpoint.From(config, directory);
         var checkpoint = SafetensorsCheckpoint.Open(directory);
         try
         {
@@ -113,6 +115,15 @@ public sealed class ConvertedModel : IDisposable
             var shardOf = checkpoint.Files.Select((f, i) => (f.Path, i)).ToDictionary(p => p.Path, p => p.i, StringComparer.Ordinal);
             foreach (var tensor in checkpoint.Tensors)
             {
+                if (packed is not null && PackedInt4Checkpoint.IsPacked(tensor.Name))
+                {
+                    // A GPTQ/AWQ layer becomes one tensor, named as its module's float weight would be.
+                    if (tensor.Name.EndsWith(".qweight", StringComparison.Ordinal))
+                    {
+                        tensors.Add(PackedTensor(packed, checkpoint, context, adapter, tensor, shardOf[tensor.FilePath]));
+                    }
+                    continue;
+                }
                 if (adapter.Map(context, tensor.Name) is { } mapping)
                 {
                     tensors.Add(ConvertedTensor.FromCheckpoint(tensor, mapping, shardOf[tensor.FilePath]));
@@ -130,6 +141,20 @@ public sealed class ConvertedModel : IDisposable
             checkpoint.Dispose();
             throw;
         }
+    }
+
+    static ConvertedTensor PackedTensor(PackedInt4Checkpoint packed, SafetensorsCheckpoint checkpoint, ConversionContext context, ArchitectureAdapter adapter,
+        SafetensorsTensor qweight, int shard)
+    {
+        var module = qweight.Name[..^".qweight".Length];
+        var mapping = adapter.Map(context, module + ".weight")
+            ?? throw new ConversionException($"'{module}' is a packed layer the architecture {adapter.Architecture} does not convert");
+        var scales = checkpoint.FindTensor(module + ".scales") is { Shape.Count: 2 } s ? s : throw new ConversionException($"'{module}' has no 2-D scales");
+        var outFeatures = scales.Shape[1];
+        var inFeatures = qweight.Shape.Count == 2
+            ? packed.Format == PackedInt4Format.AwqGemm ? qweight.Shape[0] : qweight.Shape[0] * 8
+            : throw new ConversionException($"'{qweight.Name}' is not 2-D");
+        return ConvertedTensor.FromPacked(module, () => packed.Load(checkpoint, module), inFeatures, outFeatures, mapping, shard, qweight.FileOffset);
     }
 
     /// <summary>

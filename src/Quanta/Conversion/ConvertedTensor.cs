@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
+using Quanta.Conversion.Gptq;
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
 using Quanta.Formats.Safetensors;
@@ -17,6 +18,9 @@ public sealed class ConvertedTensor : ISourceTensor
     readonly SafetensorsTensor? _source;
     readonly float[]? _values;
     readonly int _shardIndex;
+    Lazy<PackedInt4Linear>? _packed;
+    long _packedOffset;
+    readonly Dictionary<GgmlType, bool> _lossless = [];
 
     ConvertedTensor(GgufTensorInfo info, int dimensions, SafetensorsTensor? source, float[]? values, TensorMapping mapping, int shardIndex)
     {
@@ -40,7 +44,10 @@ public sealed class ConvertedTensor : ISourceTensor
 
     public int ShardIndex => _shardIndex;
 
-    public long FileOffset => _source?.FileOffset ?? 0;
+    public long FileOffset => _source?.FileOffset ?? _packedOffset;
+
+    /// <summary>The GPTQ/AWQ layer the rows are unpacked from; null for other tensors.</summary>
+    public PackedInt4Linear? PackedLayer => _packed?.Value;
 
     /// <summary>A checkpoint tensor under its GGUF name, transformed as <paramref name="mapping"/> says.</summary>
     public static ConvertedTensor FromCheckpoint(SafetensorsTensor source, TensorMapping mapping, int shardIndex)
@@ -70,6 +77,75 @@ public sealed class ConvertedTensor : ISourceTensor
         }
         var shape = torchShape.Reverse().ToArray();
         return new ConvertedTensor(new GgufTensorInfo(mapping.GgufName, shape, GgmlType.F32), source.Shape.Count, source, null, mapping, shardIndex);
+    }
+
+    /// <summary>
+    /// A GPTQ/AWQ linear layer under its GGUF name: float32 rows <c>(q − z)·s</c> in nn.Linear layout, read from
+    /// <paramref name="layer"/> on first use (the packed tensors stay in memory from then on), with the mapping's
+    /// row permutation applied to whole rows.
+    /// </summary>
+    public static ConvertedTensor FromPacked(string module, Func<PackedInt4Linear> layer, long inFeatures, long outFeatures, TensorMapping mapping, int shardIndex, long fileOffset)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(mapping);
+        if (mapping.KeepRows is not null || mapping.AddOne || mapping.PermuteHeads is { } heads && (heads <= 0 || outFeatures % heads != 0 || outFeatures / heads % 2 != 0))
+        {
+            throw new ConversionException($"'{module}': the architecture's transform of this tensor does not apply to a packed 4-bit layer");
+        }
+        return new ConvertedTensor(new GgufTensorInfo(mapping.GgufName, [inFeatures, outFeatures], GgmlType.F32), 2, null, null, mapping, shardIndex)
+        {
+            _packed = new Lazy<PackedInt4Linear>(layer, LazyThreadSafetyMode.ExecutionAndPublication),
+            _packedOffset = fileOffset,
+        };
+    }
+
+    /// <summary>
+    /// Q4_0 or Q4_1 straight from a GPTQ/AWQ layer when every value maps exactly (<see cref="PackedInt4Linear.CanMapLossless"/>);
+    /// the Q/K permutation moves whole rows, so it applies to the encoded rows unchanged.
+    /// </summary>
+    public bool TryReadEncoded(GgmlType type, long firstRow, long rowCount, Span<byte> destination)
+    {
+        if (_packed is null || !IsLossless(type))
+        {
+            return false;
+        }
+        var layer = _packed.Value;
+        var rowBytes = (int)GgmlTypeInfo.Of(type).RowBytes(layer.InFeatures);
+        for (var r = 0; r < rowCount; r++)
+        {
+            var row = firstRow + r;
+            var source = Mapping.PermuteHeads is { } heads ? PermutedIndex(row, Info.RowCount, heads) : row;
+            layer.Encode(type, (int)source, 1, destination.Slice((int)(r * rowBytes), rowBytes));
+        }
+        return true;
+    }
+
+    /// <summary>Whether a packed layer maps onto <paramref name="type"/> without loss; <paramref name="reason"/> says why not.</summary>
+    public bool IsLossless(GgmlType type, out string? reason)
+    {
+        reason = null;
+        if (_packed is null)
+        {
+            reason = "not a packed 4-bit layer";
+            return false;
+        }
+        return _packed.Value.CanMapLossless(type, out reason);
+    }
+
+    bool IsLossless(GgmlType type)
+    {
+        if (type is not (GgmlType.Q4_0 or GgmlType.Q4_1))
+        {
+            return false;
+        }
+        lock (_lossless)
+        {
+            if (!_lossless.TryGetValue(type, out var lossless))
+            {
+                lossless = _lossless[type] = IsLossless(type, out _);
+            }
+            return lossless;
+        }
     }
 
     /// <summary>A tensor the converter makes itself, 1-D float32.</summary>
@@ -219,6 +295,11 @@ public sealed class ConvertedTensor : ISourceTensor
 
     void ReadSource(long firstElement, Span<float> destination)
     {
+        if (_packed is not null)
+        {
+            ReadPacked(firstElement, destination);
+            return;
+        }
         var size = SafetensorsDTypes.Size(_source!.Type);
         var bytes = destination.Length * size;
         var scratch = ArrayPool<byte>.Shared.Rent(bytes);
@@ -229,6 +310,35 @@ public sealed class ConvertedTensor : ISourceTensor
         finally
         {
             ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    void ReadPacked(long firstElement, Span<float> destination)
+    {
+        var layer = _packed!.Value;
+        var rowLength = layer.InFeatures;
+        if (firstElement % rowLength == 0 && destination.Length % rowLength == 0)
+        {
+            layer.Dequantize((int)(firstElement / rowLength), destination.Length / rowLength, destination);
+            return;
+        }
+        var row = ArrayPool<float>.Shared.Rent(rowLength);
+        try
+        {
+            var done = 0;
+            while (done < destination.Length)
+            {
+                var element = firstElement + done;
+                var column = (int)(element % rowLength);
+                layer.Dequantize((int)(element / rowLength), 1, row.AsSpan(0, rowLength));
+                var n = Math.Min(rowLength - column, destination.Length - done);
+                row.AsSpan(column, n).CopyTo(destination[done..]);
+                done += n;
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(row);
         }
     }
 

@@ -50,16 +50,27 @@ public static class ConverterTypeRules
     public static TensorTypeDecision Choose(ConvertedTensor tensor, ConverterOutputType outputType)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        var name = tensor.Info.Name;
-        if (tensor.Dimensions <= 1 || name.EndsWith("_norm.weight", StringComparison.Ordinal))
-        {
-            return new(GgmlType.F32, TensorTypeReason.NotQuantizable, "1-D or norm: float32");
-        }
-        if (tensor.Mapping.ForcedType is { } forced)
+        // A type the converter forces (image tensors) applies to every tensor but 1-D ones and norms.
+        if (tensor.Mapping.ForcedType is { } forced && !IsNormOrVector(tensor.Info.Name, tensor.Dimensions))
         {
             return tensor.Mapping.ForcedUnlessF32 && outputType == ConverterOutputType.F32
                 ? new(GgmlType.F32, TensorTypeReason.UnquantizedPreset, "--outtype f32")
                 : new(forced, TensorTypeReason.NotQuantizable, $"converter keeps it {GgmlTypeInfo.Of(forced).Name}");
+        }
+        return Choose(tensor.Info, tensor.Dimensions, outputType);
+    }
+
+    static bool IsNormOrVector(string name, int dimensions) =>
+        dimensions <= 1 || name.EndsWith("_norm.weight", StringComparison.Ordinal);
+
+    /// <summary>The same rule for any tensor (gemma int8 checkpoints): GGUF name and shape, and PyTorch's <c>n_dims</c>.</summary>
+    public static TensorTypeDecision Choose(Quanta.Formats.Gguf.GgufTensorInfo info, int dimensions, ConverterOutputType outputType)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        var name = info.Name;
+        if (IsNormOrVector(name, dimensions))
+        {
+            return new(GgmlType.F32, TensorTypeReason.NotQuantizable, "1-D or norm: float32");
         }
         if (!name.EndsWith(".weight", StringComparison.Ordinal))
         {
@@ -72,9 +83,9 @@ public static class ConverterTypeRules
         }
         var type = GgmlTypeOf(outputType);
         var block = GgmlTypeInfo.Of(type).BlockElements;
-        if (tensor.Info.RowLength % block != 0)
+        if (info.RowLength % block != 0)
         {
-            return new(GgmlType.F16, TensorTypeReason.UnquantizedPreset, $"row length {tensor.Info.RowLength} does not fit {GgmlTypeInfo.Of(type).Name}, F16 as gguf-py falls back", type);
+            return new(GgmlType.F16, TensorTypeReason.UnquantizedPreset, $"row length {info.RowLength} does not fit {GgmlTypeInfo.Of(type).Name}, F16 as gguf-py falls back", type);
         }
         return new(type, TensorTypeReason.UnquantizedPreset, $"--outtype {outputType.ToString().ToLowerInvariant()}");
     }

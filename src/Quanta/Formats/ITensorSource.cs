@@ -24,6 +24,15 @@ public interface ISourceTensor
     /// <paramref name="start"/> bytes in. Thread-safe: workers read different parts of a tensor at once.
     /// </summary>
     void Read(long start, Span<byte> destination);
+
+    /// <summary>
+    /// Writes <paramref name="rowCount"/> rows from <paramref name="firstRow"/> already encoded as
+    /// <paramref name="type"/>, when the tensor holds them in that form without loss (a gemma int8 matrix as Q8_0,
+    /// a GPTQ layer as Q4_0); false to let the pipeline encode the float32 rows as usual. Sources that return true
+    /// decide the output bytes themselves, which is why plain GGUF and safetensors tensors never do: their
+    /// quantization must stay byte-identical to llama-quantize. Thread-safe like <see cref="Read"/>.
+    /// </summary>
+    bool TryReadEncoded(GgmlType type, long firstRow, long rowCount, Span<byte> destination) => false;
 }
 
 /// <summary>A model as a quantization sees it: metadata in order, tensors, and the files they come from.</summary>

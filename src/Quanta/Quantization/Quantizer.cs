@@ -264,6 +264,11 @@ public static class Quantizer
             var values = (int)(rows * rowLength);
             var targetBytes = (int)(rows * work.TargetRowBytes);
 
+            if (work.Source.TryReadEncoded(work.Entry.TargetType, firstRow, rows, Slot.Ensure(ref slot.Output, targetBytes).AsSpan(0, targetBytes)))
+            {
+                slot.OutputLength = targetBytes;
+                return;
+            }
             var input = Slot.Ensure(ref slot.Input, sourceBytes).AsSpan(0, sourceBytes);
             work.Source.Read(firstRow * work.SourceRowBytes, input);
             ReadOnlySpan<float> floats;

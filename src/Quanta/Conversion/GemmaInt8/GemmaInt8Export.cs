@@ -8,11 +8,18 @@ namespace Quanta.Conversion.GemmaInt8;
 /// <summary>Reads <paramref name="count"/> float32 rows starting at <paramref name="firstRow"/> into <paramref name="destination"/>.</summary>
 public delegate void RowReader(int firstRow, int count, Span<float> destination);
 
+/// <summary>
+/// The int8 values and scaler of row <paramref name="row"/> when the source already holds the row in gemma's form
+/// (a Q8_0 row whose blocks share one bf16-exact scale); false to quantize the float32 row instead.
+/// </summary>
+public delegate bool ExactRowReader(int row, Span<sbyte> quants, out float scaler);
+
 /// <summary>A tensor of an export: a matrix to quantize per row, or a tensor kept as bf16.</summary>
 public abstract record GemmaInt8ExportTensor(string Name);
 
 /// <summary>A matrix written as <c>{Module}.weight</c> (I8, [rows, columns]) and <c>{Module}.weight_scaler</c> (BF16, [rows]).</summary>
-public sealed record GemmaInt8QuantizedExport(string Module, int Rows, int Columns, RowReader ReadRows) : GemmaInt8ExportTensor(Module);
+/// <remarks><paramref name="ReadExact"/>, when given, is asked first for each row, so int8 → Q8_0 → int8 is the identity.</remarks>
+public sealed record GemmaInt8QuantizedExport(string Module, int Rows, int Columns, RowReader ReadRows, ExactRowReader? ReadExact = null) : GemmaInt8ExportTensor(Module);
 
 /// <summary>A tensor written unquantized as BF16 (norm weights, in gemma_pytorch's convention: without GGUF's +1).</summary>
 public sealed record GemmaInt8PlainExport(string TensorName, long[] Shape, float[] Values) : GemmaInt8ExportTensor(TensorName);
@@ -59,8 +66,7 @@ public static class GemmaInt8Export
         Span<byte> bf16 = stackalloc byte[2];
         for (var r = 0; r < q.Rows; r++)
         {
-            q.ReadRows(r, 1, row);
-            BinaryPrimitives.WriteUInt16LittleEndian(bf16, TorchBFloat16(GemmaInt8Rows.Quantize(row, quants)));
+            BinaryPrimitives.WriteUInt16LittleEndian(bf16, TorchBFloat16(QuantizeRow(q, r, row, quants)));
             stream.Write(bf16);
         }
     }
@@ -71,10 +77,20 @@ public static class GemmaInt8Export
         var quants = new sbyte[q.Columns];
         for (var r = 0; r < q.Rows; r++)
         {
-            q.ReadRows(r, 1, row);
-            GemmaInt8Rows.Quantize(row, quants);
+            QuantizeRow(q, r, row, quants);
             stream.Write(MemoryMarshal.AsBytes(quants.AsSpan()));
         }
+    }
+
+    /// <summary>One row as int8 and its scaler: the source's own when it has them exactly, else gemma_pytorch's rule.</summary>
+    static float QuantizeRow(GemmaInt8QuantizedExport q, int r, float[] row, sbyte[] quants)
+    {
+        if (q.ReadExact is { } exact && exact(r, quants, out var scaler))
+        {
+            return scaler;
+        }
+        q.ReadRows(r, 1, row);
+        return GemmaInt8Rows.Quantize(row, quants);
     }
 
     static void WriteBf16(float[] values, Stream stream)

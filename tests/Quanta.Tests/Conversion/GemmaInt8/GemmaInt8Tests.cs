@@ -13,10 +13,11 @@ namespace Quanta.Tests.Conversion.GemmaInt8;
 public class GemmaInt8Tests
 {
     // A tiny Gemma 2 shaped like gemma_pytorch's int8 checkpoints: 2 layers, 2 query heads, 1 KV head.
-    static readonly GemmaVariant Tiny = new("tiny", GemmaGeneration.Gemma2, 2, 2, 1, 64, 96, 32, 40);
+    internal static readonly GemmaVariant Tiny = new("tiny", GemmaGeneration.Gemma2, 2, 2, 1, 64, 96, 32, 40);
 
-    static byte[] TinyCheckpoint(Func<int, float>? scalerOf = null)
+    internal static byte[] TinyCheckpoint(Func<int, float>? scalerOf = null, GemmaVariant? variant = null)
     {
+        var tiny = variant ?? Tiny;
         var random = new Random(7);
         var builder = new TorchZipBuilder();
         void Matrix(string module, int rows, int columns)
@@ -41,21 +42,21 @@ public class GemmaInt8Tests
             }
             builder.Add(name, PyTorchDType.BFloat16, [length], n);
         }
-        Matrix("embedder", Tiny.Vocab, Tiny.Hidden);
-        for (var i = 0; i < Tiny.Layers; i++)
+        Matrix("embedder", tiny.Vocab, tiny.Hidden);
+        for (var i = 0; i < tiny.Layers; i++)
         {
             var p = $"model.layers.{i}.";
-            Matrix(p + "self_attn.qkv_proj", Tiny.QkvRows, Tiny.Hidden);
-            Matrix(p + "self_attn.o_proj", Tiny.Hidden, Tiny.Heads * Tiny.HeadDim);
-            Matrix(p + "mlp.gate_proj", Tiny.Intermediate, Tiny.Hidden);
-            Matrix(p + "mlp.up_proj", Tiny.Intermediate, Tiny.Hidden);
-            Matrix(p + "mlp.down_proj", Tiny.Hidden, Tiny.Intermediate);
-            Norm(p + "input_layernorm.weight", Tiny.Hidden);
-            Norm(p + "post_attention_layernorm.weight", Tiny.Hidden);
-            Norm(p + "pre_feedforward_layernorm.weight", Tiny.Hidden);
-            Norm(p + "post_feedforward_layernorm.weight", Tiny.Hidden);
+            Matrix(p + "self_attn.qkv_proj", tiny.QkvRows, tiny.Hidden);
+            Matrix(p + "self_attn.o_proj", tiny.Hidden, tiny.Heads * tiny.HeadDim);
+            Matrix(p + "mlp.gate_proj", tiny.Intermediate, tiny.Hidden);
+            Matrix(p + "mlp.up_proj", tiny.Intermediate, tiny.Hidden);
+            Matrix(p + "mlp.down_proj", tiny.Hidden, tiny.Intermediate);
+            Norm(p + "input_layernorm.weight", tiny.Hidden);
+            Norm(p + "post_attention_layernorm.weight", tiny.Hidden);
+            Norm(p + "pre_feedforward_layernorm.weight", tiny.Hidden);
+            Norm(p + "post_feedforward_layernorm.weight", tiny.Hidden);
         }
-        Norm("model.norm.weight", Tiny.Hidden);
+        Norm("model.norm.weight", tiny.Hidden);
         builder.Add("freqs_cis", PyTorchDType.Complex64, [4, 2], new byte[64]);
         return builder.Build();
     }

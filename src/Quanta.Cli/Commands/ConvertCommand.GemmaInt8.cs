@@ -1,0 +1,131 @@
+using System.CommandLine;
+using System.Globalization;
+using Quanta.Conversion;
+using Quanta.Conversion.GemmaInt8;
+using Quanta.Formats;
+using Quanta.Formats.PyTorch;
+using Quanta.Quantization;
+
+namespace Quanta.Cli.Commands;
+
+/// <summary>
+/// <c>quanta convert MODEL.ckpt</c> for gemma_pytorch int8 checkpoints: the same types and pipeline as a Hugging
+/// Face conversion, with Q8_0 written losslessly from the int8 values where the scalers allow.
+/// </summary>
+internal static partial class ConvertCommand
+{
+    static (Option<string> Variant, Option<string> Tokenizer) GemmaInt8Options() =>
+    (
+        new Option<string>("--variant")
+        {
+            Description = $"gemma_pytorch checkpoints: the model variant ({string.Join(", ", GemmaVariant.Known.Select(v => v.Name))}); default: recognised from the shapes",
+            HelpName = "name",
+        },
+        new Option<string>("--tokenizer")
+        {
+            Description = "gemma_pytorch checkpoints: the SentencePiece model (default: tokenizer.model beside the checkpoint)",
+            HelpName = "tokenizer.model",
+        }
+    );
+
+    static void RunGemmaInt8(CliContext context, Request request, CancellationToken cancellationToken)
+    {
+        GemmaVariant? variant = null;
+        if (request.Variant is { } name)
+        {
+            variant = GemmaVariant.Find(name)
+                ?? throw new UserErrorException($"unknown Gemma variant '{name}'; known: {string.Join(", ", GemmaVariant.Known.Select(v => v.Name))}");
+        }
+        if (request.Tokenizer is { } tokenizerPath && !File.Exists(tokenizerPath))
+        {
+            throw new UserErrorException($"{tokenizerPath}: file not found");
+        }
+        GemmaInt8Conversion model;
+        try
+        {
+            model = GemmaInt8Conversion.Open(request.Directory, variant, request.Tokenizer);
+        }
+        catch (Exception e) when (e is PyTorchFormatException or ConversionException or Conversion.Tokenizers.TokenizerFormatException)
+        {
+            throw new UserErrorException(e.Message, e);
+        }
+        using (model)
+        {
+            var typeText = request.Type.Trim();
+            ConverterOutputType? converterType = typeText.ToUpperInvariant() switch
+            {
+                "F32" => ConverterOutputType.F32,
+                "F16" => ConverterOutputType.F16,
+                "BF16" => ConverterOutputType.BF16,
+                "Q8_0" => ConverterOutputType.Q8_0,
+                // The checkpoint's precision is int8 with per-row scales, which Q8_0 holds exactly.
+                "AUTO" => ConverterOutputType.Q8_0,
+                _ => null,
+            };
+            QuantizationPreset? preset = null;
+            if (converterType is null && !QuantizationPresets.TryParse(typeText, out preset))
+            {
+                throw new UserErrorException($"unknown type '{request.Type}': use f32, f16, bf16, q8_0, auto or a quantization type ('quanta types' lists them)");
+            }
+            if (converterType is not null && request.QuantizeOnlySwitch is { } quantizeOnly)
+            {
+                throw new UserErrorException($"{quantizeOnly} applies to quantization types (Q4_K_M ...), not to --type {typeText.ToLowerInvariant()}");
+            }
+            var typeLabel = converterType?.ToString() ?? preset!.Name;
+            var outputPath = request.DryRun ? null : request.Output ?? DefaultOutput(model, typeLabel);
+            QuantizationJob job;
+            try
+            {
+                if (converterType is { } outType)
+                {
+                    var metadata = model.CreateMetadata((uint)ConverterTypeRules.FileTypeOf(outType));
+                    foreach (var o in request.Run.MetadataOverrides)
+                    {
+                        metadata.Set(o.Key, o.Value);
+                    }
+                    var plan = QuantizationPlan.FromDecisions(
+                        model.Tensors.Select(t => (t.Info, ConverterTypeRules.Choose(t.Info, t.Dimensions, outType))),
+                        ModelHyperparameters.FromMetadata(metadata),
+                        QuantizationPresets.Parse(outType.ToString()));
+                    job = QuantizationJob.Create(model.AsSource(metadata), plan, metadata, outputPath, request.Run);
+                }
+                else
+                {
+                    job = QuantizationJob.Create(model.AsSource(model.CreateMetadata((uint)LlamaFileType.AllF32)), preset!, outputPath, request.Options, request.Run);
+                }
+            }
+            catch (QuantizationException e)
+            {
+                throw new UserErrorException(e.Message, e);
+            }
+            catch (ArgumentException e)
+            {
+                throw new UserErrorException(e.Message.Split(" (Parameter", 2)[0], e);
+            }
+
+            if (model.TokenizerKeys is null)
+            {
+                context.Error.WriteLine($"warning: no tokenizer.model beside '{model.CheckpointPath}' (give one with --tokenizer); the output has no tokenizer.* keys");
+            }
+            if (model.Model.Unmapped.Count > 0)
+            {
+                context.Error.WriteLine($"warning: {model.Model.Unmapped.Count} tensor(s) of other towers are not converted (first: '{model.Model.Unmapped[0]}'); only the text model is");
+            }
+            var (lossyRows, lossyTensors) = model.LossyRows(job.Plan.Entries.Where(e => e.TargetType == GgmlType.Q8_0).Select(e => e.Name));
+            if (lossyRows > 0)
+            {
+                context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"warning: {lossyRows} row(s) in {lossyTensors} tensor(s) have a scaler with no exact fp16 form (or rows not a multiple of 32); they are re-encoded to Q8_0 from float32, the rest keep their int8 values"));
+            }
+            Execute(context, request, [job], $"gemma_pytorch int8, variant {model.Model.Variant.Name}", typeLabel, cancellationToken);
+        }
+    }
+
+    static string DefaultOutput(GemmaInt8Conversion model, string typeLabel)
+    {
+        var metadata = model.CreateMetadata(0);
+        var name = metadata.TryGetValue("general.name", out var n) ? n.AsString().Trim().Replace(' ', '-').Replace('/', '-') : "ggml-model";
+        var size = metadata.TryGetValue("general.size_label", out var s) ? "-" + s.AsString() : "";
+        return Path.Combine(Path.GetDirectoryName(Path.GetFullPath(model.CheckpointPath))!, string.Create(CultureInfo.InvariantCulture, $"{name}{size}-{typeLabel.ToUpperInvariant()}.gguf"));
+    }
+}
