@@ -37,6 +37,7 @@ public static class Cli
         ShowCommand.Create,
         CopyCommand.Create,
         RemoveCommand.Create,
+        Commands.Gguf.GgufCommand.Create,
     ];
 
     /// <summary>Shared by every verb (<see cref="Option.Recursive"/>), so it may come before or after the verb.</summary>

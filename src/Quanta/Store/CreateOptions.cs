@@ -1,3 +1,5 @@
+using Quanta.Conversion;
+using Quanta.Conversion.Tokenizers;
 using Quanta.Quantization;
 
 namespace Quanta.Store;
@@ -18,6 +20,9 @@ public sealed record CreateOptions
 
     /// <summary><c>--quantize-projector</c>: a projector is stored as it is unless this is set.</summary>
     public QuantizationPreset? QuantizeProjector { get; init; }
+
+    /// <summary>The tokenizer import for a Hugging Face checkpoint in FROM; null writes no tokenizer.* keys.</summary>
+    public ITokenizerKeysSource? Tokenizer { get; init; } = CheckpointTokenizerSource.Instance;
 
     /// <summary>Runs a quantization (the CLI draws a progress bar around it); default: <see cref="Quantizer.Run"/>.</summary>
     public Func<QuantizationJob, CancellationToken, QuantizationResult>? RunQuantizer { get; init; }

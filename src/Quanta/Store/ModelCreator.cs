@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
+using Quanta.Conversion;
 using Quanta.Formats.Gguf;
+using Quanta.Formats.Safetensors;
 using Quanta.Quantization;
 
 namespace Quanta.Store;
@@ -77,6 +79,8 @@ public sealed class ModelCreator
         Manifest? baseManifest = null;
         ModelName? baseName = null;
         string? modelPath = null;
+        ModelfileInstruction? checkpointLine = null;
+        string? checkpointDirectory = null;
         var projectorPaths = new List<string>();
         foreach (var fromLine in modelfile.Instructions.Where(i => i.Command == ModelfileCommand.From))
         {
@@ -90,6 +94,14 @@ public sealed class ModelCreator
                     baseName = stored.Name;
                     baseManifest = _store.GetManifest(stored.Name);
                     break;
+                case ModelSource.CheckpointSource checkpoint:
+                    if (modelPath is not null || checkpointDirectory is not null)
+                    {
+                        throw new ModelfileException(fromLine.Line, $"FROM {fromLine.Value}: a second model; a model has one (a second FROM is for its vision projector)");
+                    }
+                    checkpointDirectory = checkpoint.Directory;
+                    checkpointLine = fromLine;
+                    break;
                 case ModelSource.GgufFileSource file:
                     var role = ClassifyFile(file.Path, fromLine.Line);
                     if (role == GgufRole.Adapter)
@@ -100,7 +112,7 @@ public sealed class ModelCreator
                     {
                         projectorPaths.Add(file.Path);
                     }
-                    else if (modelPath is null)
+                    else if (modelPath is null && checkpointDirectory is null)
                     {
                         modelPath = file.Path;
                     }
@@ -111,7 +123,7 @@ public sealed class ModelCreator
                     break;
             }
         }
-        if (modelPath is not null && baseManifest is not null)
+        if ((modelPath is not null || checkpointDirectory is not null) && baseManifest is not null)
         {
             throw new ModelfileException(0, "FROM names both a model in the store and a model GGUF file; use one of them");
         }
@@ -125,6 +137,10 @@ public sealed class ModelCreator
         if (modelPath is not null)
         {
             modelLayer = GgufLayer(modelPath, MediaTypes.Model, _options.Quantize);
+        }
+        else if (checkpointDirectory is not null)
+        {
+            modelLayer = ConvertedLayer(checkpointDirectory, checkpointLine!);
         }
         else if (baseManifest is not null)
         {
@@ -305,6 +321,47 @@ public sealed class ModelCreator
         var sourceType = GgufRoles.Integer(source.Metadata, GgufKeys.FileType) is { } ft && LlamaFileTypes.TryGetName(ft & ~LlamaFileTypes.GuessedFlag, out var n) ? n : "unknown";
         var what = mediaType == MediaTypes.Projector ? "projector" : "model";
         Status($"quantizing {sourceType} {what} to {preset.Name}");
+        return JobLayer(mediaType, (temp, run) => QuantizationJob.Create(source, preset, temp, _options.QuantizationOptions, run), from);
+    }
+
+    /// <summary>
+    /// A Hugging Face checkpoint converted in one pass straight into the blob: to <c>--quantize</c>'s preset
+    /// when given (the bytes of <c>quanta convert --type PRESET</c>), else to the checkpoint's own precision
+    /// (<c>--type auto</c>).
+    /// </summary>
+    ManifestLayer ConvertedLayer(string directory, ModelfileInstruction fromLine)
+    {
+        _cancellationToken.ThrowIfCancellationRequested();
+        Status("converting model");
+        try
+        {
+            using var model = ConvertedModel.Open(directory, _options.Tokenizer);
+            if (model.TokenizerKeys is null)
+            {
+                _options.Warning?.Invoke($"no tokenizer files Quanta can read in '{directory}'; the model has no tokenizer.* keys, so it cannot run as is");
+            }
+            var preset = _options.Quantize;
+            if (preset is not null)
+            {
+                Status($"quantizing {CheckpointConversion.AutoType(model).ToString().ToUpperInvariant()} model to {preset.Name}");
+            }
+            return JobLayer(MediaTypes.Model, (temp, run) => preset is null
+                ? CheckpointConversion.CreateJob(model, CheckpointConversion.AutoType(model), temp, run)
+                : CheckpointConversion.CreateJob(model, preset, temp, _options.QuantizationOptions, run), null);
+        }
+        catch (ConversionException e)
+        {
+            throw new ModelfileException(fromLine.Line, $"FROM {fromLine.Value}: {e.Message}");
+        }
+        catch (SafetensorsFormatException e)
+        {
+            throw new ModelfileException(fromLine.Line, $"FROM {fromLine.Value}: {e.Message}");
+        }
+    }
+
+    /// <summary>Runs a quantization job whose output is a temporary blob file, hashing the bytes as they are written.</summary>
+    ManifestLayer JobLayer(string mediaType, Func<string, QuantizerOptions, QuantizationJob> createJob, string? from)
+    {
         var temp = _store.NewTempPath();
         try
         {
@@ -319,7 +376,7 @@ public sealed class ModelCreator
                     FlushToDisk = writer?.FlushToDisk ?? true,
                 },
             };
-            var job = QuantizationJob.Create(source, preset, temp, _options.QuantizationOptions, run);
+            var job = createJob(temp, run);
             if (job.RequantizedTensors > 0)
             {
                 _options.Warning?.Invoke($"requantizing {job.RequantizedTensors} tensor(s) that are already quantized; this can severely reduce quality compared to quantizing from 16-bit or 32-bit weights");

@@ -6,6 +6,9 @@ public abstract record ModelSource
     /// <summary>A GGUF file (or the first shard of a split set).</summary>
     public sealed record GgufFileSource(string Path) : ModelSource;
 
+    /// <summary>A Hugging Face checkpoint directory (config.json and *.safetensors), converted in one pass.</summary>
+    public sealed record CheckpointSource(string Directory) : ModelSource;
+
     /// <summary>A model in the store, by name.</summary>
     public sealed record StoredModelSource(ModelName Name) : ModelSource;
 
@@ -41,19 +44,36 @@ public abstract record ModelSource
     }
 
     /// <summary>
-    /// A directory: the GGUF inside it, or (the one place to wire up when conversion lands) a Hugging Face
-    /// or PyTorch checkpoint, which is refused for now.
+    /// A directory: a Hugging Face checkpoint (config.json with *.safetensors) to convert, or the GGUF inside
+    /// it. PyTorch-only checkpoints (*.pth, pytorch_model*.bin) are refused.
     /// </summary>
-    static GgufFileSource FromDirectory(string directory, int line, string command)
+    static ModelSource FromDirectory(string directory, int line, string command)
     {
-        var checkpoint = Directory.EnumerateFiles(directory, "*.safetensors").Any()
-            || Directory.EnumerateFiles(directory, "*.pth").Any()
-            || Directory.EnumerateFiles(directory, "pytorch_model*.bin").Any()
-            || File.Exists(Path.Combine(directory, "config.json"));
-        if (checkpoint)
+        var safetensors = Directory.EnumerateFiles(directory, "*.safetensors").Any();
+        var hasConfig = File.Exists(Path.Combine(directory, "config.json"));
+        if (safetensors || hasConfig)
+        {
+            if (command != "FROM")
+            {
+                throw new ModelfileException(line, $"{command} {directory}: a Hugging Face checkpoint can only be used with FROM; convert it to GGUF first");
+            }
+            if (!hasConfig)
+            {
+                throw new ModelfileException(line, $"{command} {directory}: *.safetensors without config.json; a Hugging Face checkpoint needs both");
+            }
+            if (!safetensors)
+            {
+                var pytorch = Directory.EnumerateFiles(directory, "*.pth").Any() || Directory.EnumerateFiles(directory, "pytorch_model*.bin").Any();
+                throw new ModelfileException(line, pytorch
+                    ? $"{command} {directory}: PyTorch checkpoints (*.pth, pytorch_model*.bin) are not supported by create yet; use a safetensors checkpoint or a GGUF file"
+                    : $"{command} {directory}: config.json but no *.safetensors; a Hugging Face checkpoint needs both");
+            }
+            return new CheckpointSource(directory);
+        }
+        if (Directory.EnumerateFiles(directory, "*.pth").Any() || Directory.EnumerateFiles(directory, "pytorch_model*.bin").Any())
         {
             throw new ModelfileException(line,
-                $"{command} {directory}: Hugging Face and PyTorch checkpoints are not supported by create yet; convert the model to GGUF first and use FROM with the .gguf file");
+                $"{command} {directory}: PyTorch checkpoints are not supported by create yet; convert the model to GGUF first and use FROM with the .gguf file");
         }
         var ggufs = Directory.EnumerateFiles(directory, "*.gguf").Order(StringComparer.Ordinal).ToList();
         return ggufs.Count switch

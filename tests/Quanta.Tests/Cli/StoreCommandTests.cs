@@ -196,7 +196,7 @@ public class StoreCommandTests
         File.WriteAllText(Path.Combine(hf.FullName, "config.json"), "{}");
         result = s.Run("create", "m", "-f", s.Modelfile("FROM ./hf\n"));
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("Hugging Face and PyTorch checkpoints are not supported by create yet", result.ErrorLines[^1], StringComparison.Ordinal);
+        Assert.Contains("config.json but no *.safetensors", result.ErrorLines[^1], StringComparison.Ordinal);
 
         result = s.Run("create", "m", "-f", s.Modelfile("FROM ./tiny.gguf\nPARAMETER mirostat 1\n"));
         Assert.Equal(0, result.ExitCode);
