@@ -243,7 +243,7 @@ internal static class QuantizeCommand
         return directory + "ggml-model-" + name + (keepSplit ? "" : ".gguf");
     }
 
-    static GgmlType? ParseType(string? text, string option)
+    internal static GgmlType? ParseType(string? text, string option)
     {
         if (text is null)
         {

@@ -68,6 +68,40 @@ public sealed partial class Gemma3VisionAdapter : VisionAdapter
         ["multi_modal_projector.mm_soft_emb_norm"] = "mm.soft_emb_norm",
     };
 
+    /// <summary>
+    /// The vision tower's and projector's tensor names in llama.cpp's projector file paired with their names in
+    /// Ollama's single file, for <paramref name="blockCount"/> encoder blocks: both sides derived from the tables
+    /// above (each checkpoint name mapped both ways), so <c>merge</c> and <c>convert</c> cannot disagree.
+    /// <paramref name="legacyFfnNames"/> gives the names of llama.cpp's older
+    /// <c>gemma3_convert_encoder_to_gguf.py</c> (Google's QAT <c>mmproj-model-f16</c> files), which call
+    /// fc1 <c>ffn_down</c> and fc2 <c>ffn_up</c>; otherwise gguf-py's (fc1 <c>ffn_up</c>).
+    /// </summary>
+    public static IReadOnlyList<(string Projector, string SingleFile)> ProjectorToSingleFileNames(int blockCount, bool legacyFfnNames)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(blockCount);
+        string[] suffixes = ["weight", "bias"];
+        var pairs = new List<(string, string)>();
+        foreach (var (checkpoint, projector) in GlobalNames)
+        {
+            foreach (var suffix in suffixes)
+            {
+                pairs.Add(($"{projector}.{suffix}", OllamaNames.Replace($"{checkpoint}.{suffix}")));
+            }
+        }
+        for (var block = 0; block < blockCount; block++)
+        {
+            foreach (var (checkpoint, projector) in LayerNames)
+            {
+                var name = !legacyFfnNames ? projector : projector switch { "ffn_up" => "ffn_down", "ffn_down" => "ffn_up", _ => projector };
+                foreach (var suffix in suffixes)
+                {
+                    pairs.Add(($"v.blk.{block}.{name}.{suffix}", OllamaNames.Replace($"vision_tower.vision_model.encoder.layers.{block}.{checkpoint}.{suffix}")));
+                }
+            }
+        }
+        return pairs;
+    }
+
     [GeneratedRegex(@"^vision_tower\.vision_model\.encoder\.layers\.(0|[1-9][0-9]{0,5})\.(.+)\.(weight|bias)$", RegexOptions.CultureInvariant)]
     private static partial Regex EncoderLayer();
 
