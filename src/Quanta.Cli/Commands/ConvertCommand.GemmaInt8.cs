@@ -52,16 +52,8 @@ internal static partial class ConvertCommand
         using (model)
         {
             var typeText = request.Type.Trim();
-            ConverterOutputType? converterType = typeText.ToUpperInvariant() switch
-            {
-                "F32" => ConverterOutputType.F32,
-                "F16" => ConverterOutputType.F16,
-                "BF16" => ConverterOutputType.BF16,
-                "Q8_0" => ConverterOutputType.Q8_0,
-                // The checkpoint's precision is int8 with per-row scales, which Q8_0 holds exactly.
-                "AUTO" => ConverterOutputType.Q8_0,
-                _ => null,
-            };
+            // The checkpoint's precision is int8 with per-row scales, which Q8_0 holds exactly: that is its auto.
+            var converterType = CheckpointConversion.ParseConverterType(typeText, ConverterOutputType.Q8_0);
             QuantizationPreset? preset = null;
             if (converterType is null && !QuantizationPresets.TryParse(typeText, out preset))
             {

@@ -6,7 +6,6 @@ using Quanta.Conversion.GemmaInt8;
 using Quanta.Conversion.Tokenizers;
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
-using Quanta.Formats.Safetensors;
 using Quanta.Quantization;
 
 namespace Quanta.Cli.Commands;
@@ -111,16 +110,7 @@ internal static partial class ConvertCommand
         using var model = Open(() => ConvertedModel.Open(request.Directory, TokenizerSource, request.Mmproj ? MultimodalLayout.Projector : MultimodalLayout.SingleFile));
         using var projector = request.Mmproj ? Open(() => ConvertedModel.OpenProjector(request.Directory)) : null;
         var typeText = request.Type.Trim();
-        ConverterOutputType? converterType = typeText.ToUpperInvariant() switch
-        {
-            "F32" => ConverterOutputType.F32,
-            "F16" => ConverterOutputType.F16,
-            "BF16" => ConverterOutputType.BF16,
-            "Q8_0" => ConverterOutputType.Q8_0,
-            // convert_hf_to_gguf.py (2026): f16 when the first tensor is float16, otherwise bf16.
-            "AUTO" => model.FirstTensorType == SafetensorsDType.F16 ? ConverterOutputType.F16 : ConverterOutputType.BF16,
-            _ => null,
-        };
+        var converterType = CheckpointConversion.ParseConverterType(typeText, CheckpointConversion.AutoType(model));
         QuantizationPreset? preset = null;
         if (converterType is null && !QuantizationPresets.TryParse(typeText, out preset))
         {
@@ -136,30 +126,9 @@ internal static partial class ConvertCommand
         var jobs = new List<QuantizationJob>();
         try
         {
-            if (converterType is { } outType)
-            {
-                var metadata = model.CreateMetadata((uint)ConverterTypeRules.FileTypeOf(outType));
-                foreach (var o in request.Run.MetadataOverrides)
-                {
-                    metadata.Set(o.Key, o.Value);
-                }
-                var plan = QuantizationPlan.FromDecisions(
-                    model.Tensors.Select(t => (t.Info, ConverterTypeRules.Choose(t, outType))),
-                    ModelHyperparameters.FromMetadata(metadata),
-                    QuantizationPresets.Parse(outType.ToString()));
-                jobs.Add(QuantizationJob.Create(model.AsSource(metadata), plan, metadata, outputPath, request.Run));
-            }
-            else
-            {
-                // Exactly what the f32 conversion would hold, so the preset's plan and bytes are those of
-                // 'convert --type f32' followed by 'quantize'. Image tensors of a single-file model, which the
-                // preset keeps, arrive as the f16 / bf16 conversion writes them (F16, as Ollama ships them).
-                var metadata = model.CreateMetadata((uint)LlamaFileType.AllF32);
-                var source = model.Tensors.Any(IsImageTensor)
-                    ? model.AsSource(metadata, t => IsImageTensor(t) && ConverterTypeRules.Choose(t, ConverterOutputType.F16).Type == GgmlType.F16)
-                    : model.AsSource(metadata);
-                jobs.Add(QuantizationJob.Create(source, preset!, outputPath, request.Options, request.Run));
-            }
+            jobs.Add(converterType is { } outType
+                ? CheckpointConversion.CreateJob(model, outType, outputPath, request.Run)
+                : CheckpointConversion.CreateJob(model, preset!, outputPath, request.Options, request.Run));
             if (projector is not null)
             {
                 var projectorPath = outputPath is null ? null : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outputPath))!, "mmproj-" + Path.GetFileName(outputPath));
@@ -228,8 +197,6 @@ internal static partial class ConvertCommand
             QuantizeSummary.Write(context.CreateReportWriter(), request.Directory, result);
         }
     }
-
-    static bool IsImageTensor(ConvertedTensor tensor) => MultimodalTensors.ComponentOf(tensor.Info.Name) != MultimodalComponent.None;
 
     /// <summary>
     /// The projector file: as the converter writes it for the output type (F16 for a quantization preset,

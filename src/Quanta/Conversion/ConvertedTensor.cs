@@ -81,8 +81,9 @@ public sealed class ConvertedTensor : ISourceTensor
 
     /// <summary>
     /// A GPTQ/AWQ linear layer under its GGUF name: float32 rows <c>(q − z)·s</c> in nn.Linear layout, read from
-    /// <paramref name="layer"/> on first use (the packed tensors stay in memory from then on), with the mapping's
-    /// row permutation applied to whole rows.
+    /// <paramref name="layer"/>, made on first use: a view of the mapped checkpoint that holds no copy of the
+    /// packed tensors, so each chunk reads only the words its rows need. The mapping's row permutation applies to
+    /// whole rows.
     /// </summary>
     public static ConvertedTensor FromPacked(string module, Func<PackedInt4Linear> layer, long inFeatures, long outFeatures, TensorMapping mapping, int shardIndex, long fileOffset)
     {

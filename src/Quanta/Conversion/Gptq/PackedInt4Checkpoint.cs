@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Quanta.Formats.Safetensors;
 
 namespace Quanta.Conversion.Gptq;
@@ -75,8 +74,9 @@ public sealed record PackedInt4Checkpoint(PackedInt4Format Format, int GroupSize
     public static bool IsPacked(string name) => PackedSuffixes.Any(s => name.EndsWith(s, StringComparison.Ordinal));
 
     /// <summary>
-    /// Reads the packed tensors of <paramref name="module"/> (<c>model.layers.0.self_attn.q_proj</c>) into a
-    /// <see cref="PackedInt4Linear"/>, checking dtypes and shapes.
+    /// The packed tensors of <paramref name="module"/> (<c>model.layers.0.self_attn.q_proj</c>) as a
+    /// <see cref="PackedInt4Linear"/> over the checkpoint's memory mapping (nothing is copied; it reads the rows it
+    /// is asked for), checking dtypes and shapes. Valid while <paramref name="checkpoint"/> is open.
     /// </summary>
     public PackedInt4Linear Load(SafetensorsCheckpoint checkpoint, string module)
     {
@@ -98,28 +98,17 @@ public sealed record PackedInt4Checkpoint(PackedInt4Format Format, int GroupSize
         var outFeatures = checked((int)scales.Shape[1]);
         try
         {
-            if (Format == PackedInt4Format.AwqGemm)
+            var inFeatures = checked(Format == PackedInt4Format.AwqGemm ? (int)qweight.Shape[0] : (int)qweight.Shape[0] * 8);
+            var gIdx = Format == PackedInt4Format.AwqGemm ? null : checkpoint.FindTensor(module + ".g_idx");
+            if (gIdx is not null && gIdx.Type != SafetensorsDType.I32)
             {
-                var inFeatures = checked((int)qweight.Shape[0]);
-                return PackedInt4Linear.Awq(Ints(qweight), Ints(qzeros), Halves(scales), inFeatures, outFeatures, GroupSize);
+                throw new ConversionException($"'{gIdx.Name}' is {SafetensorsDTypes.Name(gIdx.Type)}; expected I32");
             }
-            else
-            {
-                var inFeatures = checked((int)qweight.Shape[0] * 8);
-                var gIdx = checkpoint.FindTensor(module + ".g_idx") is { } g ? Ints(g) : null;
-                return PackedInt4Linear.Gptq(Ints(qweight), Ints(qzeros), Halves(scales), gIdx, inFeatures, outFeatures, GroupSize, Format == PackedInt4Format.GptqV2);
-            }
+            return PackedInt4Linear.Mapped(Format, qweight, qzeros, scales, gIdx, inFeatures, outFeatures, GroupSize);
         }
         catch (ArgumentException e)
         {
             throw new ConversionException($"'{module}': {e.Message}", e);
         }
     }
-
-    static int[] Ints(SafetensorsTensor t) =>
-        t.Type == SafetensorsDType.I32
-            ? MemoryMarshal.Cast<byte, int>(t.Data).ToArray()
-            : throw new ConversionException($"'{t.Name}' is {SafetensorsDTypes.Name(t.Type)}; expected I32");
-
-    static ushort[] Halves(SafetensorsTensor t) => MemoryMarshal.Cast<byte, ushort>(t.Data).ToArray();
 }

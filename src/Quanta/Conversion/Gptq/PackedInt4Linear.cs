@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using Quanta.Formats;
+using Quanta.Formats.Safetensors;
 
 namespace Quanta.Conversion.Gptq;
 
@@ -23,28 +25,33 @@ public enum PackedInt4Format
 /// 11-bit scale the product has at most 15 significant bits, so it is exact: the result does not depend on
 /// whether the reference ran this in fp16 or fp32, except where fp16 itself would round.
 /// When groups are whole Q4 blocks and contiguous, the layer maps onto Q4_0 (zero 8) or Q4_1 without any loss.
+/// A layer read from a checkpoint (<see cref="Mapped"/>) is a view of the memory-mapped safetensors: it copies
+/// nothing, and each call reads only the words the rows it is asked for need, so converting a model holds no
+/// layer in memory.
 /// </summary>
 public sealed class PackedInt4Linear
 {
     // AWQ packs column col*8 + [0, 2, 4, 6, 1, 3, 5, 7][slot] into nibble slot; this is the slot of each column.
     static readonly int[] AwqSlotOfColumn = [0, 4, 1, 5, 2, 6, 3, 7];
 
-    readonly int[] _qweight;
-    readonly int[] _qzeros;
-    readonly ushort[] _scales;
-    readonly int[] _groupOfInput;
+    readonly Words _qweight;
+    readonly Words _qzeros;
+    readonly Words _scales;
 
-    PackedInt4Linear(PackedInt4Format format, int inFeatures, int outFeatures, int groupSize, int[] qweight, int[] qzeros, ushort[] scales, int[] groupOfInput)
+    /// <summary><c>g_idx</c>; default (none) when every input's group is <c>i / group_size</c>.</summary>
+    readonly Words _gIdx;
+
+    PackedInt4Linear(PackedInt4Format format, int inFeatures, int outFeatures, int groupSize, int groups, Words qweight, Words qzeros, Words scales, Words gIdx)
     {
         Format = format;
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
         GroupSize = groupSize;
+        Groups = groups;
         _qweight = qweight;
         _qzeros = qzeros;
         _scales = scales;
-        _groupOfInput = groupOfInput;
-        Groups = scales.Length / outFeatures;
+        _gIdx = gIdx;
     }
 
     public PackedInt4Format Format { get; }
@@ -58,14 +65,22 @@ public sealed class PackedInt4Linear
 
     public int Groups { get; }
 
+    /// <summary>Bytes of packed data the layer holds on the managed heap: 0 for a view of a checkpoint's mapping.</summary>
+    public long HeldBytes => _qweight.HeldBytes + _qzeros.HeldBytes + _scales.HeldBytes + _gIdx.HeldBytes;
+
     /// <summary>True when <c>g_idx</c> is not <c>i / group_size</c> (act-order / desc_act).</summary>
     public bool ActOrder
     {
         get
         {
+            if (_gIdx.IsEmpty)
+            {
+                return false;
+            }
+            var gIdx = _gIdx.Ints;
             for (var i = 0; i < InFeatures; i++)
             {
-                if (_groupOfInput[i] != i / GroupSize)
+                if (gIdx[i] != i / GroupSize)
                 {
                     return true;
                 }
@@ -80,6 +95,41 @@ public sealed class PackedInt4Linear
     /// </summary>
     public static PackedInt4Linear Gptq(int[] qweight, int[] qzeros, ushort[] scales, int[]? gIdx, int inFeatures, int outFeatures, int groupSize, bool v2 = false)
     {
+        ArgumentNullException.ThrowIfNull(qweight);
+        ArgumentNullException.ThrowIfNull(qzeros);
+        ArgumentNullException.ThrowIfNull(scales);
+        return Gptq(new Words(qweight), new Words(qzeros), new Words(scales), gIdx is null ? default : new Words(gIdx), inFeatures, outFeatures, groupSize, v2);
+    }
+
+    /// <summary>An AWQ GEMM layer: <paramref name="qweight"/> [in, out/8], <paramref name="qzeros"/> [groups, out/8], <paramref name="scales"/> (fp16 bits) [groups, out].</summary>
+    public static PackedInt4Linear Awq(int[] qweight, int[] qzeros, ushort[] scales, int inFeatures, int outFeatures, int groupSize)
+    {
+        ArgumentNullException.ThrowIfNull(qweight);
+        ArgumentNullException.ThrowIfNull(qzeros);
+        ArgumentNullException.ThrowIfNull(scales);
+        return Awq(new Words(qweight), new Words(qzeros), new Words(scales), inFeatures, outFeatures, groupSize);
+    }
+
+    /// <summary>
+    /// A view of a layer's tensors in a checkpoint (I32 <paramref name="qweight"/>, <paramref name="qzeros"/> and
+    /// <paramref name="gIdx"/>, F16 <paramref name="scales"/>, laid out as <see cref="Gptq(int[], int[], ushort[], int[], int, int, int, bool)"/>
+    /// or <see cref="Awq(int[], int[], ushort[], int, int, int)"/> say), read through the memory mapping on every
+    /// call: valid while the checkpoint is open. <paramref name="gIdx"/> is ignored for AWQ.
+    /// </summary>
+    public static PackedInt4Linear Mapped(PackedInt4Format format, SafetensorsTensor qweight, SafetensorsTensor qzeros, SafetensorsTensor scales, SafetensorsTensor? gIdx,
+        int inFeatures, int outFeatures, int groupSize)
+    {
+        ArgumentNullException.ThrowIfNull(qweight);
+        ArgumentNullException.ThrowIfNull(qzeros);
+        ArgumentNullException.ThrowIfNull(scales);
+        return format == PackedInt4Format.AwqGemm
+            ? Awq(new Words(qweight, 4), new Words(qzeros, 4), new Words(scales, 2), inFeatures, outFeatures, groupSize)
+            : Gptq(new Words(qweight, 4), new Words(qzeros, 4), new Words(scales, 2), gIdx is null ? default : new Words(gIdx, 4),
+                inFeatures, outFeatures, groupSize, format == PackedInt4Format.GptqV2);
+    }
+
+    static PackedInt4Linear Gptq(Words qweight, Words qzeros, Words scales, Words gIdx, int inFeatures, int outFeatures, int groupSize, bool v2)
+    {
         groupSize = groupSize <= 0 ? inFeatures : groupSize;
         var groups = Check(inFeatures, outFeatures, groupSize, scales, qzeros);
         Expect(qweight.Length, (long)inFeatures / 8 * outFeatures, "qweight", $"[{inFeatures / 8}, {outFeatures}]");
@@ -87,38 +137,33 @@ public sealed class PackedInt4Linear
         {
             throw new ArgumentException($"in_features {inFeatures} is not a multiple of 8 (GPTQ packs 8 codes per int32 along the input)");
         }
-        var groupOf = new int[inFeatures];
-        for (var i = 0; i < inFeatures; i++)
+        if (!gIdx.IsEmpty)
         {
-            var g = gIdx is null ? i / groupSize : gIdx[i];
-            if ((uint)g >= (uint)groups)
+            var groupOf = gIdx.Ints;
+            for (var i = 0; i < Math.Min(inFeatures, groupOf.Length); i++)
             {
-                throw new ArgumentException($"g_idx[{i}] = {g} is outside 0..{groups - 1}");
+                if ((uint)groupOf[i] >= (uint)groups)
+                {
+                    throw new ArgumentException($"g_idx[{i}] = {groupOf[i]} is outside 0..{groups - 1}");
+                }
             }
-            groupOf[i] = g;
+            if (groupOf.Length != inFeatures)
+            {
+                throw new ArgumentException($"g_idx has {groupOf.Length} entries, expected {inFeatures}");
+            }
         }
-        if (gIdx is not null && gIdx.Length != inFeatures)
-        {
-            throw new ArgumentException($"g_idx has {gIdx.Length} entries, expected {inFeatures}");
-        }
-        return new PackedInt4Linear(v2 ? PackedInt4Format.GptqV2 : PackedInt4Format.GptqV1, inFeatures, outFeatures, groupSize, qweight, qzeros, scales, groupOf);
+        return new PackedInt4Linear(v2 ? PackedInt4Format.GptqV2 : PackedInt4Format.GptqV1, inFeatures, outFeatures, groupSize, groups, qweight, qzeros, scales, gIdx);
     }
 
-    /// <summary>An AWQ GEMM layer: <paramref name="qweight"/> [in, out/8], <paramref name="qzeros"/> [groups, out/8], <paramref name="scales"/> (fp16 bits) [groups, out].</summary>
-    public static PackedInt4Linear Awq(int[] qweight, int[] qzeros, ushort[] scales, int inFeatures, int outFeatures, int groupSize)
+    static PackedInt4Linear Awq(Words qweight, Words qzeros, Words scales, int inFeatures, int outFeatures, int groupSize)
     {
         groupSize = groupSize <= 0 ? inFeatures : groupSize;
-        Check(inFeatures, outFeatures, groupSize, scales, qzeros);
+        var groups = Check(inFeatures, outFeatures, groupSize, scales, qzeros);
         Expect(qweight.Length, (long)inFeatures * (outFeatures / 8), "qweight", $"[{inFeatures}, {outFeatures / 8}]");
-        var groupOf = new int[inFeatures];
-        for (var i = 0; i < inFeatures; i++)
-        {
-            groupOf[i] = i / groupSize;
-        }
-        return new PackedInt4Linear(PackedInt4Format.AwqGemm, inFeatures, outFeatures, groupSize, qweight, qzeros, scales, groupOf);
+        return new PackedInt4Linear(PackedInt4Format.AwqGemm, inFeatures, outFeatures, groupSize, groups, qweight, qzeros, scales, default);
     }
 
-    static int Check(int inFeatures, int outFeatures, int groupSize, ushort[] scales, int[] qzeros)
+    static int Check(int inFeatures, int outFeatures, int groupSize, Words scales, Words qzeros)
     {
         if (inFeatures <= 0 || outFeatures <= 0 || outFeatures % 8 != 0)
         {
@@ -139,14 +184,18 @@ public sealed class PackedInt4Linear
     }
 
     /// <summary>The 4-bit code of input <paramref name="i"/>, output <paramref name="o"/>.</summary>
-    public int Code(int i, int o) => Format == PackedInt4Format.AwqGemm
-        ? (_qweight[(i * (OutFeatures / 8)) + (o / 8)] >>> (4 * AwqSlotOfColumn[o % 8])) & 15
-        : (_qweight[((i / 8) * OutFeatures) + o] >>> (4 * (i % 8))) & 15;
+    public int Code(int i, int o) => Code(_qweight.Ints, i, o);
+
+    int Code(ReadOnlySpan<int> qweight, int i, int o) => Format == PackedInt4Format.AwqGemm
+        ? (qweight[(i * (OutFeatures / 8)) + (o / 8)] >>> (4 * AwqSlotOfColumn[o % 8])) & 15
+        : (qweight[((i / 8) * OutFeatures) + o] >>> (4 * (i % 8))) & 15;
 
     /// <summary>The zero point of group <paramref name="g"/>, output <paramref name="o"/>, after the v1 +1.</summary>
-    public int Zero(int g, int o)
+    public int Zero(int g, int o) => Zero(_qzeros.Ints, g, o);
+
+    int Zero(ReadOnlySpan<int> qzeros, int g, int o)
     {
-        var word = _qzeros[(g * (OutFeatures / 8)) + (o / 8)];
+        var word = qzeros[(g * (OutFeatures / 8)) + (o / 8)];
         return Format switch
         {
             PackedInt4Format.AwqGemm => (word >>> (4 * AwqSlotOfColumn[o % 8])) & 15,
@@ -156,22 +205,26 @@ public sealed class PackedInt4Linear
     }
 
     /// <summary>The fp16 bits of the scale of group <paramref name="g"/>, output <paramref name="o"/>.</summary>
-    public ushort ScaleBits(int g, int o) => _scales[(g * OutFeatures) + o];
+    public ushort ScaleBits(int g, int o) => _scales.Halves[(g * OutFeatures) + o];
 
     /// <summary>The group of input <paramref name="i"/>.</summary>
-    public int Group(int i) => _groupOfInput[i];
+    public int Group(int i) => _gIdx.IsEmpty ? i / GroupSize : _gIdx.Ints[i];
 
     /// <summary>Output rows (<paramref name="count"/> × in_features floats) from <paramref name="firstRow"/>.</summary>
     public void Dequantize(int firstRow, int count, Span<float> destination)
     {
+        var qweight = _qweight.Ints;
+        var qzeros = _qzeros.Ints;
+        var scales = _scales.Halves;
+        var gIdx = _gIdx.IsEmpty ? default : _gIdx.Ints;
         for (var r = 0; r < count; r++)
         {
             var o = firstRow + r;
             var row = destination.Slice(r * InFeatures, InFeatures);
             for (var i = 0; i < InFeatures; i++)
             {
-                var g = _groupOfInput[i];
-                row[i] = (float)(Code(i, o) - Zero(g, o)) * Fp16.ToFloat(ScaleBits(g, o));
+                var g = gIdx.IsEmpty ? i / GroupSize : gIdx[i];
+                row[i] = (float)(Code(qweight, i, o) - Zero(qzeros, g, o)) * Fp16.ToFloat(scales[(g * OutFeatures) + o]);
             }
         }
     }
@@ -200,12 +253,14 @@ public sealed class PackedInt4Linear
         {
             return false;
         }
+        var qzeros = _qzeros.Ints;
+        var scales = _scales.Halves;
         for (var g = 0; g < Groups; g++)
         {
             for (var o = 0; o < OutFeatures; o++)
             {
-                var z = Zero(g, o);
-                var bits = ScaleBits(g, o);
+                var z = Zero(qzeros, g, o);
+                var bits = scales[(g * OutFeatures) + o];
                 if (type == GgmlType.Q4_0 ? z != 8 : !Q4_1Exact(z, bits))
                 {
                     reason = type == GgmlType.Q4_0
@@ -247,6 +302,10 @@ public sealed class PackedInt4Linear
         var blockBytes = affine ? 20 : 18;
         var quantsAt = affine ? 4 : 2;
         var rowBytes = InFeatures / 32 * blockBytes;
+        var qweight = _qweight.Ints;
+        var qzeros = _qzeros.Ints;
+        var scales = _scales.Halves;
+        var gIdx = _gIdx.IsEmpty ? default : _gIdx.Ints;
         for (var r = 0; r < count; r++)
         {
             var o = firstRow + r;
@@ -255,18 +314,62 @@ public sealed class PackedInt4Linear
             {
                 var block = row.Slice(b * blockBytes, blockBytes);
                 var first = b * 32;
-                var g = _groupOfInput[first];
-                var bits = ScaleBits(g, o);
+                var g = gIdx.IsEmpty ? first / GroupSize : gIdx[first];
+                var bits = scales[(g * OutFeatures) + o];
                 BinaryPrimitives.WriteUInt16LittleEndian(block, bits);
                 if (affine)
                 {
-                    BinaryPrimitives.WriteUInt16LittleEndian(block[2..], Fp16.FromFloat(-Zero(g, o) * Fp16.ToFloat(bits)));
+                    BinaryPrimitives.WriteUInt16LittleEndian(block[2..], Fp16.FromFloat(-Zero(qzeros, g, o) * Fp16.ToFloat(bits)));
                 }
                 for (var j = 0; j < 16; j++)
                 {
-                    block[quantsAt + j] = (byte)(Code(first + j, o) | (Code(first + j + 16, o) << 4));
+                    block[quantsAt + j] = (byte)(Code(qweight, first + j, o) | (Code(qweight, first + j + 16, o) << 4));
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The words of one packed tensor: an array the caller gave, or a tensor of a checkpoint read through its
+    /// memory mapping each time (nothing copied, nothing held).
+    /// </summary>
+    readonly struct Words
+    {
+        readonly Array? _array;
+        readonly SafetensorsTensor? _tensor;
+
+        public Words(int[] values)
+        {
+            _array = values;
+            Length = values.Length;
+        }
+
+        public Words(ushort[] values)
+        {
+            _array = values;
+            Length = values.Length;
+        }
+
+        public Words(SafetensorsTensor tensor, int elementSize)
+        {
+            if (SafetensorsDTypes.Size(tensor.Type) != elementSize)
+            {
+                throw new ArgumentException($"'{tensor.Name}' is {SafetensorsDTypes.Name(tensor.Type)}; expected {(elementSize == 4 ? "I32" : "F16")}");
+            }
+            _tensor = tensor;
+            Length = tensor.ElementCount;
+        }
+
+        public bool IsEmpty => _array is null && _tensor is null;
+
+        public long Length { get; }
+
+        public long HeldBytes => _array is null ? 0 : Buffer.ByteLength(_array);
+
+        public ReadOnlySpan<int> Ints => _array is int[] values ? values : MemoryMarshal.Cast<byte, int>(Bytes);
+
+        public ReadOnlySpan<ushort> Halves => _array is ushort[] values ? values : MemoryMarshal.Cast<byte, ushort>(Bytes);
+
+        ReadOnlySpan<byte> Bytes => _tensor is null ? default : _tensor.Data;
     }
 }
