@@ -53,7 +53,7 @@ internal static partial class ConvertCommand
         {
             var typeText = request.Type.Trim();
             // The checkpoint's precision is int8 with per-row scales, which Q8_0 holds exactly: that is its auto.
-            var converterType = CheckpointConversion.ParseConverterType(typeText, ConverterOutputType.Q8_0);
+            var converterType = CheckpointConversion.ParseConverterType(typeText, GemmaInt8Conversion.AutoType);
             QuantizationPreset? preset = null;
             if (converterType is null && !QuantizationPresets.TryParse(typeText, out preset))
             {
@@ -68,23 +68,9 @@ internal static partial class ConvertCommand
             QuantizationJob job;
             try
             {
-                if (converterType is { } outType)
-                {
-                    var metadata = model.CreateMetadata((uint)ConverterTypeRules.FileTypeOf(outType));
-                    foreach (var o in request.Run.MetadataOverrides)
-                    {
-                        metadata.Set(o.Key, o.Value);
-                    }
-                    var plan = QuantizationPlan.FromDecisions(
-                        model.Tensors.Select(t => (t.Info, ConverterTypeRules.Choose(t.Info, t.Dimensions, outType))),
-                        ModelHyperparameters.FromMetadata(metadata),
-                        QuantizationPresets.Parse(outType.ToString()));
-                    job = QuantizationJob.Create(model.AsSource(metadata), plan, metadata, outputPath, request.Run);
-                }
-                else
-                {
-                    job = QuantizationJob.Create(model.AsSource(model.CreateMetadata((uint)LlamaFileType.AllF32)), preset!, outputPath, request.Options, request.Run);
-                }
+                job = converterType is { } outType
+                    ? CheckpointConversion.CreateJob(model, outType, outputPath, request.Run)
+                    : CheckpointConversion.CreateJob(model, preset!, outputPath, request.Options, request.Run);
             }
             catch (QuantizationException e)
             {
@@ -99,15 +85,9 @@ internal static partial class ConvertCommand
             {
                 context.Error.WriteLine($"warning: no tokenizer.model beside '{model.CheckpointPath}' (give one with --tokenizer); the output has no tokenizer.* keys");
             }
-            if (model.Model.Unmapped.Count > 0)
+            foreach (var warning in model.Warnings(job))
             {
-                context.Error.WriteLine($"warning: {model.Model.Unmapped.Count} tensor(s) of other towers are not converted (first: '{model.Model.Unmapped[0]}'); only the text model is");
-            }
-            var (lossyRows, lossyTensors) = model.LossyRows(job.Plan.Entries.Where(e => e.TargetType == GgmlType.Q8_0).Select(e => e.Name));
-            if (lossyRows > 0)
-            {
-                context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"warning: {lossyRows} row(s) in {lossyTensors} tensor(s) have a scaler with no exact fp16 form (or rows not a multiple of 32); they are re-encoded to Q8_0 from float32, the rest keep their int8 values"));
+                context.Error.WriteLine($"warning: {warning}");
             }
             Execute(context, request, [job], $"gemma_pytorch int8, variant {model.Model.Variant.Name}", typeLabel, cancellationToken);
         }

@@ -74,6 +74,37 @@ public static class CheckpointConversion
         return QuantizationJob.Create(source, preset, outputPath, options, run);
     }
 
+    /// <summary>
+    /// A job writing the converter's own output type from a gemma_pytorch int8 checkpoint (<c>quanta convert
+    /// MODEL.ckpt --type T</c>), its metadata overridden by <c>--override-kv</c>. Q8_0 keeps the int8 values of
+    /// every row whose scaler has an fp16 form.
+    /// </summary>
+    /// <exception cref="QuantizationException">The plan cannot be written.</exception>
+    public static QuantizationJob CreateJob(GemmaInt8.GemmaInt8Conversion model, ConverterOutputType type, string? outputPath, QuantizerOptions? run = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        run ??= QuantizerOptions.Default;
+        var metadata = model.CreateMetadata((uint)ConverterTypeRules.FileTypeOf(type));
+        foreach (var o in run.MetadataOverrides)
+        {
+            metadata.Set(o.Key, o.Value);
+        }
+        var plan = QuantizationPlan.FromDecisions(
+            model.Tensors.Select(t => (t.Info, ConverterTypeRules.Choose(t.Info, t.Dimensions, type))),
+            ModelHyperparameters.FromMetadata(metadata),
+            QuantizationPresets.Parse(type.ToString()));
+        return QuantizationJob.Create(model.AsSource(metadata), plan, metadata, outputPath, run);
+    }
+
+    /// <summary>A job quantizing a gemma_pytorch int8 checkpoint to <paramref name="preset"/> from its float32 values.</summary>
+    /// <exception cref="QuantizationException">The model and options cannot be quantized.</exception>
+    public static QuantizationJob CreateJob(GemmaInt8.GemmaInt8Conversion model, QuantizationPreset preset, string? outputPath, QuantizationOptions? options = null, QuantizerOptions? run = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(preset);
+        return QuantizationJob.Create(model.AsSource(model.CreateMetadata((uint)LlamaFileType.AllF32)), preset, outputPath, options, run);
+    }
+
     static bool IsImageTensor(ConvertedTensor tensor) => MultimodalTensors.ComponentOf(tensor.Info.Name) != MultimodalComponent.None;
 
     /// <summary>The <c>general.file_type</c> name the job writes (BF16, Q4_K_M ...), for status lines.</summary>

@@ -24,6 +24,12 @@ public sealed record CreateOptions
     /// <summary>The tokenizer import for a Hugging Face checkpoint in FROM; null writes no tokenizer.* keys.</summary>
     public ITokenizerKeysSource? Tokenizer { get; init; } = CheckpointTokenizerSource.Instance;
 
+    /// <summary>
+    /// The variant of a gemma_pytorch int8 checkpoint in FROM (<c>quanta convert --variant</c>); null recognises it
+    /// from the shapes, and a checkpoint no known variant matches is refused.
+    /// </summary>
+    public Conversion.GemmaInt8.GemmaVariant? GemmaVariant { get; init; }
+
     /// <summary>Runs a quantization (the CLI draws a progress bar around it); default: <see cref="Quantizer.Run"/>.</summary>
     public Func<QuantizationJob, CancellationToken, QuantizationResult>? RunQuantizer { get; init; }
 

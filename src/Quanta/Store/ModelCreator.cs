@@ -1,5 +1,8 @@
 using System.Security.Cryptography;
 using Quanta.Conversion;
+using Quanta.Conversion.GemmaInt8;
+using Quanta.Conversion.Tokenizers;
+using Quanta.Formats.PyTorch;
 using Quanta.Formats.Gguf;
 using Quanta.Formats.Safetensors;
 using Quanta.Quantization;
@@ -81,6 +84,7 @@ public sealed class ModelCreator
         string? modelPath = null;
         ModelfileInstruction? checkpointLine = null;
         string? checkpointDirectory = null;
+        var gemmaInt8 = false;
         var projectorPaths = new List<string>();
         foreach (var fromLine in modelfile.Instructions.Where(i => i.Command == ModelfileCommand.From))
         {
@@ -101,6 +105,15 @@ public sealed class ModelCreator
                     }
                     checkpointDirectory = checkpoint.Directory;
                     checkpointLine = fromLine;
+                    break;
+                case ModelSource.GemmaInt8Source ckpt:
+                    if (modelPath is not null || checkpointDirectory is not null)
+                    {
+                        throw new ModelfileException(fromLine.Line, $"FROM {fromLine.Value}: a second model; a model has one (a second FROM is for its vision projector)");
+                    }
+                    checkpointDirectory = ckpt.Path;
+                    checkpointLine = fromLine;
+                    gemmaInt8 = true;
                     break;
                 case ModelSource.GgufFileSource file:
                     var role = ClassifyFile(file.Path, fromLine.Line);
@@ -140,7 +153,7 @@ public sealed class ModelCreator
         }
         else if (checkpointDirectory is not null)
         {
-            modelLayer = ConvertedLayer(checkpointDirectory, checkpointLine!);
+            modelLayer = gemmaInt8 ? GemmaInt8Layer(checkpointDirectory, checkpointLine!) : ConvertedLayer(checkpointDirectory, checkpointLine!);
         }
         else if (baseManifest is not null)
         {
@@ -354,6 +367,55 @@ public sealed class ModelCreator
             throw new ModelfileException(fromLine.Line, $"FROM {fromLine.Value}: {e.Message}");
         }
         catch (SafetensorsFormatException e)
+        {
+            throw new ModelfileException(fromLine.Line, $"FROM {fromLine.Value}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// A gemma_pytorch int8 checkpoint converted in one pass straight into the blob: the bytes of <c>quanta convert
+    /// MODEL.ckpt --type auto</c> (Q8_0, the int8 values kept where the scaler fits fp16), or with <c>--quantize T</c>
+    /// those of <c>--type T</c> (so Q8_0, F16, BF16 and F32 are the converter's types, as convert reads them). The variant is <see cref="CreateOptions.GemmaVariant"/>
+    /// or recognised from the shapes; the Modelfile cannot name one.
+    /// </summary>
+    ManifestLayer GemmaInt8Layer(string path, ModelfileInstruction fromLine)
+    {
+        _cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            var variant = _options.GemmaVariant;
+            if (variant is null && GemmaInt8Conversion.Recognise(path) is null)
+            {
+                throw new ModelfileException(fromLine.Line,
+                    $"FROM {fromLine.Value}: the checkpoint's shapes match no known Gemma variant, and a Modelfile cannot name one; convert it with 'quanta convert {fromLine.Value} --variant NAME' and use FROM with the .gguf file");
+            }
+            Status("converting model");
+            using var model = GemmaInt8Conversion.Open(path, variant);
+            if (model.TokenizerKeys is null)
+            {
+                _options.Warning?.Invoke($"no tokenizer.model beside '{model.CheckpointPath}'; the model has no tokenizer.* keys, so it cannot run as is");
+            }
+            // As 'quanta convert MODEL.ckpt --type T': a name the converter writes itself (q8_0, f16 ...) is the
+            // converter's type (Q8_0 keeps the int8 values), anything else a quantize preset.
+            var preset = _options.Quantize;
+            var converterType = preset is null ? GemmaInt8Conversion.AutoType : CheckpointConversion.ParseConverterType(preset.Name, GemmaInt8Conversion.AutoType);
+            if (converterType is null)
+            {
+                Status($"quantizing {GemmaInt8Conversion.AutoType.ToString().ToUpperInvariant()} model to {preset!.Name}");
+            }
+            return JobLayer(MediaTypes.Model, (temp, run) =>
+            {
+                var job = converterType is { } type
+                    ? CheckpointConversion.CreateJob(model, type, temp, run)
+                    : CheckpointConversion.CreateJob(model, preset!, temp, _options.QuantizationOptions, run);
+                foreach (var warning in model.Warnings(job))
+                {
+                    _options.Warning?.Invoke(warning);
+                }
+                return job;
+            }, null);
+        }
+        catch (Exception e) when (e is ConversionException or PyTorchFormatException or TokenizerFormatException)
         {
             throw new ModelfileException(fromLine.Line, $"FROM {fromLine.Value}: {e.Message}");
         }

@@ -1,3 +1,5 @@
+using Quanta.Conversion.GemmaInt8;
+
 namespace Quanta.Store;
 
 /// <summary>Where a FROM (or ADAPTER, DRAFT) line points: a file, or a model already in the store.</summary>
@@ -8,6 +10,9 @@ public abstract record ModelSource
 
     /// <summary>A Hugging Face checkpoint directory (config.json and *.safetensors), converted in one pass.</summary>
     public sealed record CheckpointSource(string Directory) : ModelSource;
+
+    /// <summary>A gemma_pytorch int8 checkpoint (a <c>*.ckpt</c>, or a directory holding one and its tokenizer.model), converted in one pass.</summary>
+    public sealed record GemmaInt8Source(string Path) : ModelSource;
 
     /// <summary>A model in the store, by name.</summary>
     public sealed record StoredModelSource(ModelName Name) : ModelSource;
@@ -23,6 +28,12 @@ public abstract record ModelSource
         var path = ExpandPath(value, baseDirectory);
         if (File.Exists(path))
         {
+            if (GemmaInt8Conversion.IsCheckpoint(path))
+            {
+                return command == "FROM"
+                    ? new GemmaInt8Source(path)
+                    : throw new ModelfileException(line, $"{command} {value}: a gemma_pytorch checkpoint can only be used with FROM; convert it to GGUF first");
+            }
             return new GgufFileSource(path);
         }
         if (Directory.Exists(path))
@@ -44,8 +55,8 @@ public abstract record ModelSource
     }
 
     /// <summary>
-    /// A directory: a Hugging Face checkpoint (config.json with *.safetensors) to convert, or the GGUF inside
-    /// it. PyTorch-only checkpoints (*.pth, pytorch_model*.bin) are refused.
+    /// A directory: a Hugging Face checkpoint (config.json with *.safetensors) or a gemma_pytorch int8 checkpoint
+    /// (*.ckpt) to convert, or the GGUF inside it. Other PyTorch checkpoints (*.pth, pytorch_model*.bin) are refused.
     /// </summary>
     static ModelSource FromDirectory(string directory, int line, string command)
     {
@@ -70,6 +81,12 @@ public abstract record ModelSource
             }
             return new CheckpointSource(directory);
         }
+        if (GemmaInt8Conversion.IsCheckpoint(directory))
+        {
+            return command == "FROM"
+                ? new GemmaInt8Source(directory)
+                : throw new ModelfileException(line, $"{command} {directory}: a gemma_pytorch checkpoint can only be used with FROM; convert it to GGUF first");
+        }
         if (Directory.EnumerateFiles(directory, "*.pth").Any() || Directory.EnumerateFiles(directory, "pytorch_model*.bin").Any())
         {
             throw new ModelfileException(line,
@@ -87,7 +104,7 @@ public abstract record ModelSource
     static bool LooksLikePath(string value) =>
         value.StartsWith('.') || value.StartsWith('/') || value.StartsWith('~') || value.StartsWith('\\')
         || value.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) || value.EndsWith(".bin", StringComparison.OrdinalIgnoreCase)
-        || value.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
+        || value.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) || value.EndsWith(".ckpt", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Ollama's <c>expandPath</c>: absolute stays, <c>~</c> and <c>~/x</c> are the home directory, the rest is relative to the Modelfile.</summary>
     public static string ExpandPath(string value, string baseDirectory)

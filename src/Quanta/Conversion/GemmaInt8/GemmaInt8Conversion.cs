@@ -7,6 +7,7 @@ using Quanta.Conversion.Tokenizers;
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
 using Quanta.Formats.PyTorch;
+using Quanta.Quantization;
 
 namespace Quanta.Conversion.GemmaInt8;
 
@@ -70,20 +71,43 @@ public sealed class GemmaInt8Conversion : IDisposable
     }
 
     /// <summary>
+    /// <c>--type auto</c> for a gemma_pytorch int8 checkpoint: Q8_0, which holds int8 values with a per-row scale
+    /// exactly (wherever the scaler has an fp16 form).
+    /// </summary>
+    public const ConverterOutputType AutoType = ConverterOutputType.Q8_0;
+
+    /// <summary>
+    /// The known variant whose shapes the <c>*.ckpt</c> at <paramref name="path"/> (or the one in that directory)
+    /// has, or null when none matches, so that a caller can name its own way out before converting.
+    /// </summary>
+    /// <exception cref="ConversionException">A directory with no or several <c>*.ckpt</c> files.</exception>
+    /// <exception cref="PyTorchFormatException">The file is not a gemma_pytorch state dict.</exception>
+    public static GemmaVariant? Recognise(string path)
+    {
+        using var checkpoint = PyTorchCheckpoint.Open(CheckpointFile(path));
+        return GemmaInt8Model.Recognise(checkpoint);
+    }
+
+    static string CheckpointFile(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!Directory.Exists(path))
+        {
+            return path;
+        }
+        var found = Directory.GetFiles(path, "*.ckpt");
+        return found.Length == 1
+            ? found[0]
+            : throw new ConversionException(found.Length == 0 ? $"{path}: no *.ckpt file" : $"{path}: {found.Length} *.ckpt files; name one");
+    }
+
+    /// <summary>
     /// Opens a <c>*.ckpt</c> (or the directory holding one), recognises or checks the variant, and reads the tokenizer:
     /// <paramref name="tokenizerPath"/>, else <c>tokenizer.model</c> beside the checkpoint.
     /// </summary>
     public static GemmaInt8Conversion Open(string path, GemmaVariant? variant = null, string? tokenizerPath = null)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        var file = path;
-        if (Directory.Exists(path))
-        {
-            var found = Directory.GetFiles(path, "*.ckpt");
-            file = found.Length == 1
-                ? found[0]
-                : throw new ConversionException(found.Length == 0 ? $"{path}: no *.ckpt file" : $"{path}: {found.Length} *.ckpt files; name one");
-        }
+        var file = CheckpointFile(path);
         var checkpoint = PyTorchCheckpoint.Open(file);
         try
         {
@@ -212,6 +236,27 @@ public sealed class GemmaInt8Conversion : IDisposable
             tensors += n > 0 ? 1 : 0;
         }
         return (rows, tensors);
+    }
+
+    /// <summary>
+    /// What a job over this checkpoint loses or leaves out, one warning a line: tensors of other towers not
+    /// converted, and Q8_0 rows re-encoded from float32 because their scaler has no exact fp16 form.
+    /// </summary>
+    public IReadOnlyList<string> Warnings(QuantizationJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var warnings = new List<string>();
+        if (Model.Unmapped.Count > 0)
+        {
+            warnings.Add($"{Model.Unmapped.Count} tensor(s) of other towers are not converted (first: '{Model.Unmapped[0]}'); only the text model is");
+        }
+        var (lossyRows, lossyTensors) = LossyRows(job.Plan.Entries.Where(e => e.TargetType == GgmlType.Q8_0).Select(e => e.Name));
+        if (lossyRows > 0)
+        {
+            warnings.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{lossyRows} row(s) in {lossyTensors} tensor(s) have a scaler with no exact fp16 form (or rows not a multiple of 32); they are re-encoded to Q8_0 from float32, the rest keep their int8 values"));
+        }
+        return warnings;
     }
 
     public ITensorSource AsSource(GgufMetadata metadata) => new Source(this, metadata);

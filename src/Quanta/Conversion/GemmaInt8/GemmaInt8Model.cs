@@ -129,6 +129,15 @@ public sealed partial class GemmaInt8Model
         return new GemmaInt8Model(variant, tensors, unmapped);
     }
 
+    /// <summary>The known variant whose shapes <paramref name="checkpoint"/> has, or null when none matches.</summary>
+    /// <exception cref="PyTorchFormatException">The checkpoint is not a gemma_pytorch state dict.</exception>
+    public static GemmaVariant? Recognise(PyTorchCheckpoint checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        var measured = Measure(checkpoint);
+        return GemmaVariant.Known.FirstOrDefault(v => Mismatch(v, measured) is null);
+    }
+
     sealed record Measured(string Embedder, GemmaGeneration Generation, int Layers, long Vocab, long Hidden, long Intermediate, long QkvRows, long AttentionWidth)
     {
         public override string ToString() =>

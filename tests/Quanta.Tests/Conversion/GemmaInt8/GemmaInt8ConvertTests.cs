@@ -24,26 +24,15 @@ public sealed class GemmaInt8ConvertTests : IDisposable
         return path;
     }
 
-    /// <summary>What <c>quanta convert MODEL.ckpt --type T</c> does, for the tiny variant no --variant names.</summary>
-    static string Convert(string checkpoint, string type)
+    /// <summary>What <c>quanta convert MODEL.ckpt --type T</c> does (the CLI's jobs), for the tiny variant no --variant names.</summary>
+    internal static string Convert(string checkpoint, string type)
     {
         var output = Path.ChangeExtension(checkpoint, $".{type}.gguf");
         using var model = GemmaInt8Conversion.Open(checkpoint, GemmaInt8Tests.Tiny);
-        QuantizationJob job;
-        if (type is "f32" or "q8_0")
-        {
-            var outType = type == "f32" ? ConverterOutputType.F32 : ConverterOutputType.Q8_0;
-            var metadata = model.CreateMetadata((uint)ConverterTypeRules.FileTypeOf(outType));
-            var plan = QuantizationPlan.FromDecisions(
-                model.Tensors.Select(t => (t.Info, ConverterTypeRules.Choose(t.Info, t.Dimensions, outType))),
-                ModelHyperparameters.FromMetadata(metadata),
-                QuantizationPresets.Parse(outType.ToString()));
-            job = QuantizationJob.Create(model.AsSource(metadata), plan, metadata, output);
-        }
-        else
-        {
-            job = QuantizationJob.Create(model.AsSource(model.CreateMetadata((uint)LlamaFileType.AllF32)), QuantizationPresets.Parse(type), output);
-        }
+        var converterType = CheckpointConversion.ParseConverterType(type, GemmaInt8Conversion.AutoType);
+        var job = converterType is { } outType
+            ? CheckpointConversion.CreateJob(model, outType, output)
+            : CheckpointConversion.CreateJob(model, QuantizationPresets.Parse(type), output);
         Quantizer.Run(job);
         return output;
     }
