@@ -183,18 +183,7 @@ internal static partial class ConvertCommand
             }
             context.Error.WriteLine(
                 $"converting '{request.Directory}' ({inputKind}) to '{string.Join("', '", job.Files.Select(f => f.Path))}' as {(job == jobs[0] ? typeLabel : "projector")} using {request.Run.EffectiveThreads} thread(s)");
-            QuantizationResult result;
-            try
-            {
-                result = context.ErrorIsTerminal
-                    ? QuantizeProgress.RunWithBar(context, job, cancellationToken)
-                    : Quantizer.Run(job, new QuantizeProgress.PlainLines(context.Error), cancellationToken);
-            }
-            catch (QuantizationException e)
-            {
-                throw new UserErrorException(e.Message, e);
-            }
-            QuantizeSummary.Write(context.CreateReportWriter(), request.Directory, result);
+            QuantizeProgress.RunAndReport(context, job, request.Directory, cancellationToken);
         }
     }
 

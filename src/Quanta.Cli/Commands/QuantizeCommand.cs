@@ -390,17 +390,6 @@ internal static class QuantizeCommand
         context.Error.WriteLine(
             $"quantizing '{request.Input}' to '{string.Join("', '", job.Files.Select(f => f.Path))}' as {request.Preset.Name} using {request.Run.EffectiveThreads} thread(s)");
 
-        QuantizationResult result;
-        try
-        {
-            result = context.ErrorIsTerminal
-                ? QuantizeProgress.RunWithBar(context, job, cancellationToken)
-                : Quantizer.Run(job, new QuantizeProgress.PlainLines(context.Error), cancellationToken);
-        }
-        catch (QuantizationException e)
-        {
-            throw new UserErrorException(e.Message, e);
-        }
-        QuantizeSummary.Write(context.CreateReportWriter(), request.Input, result);
+        QuantizeProgress.RunAndReport(context, job, request.Input, cancellationToken);
     }
 }

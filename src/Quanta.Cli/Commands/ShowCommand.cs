@@ -108,14 +108,8 @@ internal static class ShowCommand
                 new[] { "architecture", arch },
                 new[] { "parameters", model.Config.ModelType },
             };
-            if (GgufInteger(metadata, $"{arch}.context_length") is { } context)
-            {
-                rows.Add(["context length", context.ToString(CultureInfo.InvariantCulture)]);
-            }
-            if (GgufInteger(metadata, $"{arch}.embedding_length") is { } embedding)
-            {
-                rows.Add(["embedding length", embedding.ToString(CultureInfo.InvariantCulture)]);
-            }
+            AddInteger(rows, "context length", metadata, $"{arch}.context_length");
+            AddInteger(rows, "embedding length", metadata, $"{arch}.embedding_length");
             rows.Add(["quantization", model.Config.FileType]);
             Section(output, "Model", rows);
         }
@@ -129,14 +123,8 @@ internal static class ShowCommand
                 new[] { "architecture", arch },
                 new[] { "parameters", ModelCreator.HumanNumber(file.Tensors.Sum(t => t.Info.ElementCount)) },
             };
-            if (GgufInteger(metadata, $"{arch}.vision.embedding_length") is { } embedding)
-            {
-                rows.Add(["embedding length", embedding.ToString(CultureInfo.InvariantCulture)]);
-            }
-            if (GgufInteger(metadata, $"{arch}.vision.projection_dim") is { } dimensions)
-            {
-                rows.Add(["dimensions", dimensions.ToString(CultureInfo.InvariantCulture)]);
-            }
+            AddInteger(rows, "embedding length", metadata, $"{arch}.vision.embedding_length");
+            AddInteger(rows, "dimensions", metadata, $"{arch}.vision.projection_dim");
             Section(output, "Projector", rows);
         }
         if (model.Parameters.Count > 0)
@@ -252,22 +240,11 @@ internal static class ShowCommand
         w.WriteEndObject();
     }
 
+    /// <summary>A metadata value: arrays over 5 items as null, other arrays item by item, scalars as <see cref="WriteItem"/> writes them.</summary>
     static void WriteValue(Utf8JsonWriter w, GgufValue value)
     {
         switch (value.RawValue)
         {
-            case string s:
-                w.WriteStringValue(s);
-                break;
-            case bool b:
-                w.WriteBooleanValue(b);
-                break;
-            case float f:
-                w.WriteNumberValue(f);
-                break;
-            case double d:
-                w.WriteNumberValue(d);
-                break;
             case GgufArray a when a.Count > 5:
                 w.WriteNullValue();
                 break;
@@ -318,4 +295,13 @@ internal static class ShowCommand
 
     static long? GgufInteger(GgufMetadata metadata, string key) =>
         metadata.TryGetValue(key, out var v) && v.TryGetInteger(out var n) ? n : null;
+
+    /// <summary>A summary row of <paramref name="label"/> and the integer at <paramref name="key"/>, when the file has one.</summary>
+    static void AddInteger(List<string[]> rows, string label, GgufMetadata metadata, string key)
+    {
+        if (GgufInteger(metadata, key) is { } n)
+        {
+            rows.Add([label, n.ToString(CultureInfo.InvariantCulture)]);
+        }
+    }
 }

@@ -11,6 +11,27 @@ namespace Quanta.Cli.Rendering;
 /// </summary>
 internal static class QuantizeProgress
 {
+    /// <summary>
+    /// Runs a convert or quantize job as the CLI shows it (a bar on a terminal, else a plain line per tensor on
+    /// stderr), then writes its summary for <paramref name="input"/> to the report writer. A
+    /// <see cref="QuantizationException"/> becomes a <see cref="UserErrorException"/> with its message.
+    /// </summary>
+    public static void RunAndReport(CliContext context, QuantizationJob job, string input, CancellationToken cancellationToken)
+    {
+        QuantizationResult result;
+        try
+        {
+            result = context.ErrorIsTerminal
+                ? RunWithBar(context, job, cancellationToken)
+                : Quantizer.Run(job, new PlainLines(context.Error), cancellationToken);
+        }
+        catch (QuantizationException e)
+        {
+            throw new UserErrorException(e.Message, e);
+        }
+        QuantizeSummary.Write(context.CreateReportWriter(), input, result);
+    }
+
     /// <summary>Runs the job under a progress bar drawn on the context's stderr.</summary>
     public static QuantizationResult RunWithBar(CliContext context, QuantizationJob job, CancellationToken cancellationToken)
     {

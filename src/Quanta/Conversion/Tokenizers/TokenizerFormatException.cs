@@ -1,3 +1,5 @@
+using Quanta.Formats;
+
 namespace Quanta.Conversion.Tokenizers;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace Quanta.Conversion.Tokenizers;
 /// imported: malformed bytes, a field of the wrong kind, or a configuration llama.cpp's converter would refuse.
 /// The message names the file and, for binary files, the byte offset.
 /// </summary>
-public sealed class TokenizerFormatException : Exception
+public sealed class TokenizerFormatException : FileFormatException
 {
     public TokenizerFormatException()
     {
@@ -22,21 +24,7 @@ public sealed class TokenizerFormatException : Exception
     }
 
     public TokenizerFormatException(string? file, long offset, string message, Exception? innerException = null)
-        : base(Describe(file, offset, message), innerException)
+        : base(file, offset, message, innerException)
     {
-        File = file;
-        Offset = offset;
-    }
-
-    /// <summary>The file at fault, when known.</summary>
-    public string? File { get; }
-
-    /// <summary>Byte offset of the fault in <see cref="File"/>; −1 when the fault has no single position.</summary>
-    public long Offset { get; } = -1;
-
-    static string Describe(string? file, long offset, string message)
-    {
-        var where = file is null ? "" : $"{file}: ";
-        return offset >= 0 ? $"{where}at byte {offset}: {message}" : $"{where}{message}";
     }
 }

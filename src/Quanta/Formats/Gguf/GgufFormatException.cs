@@ -4,7 +4,7 @@ namespace Quanta.Formats.Gguf;
 /// A GGUF file that is not what it should be. The message names the file, the byte offset and what was
 /// expected, so a user can tell a truncated download from a file another tool wrote wrongly.
 /// </summary>
-public sealed class GgufFormatException : Exception
+public sealed class GgufFormatException : FileFormatException
 {
     public GgufFormatException()
     {
@@ -21,21 +21,7 @@ public sealed class GgufFormatException : Exception
     }
 
     public GgufFormatException(string? file, long offset, string message, Exception? innerException = null)
-        : base(Describe(file, offset, message), innerException)
+        : base(file, offset, message, innerException)
     {
-        File = file;
-        Offset = offset;
-    }
-
-    /// <summary>The file at fault, when known.</summary>
-    public string? File { get; }
-
-    /// <summary>Byte offset of the fault in <see cref="File"/>; −1 when the fault has no single position.</summary>
-    public long Offset { get; } = -1;
-
-    static string Describe(string? file, long offset, string message)
-    {
-        var where = file is null ? "" : $"{file}: ";
-        return offset >= 0 ? $"{where}at byte {offset}: {message}" : $"{where}{message}";
     }
 }

@@ -18,6 +18,33 @@ internal abstract unsafe class GgufMemory : IDisposable
     /// <summary>Maps a file read-only. Empty files cannot be mapped; the caller refuses them first.</summary>
     public static GgufMemory Map(string path) => new Mapped(path);
 
+    /// <summary>
+    /// Maps a file for a format reader. A failure to open or map it becomes <paramref name="cannotOpen"/>'s exception,
+    /// given the message <c>cannot open: …</c> and the cause. <paramref name="checkLength"/> sees the file's length
+    /// before it is mapped and throws for one the format cannot hold; it must throw for 0, which the mapper refuses.
+    /// </summary>
+    public static GgufMemory MapFile(string path, Func<string, Exception, Exception> cannotOpen, Action<long> checkLength)
+    {
+        long length;
+        try
+        {
+            length = new FileInfo(path).Length;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw cannotOpen($"cannot open: {e.Message}", e);
+        }
+        checkLength(length);
+        try
+        {
+            return Map(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw cannotOpen($"cannot open: {e.Message}", e);
+        }
+    }
+
     public static GgufMemory Pin(byte[] bytes) => new Pinned(bytes);
 
     sealed class Mapped : GgufMemory

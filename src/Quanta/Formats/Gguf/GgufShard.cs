@@ -26,33 +26,17 @@ internal sealed class GgufShard : IDisposable
 
     public long Length => Memory.Length;
 
-    public static unsafe GgufShard Open(string path)
-    {
-        long length;
-        try
-        {
-            length = new FileInfo(path).Length;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new GgufFormatException(path, -1, $"cannot open: {e.Message}", e);
-        }
-        if (length < 24)
-        {
-            // Also keeps empty files away from the memory mapper, which refuses them.
-            ThrowTooShort(path, File.ReadAllBytes(path));
-        }
-        GgufMemory memory;
-        try
-        {
-            memory = GgufMemory.Map(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new GgufFormatException(path, -1, $"cannot open: {e.Message}", e);
-        }
-        return FromMemory(path, memory);
-    }
+    public static GgufShard Open(string path) =>
+        FromMemory(path, GgufMemory.MapFile(
+            path,
+            (message, inner) => new GgufFormatException(path, -1, message, inner),
+            length =>
+            {
+                if (length < 24)
+                {
+                    ThrowTooShort(path, File.ReadAllBytes(path));
+                }
+            }));
 
     public static GgufShard FromBytes(byte[] bytes, string name)
     {

@@ -5,7 +5,7 @@ namespace Quanta.Formats.PyTorch;
 /// subset <c>torch.save</c> uses for state dicts, or a tensor that reaches outside its storage. The message names
 /// the file, where the fault is (a byte offset in the file, or in <c>data.pkl</c>) and what was expected.
 /// </summary>
-public sealed class PyTorchFormatException : Exception
+public sealed class PyTorchFormatException : FileFormatException
 {
     public PyTorchFormatException()
     {
@@ -21,12 +21,9 @@ public sealed class PyTorchFormatException : Exception
     {
     }
 
+    /// <summary>A fault in <paramref name="file"/> with no byte offset (<see cref="FileFormatException.Offset"/> is −1).</summary>
     public PyTorchFormatException(string? file, string message, Exception? innerException = null)
-        : base(file is null ? message : $"{file}: {message}", innerException)
+        : base(file, -1, message, innerException)
     {
-        File = file;
     }
-
-    /// <summary>The file at fault, when known.</summary>
-    public string? File { get; }
 }

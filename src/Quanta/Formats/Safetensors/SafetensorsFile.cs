@@ -51,34 +51,20 @@ public sealed unsafe class SafetensorsFile : IDisposable
     public static SafetensorsFile Open(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        long length;
-        try
-        {
-            length = new FileInfo(path).Length;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new SafetensorsFormatException(path, -1, $"cannot open: {e.Message}", e);
-        }
-        if (!File.Exists(path))
-        {
-            throw new SafetensorsFormatException(path, -1, "file not found");
-        }
-        if (length < 8)
-        {
-            // Also keeps empty files away from the memory mapper, which refuses them.
-            throw new SafetensorsFormatException(path, 0, $"not a safetensors file: {length} bytes is shorter than the 8-byte header length");
-        }
-        GgufMemory memory;
-        try
-        {
-            memory = GgufMemory.Map(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new SafetensorsFormatException(path, -1, $"cannot open: {e.Message}", e);
-        }
-        return Load(path, memory);
+        return Load(path, GgufMemory.MapFile(
+            path,
+            (message, inner) => new SafetensorsFormatException(path, -1, message, inner),
+            length =>
+            {
+                if (!File.Exists(path))
+                {
+                    throw new SafetensorsFormatException(path, -1, "file not found");
+                }
+                if (length < 8)
+                {
+                    ThrowTooShort(path, length);
+                }
+            }));
     }
 
     /// <summary>Parses a file held in memory (tests, fuzzing); <paramref name="name"/> appears in errors.</summary>
@@ -86,10 +72,13 @@ public sealed unsafe class SafetensorsFile : IDisposable
     {
         if (bytes.Length < 8)
         {
-            throw new SafetensorsFormatException(name, 0, $"not a safetensors file: {bytes.Length} bytes is shorter than the 8-byte header length");
+            ThrowTooShort(name, bytes.Length);
         }
         return Load(name, GgufMemory.Pin(bytes));
     }
+
+    static void ThrowTooShort(string path, long length) =>
+        throw new SafetensorsFormatException(path, 0, $"not a safetensors file: {length} bytes is shorter than the 8-byte header length");
 
     static SafetensorsFile Load(string path, GgufMemory memory)
     {
