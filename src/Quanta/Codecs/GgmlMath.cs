@@ -13,6 +13,30 @@ internal static class GgmlMath
     public const float GroupMaxEps = 1e-15f;
 
     /// <summary>
+    /// The value of largest magnitude, signed, the first one on ties (ggml's <c>if (ax &gt; amax) { amax = ax;
+    /// max = x[i]; }</c> loop, which every symmetric quantizer starts with: the sign of that value decides the
+    /// sign of the scale). <paramref name="magnitude"/> receives its absolute value; both are 0 for an empty or
+    /// all-zero span.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float LargestMagnitude(ReadOnlySpan<float> x, out float magnitude)
+    {
+        float max = 0;
+        float amax = 0;
+        for (var i = 0; i < x.Length; ++i)
+        {
+            var ax = MathF.Abs(x[i]);
+            if (ax > amax)
+            {
+                amax = ax;
+                max = x[i];
+            }
+        }
+        magnitude = amax;
+        return max;
+    }
+
+    /// <summary>
     /// ggml's <c>nearest_int</c>: adds 1.5·2²³ so the FPU rounds to nearest even, then reads the low mantissa
     /// bits. Reproduced bit for bit (not with MathF.Round) so that even out-of-range inputs give ggml's value.
     /// </summary>

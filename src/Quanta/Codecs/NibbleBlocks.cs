@@ -76,16 +76,7 @@ internal readonly struct NibbleBlocks<TLayout> : ILegacyBlockFormat
         else
         {
             // The signed value of largest magnitude, first one on ties: its sign decides the sign of d.
-            float amax = 0, max = 0;
-            for (var j = 0; j < 32; j++)
-            {
-                if (amax < MathF.Abs(x[j]))
-                {
-                    amax = MathF.Abs(x[j]);
-                    max = x[j];
-                }
-            }
-            d = max / NegatedZeroLevel;
+            d = GgmlMath.LargestMagnitude(x[..32], out _) / NegatedZeroLevel;
         }
         var id = d != 0 ? 1f / d : 0f;
         BinaryPrimitives.WriteUInt16LittleEndian(block, Fp16.FromFloat(d));

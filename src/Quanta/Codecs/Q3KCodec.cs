@@ -60,17 +60,7 @@ public sealed class Q3KCodec : SuperBlockCodec
             }
         }
 
-        float maxScale = 0;
-        float amax = 0;
-        for (var j = 0; j < 16; ++j)
-        {
-            var scale = MathF.Abs(scales[j]);
-            if (scale > amax)
-            {
-                amax = scale;
-                maxScale = scales[j];
-            }
-        }
+        var maxScale = GgmlMath.LargestMagnitude(scales, out _);
 
         var packedScales = block.Slice(ScalesOffset, 12);
         packedScales.Clear();
@@ -109,17 +99,7 @@ public sealed class Q3KCodec : SuperBlockCodec
         WideLaneSearch.Transpose16(x, xt);
         WideLaneSearch.Q3(xt, 4, lt).CopyTo(scales);
 
-        float maxScale = 0;
-        float amax = 0;
-        for (var j = 0; j < 16; ++j)
-        {
-            var scale = MathF.Abs(scales[j]);
-            if (scale > amax)
-            {
-                amax = scale;
-                maxScale = scales[j];
-            }
-        }
+        var maxScale = GgmlMath.LargestMagnitude(scales, out _);
 
         var packedScales = block.Slice(ScalesOffset, 12);
         packedScales.Clear();

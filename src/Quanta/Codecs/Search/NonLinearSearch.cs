@@ -95,16 +95,7 @@ internal static class NonLinearSearch
     public static float SearchBlock(ReadOnlySpan<float> xb, ReadOnlySpan<float> weight)
     {
         var values = Values;
-        float amax = 0, max = 0;
-        for (var j = 0; j < BlockSize; j++)
-        {
-            var ax = MathF.Abs(xb[j]);
-            if (ax > amax)
-            {
-                amax = ax;
-                max = xb[j];
-            }
-        }
+        var max = GgmlMath.LargestMagnitude(xb[..BlockSize], out var amax);
         if (amax < GgmlMath.GroupMaxEps)
         {
             return 0;

@@ -17,17 +17,7 @@ internal static class SymmetricSearch
     public static float MakeQx(ReadOnlySpan<float> x, int nmax, Span<sbyte> levels, ReadOnlySpan<float> weights)
     {
         var n = x.Length;
-        float max = 0;
-        float amax = 0;
-        for (var i = 0; i < n; ++i)
-        {
-            var ax = MathF.Abs(x[i]);
-            if (ax > amax)
-            {
-                amax = ax;
-                max = x[i];
-            }
-        }
+        var max = GgmlMath.LargestMagnitude(x, out var amax);
         if (amax < GgmlMath.GroupMaxEps)
         {
             // ggml leaves L at 0 here, not at the zero level nmax; callers may keep these levels.
@@ -88,17 +78,7 @@ internal static class SymmetricSearch
     public static float MakeQ3(ReadOnlySpan<float> x, int nmax, Span<sbyte> levels)
     {
         var n = x.Length;
-        float max = 0;
-        float amax = 0;
-        for (var i = 0; i < n; ++i)
-        {
-            var ax = MathF.Abs(x[i]);
-            if (ax > amax)
-            {
-                amax = ax;
-                max = x[i];
-            }
-        }
+        var max = GgmlMath.LargestMagnitude(x, out var amax);
         if (amax < GgmlMath.GroupMaxEps)
         {
             levels[..n].Clear();
