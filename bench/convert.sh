@@ -12,7 +12,7 @@
 # so every run starts from a warm page cache.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 dir="${QUANTA_BENCH_DIR:-/tmp/quanta-bench-convert}"
 checkpoint="$dir/llama-492m-bf16"
 threads="${THREADS:-2}"
@@ -20,21 +20,8 @@ types="${TYPES:-Q4_K_M Q8_0}"
 clean=0
 [[ "${1:-}" == "--clean" ]] && clean=1
 
-if [[ ! -x /usr/bin/time ]]; then
-    echo "error: /usr/bin/time not found; install GNU time (apt-get install time)" >&2
-    exit 1
-fi
-
 mkdir -p "$dir"
-dotnet build "$root/src/Quanta.Cli" -c Release -v quiet -nologo >/dev/null
-quanta=(dotnet "$root/src/Quanta.Cli/bin/Release/net10.0/quanta.dll")
-
-if [[ ! -f "$checkpoint/model.safetensors" ]]; then
-    echo "generating $checkpoint ..."
-    "${quanta[@]}" demo --write-checkpoint "$checkpoint" --layers 8 --width 2048 --ffn 5632 --heads 16 --kv-heads 4 --vocab 32000
-fi
-sync
-cat "$checkpoint/model.safetensors" > /dev/null
+bench_model checkpoint "$checkpoint"
 
 # run NAME ARGS...: runs quanta under GNU time; sets wall (s) and rss (MB).
 run() {

@@ -9,7 +9,7 @@
 #   THREADS=4 TYPE=Q8_0 ROUNDS=3 bench/create.sh
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 dir="${QUANTA_BENCH_DIR:-/tmp/quanta-bench}"
 input="$dir/llama-492m-f16.gguf"
 threads="${THREADS:-2}"
@@ -19,15 +19,7 @@ clean=0
 [[ "${1:-}" == "--clean" ]] && clean=1
 
 mkdir -p "$dir"
-dotnet build "$root/src/Quanta.Cli" -c Release -v quiet -nologo >/dev/null
-quanta=(dotnet "$root/src/Quanta.Cli/bin/Release/net10.0/quanta.dll")
-
-if [[ ! -f "$input" ]]; then
-    echo "generating $input ..."
-    "${quanta[@]}" demo --write-model "$input" --layers 8 --width 2048 --ffn 5632 --heads 16 --kv-heads 4 --vocab 32000 >/dev/null
-fi
-sync
-cat "$input" > /dev/null
+bench_model gguf "$input"
 printf 'FROM %s\nPARAMETER temperature 0.7\nSYSTEM You are a benchmark.\n' "$input" > "$dir/Modelfile"
 
 seconds() { local start=$1 end=$2; echo "($end - $start) / 1000000000" | bc -l; }

@@ -12,7 +12,7 @@
 # (llama-quantize on this model, 2 threads: Q8_0 3.4 s, Q4_0 4.0 s, Q6_K 14.4 s, Q4_K_M 30.6 s, 1.28 GB RSS).
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 dir="${QUANTA_BENCH_DIR:-/tmp/quanta-bench}"
 input="$dir/llama-492m-f16.gguf"
 threads="${THREADS:-2}"
@@ -20,23 +20,8 @@ types="${TYPES:-Q8_0 Q4_0 Q6_K Q4_K_M}"
 clean=0
 [[ "${1:-}" == "--clean" ]] && clean=1
 
-if [[ ! -x /usr/bin/time ]]; then
-    echo "error: /usr/bin/time not found; install GNU time (apt-get install time)" >&2
-    exit 1
-fi
-
 mkdir -p "$dir"
-dotnet build "$root/src/Quanta.Cli" -c Release -v quiet -nologo >/dev/null
-quanta=(dotnet "$root/src/Quanta.Cli/bin/Release/net10.0/quanta.dll")
-
-if [[ ! -f "$input" ]]; then
-    echo "generating $input ..."
-    "${quanta[@]}" demo --write-model "$input" --layers 8 --width 2048 --ffn 5632 --heads 16 --kv-heads 4 --vocab 32000
-fi
-# Warm the page cache, and let the kernel finish writing back a freshly generated model first: that
-# writeback would otherwise be charged to whichever run comes first.
-sync
-cat "$input" > /dev/null
+bench_model gguf "$input"
 
 printf '%-8s %10s %12s %10s\n' type "wall (s)" "peak RSS" "MB/s in"
 bytes=$(stat -c %s "$input")
