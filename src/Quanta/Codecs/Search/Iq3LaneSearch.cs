@@ -222,12 +222,7 @@ internal static class Iq3LaneSearch
         float scale, ReadOnlySpan<bool> onGrid, Span<sbyte> levels)
     {
         var map = lattice.Map;
-        var offGrid = 0;
-        foreach (var on in onGrid)
-        {
-            offGrid += on ? 0 : 1;
-        }
-        if (offGrid > 0 && scale > 0)
+        if (onGrid.Contains(false) && scale > 0)
         {
             var id = 1 / scale;
             for (var k = 0; k < GroupSize / 4; ++k)
@@ -245,19 +240,7 @@ internal static class Iq3LaneSearch
                 var point = entry >= 0 ? entry : BestNeighbour(lattice, code, xval.Slice(4 * k, 4), waux.Slice(4 * k, 4), scale);
                 Iq3Search.SetLevels(lattice, point, levels.Slice(4 * k, 4));
             }
-            float sumqx = 0;
-            float sumq2 = 0;
-            for (var i = 0; i < GroupSize; ++i)
-            {
-                var w = weight[i];
-                float q = 2 * levels[i] + 1;
-                sumqx += w * xval[i] * q;
-                sumq2 += w * q * q;
-            }
-            if (sumq2 > 0)
-            {
-                scale = sumqx / sumq2;
-            }
+            scale = Iq3Search.Refit(xval, weight, levels, scale);
         }
         return scale;
     }

@@ -98,12 +98,7 @@ internal static class Iq3Search
         float scale, ReadOnlySpan<bool> onGrid, Span<sbyte> levels)
     {
         var map = lattice.Map;
-        var offGrid = 0;
-        foreach (var on in onGrid)
-        {
-            offGrid += on ? 0 : 1;
-        }
-        if (offGrid > 0 && scale > 0)
+        if (onGrid.Contains(false) && scale > 0)
         {
             var id = 1 / scale;
             for (var k = 0; k < GroupSize / 4; ++k)
@@ -123,21 +118,27 @@ internal static class Iq3Search
                     : BestNeighbour(lattice, entry, xval.Slice(4 * k, 4), waux.Slice(4 * k, 4), scale, levels.Slice(4 * k, 4));
                 SetLevels(lattice, point, levels.Slice(4 * k, 4));
             }
-            float sumqx = 0;
-            float sumq2 = 0;
-            for (var i = 0; i < GroupSize; ++i)
-            {
-                var w = weight[i];
-                float q = 2 * levels[i] + 1;
-                sumqx += w * xval[i] * q;
-                sumq2 += w * q * q;
-            }
-            if (sumq2 > 0)
-            {
-                scale = sumqx / sumq2;
-            }
+            scale = Refit(xval, weight, levels, scale);
         }
         return scale;
+    }
+
+    /// <summary>
+    /// The weighted least-squares scale of the final levels (grid value 2·l + 1), sums in ggml's order; the old
+    /// scale when the fit is empty.
+    /// </summary>
+    public static float Refit(ReadOnlySpan<float> xval, ReadOnlySpan<float> weight, ReadOnlySpan<sbyte> levels, float scale)
+    {
+        float sumqx = 0;
+        float sumq2 = 0;
+        for (var i = 0; i < GroupSize; ++i)
+        {
+            var w = weight[i];
+            float q = 2 * levels[i] + 1;
+            sumqx += w * xval[i] * q;
+            sumq2 += w * q * q;
+        }
+        return sumq2 > 0 ? sumqx / sumq2 : scale;
     }
 
     /// <summary>ggml's <c>MAX(0, MIN(kMaxQ-1, nearest_int(0.5f*(id*x-1))))</c>.</summary>
