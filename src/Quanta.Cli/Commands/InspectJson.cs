@@ -120,6 +120,7 @@ internal static class InspectJson
             json.WriteNull("name");
         }
         json.WriteString("description", LlamaFileTypes.Describe(value));
+        json.WriteString("llamaCpp", LlamaFileTypes.LlamaCppName(value));
         json.WriteEndObject();
     }
 

@@ -111,7 +111,6 @@ public static class CheckpointConversion
     public static string FileTypeName(QuantizationJob job)
     {
         ArgumentNullException.ThrowIfNull(job);
-        return job.Metadata.TryGetValue(GgufKeys.FileType, out var ft) && ft.TryGetInteger(out var n)
-            && LlamaFileTypes.TryGetName(n & ~LlamaFileTypes.GuessedFlag, out var name) ? name : "unknown";
+        return LlamaFileTypes.NameIgnoringGuess(job.Metadata.TryGetValue(GgufKeys.FileType, out var ft) && ft.TryGetInteger(out var n) ? n : null) ?? "unknown";
     }
 }

@@ -1,4 +1,5 @@
 using Quanta.Formats;
+using Quanta.Formats.Gguf;
 using Quanta.Quantization;
 
 namespace Quanta.Conversion;

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using Quanta.Formats;
+using Quanta.Formats.Gguf;
 
 namespace Quanta.Quantization;
 
@@ -16,51 +17,55 @@ public static class QuantizationPresets
     // as in QUANT_OPTIONS, so that the number 0 means F32 and not COPY.
     static readonly QuantizationPreset[] AllPresets =
     [
-        new("F32", LlamaFileType.AllF32, GgmlType.F32, "26.00G              @ 7B", None, false),
-        new("F16", LlamaFileType.MostlyF16, GgmlType.F16, "14.00G, +0.0020 ppl @ Mistral-7B", None, false),
-        new("Q4_0", LlamaFileType.MostlyQ4_0, GgmlType.Q4_0, " 4.34G, +0.4685 ppl @ Llama-3-8B", None, false),
-        new("Q4_1", LlamaFileType.MostlyQ4_1, GgmlType.Q4_1, " 4.78G, +0.4511 ppl @ Llama-3-8B", None, false),
-        new("Q8_0", LlamaFileType.MostlyQ8_0, GgmlType.Q8_0, " 7.96G, +0.0026 ppl @ Llama-3-8B", None, false),
-        new("Q5_0", LlamaFileType.MostlyQ5_0, GgmlType.Q5_0, " 5.21G, +0.1316 ppl @ Llama-3-8B", None, false),
-        new("Q5_1", LlamaFileType.MostlyQ5_1, GgmlType.Q5_1, " 5.65G, +0.1062 ppl @ Llama-3-8B", None, false),
-        new("Q2_K", LlamaFileType.MostlyQ2_K, GgmlType.Q2_K, " 2.96G, +3.5199 ppl @ Llama-3-8B", None, false),
-        new("Q3_K_S", LlamaFileType.MostlyQ3_K_S, GgmlType.Q3_K, " 3.41G, +1.6321 ppl @ Llama-3-8B", None, false),
-        new("Q3_K_M", LlamaFileType.MostlyQ3_K_M, GgmlType.Q3_K, " 3.74G, +0.6569 ppl @ Llama-3-8B", ["Q3_K"], false),
-        new("Q3_K_L", LlamaFileType.MostlyQ3_K_L, GgmlType.Q3_K, " 4.03G, +0.5562 ppl @ Llama-3-8B", None, false),
-        new("Q4_K_S", LlamaFileType.MostlyQ4_K_S, GgmlType.Q4_K, " 4.37G, +0.2689 ppl @ Llama-3-8B", None, false),
-        new("Q4_K_M", LlamaFileType.MostlyQ4_K_M, GgmlType.Q4_K, " 4.58G, +0.1754 ppl @ Llama-3-8B", ["Q4_K"], false),
-        new("Q5_K_S", LlamaFileType.MostlyQ5_K_S, GgmlType.Q5_K, " 5.21G, +0.1049 ppl @ Llama-3-8B", None, false),
-        new("Q5_K_M", LlamaFileType.MostlyQ5_K_M, GgmlType.Q5_K, " 5.33G, +0.0569 ppl @ Llama-3-8B", ["Q5_K"], false),
-        new("Q6_K", LlamaFileType.MostlyQ6_K, GgmlType.Q6_K, " 6.14G, +0.0217 ppl @ Llama-3-8B", None, false),
-        new("IQ2_XXS", LlamaFileType.MostlyIQ2_XXS, GgmlType.IQ2_XXS, " 2.06 bpw quantization", None, true),
-        new("IQ2_XS", LlamaFileType.MostlyIQ2_XS, GgmlType.IQ2_XS, " 2.31 bpw quantization", None, true),
+        Preset(LlamaFileType.AllF32, GgmlType.F32, "26.00G              @ 7B", None, false),
+        Preset(LlamaFileType.MostlyF16, GgmlType.F16, "14.00G, +0.0020 ppl @ Mistral-7B", None, false),
+        Preset(LlamaFileType.MostlyQ4_0, GgmlType.Q4_0, " 4.34G, +0.4685 ppl @ Llama-3-8B", None, false),
+        Preset(LlamaFileType.MostlyQ4_1, GgmlType.Q4_1, " 4.78G, +0.4511 ppl @ Llama-3-8B", None, false),
+        Preset(LlamaFileType.MostlyQ8_0, GgmlType.Q8_0, " 7.96G, +0.0026 ppl @ Llama-3-8B", None, false),
+        Preset(LlamaFileType.MostlyQ5_0, GgmlType.Q5_0, " 5.21G, +0.1316 ppl @ Llama-3-8B", None, false),
+        Preset(LlamaFileType.MostlyQ5_1, GgmlType.Q5_1, " 5.65G, +0.1062 ppl @ Llama-3-8B", None, false),
+        Preset(LlamaFileType.MostlyQ2_K, GgmlType.Q2_K, " 2.96G, +3.5199 ppl @ Llama-3-8B", None, false),
+        Preset(LlamaFileType.MostlyQ3_K_S, GgmlType.Q3_K, " 3.41G, +1.6321 ppl @ Llama-3-8B", None, false),
+        Preset(LlamaFileType.MostlyQ3_K_M, GgmlType.Q3_K, " 3.74G, +0.6569 ppl @ Llama-3-8B", ["Q3_K"], false),
+        Preset(LlamaFileType.MostlyQ3_K_L, GgmlType.Q3_K, " 4.03G, +0.5562 ppl @ Llama-3-8B", None, false),
+        Preset(LlamaFileType.MostlyQ4_K_S, GgmlType.Q4_K, " 4.37G, +0.2689 ppl @ Llama-3-8B", None, false),
+        Preset(LlamaFileType.MostlyQ4_K_M, GgmlType.Q4_K, " 4.58G, +0.1754 ppl @ Llama-3-8B", ["Q4_K"], false),
+        Preset(LlamaFileType.MostlyQ5_K_S, GgmlType.Q5_K, " 5.21G, +0.1049 ppl @ Llama-3-8B", None, false),
+        Preset(LlamaFileType.MostlyQ5_K_M, GgmlType.Q5_K, " 5.33G, +0.0569 ppl @ Llama-3-8B", ["Q5_K"], false),
+        Preset(LlamaFileType.MostlyQ6_K, GgmlType.Q6_K, " 6.14G, +0.0217 ppl @ Llama-3-8B", None, false),
+        Preset(LlamaFileType.MostlyIQ2_XXS, GgmlType.IQ2_XXS, " 2.06 bpw quantization", None, true),
+        Preset(LlamaFileType.MostlyIQ2_XS, GgmlType.IQ2_XS, " 2.31 bpw quantization", None, true),
         // Q2_K tensors inside a Q2_K_S file need an importance matrix (tensor_requires_imatrix).
-        new("Q2_K_S", LlamaFileType.MostlyQ2_K_S, GgmlType.Q2_K, " 2.96G, +3.1836 ppl @ Llama-3-8B", None, true),
+        Preset(LlamaFileType.MostlyQ2_K_S, GgmlType.Q2_K, " 2.96G, +3.1836 ppl @ Llama-3-8B", None, true),
         // IQ3_XS is an IQ3_S file whose attn_q/attn_k and middle ffn_gate/ffn_up go to IQ3_XXS, which the
         // 2026 source refuses to write without an importance matrix.
-        new("IQ3_XS", LlamaFileType.MostlyIQ3_XS, GgmlType.IQ3_S, " 3.3 bpw quantization", None, true),
-        new("IQ3_XXS", LlamaFileType.MostlyIQ3_XXS, GgmlType.IQ3_XXS, " 3.06 bpw quantization", None, true),
-        new("IQ1_S", LlamaFileType.MostlyIQ1_S, GgmlType.IQ1_S, " 1.56 bpw quantization", None, true),
-        new("IQ4_NL", LlamaFileType.MostlyIQ4_NL, GgmlType.IQ4_NL, " 4.50 bpw non-linear quantization", None, false),
-        new("IQ3_S", LlamaFileType.MostlyIQ3_S, GgmlType.IQ3_S, " 3.44 bpw quantization", None, false),
-        new("IQ3_M", LlamaFileType.MostlyIQ3_M, GgmlType.IQ3_S, " 3.66 bpw quantization mix", None, false),
-        new("IQ2_S", LlamaFileType.MostlyIQ2_S, GgmlType.IQ2_XS, " 2.5  bpw quantization", None, true),
-        new("IQ2_M", LlamaFileType.MostlyIQ2_M, GgmlType.IQ2_S, " 2.7  bpw quantization", None, true),
-        new("IQ4_XS", LlamaFileType.MostlyIQ4_XS, GgmlType.IQ4_XS, " 4.25 bpw non-linear quantization", None, false),
-        new("IQ1_M", LlamaFileType.MostlyIQ1_M, GgmlType.IQ1_M, " 1.75 bpw quantization", None, true),
-        new("BF16", LlamaFileType.MostlyBF16, GgmlType.BF16, "14.00G, -0.0050 ppl @ Mistral-7B", None, false),
-        new("TQ1_0", LlamaFileType.MostlyTQ1_0, GgmlType.TQ1_0, " 1.69 bpw ternarization", None, false),
-        new("TQ2_0", LlamaFileType.MostlyTQ2_0, GgmlType.TQ2_0, " 2.06 bpw ternarization", None, false),
-        new("MXFP4_MOE", LlamaFileType.MostlyMXFP4_MoE, GgmlType.MXFP4, " MXFP4 MoE", None, false),
-        new("NVFP4", LlamaFileType.MostlyNVFP4, GgmlType.NVFP4, " 4.50 bpw NVFP4 (not in llama-quantize's list)", None, false),
-        new("Q1_0", LlamaFileType.MostlyQ1_0, GgmlType.Q1_0, " 1.125 bpw quantization", None, false),
-        new("Q2_0", LlamaFileType.MostlyQ2_0, GgmlType.Q2_0, " 2.25 bpw quantization (group 64)", None, false),
+        Preset(LlamaFileType.MostlyIQ3_XS, GgmlType.IQ3_S, " 3.3 bpw quantization", None, true),
+        Preset(LlamaFileType.MostlyIQ3_XXS, GgmlType.IQ3_XXS, " 3.06 bpw quantization", None, true),
+        Preset(LlamaFileType.MostlyIQ1_S, GgmlType.IQ1_S, " 1.56 bpw quantization", None, true),
+        Preset(LlamaFileType.MostlyIQ4_NL, GgmlType.IQ4_NL, " 4.50 bpw non-linear quantization", None, false),
+        Preset(LlamaFileType.MostlyIQ3_S, GgmlType.IQ3_S, " 3.44 bpw quantization", None, false),
+        Preset(LlamaFileType.MostlyIQ3_M, GgmlType.IQ3_S, " 3.66 bpw quantization mix", None, false),
+        Preset(LlamaFileType.MostlyIQ2_S, GgmlType.IQ2_XS, " 2.5  bpw quantization", None, true),
+        Preset(LlamaFileType.MostlyIQ2_M, GgmlType.IQ2_S, " 2.7  bpw quantization", None, true),
+        Preset(LlamaFileType.MostlyIQ4_XS, GgmlType.IQ4_XS, " 4.25 bpw non-linear quantization", None, false),
+        Preset(LlamaFileType.MostlyIQ1_M, GgmlType.IQ1_M, " 1.75 bpw quantization", None, true),
+        Preset(LlamaFileType.MostlyBF16, GgmlType.BF16, "14.00G, -0.0050 ppl @ Mistral-7B", None, false),
+        Preset(LlamaFileType.MostlyTQ1_0, GgmlType.TQ1_0, " 1.69 bpw ternarization", None, false),
+        Preset(LlamaFileType.MostlyTQ2_0, GgmlType.TQ2_0, " 2.06 bpw ternarization", None, false),
+        Preset(LlamaFileType.MostlyMXFP4_MoE, GgmlType.MXFP4, " MXFP4 MoE", None, false),
+        Preset(LlamaFileType.MostlyNVFP4, GgmlType.NVFP4, " 4.50 bpw NVFP4 (not in llama-quantize's list)", None, false),
+        Preset(LlamaFileType.MostlyQ1_0, GgmlType.Q1_0, " 1.125 bpw quantization", None, false),
+        Preset(LlamaFileType.MostlyQ2_0, GgmlType.Q2_0, " 2.25 bpw quantization (group 64)", None, false),
         // COPY's ftype is ALL_F32 in QUANT_OPTIONS, but nothing is converted: the output keeps the input's
         // general.file_type and every tensor as it is.
         new("COPY", LlamaFileType.AllF32, GgmlType.F32, "only copy tensors, no quantizing", None, false, IsCopy: true),
     ];
 
     static readonly Dictionary<string, QuantizationPreset> ByName = BuildNameIndex();
+
+    /// <summary>A preset named as <see cref="LlamaFileTypes"/> names its file type, so the two cannot disagree.</summary>
+    static QuantizationPreset Preset(LlamaFileType fileType, GgmlType defaultType, string description, IReadOnlyList<string> aliases, bool requiresImportanceMatrix) =>
+        new(LlamaFileTypes.Of(fileType).Name, fileType, defaultType, description, aliases, requiresImportanceMatrix);
 
     /// <summary>Every preset, in llama.cpp's ftype order, COPY last.</summary>
     public static IReadOnlyList<QuantizationPreset> All => AllPresets;

@@ -1,7 +1,7 @@
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
 using static Quanta.Formats.GgmlType;
-using static Quanta.Quantization.LlamaFileType;
+using static Quanta.Formats.Gguf.LlamaFileType;
 
 namespace Quanta.Quantization;
 

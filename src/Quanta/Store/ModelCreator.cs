@@ -331,7 +331,7 @@ public sealed class ModelCreator
 
     ManifestLayer Quantized(GgufFile source, string mediaType, QuantizationPreset preset, string? from)
     {
-        var sourceType = GgufRoles.Integer(source.Metadata, GgufKeys.FileType) is { } ft && LlamaFileTypes.TryGetName(ft & ~LlamaFileTypes.GuessedFlag, out var n) ? n : "unknown";
+        var sourceType = LlamaFileTypes.NameIgnoringGuess(GgufRoles.Integer(source.Metadata, GgufKeys.FileType)) ?? "unknown";
         var what = mediaType == MediaTypes.Projector ? "projector" : "model";
         Status($"quantizing {sourceType} {what} to {preset.Name}");
         return JobLayer(mediaType, (temp, run) => QuantizationJob.Create(source, preset, temp, _options.QuantizationOptions, run), from);
@@ -544,9 +544,7 @@ public sealed class ModelCreator
             }
         }
         var parameterCount = file.Tensors.Sum(t => t.Info.ElementCount);
-        var fileType = GgufRoles.Integer(metadata, GgufKeys.FileType) is { } ft && LlamaFileTypes.TryGetName(ft & ~LlamaFileTypes.GuessedFlag, out var name)
-            ? name
-            : baseConfig?.FileType ?? "unknown";
+        var fileType = LlamaFileTypes.NameIgnoringGuess(GgufRoles.Integer(metadata, GgufKeys.FileType)) ?? baseConfig?.FileType ?? "unknown";
         return new ModelConfig
         {
             ModelFormat = "gguf",

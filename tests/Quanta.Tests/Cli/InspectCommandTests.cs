@@ -85,6 +85,7 @@ public sealed class InspectCommandTests
         Assert.Equal(32, root.GetProperty("alignment").GetInt32());
         Assert.Equal(1, root.GetProperty("fileType").GetProperty("value").GetInt32());
         Assert.Equal("F16", root.GetProperty("fileType").GetProperty("name").GetString());
+        Assert.Equal("F16", root.GetProperty("fileType").GetProperty("llamaCpp").GetString());
         Assert.False(root.GetProperty("split").GetBoolean());
         Assert.Equal(8.0 * (9216 + 6_815_744) / TinyParameters, root.GetProperty("bitsPerWeight").GetDouble(), 9);
 

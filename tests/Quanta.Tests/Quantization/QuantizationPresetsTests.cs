@@ -1,4 +1,5 @@
 using Quanta.Formats;
+using Quanta.Formats.Gguf;
 using Quanta.Quantization;
 
 namespace Quanta.Tests.Quantization;
@@ -66,6 +67,14 @@ public class QuantizationPresetsTests
         Assert.Same(byName, QuantizationPresets.Parse(number.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         Assert.Same(byName, QuantizationPresets.Of((LlamaFileType)number));
         Assert.False(byName.IsCopy);
+    }
+
+    [Fact]
+    public void Every_file_type_has_one_preset_of_the_same_name()
+    {
+        var presets = QuantizationPresets.All.Where(p => !p.IsCopy).ToList();
+        Assert.Equal(LlamaFileTypes.All.Select(t => t.FileType), presets.Select(p => p.FileType));
+        Assert.All(presets, p => Assert.Equal(LlamaFileTypes.Of(p.FileType).Name, p.Name));
     }
 
     [Theory]

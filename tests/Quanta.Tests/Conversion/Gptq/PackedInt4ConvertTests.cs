@@ -255,7 +255,7 @@ public sealed class PackedInt4ConvertTests : IDisposable
         var (directory, _) = Write(method, symmetric: true);
         using var gguf = GgufFile.Open(Convert(directory, "Q4_K_M", out _));
         Assert.Equal(GgmlType.F32, gguf.FindTensor("blk.0.attn_norm.weight")!.Type);
-        Assert.Equal((uint)Quanta.Quantization.LlamaFileType.MostlyQ4_K_M, gguf.Metadata[GgufKeys.FileType].AsUInt32());
+        Assert.Equal((uint)Quanta.Formats.Gguf.LlamaFileType.MostlyQ4_K_M, gguf.Metadata[GgufKeys.FileType].AsUInt32());
         // Rows of 64 are shorter than a K-quant super-block, so the preset's fallbacks (Q5_0 ...) apply.
         Assert.All(LayersOf(gguf), t => Assert.True(GgmlTypeInfo.Of(t.Type).IsQuantized, t.Name));
         Assert.Equal(Linears.Length + 5, gguf.Tensors.Count);

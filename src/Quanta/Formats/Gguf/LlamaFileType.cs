@@ -1,9 +1,10 @@
-namespace Quanta.Quantization;
+namespace Quanta.Formats.Gguf;
 
 /// <summary>
 /// llama.cpp's file types (<c>enum llama_ftype</c> in <c>include/llama.h</c>, 2026 source), with its numbers.
 /// The number is what <c>general.file_type</c> stores and what <c>llama-quantize</c> accepts in place of a
-/// name. Gaps are file types llama.cpp has removed (4–6, 33–35).
+/// name. Gaps are file types llama.cpp has removed (4–6, 33–35). Names and descriptions are in
+/// <see cref="LlamaFileTypes"/>, the one table every listing, preset and summary reads.
 /// </summary>
 public enum LlamaFileType
 {
