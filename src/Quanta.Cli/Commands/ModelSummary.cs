@@ -33,7 +33,7 @@ internal sealed record ModelSummary(
         return new ModelSummary(
             TextOf(model.Metadata, GgufKeys.Architecture),
             TextOf(model.Metadata, GgufKeys.Name),
-            IntegerOf(model.Metadata, GgufKeys.FileType),
+            model.Metadata.LenientInteger(GgufKeys.FileType),
             files,
             totals,
             elements,
@@ -44,7 +44,4 @@ internal sealed record ModelSummary(
     // rather than refused the way a loader must refuse it.
     static string? TextOf(GgufMetadata metadata, string key) =>
         metadata.TryGetValue(key, out var value) ? value.ToString() : null;
-
-    static long? IntegerOf(GgufMetadata metadata, string key) =>
-        metadata.TryGetValue(key, out var value) && value.TryGetInteger(out var n) ? n : null;
 }

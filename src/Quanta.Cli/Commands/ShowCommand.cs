@@ -102,7 +102,7 @@ internal static class ShowCommand
         using (var file = GgufFile.Open(model.ModelPath))
         {
             var metadata = file.Metadata;
-            var arch = GgufText(metadata, GgufKeys.Architecture) ?? model.Config.ModelFamily;
+            var arch = metadata.LenientString(GgufKeys.Architecture) ?? model.Config.ModelFamily;
             var rows = new List<string[]>
             {
                 new[] { "architecture", arch },
@@ -117,7 +117,7 @@ internal static class ShowCommand
         {
             using var file = GgufFile.Open(projector);
             var metadata = file.Metadata;
-            var arch = GgufText(metadata, GgufKeys.Architecture) ?? "clip";
+            var arch = metadata.LenientString(GgufKeys.Architecture) ?? "clip";
             var rows = new List<string[]>
             {
                 new[] { "architecture", arch },
@@ -290,16 +290,10 @@ internal static class ShowCommand
         }
     }
 
-    static string? GgufText(GgufMetadata metadata, string key) =>
-        metadata.TryGetValue(key, out var v) && v.Type == GgufValueType.String ? v.AsString() : null;
-
-    static long? GgufInteger(GgufMetadata metadata, string key) =>
-        metadata.TryGetValue(key, out var v) && v.TryGetInteger(out var n) ? n : null;
-
     /// <summary>A summary row of <paramref name="label"/> and the integer at <paramref name="key"/>, when the file has one.</summary>
     static void AddInteger(List<string[]> rows, string label, GgufMetadata metadata, string key)
     {
-        if (GgufInteger(metadata, key) is { } n)
+        if (metadata.LenientInteger(key) is { } n)
         {
             rows.Add([label, n.ToString(CultureInfo.InvariantCulture)]);
         }

@@ -111,6 +111,6 @@ public static class CheckpointConversion
     public static string FileTypeName(QuantizationJob job)
     {
         ArgumentNullException.ThrowIfNull(job);
-        return LlamaFileTypes.NameIgnoringGuess(job.Metadata.TryGetValue(GgufKeys.FileType, out var ft) && ft.TryGetInteger(out var n) ? n : null) ?? "unknown";
+        return LlamaFileTypes.NameIgnoringGuess(job.Metadata.LenientInteger(GgufKeys.FileType)) ?? "unknown";
     }
 }

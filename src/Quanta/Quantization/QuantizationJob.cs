@@ -163,7 +163,7 @@ public sealed class QuantizationJob
     /// </summary>
     static uint InputFileType(ITensorSource input)
     {
-        if (input.Metadata.TryGetValue(GgufKeys.FileType, out var value) && value.TryGetInteger(out var stored))
+        if (input.Metadata.LenientInteger(GgufKeys.FileType) is { } stored)
         {
             return unchecked((uint)stored);
         }

@@ -16,7 +16,7 @@ public static class GgufRoles
     public static GgufRole Classify(GgufMetadata metadata)
     {
         ArgumentNullException.ThrowIfNull(metadata);
-        var type = Text(metadata, "general.type");
+        var type = metadata.LenientString("general.type");
         if (type == "adapter")
         {
             return GgufRole.Adapter;
@@ -25,7 +25,7 @@ public static class GgufRoles
         {
             return GgufRole.Projector;
         }
-        var architecture = Text(metadata, GgufKeys.Architecture);
+        var architecture = metadata.LenientString(GgufKeys.Architecture);
         if (architecture == "clip")
         {
             return GgufRole.Projector;
@@ -38,10 +38,4 @@ public static class GgufRoles
         }
         return GgufRole.Model;
     }
-
-    internal static string? Text(GgufMetadata metadata, string key) =>
-        metadata.TryGetValue(key, out var value) && value.Type == GgufValueType.String ? value.AsString() : null;
-
-    internal static long? Integer(GgufMetadata metadata, string key) =>
-        metadata.TryGetValue(key, out var value) && value.TryGetInteger(out var n) ? n : null;
 }

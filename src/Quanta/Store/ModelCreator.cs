@@ -331,7 +331,7 @@ public sealed class ModelCreator
 
     ManifestLayer Quantized(GgufFile source, string mediaType, QuantizationPreset preset, string? from)
     {
-        var sourceType = LlamaFileTypes.NameIgnoringGuess(GgufRoles.Integer(source.Metadata, GgufKeys.FileType)) ?? "unknown";
+        var sourceType = LlamaFileTypes.NameIgnoringGuess(source.Metadata.LenientInteger(GgufKeys.FileType)) ?? "unknown";
         var what = mediaType == MediaTypes.Projector ? "projector" : "model";
         Status($"quantizing {sourceType} {what} to {preset.Name}");
         return JobLayer(mediaType, (temp, run) => QuantizationJob.Create(source, preset, temp, _options.QuantizationOptions, run), from);
@@ -529,7 +529,7 @@ public sealed class ModelCreator
         var model = layers.First(l => l.MediaType == MediaTypes.Model);
         using var file = GgufFile.Open(_store.BlobPath(model.Digest));
         var metadata = file.Metadata;
-        var family = GgufRoles.Text(metadata, GgufKeys.Architecture) ?? baseConfig?.ModelFamily ?? "";
+        var family = metadata.LenientString(GgufKeys.Architecture) ?? baseConfig?.ModelFamily ?? "";
         var families = new List<string>();
         if (family.Length > 0)
         {
@@ -538,13 +538,13 @@ public sealed class ModelCreator
         foreach (var projector in layers.Where(l => l.MediaType == MediaTypes.Projector))
         {
             using var p = GgufFile.Open(_store.BlobPath(projector.Digest));
-            if (GgufRoles.Text(p.Metadata, GgufKeys.Architecture) is { } arch && !families.Contains(arch))
+            if (p.Metadata.LenientString(GgufKeys.Architecture) is { } arch && !families.Contains(arch))
             {
                 families.Add(arch);
             }
         }
         var parameterCount = file.Tensors.Sum(t => t.Info.ElementCount);
-        var fileType = LlamaFileTypes.NameIgnoringGuess(GgufRoles.Integer(metadata, GgufKeys.FileType)) ?? baseConfig?.FileType ?? "unknown";
+        var fileType = LlamaFileTypes.NameIgnoringGuess(metadata.LenientInteger(GgufKeys.FileType)) ?? baseConfig?.FileType ?? "unknown";
         return new ModelConfig
         {
             ModelFormat = "gguf",

@@ -31,7 +31,7 @@ public static class GemmaInt8GgufExport
             "gemma3" => GemmaGeneration.Gemma3,
             _ => throw new ConversionException($"{gguf.Path}: architecture '{architecture}' is not Gemma; the gemma-int8 export reads gemma, gemma2 and gemma3 models"),
         };
-        uint Key(string name) => gguf.Metadata.TryGetValue($"{architecture}.{name}", out var v) && v.TryGetInteger(out var n)
+        uint Key(string name) => gguf.Metadata.LenientInteger($"{architecture}.{name}") is { } n
             ? (uint)n
             : throw new ConversionException($"{gguf.Path}: no {architecture}.{name}");
         var layers = (int)Key("block_count");
@@ -126,7 +126,7 @@ public static class GemmaInt8GgufExport
             ["intermediate_size"] = v.Intermediate,
             ["head_dim"] = v.HeadDim,
             ["rms_norm_eps"] = gguf.Metadata.TryGetValue($"{architecture}.attention.layer_norm_rms_epsilon", out var eps) ? eps.AsFloat32() : 1e-6f,
-            ["max_position_embeddings"] = gguf.Metadata.TryGetValue($"{architecture}.context_length", out var ctx) && ctx.TryGetInteger(out var c) ? c : null,
+            ["max_position_embeddings"] = gguf.Metadata.LenientInteger($"{architecture}.context_length"),
             ["dtype"] = "bfloat16",
             ["quant"] = true,
         };

@@ -75,7 +75,7 @@ public static partial class Gemma3VisionPackaging
             throw new ConversionException($"{text.Path}: already has vision tensors ({vision.Name}); it is a single file already (split it with split-vision)");
         }
         RequireArchitecture(mmproj, MultimodalTensors.ClipArchitecture, "a clip projector (mmproj)");
-        var projectorType = mmproj.Metadata.TryGetValue("clip.projector_type", out var pt) && pt.Type == GgufValueType.String ? pt.AsString() : null;
+        var projectorType = mmproj.Metadata.LenientString("clip.projector_type");
         if (projectorType != Architecture)
         {
             throw new ConversionException($"{mmproj.Path}: clip.projector_type is {(projectorType is null ? "not set" : $"'{projectorType}'")}; merge handles gemma3 projectors only");
@@ -94,7 +94,7 @@ public static partial class Gemma3VisionPackaging
         {
             added.Add(($"{Architecture}.{key}", clipKey is null ? GgufValue.UInt32(3) : GgufValue.UInt32(RequireUInt32(mmproj, clipKey))));
         }
-        added.Add(($"{Architecture}.vision.attention.layer_norm_epsilon", GgufValue.Float32(Float(clip, "clip.vision.attention.layer_norm_epsilon") ?? 1e-6f)));
+        added.Add(($"{Architecture}.vision.attention.layer_norm_epsilon", GgufValue.Float32((float?)clip.LenientFloat("clip.vision.attention.layer_norm_epsilon") ?? 1e-6f)));
         added.Add(($"{Architecture}.mm.tokens_per_image", GgufValue.UInt32(TokensPerImage(mmproj))));
         var saved = new List<(string, GgufValue)>();
         foreach (var (key, value) in added)
@@ -144,7 +144,7 @@ public static partial class Gemma3VisionPackaging
         }
         var source = new GgufMetadata(single.Metadata);
         GgufSplit.RemoveSplitKeys(source);
-        var legacy = source.TryGetValue(FfnNamesKey, out var ffn) && ffn.Type == GgufValueType.String ? ffn.AsString() == LegacyFfn : options.LegacyFfnNames;
+        var legacy = source.LenientString(FfnNamesKey) is { } ffn ? ffn == LegacyFfn : options.LegacyFfnNames;
         var renames = Gemma3VisionAdapter.ProjectorToSingleFileNames(BlockCount(single.Tensors.Select(t => t.Name)), legacy)
             .ToDictionary(p => p.SingleFile, p => p.Projector, StringComparer.Ordinal);
 
@@ -216,11 +216,11 @@ public static partial class Gemma3VisionPackaging
             { "clip.vision.image_mean", GgufValue.Array(GgufArray.Of([0.5f, 0.5f, 0.5f])) },
             { "clip.vision.image_std", GgufValue.Array(GgufArray.Of([0.5f, 0.5f, 0.5f])) },
             { "clip.projector_type", GgufValue.String(Architecture) },
-            { "clip.vision.attention.layer_norm_epsilon", GgufValue.Float32(Float(source, $"{Architecture}.vision.attention.layer_norm_epsilon") ?? 1e-6f) },
+            { "clip.vision.attention.layer_norm_epsilon", GgufValue.Float32((float?)source.LenientFloat($"{Architecture}.vision.attention.layer_norm_epsilon") ?? 1e-6f) },
             { "clip.use_gelu", GgufValue.Bool(true) },
         };
         // clip.cpp pools the patch grid by 4 per side unless told otherwise.
-        var tokens = Integer(source, $"{Architecture}.mm.tokens_per_image") ?? 256;
+        var tokens = source.LenientInteger($"{Architecture}.mm.tokens_per_image") ?? 256;
         var perSide = (long)Math.Round(Math.Sqrt(tokens));
         var grid = Vision("image_size") / Math.Max(1, Vision("patch_size"));
         if (perSide > 0 && perSide * perSide == tokens && grid % perSide == 0 && grid / perSide != 4)
@@ -233,7 +233,7 @@ public static partial class Gemma3VisionPackaging
     static uint TokensPerImage(GgufFile mmproj)
     {
         var grid = RequireUInt32(mmproj, "clip.vision.image_size") / Math.Max(1, RequireUInt32(mmproj, "clip.vision.patch_size"));
-        var scale = Integer(mmproj.Metadata, "clip.vision.projector.scale_factor") is { } s and > 0 ? (uint)s : 4u;
+        var scale = mmproj.Metadata.LenientInteger("clip.vision.projector.scale_factor") is { } s and > 0 ? (uint)s : 4u;
         var perSide = grid / scale;
         return perSide * perSide;
     }
@@ -254,7 +254,7 @@ public static partial class Gemma3VisionPackaging
 
     static void RequireArchitecture(GgufFile file, string expected, string what)
     {
-        var architecture = file.Metadata.TryGetValue(GgufKeys.Architecture, out var value) && value.Type == GgufValueType.String ? value.AsString() : null;
+        var architecture = file.Metadata.LenientString(GgufKeys.Architecture);
         if (architecture != expected)
         {
             throw new ConversionException($"{file.Path}: general.architecture is {(architecture is null ? "not set" : $"'{architecture}'")}; expected {what} (general.architecture = {expected})");
@@ -262,35 +262,9 @@ public static partial class Gemma3VisionPackaging
     }
 
     static uint RequireUInt32(GgufFile file, string key) =>
-        Integer(file.Metadata, key) is { } value and >= 0 and <= uint.MaxValue
+        file.Metadata.LenientInteger(key) is { } value and >= 0 and <= uint.MaxValue
             ? (uint)value
             : throw new ConversionException($"{file.Path}: {key} is missing or not an unsigned 32-bit integer");
-
-    static long? Integer(GgufMetadata metadata, string key)
-    {
-        if (!metadata.TryGetValue(key, out var v))
-        {
-            return null;
-        }
-        return v.Type switch
-        {
-            GgufValueType.UInt8 => v.AsUInt8(),
-            GgufValueType.Int8 => v.AsInt8(),
-            GgufValueType.UInt16 => v.AsUInt16(),
-            GgufValueType.Int16 => v.AsInt16(),
-            GgufValueType.UInt32 => v.AsUInt32(),
-            GgufValueType.Int32 => v.AsInt32(),
-            GgufValueType.UInt64 => v.AsUInt64() <= long.MaxValue ? (long)v.AsUInt64() : null,
-            GgufValueType.Int64 => v.AsInt64(),
-            _ => null,
-        };
-    }
-
-    static float? Float(GgufMetadata metadata, string key) =>
-        !metadata.TryGetValue(key, out var v) ? null
-        : v.Type == GgufValueType.Float32 ? v.AsFloat32()
-        : v.Type == GgufValueType.Float64 ? (float)v.AsFloat64()
-        : null;
 
     /// <summary>Checks a requested token-embedding type before anything is written; null when the tensor is copied.</summary>
     static GgmlType? CheckTokenEmbedding(GgufFile file, GgmlType? type)

@@ -109,6 +109,27 @@ public sealed class GgufMetadata : IReadOnlyList<KeyValuePair<string, GgufValue>
     /// <summary>The string value of <paramref name="key"/>, or null when absent; a wrong type is still an error.</summary>
     public string? GetStringOrNull(string key) => ContainsKey(key) ? GetString(key) : null;
 
+    // Lenient getters, for code that describes or classifies any file rather than loading it (summaries, show,
+    // Ollama's import rules, packaging): a missing key and a value of another type both read as "not there".
+
+    /// <summary>The string value of <paramref name="key"/>; null when it is absent or not a string.</summary>
+    public string? LenientString(string key) =>
+        TryGetValue(key, out var value) && value.Type == GgufValueType.String ? value.AsString() : null;
+
+    /// <summary>
+    /// The value of <paramref name="key"/> when it is an integer of any width or sign; null when it is absent,
+    /// not an integer, or a u64 beyond <see cref="long.MaxValue"/>.
+    /// </summary>
+    public long? LenientInteger(string key) =>
+        TryGetValue(key, out var value) && value.TryGetInteger(out var n) ? n : null;
+
+    /// <summary>The value of <paramref name="key"/> when it is an f32 or f64; null otherwise.</summary>
+    public double? LenientFloat(string key) =>
+        !TryGetValue(key, out var value) ? null
+        : value.Type == GgufValueType.Float32 ? value.AsFloat32()
+        : value.Type == GgufValueType.Float64 ? value.AsFloat64()
+        : null;
+
     GgufValue Get(string key, GgufValueType expected)
     {
         var value = this[key];
