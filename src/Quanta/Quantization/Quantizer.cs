@@ -46,14 +46,11 @@ public static class Quantizer
             }
         }
 
-        var writerOptions = run.Writer ?? new GgufWriterOptions();
-        writerOptions = new GgufWriterOptions
+        var writerOptions = run.Writer ?? GgufWriterOptions.Default;
+        writerOptions = writerOptions with
         {
             ProtectedInputs = [.. writerOptions.ProtectedInputs, .. job.Input.FilePaths],
             CancellationToken = cancellationToken,
-            BufferSize = writerOptions.BufferSize,
-            FlushToDisk = writerOptions.FlushToDisk,
-            ContentHash = writerOptions.ContentHash,
         };
 
         var writers = new List<GgufWriter>(job.Files.Count);

@@ -428,16 +428,7 @@ public sealed class ModelCreator
         try
         {
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var writer = _options.Run.Writer;
-            var run = _options.Run with
-            {
-                Writer = new GgufWriterOptions
-                {
-                    ContentHash = hash,
-                    BufferSize = writer?.BufferSize ?? new GgufWriterOptions().BufferSize,
-                    FlushToDisk = writer?.FlushToDisk ?? true,
-                },
-            };
+            var run = _options.Run with { Writer = (_options.Run.Writer ?? new GgufWriterOptions()) with { ContentHash = hash } };
             var job = createJob(temp, run);
             if (job.RequantizedTensors > 0)
             {

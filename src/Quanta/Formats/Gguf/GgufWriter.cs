@@ -345,14 +345,7 @@ public sealed class GgufWriter : IDisposable
     internal static GgufWriterOptions ProtectingSource(GgufFile source, GgufWriterOptions? options)
     {
         options ??= GgufWriterOptions.Default;
-        return new GgufWriterOptions
-        {
-            ProtectedInputs = [.. options.ProtectedInputs, .. source.FilePaths],
-            CancellationToken = options.CancellationToken,
-            BufferSize = options.BufferSize,
-            FlushToDisk = options.FlushToDisk,
-            ContentHash = options.ContentHash,
-        };
+        return options with { ProtectedInputs = [.. options.ProtectedInputs, .. source.FilePaths] };
     }
 
     /// <summary>The tensors with their data offsets; <paramref name="dataBytes"/> is the data section's length.</summary>

@@ -1,7 +1,10 @@
 namespace Quanta.Formats.Gguf;
 
-/// <summary>How a <see cref="GgufWriter"/> writes.</summary>
-public sealed class GgufWriterOptions
+/// <summary>
+/// How a <see cref="GgufWriter"/> writes. A record, so that a caller adding one setting (a content hash, its
+/// own protected inputs) copies the rest with <c>with</c> rather than field by field.
+/// </summary>
+public sealed record GgufWriterOptions
 {
     /// <summary>
     /// Files the output must not replace: the model being read, an imatrix... The target is refused, before

@@ -442,6 +442,28 @@ public sealed class GgufWriterTests : IDisposable
     }
 
     [Fact]
+    public void Protecting_a_source_adds_its_files_and_keeps_every_other_setting()
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var cts = new CancellationTokenSource();
+        var options = new GgufWriterOptions
+        {
+            ProtectedInputs = ["imatrix.dat"],
+            CancellationToken = cts.Token,
+            BufferSize = 7,
+            FlushToDisk = false,
+            ContentHash = hash,
+        };
+        using var source = GgufFile.Open(TinyLlama);
+
+        var protecting = GgufWriter.ProtectingSource(source, options);
+
+        Assert.Equal(["imatrix.dat", .. source.FilePaths], protecting.ProtectedInputs);
+        // Record equality over every other member: a setting added later cannot be dropped on the way.
+        Assert.Equal(options with { ProtectedInputs = protecting.ProtectedInputs }, protecting);
+    }
+
+    [Fact]
     public void Writing_over_a_protected_input_through_a_link_is_refused()
     {
         if (OperatingSystem.IsWindows())
