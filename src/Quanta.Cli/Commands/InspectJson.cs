@@ -1,8 +1,8 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Quanta.Cli.Rendering;
 using Quanta.Formats.Gguf;
 
 namespace Quanta.Cli.Commands;
@@ -14,9 +14,6 @@ namespace Quanta.Cli.Commands;
 /// </summary>
 internal static class InspectJson
 {
-    /// <summary>Arrays up to this length are written in full; longer ones (vocabularies) as {"type","count"}.</summary>
-    public const int MaxArrayItems = 16;
-
     public static void Write(TextWriter output, GgufFile model, ModelSummary summary, bool includeTensors)
     {
         var buffer = new ArrayBufferWriter<byte>();
@@ -68,7 +65,7 @@ internal static class InspectJson
                 json.WriteStartObject(key);
                 json.WriteString("type", GgufValueTypes.Name(value.Type));
                 json.WritePropertyName("value");
-                WriteValue(json, value.RawValue);
+                GgufValueJson.Write(json, value.RawValue, GgufJsonStyle.Inspect);
                 json.WriteEndObject();
             }
             json.WriteEndObject();
@@ -134,48 +131,5 @@ internal static class InspectJson
         {
             json.WriteNull(name);
         }
-    }
-
-    static void WriteValue(Utf8JsonWriter json, object value)
-    {
-        switch (value)
-        {
-            case string s: json.WriteStringValue(s); break;
-            case bool b: json.WriteBooleanValue(b); break;
-            case byte n: json.WriteNumberValue(n); break;
-            case sbyte n: json.WriteNumberValue(n); break;
-            case ushort n: json.WriteNumberValue(n); break;
-            case short n: json.WriteNumberValue(n); break;
-            case uint n: json.WriteNumberValue(n); break;
-            case int n: json.WriteNumberValue(n); break;
-            case ulong n: json.WriteNumberValue(n); break;
-            case long n: json.WriteNumberValue(n); break;
-            case float f when float.IsFinite(f): json.WriteNumberValue(f); break;
-            case double d when double.IsFinite(d): json.WriteNumberValue(d); break;
-            // JSON has no NaN or infinity; GGUF floats can hold them, so they travel as the strings
-            // .NET and Python parse ("NaN", "Infinity", "-Infinity").
-            case float f: json.WriteStringValue(f.ToString(CultureInfo.InvariantCulture)); break;
-            case double d: json.WriteStringValue(d.ToString(CultureInfo.InvariantCulture)); break;
-            case GgufArray array: WriteArray(json, array); break;
-            default: throw new InvalidOperationException($"unexpected GGUF value of CLR type {value.GetType()}");
-        }
-    }
-
-    static void WriteArray(Utf8JsonWriter json, GgufArray array)
-    {
-        if (array.Count > MaxArrayItems)
-        {
-            json.WriteStartObject();
-            json.WriteString("type", GgufValueTypes.Name(array.ElementType));
-            json.WriteNumber("count", array.Count);
-            json.WriteEndObject();
-            return;
-        }
-        json.WriteStartArray();
-        foreach (var item in array.Items)
-        {
-            WriteValue(json, item!);
-        }
-        json.WriteEndArray();
     }
 }

@@ -235,59 +235,9 @@ internal static class ShowCommand
                 continue;
             }
             w.WritePropertyName(key);
-            WriteValue(w, value);
+            GgufValueJson.Write(w, value.RawValue, GgufJsonStyle.Show);
         }
         w.WriteEndObject();
-    }
-
-    /// <summary>A metadata value: arrays over 5 items as null, other arrays item by item, scalars as <see cref="WriteItem"/> writes them.</summary>
-    static void WriteValue(Utf8JsonWriter w, GgufValue value)
-    {
-        switch (value.RawValue)
-        {
-            case GgufArray a when a.Count > 5:
-                w.WriteNullValue();
-                break;
-            case GgufArray a:
-                w.WriteStartArray();
-                foreach (var item in a.Items)
-                {
-                    WriteItem(w, item);
-                }
-                w.WriteEndArray();
-                break;
-            default:
-                WriteItem(w, value.RawValue);
-                break;
-        }
-    }
-
-    static void WriteItem(Utf8JsonWriter w, object? item)
-    {
-        switch (item)
-        {
-            case string s:
-                w.WriteStringValue(s);
-                break;
-            case bool b:
-                w.WriteBooleanValue(b);
-                break;
-            case float f:
-                w.WriteNumberValue(f);
-                break;
-            case double d:
-                w.WriteNumberValue(d);
-                break;
-            case ulong u:
-                w.WriteNumberValue(u);
-                break;
-            case IConvertible c:
-                w.WriteNumberValue(c.ToInt64(CultureInfo.InvariantCulture));
-                break;
-            default:
-                w.WriteNullValue();
-                break;
-        }
     }
 
     /// <summary>A summary row of <paramref name="label"/> and the integer at <paramref name="key"/>, when the file has one.</summary>

@@ -17,6 +17,45 @@ public sealed class RenderingTests
     public void Count_UsesThreeSignificantDigits(long value, string expected) =>
         Assert.Equal(expected, Humanize.Count(value));
 
+    // What Go's encoding/json writes for float32(x) (Ollama's model_info holds GGUF f32 values as float32):
+    // shortest round-trip digits, plain decimals from 1e-6 to below 1e21, "e-7" without padding, "e+21".
+    [Theory]
+    [InlineData(1e-5f, "0.00001")]
+    [InlineData(1e-6f, "0.000001")]
+    [InlineData(1e-7f, "1e-7")]
+    [InlineData(10000f, "10000")]
+    [InlineData(0.1f, "0.1")]
+    [InlineData(-0.5f, "-0.5")]
+    [InlineData(123456789f, "123456790")]
+    [InlineData(1e21f, "1e+21")]
+    [InlineData(float.MaxValue, "3.4028235e+38")]
+    [InlineData(0f, "0")]
+    public void GoFloat_single_is_what_encoding_json_writes(float value, string expected) =>
+        Assert.Equal(expected, GgufValueJson.GoFloat(value, single: true));
+
+    // The same for float64 (GGUF f64 values).
+    [Theory]
+    [InlineData(0.30000000000000004, "0.30000000000000004")]
+    [InlineData(1e-10, "1e-10")]
+    [InlineData(1e20, "100000000000000000000")]
+    [InlineData(1e21, "1e+21")]
+    [InlineData(1.5e300, "1.5e+300")]
+    [InlineData(5e-324, "5e-324")]
+    [InlineData(-0.0, "-0")]
+    [InlineData(1000000.0, "1000000")]
+    public void GoFloat_double_is_what_encoding_json_writes(double value, string expected) =>
+        Assert.Equal(expected, GgufValueJson.GoFloat(value, single: false));
+
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    [InlineData(double.NegativeInfinity)]
+    public void GoFloat_has_no_text_for_what_Go_refuses(double value)
+    {
+        Assert.Null(GgufValueJson.GoFloat(value, single: false));
+        Assert.Null(GgufValueJson.GoFloat(value, single: true));
+    }
+
     [Theory]
     [InlineData(0, "0 B")]
     [InlineData(1023, "1023 B")]

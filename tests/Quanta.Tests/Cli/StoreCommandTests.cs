@@ -127,6 +127,34 @@ public class StoreCommandTests
     }
 
     [Fact]
+    public void Show_json_writes_floats_as_ollama_does_and_NaN_as_null()
+    {
+        using var s = new Scratch();
+        using (var tiny = Quanta.Formats.Gguf.GgufFile.Open(s.Tiny))
+        {
+            var metadata = new Quanta.Formats.Gguf.GgufMetadata(tiny.Metadata);
+            metadata.Set("test.nan", Quanta.Formats.Gguf.GgufValue.Float32(float.NaN));
+            metadata.Set("test.inf", Quanta.Formats.Gguf.GgufValue.Float64(double.NegativeInfinity));
+            metadata.Set("test.small", Quanta.Formats.Gguf.GgufValue.Float32(1e-7f));
+            metadata.Set("test.floats", Quanta.Formats.Gguf.GgufValue.Array(Quanta.Formats.Gguf.GgufArray.Of([0.5f, float.NaN, 1e21f])));
+            Quanta.Formats.Gguf.GgufWriter.Copy(tiny, metadata, s.File("odd.gguf"), new() { FlushToDisk = false });
+        }
+        Assert.Equal(0, s.Run("create", "m", "-f", s.Modelfile("FROM ./odd.gguf\n")).ExitCode);
+
+        var show = s.Run("show", "m", "--json");
+
+        Assert.Equal(0, show.ExitCode);
+        using var json = JsonDocument.Parse(show.Out);
+        var info = json.RootElement.GetProperty("model_info");
+        Assert.Equal(JsonValueKind.Null, info.GetProperty("test.nan").ValueKind);
+        Assert.Equal(JsonValueKind.Null, info.GetProperty("test.inf").ValueKind);
+        // Go's spelling of these floats, not .NET's ("1E-05", "1E-07", "1E+21").
+        Assert.Equal("0.00001", info.GetProperty("llama.attention.layer_norm_rms_epsilon").GetRawText());
+        Assert.Equal("1e-7", info.GetProperty("test.small").GetRawText());
+        Assert.Equal("[0.5,null,1e+21]", string.Concat(info.GetProperty("test.floats").GetRawText().Where(c => !char.IsWhiteSpace(c))));
+    }
+
+    [Fact]
     public void Quantize_with_model_names_shares_every_other_layer()
     {
         using var s = new Scratch();

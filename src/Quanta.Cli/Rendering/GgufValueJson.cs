@@ -1,0 +1,159 @@
+using System.Globalization;
+using System.Text.Json;
+using Quanta.Formats.Gguf;
+
+namespace Quanta.Cli.Rendering;
+
+/// <summary>Which document a GGUF value is written for: they differ in long arrays, NaN and float spelling.</summary>
+internal enum GgufJsonStyle
+{
+    /// <summary>
+    /// <c>inspect --json</c>, Quanta's own contract with scripts: arrays up to <see cref="GgufValueJson.InspectMaxArrayItems"/>
+    /// items in full, longer ones as <c>{"type","count"}</c>; NaN and infinities as the strings .NET and Python
+    /// parse (<c>"NaN"</c>, <c>"Infinity"</c>); other floats in .NET's shortest round-trip form.
+    /// </summary>
+    Inspect,
+
+    /// <summary>
+    /// <c>show --json</c>, Ollama's <c>model_info</c>: arrays over <see cref="GgufValueJson.ShowMaxArrayItems"/> items
+    /// as null; floats spelled as Go's <c>encoding/json</c> spells them; NaN and infinities as null (see
+    /// <see cref="GgufValueJson.WriteGoFloat"/>).
+    /// </summary>
+    Show,
+}
+
+/// <summary>GGUF metadata values as JSON, for <c>inspect --json</c> and <c>show --json</c>: one walk over the value, two styles.</summary>
+internal static class GgufValueJson
+{
+    public const int InspectMaxArrayItems = 16;
+
+    public const int ShowMaxArrayItems = 5;
+
+    /// <summary>Writes a metadata value (<see cref="GgufValue.RawValue"/>, or an item of an array) in <paramref name="style"/>.</summary>
+    public static void Write(Utf8JsonWriter json, object value, GgufJsonStyle style)
+    {
+        switch (value)
+        {
+            case string s: json.WriteStringValue(s); break;
+            case bool b: json.WriteBooleanValue(b); break;
+            case byte n: json.WriteNumberValue(n); break;
+            case sbyte n: json.WriteNumberValue(n); break;
+            case ushort n: json.WriteNumberValue(n); break;
+            case short n: json.WriteNumberValue(n); break;
+            case uint n: json.WriteNumberValue(n); break;
+            case int n: json.WriteNumberValue(n); break;
+            case ulong n: json.WriteNumberValue(n); break;
+            case long n: json.WriteNumberValue(n); break;
+            case float f when style == GgufJsonStyle.Show: WriteGoFloat(json, f, single: true); break;
+            case double d when style == GgufJsonStyle.Show: WriteGoFloat(json, d, single: false); break;
+            case float f when float.IsFinite(f): json.WriteNumberValue(f); break;
+            case double d when double.IsFinite(d): json.WriteNumberValue(d); break;
+            // JSON has no NaN or infinity; GGUF floats can hold them, so inspect writes the strings
+            // .NET and Python parse ("NaN", "Infinity", "-Infinity").
+            case float f: json.WriteStringValue(f.ToString(CultureInfo.InvariantCulture)); break;
+            case double d: json.WriteStringValue(d.ToString(CultureInfo.InvariantCulture)); break;
+            case GgufArray array: WriteArray(json, array, style); break;
+            default: throw new InvalidOperationException($"unexpected GGUF value of CLR type {value.GetType()}");
+        }
+    }
+
+    static void WriteArray(Utf8JsonWriter json, GgufArray array, GgufJsonStyle style)
+    {
+        if (style == GgufJsonStyle.Show && array.Count > ShowMaxArrayItems)
+        {
+            json.WriteNullValue();
+            return;
+        }
+        if (style == GgufJsonStyle.Inspect && array.Count > InspectMaxArrayItems)
+        {
+            json.WriteStartObject();
+            json.WriteString("type", GgufValueTypes.Name(array.ElementType));
+            json.WriteNumber("count", array.Count);
+            json.WriteEndObject();
+            return;
+        }
+        json.WriteStartArray();
+        foreach (var item in array.Items)
+        {
+            Write(json, item!, style);
+        }
+        json.WriteEndArray();
+    }
+
+    /// <summary>
+    /// A float as Go's <c>encoding/json</c> writes it (<c>floatEncoder</c>), which is what Ollama's <c>/api/show</c>
+    /// sends: the shortest digits that read back as the same f32 or f64, in plain decimals (<c>0.00001</c>,
+    /// <c>1000000</c>), with an exponent only below 1e-6 or from 1e21 up (<c>1e-7</c>, <c>1e+21</c>).
+    /// NaN and ±Inf are written as null: Go's encoder refuses them (<c>json: unsupported value: NaN</c>), so
+    /// Ollama cannot answer <c>/api/show</c> at all for such a model, and null is the one JSON value that says
+    /// "no number" to every reader.
+    /// </summary>
+    internal static void WriteGoFloat(Utf8JsonWriter json, double value, bool single)
+    {
+        if (GoFloat(value, single) is { } text)
+        {
+            json.WriteRawValue(text, skipInputValidation: true);
+        }
+        else
+        {
+            json.WriteNullValue();
+        }
+    }
+
+    /// <summary>The text of <see cref="WriteGoFloat"/>; null for NaN and ±Inf.</summary>
+    internal static string? GoFloat(double value, bool single)
+    {
+        if (!double.IsFinite(value))
+        {
+            return null;
+        }
+        // .NET's default formatting gives the same shortest round-trip digits Go's strconv finds; only the
+        // layout (where the point goes, when an exponent is used) differs, so it is rebuilt from digits and exponent.
+        var text = single ? ((float)value).ToString("R", CultureInfo.InvariantCulture) : value.ToString("R", CultureInfo.InvariantCulture);
+        var negative = text.StartsWith('-');
+        if (negative)
+        {
+            text = text[1..];
+        }
+        var exponent = 0;
+        var e = text.IndexOf('E', StringComparison.Ordinal);
+        if (e >= 0)
+        {
+            exponent = int.Parse(text[(e + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+            text = text[..e];
+        }
+        var dot = text.IndexOf('.', StringComparison.Ordinal);
+        var digits = dot < 0 ? text : text.Remove(dot, 1);
+        // pointAt: how many digits stand before the decimal point.
+        var pointAt = (dot < 0 ? text.Length : dot) + exponent;
+        var significant = digits.TrimStart('0');
+        pointAt -= digits.Length - significant.Length;
+        digits = significant.TrimEnd('0');
+        var sign = negative ? "-" : "";
+        if (digits.Length == 0)
+        {
+            return sign + "0";
+        }
+
+        var abs = Math.Abs(value);
+        var useExponent = single
+            ? (float)abs < 1e-6f || (float)abs >= 1e21f
+            : abs < 1e-6 || abs >= 1e21;
+        if (useExponent)
+        {
+            var mantissa = digits.Length == 1 ? digits : $"{digits[0]}.{digits[1..]}";
+            var power = pointAt - 1;
+            // strconv pads the exponent to two digits; encoding/json then trims "e-09" to "e-9" (not "e+21").
+            return power < 0
+                ? string.Create(CultureInfo.InvariantCulture, $"{sign}{mantissa}e-{-power}")
+                : string.Create(CultureInfo.InvariantCulture, $"{sign}{mantissa}e+{power:00}");
+        }
+        if (pointAt <= 0)
+        {
+            return $"{sign}0.{new string('0', -pointAt)}{digits}";
+        }
+        return pointAt >= digits.Length
+            ? $"{sign}{digits}{new string('0', pointAt - digits.Length)}"
+            : $"{sign}{digits[..pointAt]}.{digits[pointAt..]}";
+    }
+}
