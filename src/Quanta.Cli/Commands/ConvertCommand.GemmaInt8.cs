@@ -1,10 +1,7 @@
 using System.CommandLine;
-using System.Globalization;
 using Quanta.Conversion;
 using Quanta.Conversion.GemmaInt8;
-using Quanta.Formats;
 using Quanta.Formats.PyTorch;
-using Quanta.Quantization;
 
 namespace Quanta.Cli.Commands;
 
@@ -28,7 +25,8 @@ internal static partial class ConvertCommand
         }
     );
 
-    static void RunGemmaInt8(CliContext context, Request request, CancellationToken cancellationToken)
+    /// <summary>Opens a gemma_pytorch checkpoint with <c>--variant</c> and <c>--tokenizer</c>; their mistakes are usage errors.</summary>
+    static GemmaInt8Conversion OpenGemmaInt8(Request request)
     {
         GemmaVariant? variant = null;
         if (request.Variant is { } name)
@@ -40,64 +38,13 @@ internal static partial class ConvertCommand
         {
             throw new UserErrorException($"{tokenizerPath}: file not found");
         }
-        GemmaInt8Conversion model;
         try
         {
-            model = GemmaInt8Conversion.Open(request.Directory, variant, request.Tokenizer);
+            return GemmaInt8Conversion.Open(request.Directory, variant, request.Tokenizer);
         }
         catch (Exception e) when (e is PyTorchFormatException or ConversionException or Conversion.Tokenizers.TokenizerFormatException)
         {
             throw new UserErrorException(e.Message, e);
         }
-        using (model)
-        {
-            var typeText = request.Type.Trim();
-            // The checkpoint's precision is int8 with per-row scales, which Q8_0 holds exactly: that is its auto.
-            var converterType = CheckpointConversion.ParseConverterType(typeText, GemmaInt8Conversion.AutoType);
-            QuantizationPreset? preset = null;
-            if (converterType is null && !QuantizationPresets.TryParse(typeText, out preset))
-            {
-                throw new UserErrorException($"unknown type '{request.Type}': use f32, f16, bf16, q8_0, auto or a quantization type ('quanta types' lists them)");
-            }
-            if (converterType is not null && request.QuantizeOnlySwitch is { } quantizeOnly)
-            {
-                throw new UserErrorException($"{quantizeOnly} applies to quantization types (Q4_K_M ...), not to --type {typeText.ToLowerInvariant()}");
-            }
-            var typeLabel = converterType?.ToString() ?? preset!.Name;
-            var outputPath = request.DryRun ? null : request.Output ?? DefaultOutput(model, typeLabel);
-            QuantizationJob job;
-            try
-            {
-                job = converterType is { } outType
-                    ? CheckpointConversion.CreateJob(model, outType, outputPath, request.Run)
-                    : CheckpointConversion.CreateJob(model, preset!, outputPath, request.Options, request.Run);
-            }
-            catch (QuantizationException e)
-            {
-                throw new UserErrorException(e.Message, e);
-            }
-            catch (ArgumentException e)
-            {
-                throw new UserErrorException(e.Message.Split(" (Parameter", 2)[0], e);
-            }
-
-            if (model.TokenizerKeys is null)
-            {
-                context.Error.WriteLine($"warning: no tokenizer.model beside '{model.CheckpointPath}' (give one with --tokenizer); the output has no tokenizer.* keys");
-            }
-            foreach (var warning in model.Warnings(job))
-            {
-                context.Error.WriteLine($"warning: {warning}");
-            }
-            Execute(context, request, [job], $"gemma_pytorch int8, variant {model.Model.Variant.Name}", typeLabel, cancellationToken);
-        }
-    }
-
-    static string DefaultOutput(GemmaInt8Conversion model, string typeLabel)
-    {
-        var metadata = model.CreateMetadata(0);
-        var name = metadata.TryGetValue("general.name", out var n) ? n.AsString().Trim().Replace(' ', '-').Replace('/', '-') : "ggml-model";
-        var size = metadata.TryGetValue("general.size_label", out var s) ? "-" + s.AsString() : "";
-        return Path.Combine(Path.GetDirectoryName(Path.GetFullPath(model.CheckpointPath))!, string.Create(CultureInfo.InvariantCulture, $"{name}{size}-{typeLabel.ToUpperInvariant()}.gguf"));
     }
 }

@@ -100,7 +100,9 @@ internal static partial class ConvertCommand
     {
         if (GemmaInt8Conversion.IsCheckpoint(request.Directory))
         {
-            RunGemmaInt8(context, request, cancellationToken);
+            using var checkpoint = OpenGemmaInt8(request);
+            var noTokenizer = $"warning: no tokenizer.model beside '{checkpoint.CheckpointPath}' (give one with --tokenizer); the output has no tokenizer.* keys";
+            Convert(context, request, checkpoint, null, $"gemma_pytorch int8, variant {checkpoint.Model.Variant.Name}", noTokenizer, cancellationToken);
             return;
         }
         if (request.Variant is not null || request.Tokenizer is not null)
@@ -109,8 +111,21 @@ internal static partial class ConvertCommand
         }
         using var model = Open(() => ConvertedModel.Open(request.Directory, TokenizerSource, request.Mmproj ? MultimodalLayout.Projector : MultimodalLayout.SingleFile));
         using var projector = request.Mmproj ? Open(() => ConvertedModel.OpenProjector(request.Directory)) : null;
+        var missingTokenizer = TokenizerSource is null
+            ? "warning: tokenizer import is not available in this build; the output has no tokenizer.* keys, so llama.cpp cannot run it as is"
+            : $"warning: no tokenizer files Quanta can read in '{request.Directory}'; the output has no tokenizer.* keys";
+        Convert(context, request, model, projector, model.HfArchitecture, missingTokenizer, cancellationToken);
+    }
+
+    /// <summary>
+    /// Any checkpoint to GGUF: the converter's own type or a quantize preset, with a projector file beside the
+    /// model when <paramref name="projector"/> is given; warns about what the checkpoint cannot keep.
+    /// </summary>
+    static void Convert(CliContext context, Request request, IConvertedModel model, ConvertedModel? projector, string inputKind, string missingTokenizer,
+        CancellationToken cancellationToken)
+    {
         var typeText = request.Type.Trim();
-        var converterType = CheckpointConversion.ParseConverterType(typeText, CheckpointConversion.AutoType(model));
+        var converterType = CheckpointConversion.ParseConverterType(typeText, model.AutoOutputType);
         QuantizationPreset? preset = null;
         if (converterType is null && !QuantizationPresets.TryParse(typeText, out preset))
         {
@@ -146,15 +161,13 @@ internal static partial class ConvertCommand
 
         if (model.TokenizerKeys is null)
         {
-            context.Error.WriteLine(TokenizerSource is null
-                ? "warning: tokenizer import is not available in this build; the output has no tokenizer.* keys, so llama.cpp cannot run it as is"
-                : $"warning: no tokenizer files Quanta can read in '{request.Directory}'; the output has no tokenizer.* keys");
+            context.Error.WriteLine(missingTokenizer);
         }
-        if (!request.DryRun)
+        foreach (var warning in model.Warnings(jobs[0]))
         {
-            WarnAboutLossyPackedLayers(context, model, jobs[0]);
+            context.Error.WriteLine($"warning: {warning}");
         }
-        Execute(context, request, jobs, model.HfArchitecture, typeLabel, cancellationToken);
+        Execute(context, request, jobs, inputKind, typeLabel, cancellationToken);
     }
 
     /// <summary>
@@ -241,12 +254,12 @@ internal static partial class ConvertCommand
         }
     }
 
-    /// <summary>The converter's default name: <c>&lt;Name&gt;-&lt;size&gt;-&lt;TYPE&gt;.gguf</c> in the checkpoint directory.</summary>
-    static string DefaultOutput(ConvertedModel model, string typeLabel)
+    /// <summary>The converter's default name: <c>&lt;Name&gt;-&lt;size&gt;-&lt;TYPE&gt;.gguf</c> beside the checkpoint.</summary>
+    static string DefaultOutput(IConvertedModel model, string typeLabel)
     {
         var metadata = model.CreateMetadata(0);
         var name = metadata.TryGetValue("general.name", out var n) ? n.AsString().Trim().Replace(' ', '-').Replace('/', '-') : "ggml-model";
         var size = metadata.TryGetValue("general.size_label", out var s) ? "-" + s.AsString() : "";
-        return Path.Combine(model.Directory, string.Create(CultureInfo.InvariantCulture, $"{name}{size}-{typeLabel.ToUpperInvariant()}.gguf"));
+        return Path.Combine(model.OutputDirectory, string.Create(CultureInfo.InvariantCulture, $"{name}{size}-{typeLabel.ToUpperInvariant()}.gguf"));
     }
 }

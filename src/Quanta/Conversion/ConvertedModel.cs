@@ -2,6 +2,7 @@ using Quanta.Conversion.Gptq;
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
 using Quanta.Formats.Safetensors;
+using Quanta.Quantization;
 
 namespace Quanta.Conversion;
 
@@ -10,7 +11,7 @@ namespace Quanta.Conversion;
 /// names and shapes over the mapped safetensors, transformed to float32 on demand, and the metadata in the
 /// converter's order. Nothing is read beyond headers until the pipeline asks for rows.
 /// </summary>
-public sealed class ConvertedModel : IDisposable
+public sealed class ConvertedModel : IConvertedModel
 {
     readonly SafetensorsCheckpoint _checkpoint;
     readonly GgufMetadata _earlyKeys;
@@ -49,6 +50,11 @@ public sealed class ConvertedModel : IDisposable
 
     /// <summary>The element type of the checkpoint's first tensor, which <c>--outtype auto</c> looks at.</summary>
     public SafetensorsDType? FirstTensorType => _checkpoint.Tensors.Count == 0 ? null : _checkpoint.Tensors[0].Type;
+
+    /// <summary><c>--outtype auto</c> (convert_hf_to_gguf.py, 2026): f16 when the first tensor is float16, otherwise bf16.</summary>
+    public ConverterOutputType AutoOutputType => FirstTensorType == SafetensorsDType.F16 ? ConverterOutputType.F16 : ConverterOutputType.BF16;
+
+    string IConvertedModel.OutputDirectory => Directory;
 
     /// <summary>Files the weights come from.</summary>
     public IReadOnlyList<string> FilePaths => [.. _checkpoint.Files.Select(f => f.Path)];
@@ -214,6 +220,41 @@ public sealed class ConvertedModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(halfPrecision);
         return new Source(this, metadata, model => [.. model.Tensors.Select(t => halfPrecision(t) ? (ISourceTensor)new HalfPrecisionTensor(t) : t)]);
+    }
+
+    public IEnumerable<(GgufTensorInfo Info, TensorTypeDecision Decision)> ConverterDecisions(ConverterOutputType type) =>
+        Tensors.Select(t => (t.Info, ConverterTypeRules.Choose(t, type)));
+
+    /// <summary>
+    /// The tensors of the f32 conversion, except that image tensors of a single-file multimodal model, which a
+    /// preset keeps, arrive as the f16 / bf16 conversion writes them (F16, as Ollama ships them).
+    /// </summary>
+    public ITensorSource AsPresetSource(GgufMetadata metadata) =>
+        Tensors.Any(IsImageTensor)
+            ? AsSource(metadata, t => IsImageTensor(t) && ConverterTypeRules.Choose(t, ConverterOutputType.F16).Type == GgmlType.F16)
+            : AsSource(metadata);
+
+    static bool IsImageTensor(ConvertedTensor tensor) => MultimodalTensors.ComponentOf(tensor.Info.Name) != MultimodalComponent.None;
+
+    /// <summary>
+    /// GPTQ/AWQ layers planned as Q4_0 or Q4_1 are copied losslessly when their groups allow it; says how many
+    /// could not be (act-order, asymmetric zeros for Q4_0 ...) and are requantized from float32 instead.
+    /// </summary>
+    public IReadOnlyList<string> Warnings(QuantizationJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var byName = Tensors.ToDictionary(t => t.Info.Name, StringComparer.Ordinal);
+        var lossy = new List<(string Name, string Reason)>();
+        foreach (var entry in job.Plan.Entries.Where(e => e.TargetType is GgmlType.Q4_0 or GgmlType.Q4_1))
+        {
+            if (byName.TryGetValue(entry.Name, out var tensor) && tensor.PackedLayer is not null && !tensor.IsLossless(entry.TargetType, out var reason))
+            {
+                lossy.Add((entry.Name, reason!));
+            }
+        }
+        return lossy.Count == 0
+            ? []
+            : [$"{lossy.Count} GPTQ/AWQ layer(s) cannot map to Q4_0/Q4_1 losslessly and are requantized from float32 (first: '{lossy[0].Name}': {lossy[0].Reason})"];
     }
 
     sealed class Source(ConvertedModel model, GgufMetadata metadata, Func<ConvertedModel, IReadOnlyList<ISourceTensor>> tensors) : ITensorSource

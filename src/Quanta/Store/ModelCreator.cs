@@ -153,7 +153,7 @@ public sealed class ModelCreator
         }
         else if (checkpointDirectory is not null)
         {
-            modelLayer = gemmaInt8 ? GemmaInt8Layer(checkpointDirectory, checkpointLine!) : ConvertedLayer(checkpointDirectory, checkpointLine!);
+            modelLayer = ConvertedLayer(checkpointDirectory, checkpointLine!, gemmaInt8);
         }
         else if (baseManifest is not null)
         {
@@ -338,70 +338,41 @@ public sealed class ModelCreator
     }
 
     /// <summary>
-    /// A Hugging Face checkpoint converted in one pass straight into the blob: to <c>--quantize</c>'s preset
-    /// when given (the bytes of <c>quanta convert --type PRESET</c>), else to the checkpoint's own precision
-    /// (<c>--type auto</c>).
+    /// A checkpoint converted in one pass straight into the blob. A Hugging Face directory: to <c>--quantize</c>'s
+    /// preset when given (always a 'quanta quantize' preset, so Q8_0 is converting to f32 and quantizing), else
+    /// to the checkpoint's own precision (<c>convert --type auto</c>). A gemma_pytorch int8 checkpoint
+    /// (<paramref name="gemmaInt8"/>): the bytes of <c>quanta convert MODEL.ckpt --type auto</c> (Q8_0, the int8
+    /// values kept where the scaler fits fp16), or with <c>--quantize T</c> those of <c>--type T</c>, so Q8_0, F16,
+    /// BF16 and F32 are the converter's types, as convert reads them; its variant is
+    /// <see cref="CreateOptions.GemmaVariant"/> or recognised from the shapes, since a Modelfile cannot name one.
+    /// What the checkpoint cannot keep (GPTQ layers requantized, int8 rows re-encoded) is warned about.
     /// </summary>
-    ManifestLayer ConvertedLayer(string directory, ModelfileInstruction fromLine)
-    {
-        _cancellationToken.ThrowIfCancellationRequested();
-        Status("converting model");
-        try
-        {
-            using var model = ConvertedModel.Open(directory, _options.Tokenizer);
-            if (model.TokenizerKeys is null)
-            {
-                _options.Warning?.Invoke($"no tokenizer files Quanta can read in '{directory}'; the model has no tokenizer.* keys, so it cannot run as is");
-            }
-            var preset = _options.Quantize;
-            if (preset is not null)
-            {
-                Status($"quantizing {CheckpointConversion.AutoType(model).ToString().ToUpperInvariant()} model to {preset.Name}");
-            }
-            return JobLayer(MediaTypes.Model, (temp, run) => preset is null
-                ? CheckpointConversion.CreateJob(model, CheckpointConversion.AutoType(model), temp, run)
-                : CheckpointConversion.CreateJob(model, preset, temp, _options.QuantizationOptions, run), null);
-        }
-        catch (ConversionException e)
-        {
-            throw new ModelfileException(fromLine.Line, $"FROM {fromLine.Value}: {e.Message}");
-        }
-        catch (SafetensorsFormatException e)
-        {
-            throw new ModelfileException(fromLine.Line, $"FROM {fromLine.Value}: {e.Message}");
-        }
-    }
-
-    /// <summary>
-    /// A gemma_pytorch int8 checkpoint converted in one pass straight into the blob: the bytes of <c>quanta convert
-    /// MODEL.ckpt --type auto</c> (Q8_0, the int8 values kept where the scaler fits fp16), or with <c>--quantize T</c>
-    /// those of <c>--type T</c> (so Q8_0, F16, BF16 and F32 are the converter's types, as convert reads them). The variant is <see cref="CreateOptions.GemmaVariant"/>
-    /// or recognised from the shapes; the Modelfile cannot name one.
-    /// </summary>
-    ManifestLayer GemmaInt8Layer(string path, ModelfileInstruction fromLine)
+    ManifestLayer ConvertedLayer(string path, ModelfileInstruction fromLine, bool gemmaInt8)
     {
         _cancellationToken.ThrowIfCancellationRequested();
         try
         {
             var variant = _options.GemmaVariant;
-            if (variant is null && GemmaInt8Conversion.Recognise(path) is null)
+            if (gemmaInt8 && variant is null && GemmaInt8Conversion.Recognise(path) is null)
             {
                 throw new ModelfileException(fromLine.Line,
                     $"FROM {fromLine.Value}: the checkpoint's shapes match no known Gemma variant, and a Modelfile cannot name one; convert it with 'quanta convert {fromLine.Value} --variant NAME' and use FROM with the .gguf file");
             }
             Status("converting model");
-            using var model = GemmaInt8Conversion.Open(path, variant);
+            using IConvertedModel model = gemmaInt8 ? GemmaInt8Conversion.Open(path, variant) : ConvertedModel.Open(path, _options.Tokenizer);
             if (model.TokenizerKeys is null)
             {
-                _options.Warning?.Invoke($"no tokenizer.model beside '{model.CheckpointPath}'; the model has no tokenizer.* keys, so it cannot run as is");
+                _options.Warning?.Invoke(model is GemmaInt8Conversion gemma
+                    ? $"no tokenizer.model beside '{gemma.CheckpointPath}'; the model has no tokenizer.* keys, so it cannot run as is"
+                    : $"no tokenizer files Quanta can read in '{path}'; the model has no tokenizer.* keys, so it cannot run as is");
             }
-            // As 'quanta convert MODEL.ckpt --type T': a name the converter writes itself (q8_0, f16 ...) is the
-            // converter's type (Q8_0 keeps the int8 values), anything else a quantize preset.
             var preset = _options.Quantize;
-            var converterType = preset is null ? GemmaInt8Conversion.AutoType : CheckpointConversion.ParseConverterType(preset.Name, GemmaInt8Conversion.AutoType);
+            var converterType = preset is null ? model.AutoOutputType
+                : gemmaInt8 ? CheckpointConversion.ParseConverterType(preset.Name, model.AutoOutputType)
+                : null;
             if (converterType is null)
             {
-                Status($"quantizing {GemmaInt8Conversion.AutoType.ToString().ToUpperInvariant()} model to {preset!.Name}");
+                Status($"quantizing {model.AutoOutputType.ToString().ToUpperInvariant()} model to {preset!.Name}");
             }
             return JobLayer(MediaTypes.Model, (temp, run) =>
             {
@@ -415,7 +386,7 @@ public sealed class ModelCreator
                 return job;
             }, null);
         }
-        catch (Exception e) when (e is ConversionException or PyTorchFormatException or TokenizerFormatException)
+        catch (Exception e) when (e is ConversionException or SafetensorsFormatException or PyTorchFormatException or TokenizerFormatException)
         {
             throw new ModelfileException(fromLine.Line, $"FROM {fromLine.Value}: {e.Message}");
         }

@@ -18,7 +18,7 @@ namespace Quanta.Conversion.GemmaInt8;
 /// from the SentencePiece <c>tokenizer.model</c>. Its matrices hand the pipeline Q8_0 blocks directly where the
 /// row's scaler is an fp16 value, so converting to Q8_0 keeps every int8 value.
 /// </summary>
-public sealed class GemmaInt8Conversion : IDisposable
+public sealed class GemmaInt8Conversion : IConvertedModel
 {
     readonly PyTorchCheckpoint _checkpoint;
 
@@ -75,6 +75,10 @@ public sealed class GemmaInt8Conversion : IDisposable
     /// exactly (wherever the scaler has an fp16 form).
     /// </summary>
     public const ConverterOutputType AutoType = ConverterOutputType.Q8_0;
+
+    ConverterOutputType IConvertedModel.AutoOutputType => AutoType;
+
+    string IConvertedModel.OutputDirectory => Path.GetDirectoryName(Path.GetFullPath(CheckpointPath))!;
 
     /// <summary>
     /// The known variant whose shapes the <c>*.ckpt</c> at <paramref name="path"/> (or the one in that directory)
@@ -259,7 +263,14 @@ public sealed class GemmaInt8Conversion : IDisposable
         return warnings;
     }
 
+    /// <summary>Norms (PyTorch vectors) stay float32; matrices take the output type, as <see cref="ConverterTypeRules"/> says.</summary>
+    public IEnumerable<(GgufTensorInfo Info, TensorTypeDecision Decision)> ConverterDecisions(ConverterOutputType type) =>
+        Tensors.Select(t => (t.Info, ConverterTypeRules.Choose(t.Info, t.Dimensions, type)));
+
     public ITensorSource AsSource(GgufMetadata metadata) => new Source(this, metadata);
+
+    /// <summary>A preset quantizes the float32 values (<c>int8 · scaler</c>); the int8 shortcut applies only to the converter's Q8_0.</summary>
+    ITensorSource IConvertedModel.AsPresetSource(GgufMetadata metadata) => AsSource(metadata);
 
     sealed class Source(GemmaInt8Conversion conversion, GgufMetadata metadata) : ITensorSource
     {

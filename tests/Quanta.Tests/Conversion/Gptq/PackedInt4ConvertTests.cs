@@ -272,6 +272,23 @@ public sealed class PackedInt4ConvertTests : IDisposable
     }
 
     [Fact]
+    public void Create_from_the_checkpoint_warns_about_requantized_layers_as_convert_does()
+    {
+        // Asymmetric zeros have no Q4_0 form, so every one of the seven layers is requantized from float32.
+        const string Warning = "warning: 7 GPTQ/AWQ layer(s) cannot map to Q4_0/Q4_1 losslessly and are requantized from float32 (first: '";
+        var (directory, _) = Write("gptq", symmetric: false);
+        Convert(directory, "q4_0", out var convertError);
+        var modelfile = Path.Combine(_root, "Modelfile");
+        File.WriteAllText(modelfile, $"FROM {directory}\n");
+
+        var created = CliRunner.Run(["create", "gptq", "-f", modelfile, "--quantize", "q4_0", "--store", Path.Combine(_root, "store")]);
+
+        Assert.True(created.ExitCode == 0, created.Error);
+        var convertLine = Assert.Single(convertError.Split('\n'), l => l.StartsWith(Warning, StringComparison.Ordinal));
+        Assert.Equal(convertLine, Assert.Single(created.ErrorLines, l => l.StartsWith(Warning, StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public void Unsupported_bits_are_refused_by_name()
     {
         var (directory, _) = Write("gptq", symmetric: true, bits: 8);
