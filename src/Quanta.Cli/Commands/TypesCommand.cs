@@ -33,7 +33,7 @@ internal static class TypesCommand
             new TextColumn("ΔPPL", AlignRight: true), new TextColumn("KLD", AlignRight: true), new TextColumn("QUANTA"));
         foreach (var preset in QuantizationPresets.All)
         {
-            var figures = PublishedQualityFigures.For(preset.Name);
+            var figures = PublishedQualityFigures.For(preset);
             var imatrix = figures?.WithImportanceMatrix == true ? "*" : "";
             presets.AddRow(
                 preset.Name + (preset.Aliases.Count > 0 ? $" ({string.Join(", ", preset.Aliases)})" : ""),
