@@ -41,11 +41,11 @@ public class KQuantBenchmarks
         }
         _codec = Type switch
         {
-            GgmlType.Q2_K => new Q2KCodec(),
-            GgmlType.Q3_K => new Q3KCodec(),
-            GgmlType.Q4_K => new Q4KCodec(),
-            GgmlType.Q5_K => new Q5KCodec(),
-            _ => new Q6KCodec(),
+            GgmlType.Q2_K => new Q2_KCodec(),
+            GgmlType.Q3_K => new Q3_KCodec(),
+            GgmlType.Q4_K => new Q4_KCodec(),
+            GgmlType.Q5_K => new Q5_KCodec(),
+            _ => new Q6_KCodec(),
         };
         _encoded = new byte[GgmlTypeInfo.Of(Type).RowBytes(Cols) * Rows];
         _decoded = new float[_x.Length];

@@ -151,8 +151,8 @@ public class IqCodecTests
         Assert.Equal(float.PositiveInfinity, y[256]);
 
         var expected = new float[256];
-        Q8KCodec.DecodeScalar(twice.AsSpan(292), expected);
-        Q8KCodec.DecodeVector(twice.AsSpan(292), y);
+        Q8_KCodec.DecodeScalar(twice.AsSpan(292), expected);
+        Q8_KCodec.DecodeVector(twice.AsSpan(292), y);
         Fp16Tests.AssertSameBits(expected, y.AsSpan(0, 256).ToArray(), "q8_K vector");
     }
 
@@ -206,7 +206,7 @@ public class IqCodecTests
     [InlineData(GgmlType.IQ3_S, true)]
     public void Values_whose_squares_overflow_are_refused_on_both_paths(GgmlType type, bool vectorized)
     {
-        IBlockCodec codec = type == GgmlType.IQ3_S ? new IQ3SCodec(vectorized) : new IQ3XxsCodec(vectorized);
+        IBlockCodec codec = type == GgmlType.IQ3_S ? new IQ3_SCodec(vectorized) : new IQ3_XXSCodec(vectorized);
         var rng = new Random(3);
         var x = Enumerable.Range(0, 256).Select(_ => (float)(rng.NextDouble() - 0.5) * 1e30f).ToArray();
         var error = Assert.Throws<ArgumentException>(() => codec.Encode(x, 256, [], new byte[GgmlTypeInfo.Of(type).BlockBytes]));

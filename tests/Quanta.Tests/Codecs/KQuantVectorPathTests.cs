@@ -133,13 +133,13 @@ public sealed class KQuantVectorPathTests
 
     private static IBlockCodec CreateCodec(string type, bool vectorized) => type switch
     {
-        "Q2_K" => new Q2KCodec(vectorized),
-        "Q3_K" => new Q3KCodec(vectorized),
-        "Q4_K" => new Q4KCodec(vectorized),
-        "Q5_K" => new Q5KCodec(vectorized),
-        "Q6_K" => new Q6KCodec(vectorized),
-        "IQ3_XXS" => new IQ3XxsCodec(vectorized),
-        "IQ3_S" => new IQ3SCodec(vectorized),
+        "Q2_K" => new Q2_KCodec(vectorized),
+        "Q3_K" => new Q3_KCodec(vectorized),
+        "Q4_K" => new Q4_KCodec(vectorized),
+        "Q5_K" => new Q5_KCodec(vectorized),
+        "Q6_K" => new Q6_KCodec(vectorized),
+        "IQ3_XXS" => new IQ3_XXSCodec(vectorized),
+        "IQ3_S" => new IQ3_SCodec(vectorized),
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 

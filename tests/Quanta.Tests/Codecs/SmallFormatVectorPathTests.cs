@@ -45,8 +45,8 @@ public sealed class SmallFormatVectorPathTests
     {
         "tq1_0" => (256, TQ1_0Codec.BlockBytes, TQ1_0Codec.EncodeBlocksScalar, [TQ1_0Codec.EncodeBlocks256, TQ1_0Codec.EncodeBlocks], TQ1_0Codec.DecodeBlocksScalar),
         "tq2_0" => (256, TQ2_0Codec.BlockBytes, TQ2_0Codec.EncodeBlocksScalar, [TQ2_0Codec.EncodeBlocks256, TQ2_0Codec.EncodeBlocks], TQ2_0Codec.DecodeBlocksScalar),
-        "mxfp4" => (32, Mxfp4Codec.BlockBytes, Mxfp4Codec.EncodeBlocksScalar, [Mxfp4Codec.EncodeBlocks256, Mxfp4Codec.EncodeBlocks], Mxfp4Codec.DecodeBlocksScalar),
-        "nvfp4" => (64, Nvfp4Codec.BlockBytes, Nvfp4Codec.EncodeBlocksScalar, [Nvfp4Codec.EncodeBlocks256, Nvfp4Codec.EncodeBlocks], Nvfp4Codec.DecodeBlocksScalar),
+        "mxfp4" => (32, MXFP4Codec.BlockBytes, MXFP4Codec.EncodeBlocksScalar, [MXFP4Codec.EncodeBlocks256, MXFP4Codec.EncodeBlocks], MXFP4Codec.DecodeBlocksScalar),
+        "nvfp4" => (64, NVFP4Codec.BlockBytes, NVFP4Codec.EncodeBlocksScalar, [NVFP4Codec.EncodeBlocks256, NVFP4Codec.EncodeBlocks], NVFP4Codec.DecodeBlocksScalar),
         "q1_0" => (128, Q1_0Codec.BlockBytes, Q1_0Codec.EncodeBlocksScalar, [Q1_0Codec.EncodeBlocks256, Q1_0Codec.EncodeBlocks], Q1_0Codec.DecodeBlocksScalar),
         "q2_0" => (64, Q2_0Codec.BlockBytes, Q2_0Codec.EncodeBlocksScalar, [Q2_0Codec.EncodeBlocks256, Q2_0Codec.EncodeBlocks], Q2_0Codec.DecodeBlocksScalar),
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
@@ -104,8 +104,8 @@ public sealed class SmallFormatVectorPathTests
     [MemberData(nameof(NonLinear))]
     public void Iq4_lane_search_matches_scalar(string format, bool withImportance)
     {
-        IBlockCodec scalar = format == "iq4_nl" ? new Iq4NlCodec(vectorized: false) : new Iq4XsCodec(vectorized: false);
-        IBlockCodec vector = format == "iq4_nl" ? new Iq4NlCodec(vectorized: true) : new Iq4XsCodec(vectorized: true);
+        IBlockCodec scalar = format == "iq4_nl" ? new IQ4_NLCodec(vectorized: false) : new IQ4_XSCodec(vectorized: false);
+        IBlockCodec vector = format == "iq4_nl" ? new IQ4_NLCodec(vectorized: true) : new IQ4_XSCodec(vectorized: true);
         var info = GgmlTypeInfo.Of(scalar.Type);
         // 1056 columns: the IQ4_NL row ends in blocks that do not fill a group of eight lanes.
         var cols = format == "iq4_nl" ? Cols + 32 : Cols;

@@ -9,7 +9,7 @@ namespace Quanta.Codecs;
 /// the low nibble of byte j, value j+16 in the high nibble). ggml's <c>quantize_row_mxfp4_ref</c>, which
 /// <c>quantize_mxfp4</c> calls whatever the importance weights, so they are ignored here too.
 /// </summary>
-internal sealed class Mxfp4Codec() : UnweightedCodec<Mxfp4Codec>(GgmlType.MXFP4), IUnweightedBlockLoops
+internal sealed class MXFP4Codec() : UnweightedCodec<MXFP4Codec>(GgmlType.MXFP4), IUnweightedBlockLoops
 {
     internal const int BlockElements = 32;
     internal const int BlockBytes = 17;

@@ -11,19 +11,19 @@ namespace Quanta.Codecs;
 /// per byte), qs[128]. Follows ggml's <c>quantize_iq4_xs</c> (<c>quantize_row_iq4_nl_impl</c> with 7 trial scales;
 /// the <c>_ref</c> function is the same) and <c>dequantize_row_iq4_xs</c> bit for bit.
 /// </summary>
-public sealed class Iq4XsCodec : SuperBlockCodec
+public sealed class IQ4_XSCodec : SuperBlockCodec
 {
     const int ScalesHOffset = 2;
     const int ScalesLOffset = 4;
     const int QsOffset = 8;
     const int Blocks = SuperBlockSize / NonLinearSearch.BlockSize;
 
-    public Iq4XsCodec()
+    public IQ4_XSCodec()
         : this(VectorizeByDefault)
     {
     }
 
-    internal Iq4XsCodec(bool vectorized)
+    internal IQ4_XSCodec(bool vectorized)
         : base(GgmlType.IQ4_XS, vectorized)
     {
     }

@@ -12,7 +12,7 @@ namespace Quanta.Codecs;
 /// u32 of four 7-bit sign fields and the 4-bit scale in bits 28..31. Follows ggml's
 /// <c>quantize_row_iq3_xxs_impl</c> (with or without importance weights) and <c>dequantize_row_iq3_xxs</c>.
 /// </summary>
-public sealed class IQ3XxsCodec : Iq3Codec
+public sealed class IQ3_XXSCodec : IQ3Codec
 {
     private const int QsOffset = 2;
     private const int SignsOffset = 2 + 64;
@@ -20,12 +20,12 @@ public sealed class IQ3XxsCodec : Iq3Codec
     /// <summary>ggml's <c>GROUP_MAX_EPS_IQ3_XXS</c>: a 32-value group whose largest magnitude is below this is zero.</summary>
     private const float GroupMaxEps = 1e-8f;
 
-    public IQ3XxsCodec()
+    public IQ3_XXSCodec()
         : this(VectorizeByDefault)
     {
     }
 
-    internal IQ3XxsCodec(bool vectorized)
+    internal IQ3_XXSCodec(bool vectorized)
         : base(GgmlType.IQ3_XXS, vectorized)
     {
     }

@@ -10,7 +10,7 @@ namespace Quanta.Codecs;
 /// intermediate format for K-quant dot products. Decoded as ggml's <c>dequantize_row_q8_K</c>: <c>y = d·q</c>
 /// (the sums are not read); never written by llama-quantize, so not by Quanta either.
 /// </summary>
-public sealed class Q8KCodec() : DecodeOnlyCodec(GgmlType.Q8_K,
+public sealed class Q8_KCodec() : DecodeOnlyCodec(GgmlType.Q8_K,
     "q8_K is an intermediate format of ggml's K-quant dot products; llama-quantize never writes it and neither does Quanta")
 {
     protected override void DecodeBlock(ReadOnlySpan<byte> block, Span<float> y)

@@ -11,19 +11,19 @@ namespace Quanta.Codecs;
 /// scales[16] int8, d fp16. Follows ggml's <c>quantize_row_q6_K_ref</c> / <c>quantize_row_q6_K_impl</c> and
 /// <c>dequantize_row_q6_K</c> bit for bit.
 /// </summary>
-public sealed class Q6KCodec : SuperBlockCodec
+public sealed class Q6_KCodec : SuperBlockCodec
 {
     private const int QlOffset = 0;
     private const int QhOffset = 128;
     private const int ScalesOffset = 192;
     private const int DOffset = 208;
 
-    public Q6KCodec()
+    public Q6_KCodec()
         : this(VectorizeByDefault)
     {
     }
 
-    internal Q6KCodec(bool vectorized)
+    internal Q6_KCodec(bool vectorized)
         : base(GgmlType.Q6_K, vectorized)
     {
     }

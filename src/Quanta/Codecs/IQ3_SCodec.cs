@@ -10,19 +10,19 @@ namespace Quanta.Codecs;
 /// (<c>block_iq3_s</c>, 110 bytes): d fp16, qs[64], qh[8], signs[32], scales[4]. Follows ggml's
 /// <c>quantize_row_iq3_s_impl</c> (with or without importance weights) and <c>dequantize_row_iq3_s</c>.
 /// </summary>
-public sealed class IQ3SCodec : Iq3Codec
+public sealed class IQ3_SCodec : IQ3Codec
 {
     private const int QsOffset = 2;
     private const int QhOffset = 66;
     private const int SignsOffset = 74;
     private const int ScalesOffset = 106;
 
-    public IQ3SCodec()
+    public IQ3_SCodec()
         : this(VectorizeByDefault)
     {
     }
 
-    internal IQ3SCodec(bool vectorized)
+    internal IQ3_SCodec(bool vectorized)
         : base(GgmlType.IQ3_S, vectorized)
     {
     }

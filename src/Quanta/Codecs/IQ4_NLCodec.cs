@@ -11,19 +11,19 @@ namespace Quanta.Codecs;
 /// ggml's <c>quantize_iq4_nl</c> (the llama-quantize path, 7 trial scales each way), not as
 /// <c>quantize_row_iq4_nl_ref</c>, which searches less and writes other bytes.
 /// </summary>
-internal sealed class Iq4NlCodec : RowCodec
+internal sealed class IQ4_NLCodec : RowCodec
 {
     internal const int BlockElements = 32;
     internal const int BlockBytes = 18;
     const int Lanes = 8;
 
-    public Iq4NlCodec()
+    public IQ4_NLCodec()
         : this(Vector256.IsHardwareAccelerated)
     {
     }
 
     /// <param name="vectorized">Search eight blocks at once, one per vector lane; the same bytes either way.</param>
-    internal Iq4NlCodec(bool vectorized)
+    internal IQ4_NLCodec(bool vectorized)
         : base(GgmlType.IQ4_NL)
     {
         Vectorized = vectorized;

@@ -7,9 +7,9 @@ namespace Quanta.Codecs;
 /// The frame IQ3_XXS and IQ3_S share: ggml runs one <c>quantize_row_iq3_*_impl</c> with or without importance
 /// weights, so both of <see cref="SuperBlockCodec"/>'s paths land in one routine, after the weights are checked.
 /// </summary>
-public abstract class Iq3Codec : SuperBlockCodec
+public abstract class IQ3Codec : SuperBlockCodec
 {
-    private protected Iq3Codec(GgmlType type, bool vectorized)
+    private protected IQ3Codec(GgmlType type, bool vectorized)
         : base(type, vectorized)
     {
     }

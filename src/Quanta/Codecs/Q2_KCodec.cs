@@ -12,18 +12,18 @@ namespace Quanta.Codecs;
 /// (fp16). Follows ggml's <c>quantize_row_q2_K_ref</c>, <c>quantize_row_q2_K_impl</c> and
 /// <c>dequantize_row_q2_K</c> bit for bit.
 /// </summary>
-public sealed class Q2KCodec : SuperBlockCodec
+public sealed class Q2_KCodec : SuperBlockCodec
 {
     private const int QsOffset = 16;
     private const int DOffset = 80;
     private const int DminOffset = 82;
 
-    public Q2KCodec()
+    public Q2_KCodec()
         : this(VectorizeByDefault)
     {
     }
 
-    internal Q2KCodec(bool vectorized)
+    internal Q2_KCodec(bool vectorized)
         : base(GgmlType.Q2_K, vectorized)
     {
     }

@@ -9,7 +9,7 @@ namespace Quanta.Codecs;
 /// sub-block s, value j sits in the low nibble of byte 8s+j and value j+8 in its high nibble. ggml's
 /// <c>quantize_row_nvfp4_ref</c>, which <c>quantize_nvfp4</c> calls whatever the importance weights.
 /// </summary>
-internal sealed class Nvfp4Codec() : UnweightedCodec<Nvfp4Codec>(GgmlType.NVFP4), IUnweightedBlockLoops
+internal sealed class NVFP4Codec() : UnweightedCodec<NVFP4Codec>(GgmlType.NVFP4), IUnweightedBlockLoops
 {
     internal const int BlockElements = 64;
     internal const int BlockBytes = 36;

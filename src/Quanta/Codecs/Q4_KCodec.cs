@@ -11,16 +11,16 @@ namespace Quanta.Codecs;
 /// nibble and l + 32 in the high one). Follows ggml's <c>quantize_row_q4_K_ref</c>, <c>quantize_row_q4_K_impl</c>
 /// and <c>dequantize_row_q4_K</c> bit for bit.
 /// </summary>
-public sealed class Q4KCodec : SuperBlockCodec
+public sealed class Q4_KCodec : SuperBlockCodec
 {
     private const int Nmax = 15;
 
-    public Q4KCodec()
+    public Q4_KCodec()
         : this(VectorizeByDefault)
     {
     }
 
-    internal Q4KCodec(bool vectorized)
+    internal Q4_KCodec(bool vectorized)
         : base(GgmlType.Q4_K, vectorized)
     {
     }

@@ -10,16 +10,16 @@ namespace Quanta.Codecs;
 /// qs[128] (low nibbles, paired like Q4_K). Follows ggml's <c>quantize_row_q5_K_ref</c>,
 /// <c>quantize_row_q5_K_impl</c> and <c>dequantize_row_q5_K</c> bit for bit.
 /// </summary>
-public sealed class Q5KCodec : SuperBlockCodec
+public sealed class Q5_KCodec : SuperBlockCodec
 {
     private const int Nmax = 31;
 
-    public Q5KCodec()
+    public Q5_KCodec()
         : this(VectorizeByDefault)
     {
     }
 
-    internal Q5KCodec(bool vectorized)
+    internal Q5_KCodec(bool vectorized)
         : base(GgmlType.Q5_K, vectorized)
     {
     }

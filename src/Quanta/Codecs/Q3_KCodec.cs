@@ -14,18 +14,18 @@ namespace Quanta.Codecs;
 /// (see <see cref="KScales.PackQ3"/>), d fp16. Follows ggml's <c>quantize_row_q3_K_ref</c>,
 /// <c>quantize_row_q3_K_impl</c> and <c>dequantize_row_q3_K</c> bit for bit.
 /// </summary>
-public sealed class Q3KCodec : SuperBlockCodec
+public sealed class Q3_KCodec : SuperBlockCodec
 {
     private const int QsOffset = 32;
     private const int ScalesOffset = 96;
     private const int DOffset = 108;
 
-    public Q3KCodec()
+    public Q3_KCodec()
         : this(VectorizeByDefault)
     {
     }
 
-    internal Q3KCodec(bool vectorized)
+    internal Q3_KCodec(bool vectorized)
         : base(GgmlType.Q3_K, vectorized)
     {
     }
