@@ -40,9 +40,12 @@ public sealed record Manifest
     [JsonPropertyName("layers")]
     public required IReadOnlyList<ManifestLayer> Layers { get; init; }
 
-    /// <summary>Every blob the manifest needs: the config, then the layers.</summary>
+    /// <summary>
+    /// Every blob the manifest needs: the config, then the layers. An empty digest (Ollama writes one for the
+    /// config of some models) names no blob and is left out, as Ollama's <c>RemoveLayers</c> leaves it out.
+    /// </summary>
     [JsonIgnore]
-    public IEnumerable<ManifestLayer> Blobs => Layers.Prepend(Config);
+    public IEnumerable<ManifestLayer> Blobs => Layers.Prepend(Config).Where(l => l.Digest.Length > 0);
 
     /// <summary>Sum of the config and layer sizes: what <c>list</c> shows as SIZE.</summary>
     [JsonIgnore]
@@ -50,6 +53,10 @@ public sealed record Manifest
 
     public byte[] ToJson() => StoreJson.Serialize(this);
 
+    /// <summary>
+    /// Reads a manifest as Ollama's <c>ParseNamedManifest</c> accepts it (manifest/manifest.go): <c>"layers": null</c>
+    /// (a Go nil slice) is no layers, an empty config digest is no config.
+    /// </summary>
     /// <exception cref="StoreException">Not a manifest.</exception>
     public static Manifest FromJson(ReadOnlySpan<byte> json, string where)
     {
@@ -62,10 +69,15 @@ public sealed record Manifest
         {
             throw new StoreException($"{where}: not a valid manifest: {e.Message}", e);
         }
-        if (manifest is null || manifest.Config is null || manifest.Layers is null)
+        if (manifest is null || manifest.Config is null)
         {
-            throw new StoreException($"{where}: not a valid manifest (config or layers missing)");
+            throw new StoreException($"{where}: not a valid manifest (no config)");
         }
+        manifest = manifest with
+        {
+            Config = manifest.Config with { Digest = manifest.Config.Digest ?? "" },
+            Layers = manifest.Layers is null ? [] : [.. manifest.Layers.Where(l => l is not null).Select(l => l with { Digest = l.Digest ?? "" })],
+        };
         foreach (var layer in manifest.Blobs)
         {
             if (!Digests.IsValid(layer.Digest))
