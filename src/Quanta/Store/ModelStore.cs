@@ -28,6 +28,12 @@ public sealed partial class ModelStore
     /// <summary>Blobs this size or smaller are read whole and verified on every read.</summary>
     internal const long SmallBlobLimit = 16 << 20;
 
+    /// <summary>
+    /// Blobs larger than this have their verification remembered (<see cref="VerifiedBlobs"/>); smaller ones
+    /// cost less to hash than to look up. Tests lower it to exercise the cache with small files.
+    /// </summary>
+    internal long VerificationCacheThreshold { get; set; } = SmallBlobLimit;
+
     public ModelStore(string root)
     {
         ArgumentException.ThrowIfNullOrEmpty(root);
@@ -271,7 +277,7 @@ public sealed partial class ModelStore
         {
             return;
         }
-        var wasVerified = info.Length > SmallBlobLimit && _verified.Contains(digest, info);
+        var wasVerified = info.Length > VerificationCacheThreshold && _verified.Contains(digest, info);
         try
         {
             var now = DateTime.UtcNow;
@@ -341,7 +347,7 @@ public sealed partial class ModelStore
 
     bool ContentMatches(string digest, FileInfo info, bool rehash, CancellationToken cancellationToken, out string actual)
     {
-        var cached = info.Length > SmallBlobLimit;
+        var cached = info.Length > VerificationCacheThreshold;
         if (cached && !rehash && _verified.Contains(digest, info))
         {
             actual = digest;
