@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Quanta.Store;
 
@@ -63,20 +64,20 @@ public sealed record Manifest
         Manifest? manifest;
         try
         {
-            manifest = JsonSerializer.Deserialize<Manifest>(json, StoreJson.Compact);
+            manifest = JsonSerializer.Deserialize<Manifest>(json, Lenient);
         }
         catch (JsonException e)
         {
             throw new StoreException($"{where}: not a valid manifest: {e.Message}", e);
         }
-        if (manifest is null || manifest.Config is null)
+        if (manifest is null)
         {
-            throw new StoreException($"{where}: not a valid manifest (no config)");
+            throw new StoreException($"{where}: not a valid manifest (null)");
         }
         manifest = manifest with
         {
-            Config = manifest.Config with { Digest = manifest.Config.Digest ?? "" },
-            Layers = manifest.Layers is null ? [] : [.. manifest.Layers.Where(l => l is not null).Select(l => l with { Digest = l.Digest ?? "" })],
+            Config = ZeroFilled(manifest.Config),
+            Layers = manifest.Layers is null ? [] : [.. manifest.Layers.Where(l => l is not null).Select(ZeroFilled)],
         };
         foreach (var layer in manifest.Blobs)
         {
@@ -87,4 +88,28 @@ public sealed record Manifest
         }
         return manifest;
     }
+
+    /// <summary>A layer with Go's zero values where the JSON left fields out or null, as Go's decoder leaves them.</summary>
+    static ManifestLayer ZeroFilled(ManifestLayer? layer) =>
+        layer is null
+            ? new ManifestLayer { MediaType = "", Digest = "", Size = 0 }
+            : layer with { MediaType = layer.MediaType ?? "", Digest = layer.Digest ?? "" };
+
+    /// <summary>Go's decoder requires no field: neither does this reading (C#'s <c>required</c> is for writers).</summary>
+    static readonly JsonSerializerOptions Lenient = new(StoreJson.Compact)
+    {
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver
+        {
+            Modifiers =
+            {
+                info =>
+                {
+                    foreach (var property in info.Properties)
+                    {
+                        property.IsRequired = false;
+                    }
+                },
+            },
+        },
+    };
 }

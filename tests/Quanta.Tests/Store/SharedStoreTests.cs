@@ -149,6 +149,11 @@ public class SharedStoreTests
         Assert.Empty(manifest.Layers);
         Assert.Equal("", manifest.Config.Digest);
         Assert.Empty(manifest.Blobs);
+        // Go's decoder requires no field: what it leaves out is its zero value.
+        var bare = Manifest.FromJson("{\"schemaVersion\":2,\"layers\":[{\"digest\":\"\"}],\"annotations\":{}}"u8, "test");
+        Assert.Equal(("", "", 0L), (bare.Config.MediaType, bare.Config.Digest, bare.Config.Size));
+        Assert.Equal(("", ""), (bare.Layers[0].MediaType, bare.Layers[0].Digest));
+        Assert.Throws<StoreException>(() => Manifest.FromJson("{\"layers\":[{\"digest\":\"sha256:12\"}]}"u8, "test"));
 
         var warnings = new List<string>();
         var models = kit.Store.List(warnings.Add);
