@@ -571,7 +571,6 @@ public sealed class ModelCreator
             Renderer = modelfile.Renderer ?? baseConfig?.Renderer,
             Parser = modelfile.Parser ?? baseConfig?.Parser,
             Requires = modelfile.Requires ?? baseConfig?.Requires,
-            RootFS = new RootFS { DiffIds = [.. layers.Select(l => l.Digest)] },
         };
     }
 
