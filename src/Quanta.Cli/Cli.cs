@@ -37,6 +37,8 @@ public static class Cli
         ShowCommand.Create,
         CopyCommand.Create,
         RemoveCommand.Create,
+        PruneCommand.Create,
+        VerifyCommand.Create,
         MergeCommand.Create,
         SplitVisionCommand.Create,
         Commands.Gguf.GgufCommand.Create,

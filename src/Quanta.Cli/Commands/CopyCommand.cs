@@ -11,13 +11,14 @@ internal static class CopyCommand
         var destination = StoreArguments.NameArgument("DESTINATION", "The new name");
         var store = StoreArguments.StoreOption();
         var command = new Command("cp", "Copy a model under a new name (ollama cp)") { source, destination, store };
-        command.SetAction(parseResult =>
+        command.SetAction((parseResult, cancellationToken) =>
         {
             var from = StoreArguments.Name(parseResult.GetRequiredValue(source));
             var to = StoreArguments.Name(parseResult.GetRequiredValue(destination));
-            StoreArguments.Open(parseResult, store).Copy(from, to);
+            // Every layer is verified first (large ones once per change): a corrupt layer is reported, not copied.
+            StoreArguments.Open(parseResult, store).Copy(from, to, cancellationToken);
             context.Out.WriteLine($"copied '{from.DisplayShortest}' to '{to.DisplayShortest}'");
-            return ExitCodes.Success;
+            return Task.FromResult(ExitCodes.Success);
         });
         return command;
     }

@@ -15,7 +15,7 @@ internal static class ListCommand
         command.SetAction(parseResult =>
         {
             var now = DateTimeOffset.UtcNow;
-            var rows = StoreArguments.Open(parseResult, store).List()
+            var rows = StoreArguments.Open(parseResult, store).List(line => context.Error.WriteLine($"warning: {line}"))
                 .Select(m => new[] { m.Name.DisplayShortest, Digests.ShortId(m.ManifestDigest), OllamaFormat.HumanBytes(m.Size), OllamaFormat.HumanTime(m.ModifiedAt, now) });
             OllamaFormat.WriteTable(context.Out, ["NAME", "ID", "SIZE", "MODIFIED"], rows);
             return ExitCodes.Success;

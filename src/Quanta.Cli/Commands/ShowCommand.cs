@@ -20,18 +20,25 @@ internal static class ShowCommand
         var system = new Option<bool>("--system") { Description = "Print the system message" };
         var license = new Option<bool>("--license") { Description = "Print the license" };
         var json = new Option<bool>("--json") { Description = "Print everything as JSON (as Ollama's /api/show answers)" };
+        var verify = new Option<bool>("--verify") { Description = "First check every layer against its digest (reads every byte)" };
         var command = new Command("show", "Show a model's details, Modelfile, parameters, template, system message or license (ollama show)")
         {
-            name, store, modelfile, parameters, template, system, license, json,
+            name, store, modelfile, parameters, template, system, license, json, verify,
         };
-        command.SetAction(parseResult =>
+        command.SetAction((parseResult, cancellationToken) =>
         {
             var views = new[] { modelfile, parameters, template, system, license, json }.Where(o => parseResult.GetValue(o)).ToList();
             if (views.Count > 1)
             {
                 throw new UserErrorException($"only one of {string.Join(", ", views.Select(v => v.Name))} can be given");
             }
-            var model = StoredModel.Load(StoreArguments.Open(parseResult, store), StoreArguments.Name(parseResult.GetRequiredValue(name)));
+            var modelStore = StoreArguments.Open(parseResult, store);
+            var modelName = StoreArguments.Name(parseResult.GetRequiredValue(name));
+            if (parseResult.GetValue(verify) && modelStore.VerifyModel(modelName, cancellationToken).FirstOrDefault(c => c.Problem is not null) is { } corrupt)
+            {
+                throw new CorruptBlobException(corrupt.Problem!);
+            }
+            var model = StoredModel.Load(modelStore, modelName);
             var output = context.Out;
             switch (views.FirstOrDefault()?.Name)
             {
@@ -57,7 +64,7 @@ internal static class ShowCommand
                     WriteSummary(output, model);
                     break;
             }
-            return ExitCodes.Success;
+            return Task.FromResult(ExitCodes.Success);
         });
         return command;
     }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -48,15 +47,15 @@ public sealed record ModelConfig
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public long EmbeddingLength { get; init; }
 
-    /// <summary>Required by the image spec: GOARCH of the machine that wrote it ("amd64", "arm64").</summary>
+    /// <summary>
+    /// Required by the image spec. Ollama's CreateHandler writes "amd64" and "linux" whatever the machine
+    /// (server/create.go), so the same model gives the same config blob on every machine; so does Quanta.
+    /// </summary>
     [JsonPropertyName("architecture")]
-    public string Architecture { get; init; } = GoArchitecture;
+    public string Architecture { get; init; } = "amd64";
 
     [JsonPropertyName("os")]
-    public string OS { get; init; } = GoOS;
-
-    [JsonPropertyName("rootfs")]
-    public RootFS RootFS { get; init; } = new();
+    public string OS { get; init; } = "linux";
 
     public byte[] ToJson() => StoreJson.Serialize(this);
 
@@ -73,25 +72,4 @@ public sealed record ModelConfig
             throw new StoreException($"{where}: the config blob is not valid JSON: {e.Message}", e);
         }
     }
-
-    static string GoArchitecture => RuntimeInformation.OSArchitecture switch
-    {
-        System.Runtime.InteropServices.Architecture.X64 => "amd64",
-        System.Runtime.InteropServices.Architecture.Arm64 => "arm64",
-        System.Runtime.InteropServices.Architecture.X86 => "386",
-        System.Runtime.InteropServices.Architecture.Arm => "arm",
-        _ => RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant(),
-    };
-
-    static string GoOS => OperatingSystem.IsWindows() ? "windows" : OperatingSystem.IsMacOS() ? "darwin" : "linux";
-}
-
-/// <summary>The image spec's root file system: the layer digests.</summary>
-public sealed record RootFS
-{
-    [JsonPropertyName("type")]
-    public string Type { get; init; } = "layers";
-
-    [JsonPropertyName("diff_ids")]
-    public IReadOnlyList<string> DiffIds { get; init; } = [];
 }

@@ -22,6 +22,9 @@ public sealed class ModelCreator
     readonly CancellationToken _cancellationToken;
     readonly List<string> _newBlobs = [];
 
+    /// <summary>The base model's name, set as <c>from</c> on every layer inherited from it (Ollama's parseFromModel, server/model.go).</summary>
+    string? _baseName;
+
     ModelCreator(ModelStore store, CreateOptions options, CancellationToken cancellationToken)
     {
         _store = store;
@@ -64,7 +67,7 @@ public sealed class ModelCreator
             {
                 try
                 {
-                    store.CollectGarbage(creator._newBlobs);
+                    store.DeleteUnreferenced(creator._newBlobs, TimeSpan.Zero);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or StoreException)
                 {
@@ -143,6 +146,7 @@ public sealed class ModelCreator
 
         var inherited = baseManifest?.Layers ?? [];
         var from = baseName?.DisplayShortest;
+        _baseName = from;
         var layers = new List<ManifestLayer>();
 
         // The weights.
@@ -215,15 +219,9 @@ public sealed class ModelCreator
         // Text layers: what the Modelfile says replaces what the base model had.
         AddText(layers, inherited, MediaTypes.Template, modelfile.Template, MediaTypes.Prompt);
         AddText(layers, inherited, MediaTypes.System, modelfile.System);
-        var licenses = modelfile.Licenses;
-        if (licenses.Count > 0)
-        {
-            layers.AddRange(licenses.Select(l => NewLayer(MediaTypes.License, System.Text.Encoding.UTF8.GetBytes(l))));
-        }
-        else
-        {
-            layers.AddRange(inherited.Where(l => l.MediaType == MediaTypes.License).Select(l => Reuse(l)));
-        }
+        // A LICENSE adds to the base model's licenses, as Ollama's setLicense appends (server/create.go).
+        layers.AddRange(inherited.Where(l => l.MediaType == MediaTypes.License).Select(l => Reuse(l)));
+        layers.AddRange(modelfile.Licenses.Select(l => NewLayer(MediaTypes.License, System.Text.Encoding.UTF8.GetBytes(l))));
 
         var parameters = modelfile.Parameters;
         if (inherited.FirstOrDefault(l => l.MediaType == MediaTypes.Params) is { } baseParams)
@@ -308,6 +306,10 @@ public sealed class ModelCreator
     {
         _cancellationToken.ThrowIfCancellationRequested();
         using var file = GgufFile.Open(path);
+        if (mediaType == MediaTypes.Model && !file.Metadata.TryGetValue(TokenizerKeys.Model, out _))
+        {
+            _options.Warning?.Invoke($"'{path}' has no tokenizer (no {TokenizerKeys.Model} key), so the model cannot run as is");
+        }
         if (quantize is not null)
         {
             return Quantized(file, mediaType, quantize, null);
@@ -320,11 +322,11 @@ public sealed class ModelCreator
     ManifestLayer StoredGgufLayer(ManifestLayer layer, QuantizationPreset? quantize, string? from)
     {
         // The bytes feed the new model either way (by reference or by quantization): check them first.
-        _store.VerifyBlob(layer, full: true, _cancellationToken);
         if (quantize is null)
         {
             return Reuse(layer);
         }
+        _store.VerifyBlob(layer, full: true, _cancellationToken);
         using var file = GgufFile.Open(_store.BlobPath(layer.Digest));
         return Quantized(file, layer.MediaType, quantize, from);
     }
@@ -414,7 +416,7 @@ public sealed class ModelCreator
             {
                 Quantizer.Run(job, null, _cancellationToken);
             }
-            var blob = Track(_store.CommitTempFile(temp, Digests.FromHash(hash.GetHashAndReset())));
+            var blob = Track(_store.CommitTempFile(temp, Digests.FromHash(hash.GetHashAndReset()), _cancellationToken));
             return LayerOf(mediaType, blob, from);
         }
         finally
@@ -434,7 +436,7 @@ public sealed class ModelCreator
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             _store.Step(StoreStep.BlobWrite);
             GgufWriter.CopyFile(split, temp, new GgufWriterOptions { ContentHash = hash, CancellationToken = _cancellationToken });
-            return Track(_store.CommitTempFile(temp, Digests.FromHash(hash.GetHashAndReset())));
+            return Track(_store.CommitTempFile(temp, Digests.FromHash(hash.GetHashAndReset()), _cancellationToken));
         }
         finally
         {
@@ -445,9 +447,13 @@ public sealed class ModelCreator
         }
     }
 
+    /// <summary>
+    /// A TEMPLATE or SYSTEM layer. An empty one writes no layer and keeps the base model's, as Ollama's
+    /// createModel only calls setTemplate / setSystem for a non-empty value (server/create.go).
+    /// </summary>
     void AddText(List<ManifestLayer> layers, IReadOnlyList<ManifestLayer> inherited, string mediaType, string? text, string? alias = null)
     {
-        if (text is not null)
+        if (!string.IsNullOrEmpty(text))
         {
             layers.Add(NewLayer(mediaType, System.Text.Encoding.UTF8.GetBytes(text)));
             return;
@@ -465,6 +471,10 @@ public sealed class ModelCreator
 
     StoredBlob Track(StoredBlob blob)
     {
+        if (blob.ReplacedCorrupt)
+        {
+            _options.Warning?.Invoke($"blob {blob.Digest} in the store was corrupt (its bytes no longer matched its digest); it has been written again");
+        }
         if (!blob.Existed)
         {
             _newBlobs.Add(blob.Digest);
@@ -478,11 +488,15 @@ public sealed class ModelCreator
         return new ManifestLayer { MediaType = mediaType, Digest = blob.Digest, Size = blob.Size, From = from };
     }
 
+    /// <summary>
+    /// A layer of the base model, taken into the new one: verified in full first (a large blob once per size and
+    /// modification time), since a damaged blob must not be passed on, and marked as coming from the base model.
+    /// </summary>
     ManifestLayer Reuse(ManifestLayer layer)
     {
-        _store.VerifyBlob(layer, full: layer.Size <= ModelStore.SmallBlobLimit, _cancellationToken);
+        _store.VerifyBlob(layer, full: true, _cancellationToken);
         Status($"using existing layer {layer.Digest}");
-        return layer;
+        return layer with { From = _baseName ?? layer.From };
     }
 
     /// <summary>The config Ollama writes: family, families, parameter count and file type from the model GGUF.</summary>
@@ -517,7 +531,6 @@ public sealed class ModelCreator
             Renderer = modelfile.Renderer ?? baseConfig?.Renderer,
             Parser = modelfile.Parser ?? baseConfig?.Parser,
             Requires = modelfile.Requires ?? baseConfig?.Requires,
-            RootFS = new RootFS { DiffIds = [.. layers.Select(l => l.Digest)] },
         };
     }
 

@@ -13,9 +13,12 @@ namespace Quanta.Store;
 /// any point leaves the previous state. Writers (create, quantize, cp) hold a shared lock on
 /// <c>.quanta.lock</c> while they work; garbage collection takes it exclusively, so it can never delete a blob
 /// that a create in progress has written but not yet referenced. Small blobs are checked against their digest
-/// every time they are read; model blobs whenever their bytes feed a new model.
+/// every time they are read; model blobs (a full read) whenever their bytes feed a new model (create, cp) and
+/// when asked (<see cref="VerifyBlob"/> with <c>rehash</c>), the result remembered by size and modification
+/// time (<see cref="VerifiedBlobs"/>). A blob a new manifest reuses is touched, as Ollama touches it, so that a
+/// collection's grace period (<see cref="Prune"/>) protects it.
 /// </remarks>
-public sealed class ModelStore
+public sealed partial class ModelStore
 {
     public const string ModelsVariable = "QUANTA_MODELS";
     const string TempPrefix = ".quanta-";
@@ -25,13 +28,22 @@ public sealed class ModelStore
     /// <summary>Blobs this size or smaller are read whole and verified on every read.</summary>
     internal const long SmallBlobLimit = 16 << 20;
 
+    /// <summary>
+    /// Blobs larger than this have their verification remembered (<see cref="VerifiedBlobs"/>); smaller ones
+    /// cost less to hash than to look up. Tests lower it to exercise the cache with small files.
+    /// </summary>
+    internal long VerificationCacheThreshold { get; set; } = SmallBlobLimit;
+
     public ModelStore(string root)
     {
         ArgumentException.ThrowIfNullOrEmpty(root);
         Root = Path.GetFullPath(root);
         BlobsDirectory = Path.Combine(Root, "blobs");
         ManifestsDirectory = Path.Combine(Root, "manifests");
+        _verified = new VerifiedBlobs(Root);
     }
+
+    readonly VerifiedBlobs _verified;
 
     /// <summary><c>$QUANTA_MODELS</c>, or <c>~/.quanta/models</c>.</summary>
     public static string DefaultRoot =>
@@ -125,9 +137,10 @@ public sealed class ModelStore
     {
         Step(StoreStep.BlobWrite);
         var digest = Digests.Of(content);
-        if (TryExisting(digest, content.Length) is { } existing)
+        var state = Existing(digest, content.Length);
+        if (state == BlobState.Intact)
         {
-            return existing;
+            return Reused(digest, content.Length);
         }
         var temp = NewTempPath();
         try
@@ -137,7 +150,7 @@ public sealed class ModelStore
                 stream.Write(content);
                 stream.Flush(flushToDisk: true);
             }
-            return Publish(temp, digest, content.Length);
+            return Publish(temp, digest, content.Length, state == BlobState.Corrupt);
         }
         finally
         {
@@ -178,7 +191,9 @@ public sealed class ModelStore
                 }
                 target.Flush(flushToDisk: true);
             }
-            return Publish(temp, Digests.FromHash(hash.GetHashAndReset()), size);
+            var digest = Digests.FromHash(hash.GetHashAndReset());
+            var state = Existing(digest, size, cancellationToken);
+            return state == BlobState.Intact ? Reused(digest, size) : Publish(temp, digest, size, state == BlobState.Corrupt);
         }
         finally
         {
@@ -188,13 +203,15 @@ public sealed class ModelStore
 
     /// <summary>
     /// Names a complete temporary file (from <see cref="NewTempPath"/>) by the digest its writer computed.
-    /// The temporary file is gone afterwards, renamed or (when the blob already exists) deleted.
+    /// The temporary file is gone afterwards, renamed or (when an intact blob already exists) deleted.
     /// </summary>
-    public StoredBlob CommitTempFile(string tempPath, string digest)
+    public StoredBlob CommitTempFile(string tempPath, string digest, CancellationToken cancellationToken = default)
     {
         try
         {
-            return TryExisting(digest, new FileInfo(tempPath).Length) ?? Publish(tempPath, digest, new FileInfo(tempPath).Length);
+            var size = new FileInfo(tempPath).Length;
+            var state = Existing(digest, size, cancellationToken);
+            return state == BlobState.Intact ? Reused(digest, size) : Publish(tempPath, digest, size, state == BlobState.Corrupt);
         }
         finally
         {
@@ -202,28 +219,80 @@ public sealed class ModelStore
         }
     }
 
-    StoredBlob? TryExisting(string digest, long size)
+    enum BlobState
     {
-        var info = new FileInfo(BlobPath(digest));
-        // A blob of the wrong size is damaged: the fresh copy replaces it.
-        return info.Exists && info.Length == size ? new StoredBlob(digest, size, Existed: true) : null;
+        Missing,
+        Intact,
+        Corrupt,
     }
 
-    StoredBlob Publish(string temp, string digest, long size)
+    /// <summary>
+    /// Whether a blob named <paramref name="digest"/> is already there and holds exactly those bytes. A size
+    /// check is not enough: a flipped byte keeps the size, and reusing it would point the new model at damaged
+    /// data; the content is hashed (once per size and modification time for large blobs).
+    /// </summary>
+    BlobState Existing(string digest, long size, CancellationToken cancellationToken = default)
+    {
+        var info = new FileInfo(BlobPath(digest));
+        if (!info.Exists)
+        {
+            return BlobState.Missing;
+        }
+        return info.Length == size && ContentMatches(digest, info, rehash: false, cancellationToken) ? BlobState.Intact : BlobState.Corrupt;
+    }
+
+    StoredBlob Reused(string digest, long size)
+    {
+        Touch(digest);
+        return new StoredBlob(digest, size, Existed: true);
+    }
+
+    /// <summary>Renames a complete temporary file to its digest; a damaged blob of that name is replaced.</summary>
+    StoredBlob Publish(string temp, string digest, long size, bool replacesCorrupt)
     {
         Step(StoreStep.BlobRename);
         var target = BlobPath(digest);
-        if (TryExisting(digest, size) is { } existing)
-        {
-            return existing;
-        }
         if (!OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         }
         // Same content, same name: if another writer renamed its copy first, replacing it changes nothing.
         File.Move(temp, target, overwrite: true);
-        return new StoredBlob(digest, size, Existed: false);
+        if (replacesCorrupt)
+        {
+            _verified.Remove(digest);
+        }
+        return new StoredBlob(digest, size, Existed: false, ReplacedCorrupt: replacesCorrupt);
+    }
+
+    /// <summary>
+    /// Sets the blob's modification time to now, as Ollama's <c>touchLayer</c> does for every layer a new
+    /// manifest uses (manifest/layer.go): a collection's grace period then protects a blob that is about to be
+    /// referenced again. Best effort: a blob owned by another user keeps its time.
+    /// </summary>
+    public void Touch(string digest)
+    {
+        var info = new FileInfo(BlobPath(digest));
+        if (!info.Exists)
+        {
+            return;
+        }
+        var wasVerified = info.Length > VerificationCacheThreshold && _verified.Contains(digest, info);
+        try
+        {
+            var now = DateTime.UtcNow;
+            File.SetLastWriteTimeUtc(info.FullName, now);
+            File.SetLastAccessTimeUtc(info.FullName, now);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+        if (wasVerified)
+        {
+            // Touching is not a change of content: keep the verification.
+            _verified.Add(digest, info);
+        }
     }
 
     /// <summary>Reads a small blob whole and checks it against its digest.</summary>
@@ -249,9 +318,13 @@ public sealed class ModelStore
         return bytes;
     }
 
-    /// <summary>Checks a blob's size (cheap; every use) or its whole content (<paramref name="full"/>).</summary>
+    /// <summary>
+    /// Checks a blob's size (cheap; every use) or its whole content (<paramref name="full"/>). A large blob whose
+    /// content was verified before with the same size and modification time is not read again unless
+    /// <paramref name="rehash"/> asks for it (<c>quanta verify</c>).
+    /// </summary>
     /// <exception cref="CorruptBlobException">Missing, wrong size, or content that no longer matches the digest.</exception>
-    public void VerifyBlob(ManifestLayer layer, bool full = true, CancellationToken cancellationToken = default)
+    public void VerifyBlob(ManifestLayer layer, bool full = true, CancellationToken cancellationToken = default, bool rehash = false)
     {
         ArgumentNullException.ThrowIfNull(layer);
         var info = new FileInfo(BlobPath(layer.Digest));
@@ -263,15 +336,58 @@ public sealed class ModelStore
         {
             throw Corrupt(layer, $"it is {info.Length} bytes where the manifest says {layer.Size}");
         }
-        if (!full)
-        {
-            return;
-        }
-        var actual = HashFile(info.FullName, cancellationToken);
-        if (!actual.Equals(layer.Digest, StringComparison.OrdinalIgnoreCase))
+        if (full && !ContentMatches(layer.Digest, info, rehash, cancellationToken, out var actual))
         {
             throw Corrupt(layer, $"its content hashes to {actual}");
         }
+    }
+
+    bool ContentMatches(string digest, FileInfo info, bool rehash, CancellationToken cancellationToken) =>
+        ContentMatches(digest, info, rehash, cancellationToken, out _);
+
+    bool ContentMatches(string digest, FileInfo info, bool rehash, CancellationToken cancellationToken, out string actual)
+    {
+        var cached = info.Length > VerificationCacheThreshold;
+        if (cached && !rehash && _verified.Contains(digest, info))
+        {
+            actual = digest;
+            return true;
+        }
+        actual = HashFile(info.FullName, cancellationToken);
+        var matches = actual.Equals(digest, StringComparison.OrdinalIgnoreCase);
+        if (matches && cached)
+        {
+            _verified.Add(digest, info);
+        }
+        else if (!matches)
+        {
+            _verified.Remove(digest);
+        }
+        return matches;
+    }
+
+    /// <summary>
+    /// Hashes every blob of the model (config and layers) in full, whatever was remembered before, and says for
+    /// each whether it matches its digest; the results are remembered for later reuse (<c>quanta verify</c>,
+    /// <c>show --verify</c>).
+    /// </summary>
+    /// <exception cref="ModelNotFoundException">No such model.</exception>
+    public IReadOnlyList<LayerCheck> VerifyModel(ModelName name, CancellationToken cancellationToken = default)
+    {
+        var checks = new List<LayerCheck>();
+        foreach (var layer in GetManifest(name).Blobs)
+        {
+            try
+            {
+                VerifyBlob(layer, full: true, cancellationToken, rehash: true);
+                checks.Add(new LayerCheck(layer, null));
+            }
+            catch (CorruptBlobException e)
+            {
+                checks.Add(new LayerCheck(layer, e.Message));
+            }
+        }
+        return checks;
     }
 
     CorruptBlobException Corrupt(ManifestLayer layer, string why) =>
@@ -317,16 +433,18 @@ public sealed class ModelStore
     }
 
     /// <summary>The model's manifest, or null if there is no such model.</summary>
-    public Manifest? TryGetManifest(ModelName name)
+    public Manifest? TryGetManifest(ModelName name) => TryReadManifest(name, out _);
+
+    Manifest? TryReadManifest(ModelName name, out byte[] bytes)
     {
         var path = ManifestPath(name);
-        byte[] bytes;
         try
         {
             bytes = File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException && !File.Exists(path))
         {
+            bytes = [];
             return null;
         }
         return Manifest.FromJson(bytes, path);
@@ -336,20 +454,33 @@ public sealed class ModelStore
     public Manifest GetManifest(ModelName name) =>
         TryGetManifest(name) ?? throw new ModelNotFoundException($"model '{name.DisplayShortest}' not found");
 
-    /// <summary>The model's config, verified against its digest.</summary>
+    /// <summary>The model's config, verified against its digest; an empty config digest (Ollama writes some) is an empty config, as Ollama reads it.</summary>
     public ModelConfig GetConfig(Manifest manifest)
     {
         ArgumentNullException.ThrowIfNull(manifest);
-        return ModelConfig.FromJson(ReadBlob(manifest.Config), manifest.Config.Digest);
+        return manifest.Config.Digest.Length == 0
+            ? new ModelConfig { ModelFormat = "", Architecture = "", OS = "" }
+            : ModelConfig.FromJson(ReadBlob(manifest.Config), manifest.Config.Digest);
     }
 
     /// <summary>Writes the manifest atomically, after checking that every blob it names is in the store.</summary>
     public void WriteManifest(ModelName name, Manifest manifest)
     {
         ArgumentNullException.ThrowIfNull(manifest);
+        WriteManifest(name, manifest, manifest.ToJson());
+    }
+
+    /// <summary>
+    /// Writes <paramref name="bytes"/> (the JSON of <paramref name="manifest"/>) as the model's manifest, after
+    /// checking that every blob it names is there and touching each (Ollama's touchLayer), so that a collection's
+    /// grace period also protects the blobs a new manifest reuses.
+    /// </summary>
+    void WriteManifest(ModelName name, Manifest manifest, byte[] bytes)
+    {
         foreach (var layer in manifest.Blobs)
         {
             VerifyBlob(layer, full: false);
+            Touch(layer.Digest);
         }
         Step(StoreStep.ManifestWrite);
         var target = ManifestPath(name);
@@ -358,7 +489,7 @@ public sealed class ModelStore
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                stream.Write(manifest.ToJson());
+                stream.Write(bytes);
                 stream.Flush(flushToDisk: true);
             }
             if (!OperatingSystem.IsWindows())
@@ -375,156 +506,21 @@ public sealed class ModelStore
         }
     }
 
-    /// <summary>Every model, newest first (as <c>ollama list</c> orders them). Files that are not valid names or manifests are skipped.</summary>
-    public IReadOnlyList<StoredModelInfo> List()
-    {
-        var models = new List<StoredModelInfo>();
-        if (!Directory.Exists(ManifestsDirectory))
-        {
-            return models;
-        }
-        foreach (var host in Directory.EnumerateDirectories(ManifestsDirectory))
-        {
-            foreach (var ns in Directory.EnumerateDirectories(host))
-            {
-                foreach (var model in Directory.EnumerateDirectories(ns))
-                {
-                    foreach (var tag in Directory.EnumerateFiles(model))
-                    {
-                        var text = $"{Path.GetFileName(host)}/{Path.GetFileName(ns)}/{Path.GetFileName(model)}:{Path.GetFileName(tag)}";
-                        if (!ModelName.TryParse(text, out var name))
-                        {
-                            continue;
-                        }
-                        try
-                        {
-                            var bytes = File.ReadAllBytes(tag);
-                            var manifest = Manifest.FromJson(bytes, tag);
-                            models.Add(new StoredModelInfo(name!, Digests.Of(bytes), manifest.TotalSize, File.GetLastWriteTimeUtc(tag)));
-                        }
-                        catch (Exception e) when (e is StoreException or IOException)
-                        {
-                            // A manifest being replaced right now, or not one of ours: not a model to list.
-                        }
-                    }
-                }
-            }
-        }
-        return [.. models.OrderByDescending(m => m.ModifiedAt).ThenBy(m => m.Name.ToString(), StringComparer.Ordinal)];
-    }
-
-    /// <summary>Copies a model under a new name: a new manifest naming the same blobs.</summary>
-    public void Copy(ModelName source, ModelName destination)
-    {
-        using var writer = EnterWriter();
-        var manifest = GetManifest(source);
-        WriteManifest(destination, manifest);
-    }
-
     /// <summary>
-    /// Removes the model's manifest, then the blobs no other manifest names. Returns the blobs deleted, or
-    /// null when other writers kept the store busy and the collection was left for later.
+    /// Copies a model under a new name: the source's manifest, byte for byte as Ollama's <c>CopyModel</c> copies
+    /// it, once every blob it names has been verified in full (a corrupt layer is reported, never passed on).
     /// </summary>
     /// <exception cref="ModelNotFoundException">No such model.</exception>
-    public IReadOnlyList<string>? Remove(ModelName name)
+    /// <exception cref="CorruptBlobException">A layer is missing or damaged.</exception>
+    public void Copy(ModelName source, ModelName destination, CancellationToken cancellationToken = default)
     {
-        var path = ManifestPath(name);
-        if (!File.Exists(path))
+        using var writer = EnterWriter(cancellationToken);
+        var manifest = TryReadManifest(source, out var bytes) ?? throw new ModelNotFoundException($"model '{source.DisplayShortest}' not found");
+        foreach (var layer in manifest.Blobs)
         {
-            throw new ModelNotFoundException($"model '{name.DisplayShortest}' not found");
+            VerifyBlob(layer, full: true, cancellationToken);
         }
-        File.Delete(path);
-        // Empty model, namespace and host directories go too, as Ollama removes them.
-        var directory = Path.GetDirectoryName(path);
-        for (var i = 0; i < 3 && directory is not null && !Path.GetFullPath(directory).Equals(ManifestsDirectory, StringComparison.Ordinal); i++)
-        {
-            try
-            {
-                if (Directory.EnumerateFileSystemEntries(directory).Any())
-                {
-                    break;
-                }
-                Directory.Delete(directory);
-            }
-            catch (IOException)
-            {
-                break;
-            }
-            directory = Path.GetDirectoryName(directory);
-        }
-        return CollectGarbage();
-    }
-
-    /// <summary>
-    /// Deletes every blob no manifest names, and temporary files left by interrupted writes, under the
-    /// exclusive lock. Null when writers held the store for more than a few seconds.
-    /// </summary>
-    public IReadOnlyList<string>? CollectGarbage(IReadOnlyCollection<string>? only = null)
-    {
-        using var collector = TryEnterCollector(TimeSpan.FromSeconds(only is null ? 5 : 0));
-        if (collector is null)
-        {
-            return null;
-        }
-        var referenced = ReferencedDigests();
-        var deleted = new List<string>();
-        if (!Directory.Exists(BlobsDirectory))
-        {
-            return deleted;
-        }
-        foreach (var file in Directory.EnumerateFiles(BlobsDirectory))
-        {
-            var fileName = Path.GetFileName(file);
-            if (fileName.StartsWith(TempPrefix, StringComparison.Ordinal) || fileName.StartsWith("." + TempPrefix, StringComparison.Ordinal))
-            {
-                // Nobody writes while the exclusive lock is held: this is a leftover of a crash.
-                if (only is null)
-                {
-                    TryDelete(file);
-                }
-                continue;
-            }
-            var digest = fileName.Replace('-', ':');
-            if (!Digests.IsValid(digest) || referenced.Contains(digest.ToLowerInvariant()))
-            {
-                continue;
-            }
-            if (only is not null && !only.Contains(digest, StringComparer.OrdinalIgnoreCase))
-            {
-                continue;
-            }
-            TryDelete(file);
-            deleted.Add(digest);
-        }
-        return deleted;
-    }
-
-    HashSet<string> ReferencedDigests()
-    {
-        var referenced = new HashSet<string>(StringComparer.Ordinal);
-        if (!Directory.Exists(ManifestsDirectory))
-        {
-            return referenced;
-        }
-        foreach (var file in Directory.EnumerateFiles(ManifestsDirectory, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
-        {
-            Manifest manifest;
-            try
-            {
-                manifest = Manifest.FromJson(File.ReadAllBytes(file), file);
-            }
-            catch (Exception e) when (e is StoreException or IOException)
-            {
-                // Not a manifest we can read; its blobs (if any) cannot be known, so be careful: keep
-                // everything by giving up on this collection.
-                throw new StoreException($"cannot collect unused blobs: {file} is not a readable manifest ({e.Message})", e);
-            }
-            foreach (var layer in manifest.Blobs)
-            {
-                referenced.Add(layer.Digest.ToLowerInvariant().Replace('-', ':'));
-            }
-        }
-        return referenced;
+        WriteManifest(destination, manifest, bytes);
     }
 
     static void TryDelete(string path)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -5,10 +6,24 @@ using System.Text.Json;
 namespace Quanta.Store;
 
 /// <summary>
-/// JSON as Go's encoding/json writes it for Ollama's store: compact, fields in declaration order, non-ASCII
-/// text kept as UTF-8, and &lt; &gt; &amp; escaped as <c>\u003c</c> <c>\u003e</c> <c>\u0026</c>, so a layer
-/// Quanta writes has the digest Ollama's own would have.
+/// JSON as Ollama writes its manifest, config, params and messages blobs: Go's <c>json.NewEncoder(w).Encode(v)</c>
+/// (server/create.go, manifest/manifest.go). Same value, same bytes, so a layer Quanta writes has the digest
+/// Ollama's own would have and the two tools share it.
 /// </summary>
+/// <remarks>
+/// System.Text.Json serialises (field order as declared, compact); <see cref="ToGoEncoding"/> then rewrites
+/// every string and number the way Go's encoding/json (1.22 and later, encode.go) writes them:
+/// <list type="bullet">
+/// <item>strings: <c>\"</c> <c>\\</c> <c>\b</c> <c>\f</c> <c>\n</c> <c>\r</c> <c>\t</c>, other control
+/// characters as <c>\u00xx</c> (lower-case hex); <c>&lt;</c> <c>&gt;</c> <c>&amp;</c> as <c>\u003c</c>
+/// <c>\u003e</c> <c>\u0026</c> (the Encoder's default HTML escaping); U+2028 and U+2029 as <c>\u2028</c>
+/// <c>\u2029</c>; an unpaired surrogate (Go: invalid UTF-8) as <c>\ufffd</c>; everything else, non-ASCII
+/// included, as raw UTF-8;</item>
+/// <item>floating-point numbers: the shortest digits (the same in both), as plain decimals from 1e-6 up to
+/// 1e21 and as <c>1e-7</c> / <c>1e+21</c> outside that range;</item>
+/// <item>a newline after the value (<c>Encoder.Encode</c> appends one).</item>
+/// </list>
+/// </remarks>
 internal static class StoreJson
 {
     public static readonly JsonSerializerOptions Compact = new()
@@ -17,38 +32,16 @@ internal static class StoreJson
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public static readonly JsonWriterOptions Writer = new()
+    static readonly JsonWriterOptions Writer = new()
     {
         Indented = false,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public static readonly JsonWriterOptions Indented = new()
-    {
-        Indented = true,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
+    /// <summary><paramref name="value"/> as Go's <c>json.Encoder</c> writes it, trailing newline included.</summary>
+    public static byte[] Serialize<T>(T value) => ToGoEncoding(JsonSerializer.SerializeToUtf8Bytes(value, Compact));
 
-    /// <summary>
-    /// Go's HTML-safe escaping of compact JSON. Outside strings these three characters never occur in JSON,
-    /// so replacing them everywhere is exact.
-    /// </summary>
-    public static byte[] GoEscape(byte[] json)
-    {
-        if (json.AsSpan().IndexOfAny("<>&"u8) < 0)
-        {
-            return json;
-        }
-        var text = Encoding.UTF8.GetString(json)
-            .Replace("<", "\\u003c", StringComparison.Ordinal)
-            .Replace(">", "\\u003e", StringComparison.Ordinal)
-            .Replace("&", "\\u0026", StringComparison.Ordinal);
-        return Encoding.UTF8.GetBytes(text);
-    }
-
-    public static byte[] Serialize<T>(T value) => GoEscape(JsonSerializer.SerializeToUtf8Bytes(value, Compact));
-
-    /// <summary>Writes with a <see cref="Utf8JsonWriter"/> (field order exactly as written) and applies Go's escaping.</summary>
+    /// <summary>Writes with a <see cref="Utf8JsonWriter"/> (field order exactly as written), then as <see cref="Serialize"/>.</summary>
     public static byte[] Write(Action<Utf8JsonWriter> write)
     {
         using var buffer = new MemoryStream();
@@ -56,6 +49,180 @@ internal static class StoreJson
         {
             write(writer);
         }
-        return GoEscape(buffer.ToArray());
+        return ToGoEncoding(buffer.ToArray());
+    }
+
+    /// <summary>
+    /// Rewrites one compact JSON value (well-formed, as System.Text.Json writes it) into Go's encoding of the
+    /// same value, followed by a newline.
+    /// </summary>
+    public static byte[] ToGoEncoding(ReadOnlySpan<byte> json)
+    {
+        var output = new List<byte>(json.Length + 16);
+        var i = 0;
+        while (i < json.Length)
+        {
+            var b = json[i];
+            if (b == '"')
+            {
+                i = CopyString(json, i, output);
+            }
+            else if (b == '-' || char.IsAsciiDigit((char)b))
+            {
+                var end = i;
+                while (end < json.Length && json[end] is (byte)'-' or (byte)'+' or (byte)'.' or (byte)'e' or (byte)'E' or (>= (byte)'0' and <= (byte)'9'))
+                {
+                    end++;
+                }
+                output.AddRange(Encoding.ASCII.GetBytes(GoNumber(Encoding.ASCII.GetString(json[i..end]))));
+                i = end;
+            }
+            else
+            {
+                output.Add(b);
+                i++;
+            }
+        }
+        output.Add((byte)'\n');
+        return [.. output];
+    }
+
+    /// <summary>Decodes the string token starting at <paramref name="start"/> and appends Go's encoding of it; returns the index after it.</summary>
+    static int CopyString(ReadOnlySpan<byte> json, int start, List<byte> output)
+    {
+        var text = new StringBuilder();
+        var raw = new List<byte>();
+        var i = start + 1;
+        while (json[i] != '"')
+        {
+            if (json[i] != '\\')
+            {
+                raw.Add(json[i++]);
+                continue;
+            }
+            FlushRaw();
+            var escape = json[i + 1];
+            i += 2;
+            switch (escape)
+            {
+                case (byte)'b': text.Append('\b'); break;
+                case (byte)'f': text.Append('\f'); break;
+                case (byte)'n': text.Append('\n'); break;
+                case (byte)'r': text.Append('\r'); break;
+                case (byte)'t': text.Append('\t'); break;
+                case (byte)'u':
+                    text.Append((char)int.Parse(Encoding.ASCII.GetString(json.Slice(i, 4)), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture));
+                    i += 4;
+                    break;
+                default: text.Append((char)escape); break; // \" \\ \/
+            }
+        }
+        FlushRaw();
+        AppendGoString(text.ToString(), output);
+        return i + 1;
+
+        void FlushRaw()
+        {
+            if (raw.Count > 0)
+            {
+                text.Append(Encoding.UTF8.GetString([.. raw]));
+                raw.Clear();
+            }
+        }
+    }
+
+    /// <summary>Go's <c>appendString</c> with HTML escaping on (encode.go).</summary>
+    static void AppendGoString(string s, List<byte> output)
+    {
+        const string hex = "0123456789abcdef";
+        output.Add((byte)'"');
+        Span<byte> utf8 = stackalloc byte[4];
+        for (var i = 0; i < s.Length; i++)
+        {
+            var c = s[i];
+            switch (c)
+            {
+                case '"': Ascii("\\\""); continue;
+                case '\\': Ascii("\\\\"); continue;
+                case '\b': Ascii("\\b"); continue;
+                case '\f': Ascii("\\f"); continue;
+                case '\n': Ascii("\\n"); continue;
+                case '\r': Ascii("\\r"); continue;
+                case '\t': Ascii("\\t"); continue;
+                case '<' or '>' or '&' or '\u2028' or '\u2029' or < ' ':
+                    Ascii($"\\u{hex[c >> 12]}{hex[(c >> 8) & 0xF]}{hex[(c >> 4) & 0xF]}{hex[c & 0xF]}");
+                    continue;
+            }
+            if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
+            {
+                var n = new Rune(c, s[++i]).EncodeToUtf8(utf8);
+                output.AddRange(utf8[..n]);
+            }
+            else if (char.IsSurrogate(c))
+            {
+                Ascii("\\ufffd");
+            }
+            else
+            {
+                var n = new Rune(c).EncodeToUtf8(utf8);
+                output.AddRange(utf8[..n]);
+            }
+        }
+        output.Add((byte)'"');
+
+        void Ascii(string text)
+        {
+            foreach (var ch in text)
+            {
+                output.Add((byte)ch);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A number as Go's <c>floatEncoder</c> writes it: integers as they are; otherwise the same shortest digits,
+    /// in <c>'f'</c> format for 1e-6 ≤ |x| &lt; 1e21 and in <c>'e'</c> format (<c>1e-7</c>, <c>1.5e+21</c>) outside.
+    /// </summary>
+    internal static string GoNumber(string number)
+    {
+        if (number.AsSpan().IndexOfAny(".eE") < 0)
+        {
+            return number;
+        }
+        var negative = number.StartsWith('-');
+        var body = negative ? number[1..] : number;
+        var e = body.IndexOfAny(['e', 'E']);
+        var exponent = e < 0 ? 0 : int.Parse(body[(e + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        var mantissa = e < 0 ? body : body[..e];
+        var dot = mantissa.IndexOf('.', StringComparison.Ordinal);
+        var integerDigits = dot < 0 ? mantissa.Length : dot;
+        var digits = mantissa.Replace(".", "", StringComparison.Ordinal);
+        // value = 0.<digits> × 10^point, with the digits' leading and trailing zeros removed.
+        var point = integerDigits + exponent;
+        var leading = digits.Length - digits.TrimStart('0').Length;
+        digits = digits.Trim('0');
+        point -= leading;
+        if (digits.Length == 0)
+        {
+            return negative ? "-0" : "0";
+        }
+        var sign = negative ? "-" : "";
+        if (point <= -6 || point >= 22)
+        {
+            var exp = point - 1;
+            var expText = Math.Abs(exp) < 10 && exp > 0 ? "0" + exp.ToString(CultureInfo.InvariantCulture) : Math.Abs(exp).ToString(CultureInfo.InvariantCulture);
+            var fraction = digits.Length > 1 ? "." + digits[1..] : "";
+            // Go writes at least two exponent digits, then shortens e-09 to e-9 (never e+09).
+            return $"{sign}{digits[0]}{fraction}e{(exp < 0 ? "-" : "+")}{expText}";
+        }
+        if (point <= 0)
+        {
+            return $"{sign}0.{new string('0', -point)}{digits}";
+        }
+        if (point >= digits.Length)
+        {
+            return sign + digits + new string('0', point - digits.Length);
+        }
+        return $"{sign}{digits[..point]}.{digits[point..]}";
     }
 }

@@ -167,7 +167,9 @@ public class StoreCommandTests
         var dst = store.GetManifest(ModelName.Parse("dst:q8"));
         Assert.NotEqual(src.Layers[0].Digest, dst.Layers[0].Digest);
         Assert.Equal("src:latest", dst.Layers[0].From);
-        Assert.Equal(src.Layers.Skip(1), dst.Layers.Skip(1));
+        // Inherited layers name the model they came from, as Ollama's parseFromModel sets it; the params layer
+        // is written again from the merged parameters (Ollama's setParameters), so it has no 'from'.
+        Assert.Equal(src.Layers.Skip(1).Select(l => l with { From = l.MediaType == MediaTypes.Params ? null : "src:latest" }), dst.Layers.Skip(1));
         Assert.Equal("Q8_0", store.GetConfig(dst).FileType);
 
         // The same bytes as quantizing the file.
@@ -253,5 +255,88 @@ public class StoreCommandTests
     {
         Assert.Equal(ModelStore.ModelsVariable, "QUANTA_MODELS");
         Assert.EndsWith(Path.Combine(".quanta", "models"), Environment.GetEnvironmentVariable("QUANTA_MODELS") is { Length: > 0 } ? Path.Combine(".quanta", "models") : ModelStore.DefaultRoot, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The test plays Ollama in the same folder: a blob uploaded for a manifest not yet written, an old and a young
+    /// orphan, downloads in progress, a "layers": null manifest, Finder's .DS_Store files, and a blob damaged
+    /// in place. Every store verb must leave Ollama's files alone, skip what Ollama skips, and refuse to pass
+    /// the damage on.
+    /// </summary>
+    [Fact]
+    public void Quanta_shares_a_models_folder_with_ollama()
+    {
+        using var s = new Scratch();
+        Assert.Equal(0, s.Run("create", "mine", "-f", s.Modelfile("FROM ./tiny.gguf\nSYSTEM hello\n")).ExitCode);
+        Assert.Equal(0, s.Run("create", "other", "-f", s.Modelfile("FROM ./tiny.gguf\nSYSTEM other\n"), "--quantize", "q8_0").ExitCode);
+        var store = new ModelStore(s.Store);
+        var mine = store.GetManifest(ModelName.Parse("mine"));
+        var other = store.GetManifest(ModelName.Parse("other"));
+
+        // Ollama's part.
+        var fresh = Quanta.Tests.Store.SharedStoreTests.OllamaBlob(store, "POST /api/blobs, before /api/create");
+        var young = Quanta.Tests.Store.SharedStoreTests.OllamaBlob(store, "a young orphan");
+        var old = Quanta.Tests.Store.SharedStoreTests.OllamaBlob(store, "an old orphan");
+        File.SetLastWriteTimeUtc(store.BlobPath(old), DateTime.UtcNow.AddHours(-2));
+        var partial = store.BlobPath(Digests.Of("downloading"u8)) + "-partial";
+        File.WriteAllText(partial, "half a download");
+        File.SetLastWriteTimeUtc(partial, DateTime.UtcNow.AddDays(-3));
+        Quanta.Tests.Store.SharedStoreTests.OllamaManifest(store, "nulls", Quanta.Tests.Store.SharedStoreTests.NullLayersManifest);
+        File.WriteAllText(Path.Combine(store.ManifestsDirectory, ".DS_Store"), "Finder");
+        File.WriteAllText(Path.Combine(store.ManifestsDirectory, "registry.ollama.ai", "library", "mine", ".DS_Store"), "Finder");
+        File.WriteAllText(Path.Combine(store.BlobsDirectory, ".DS_Store"), "Finder");
+        var model = mine.Layers[0].Digest;
+        Quanta.Tests.Store.SharedStoreTests.FlipByte(store, model);
+
+        // list: every model, one warning for the stray file where a manifest would be.
+        var list = s.Run("list");
+        Assert.Equal(0, list.ExitCode);
+        Assert.Equal(["mine:latest", "nulls:latest", "other:latest"], list.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => l.Split(' ')[0]).Order());
+        Assert.Equal([$"warning: skipping {Path.Combine("manifests", "registry.ollama.ai", "library", "mine", ".DS_Store")}: not a model name, so not a manifest"], list.ErrorLines);
+
+        // show: the damaged model layer is reported with --verify; verify names it; cp does not pass it on.
+        Assert.Equal(0, s.Run("show", "mine").ExitCode);
+        var shown = s.Run("show", "mine", "--verify");
+        Assert.Equal(2, shown.ExitCode);
+        Assert.StartsWith($"error: blob {model} ({MediaTypes.Model}) is corrupt: its content hashes to sha256:", shown.ErrorLines[^1], StringComparison.Ordinal);
+        var verify = s.Run("verify", "mine", "other");
+        Assert.Equal(2, verify.ExitCode);
+        Assert.Matches($@"{model}\s+model\s+\d.* MB\s+CORRUPT", verify.Out);
+        Assert.Contains("'other:latest': all 3 blobs match their digests", verify.Out, StringComparison.Ordinal);
+        Assert.Equal("error: corrupt layers in 'mine:latest' (1 of 3); remove the models that use them and create them again", verify.ErrorLines[^1]);
+        var copied = s.Run("cp", "mine", "copy");
+        Assert.Equal(2, copied.ExitCode);
+        Assert.Contains($"blob {model} ({MediaTypes.Model}) is corrupt", copied.ErrorLines[^1], StringComparison.Ordinal);
+        Assert.Null(store.TryGetManifest(ModelName.Parse("copy")));
+
+        // create: the damaged blob is hashed, found out and written again, never reused.
+        var created = s.Run("create", "again", "-f", s.Modelfile("FROM ./tiny.gguf\n"));
+        Assert.Equal(0, created.ExitCode);
+        Assert.Contains($"creating new layer {model}", created.ErrorLines);
+        Assert.Contains(created.ErrorLines, l => l.StartsWith($"warning: blob {model} in the store was corrupt", StringComparison.Ordinal));
+        Assert.Equal(0, s.Run("verify", "mine").ExitCode);
+        Assert.Equal(0, s.Run("cp", "mine", "copy").ExitCode);
+
+        // rm: only the model's own layers that nothing else uses.
+        var removed = s.Run("rm", "mine", "copy", "nulls");
+        Assert.Equal(0, removed.ExitCode);
+        Assert.Equal("deleted 'mine:latest'\ndeleted 'copy:latest'\ndeleted 'nulls:latest'\n", removed.Out);
+        Assert.False(File.Exists(store.BlobPath(mine.Layers[1].Digest)));
+        Assert.True(File.Exists(store.BlobPath(model)));  // 'again' uses it
+        foreach (var blob in new[] { fresh, young, old })
+        {
+            Assert.True(File.Exists(store.BlobPath(blob)));
+        }
+        Assert.True(File.Exists(partial));
+
+        // prune: the old orphan only.
+        var pruned = s.Run("prune");
+        Assert.Equal(0, pruned.ExitCode);
+        Assert.Equal($"deleted {old}\n1 unused blob(s) deleted, 13 B freed\n2 unused blob(s) kept: changed in the last hour, they may belong to a model being created\n", pruned.Out);
+        Assert.True(File.Exists(partial));
+        Assert.True(File.Exists(Path.Combine(store.BlobsDirectory, ".DS_Store")));
+        Assert.Equal(0, s.Run("verify", "other", "again").ExitCode);
+        Assert.Equal(0, s.Run("show", "other", "--verify").ExitCode);
+        Assert.Equal(other.Layers, store.GetManifest(ModelName.Parse("other")).Layers);
     }
 }

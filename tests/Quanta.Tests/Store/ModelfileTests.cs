@@ -121,7 +121,7 @@ public class ModelfileTests
             PARAMETER temperature 0.2
             """);
         Assert.Equal(
-            """{"main_gpu":0,"min_p":0.05,"num_ctx":4096,"num_predict":128,"repeat_penalty":1.1,"seed":-1,"stop":["\u003c|eot_id|\u003e","\u003c|end|\u003e"],"temperature":0.2,"top_k":40,"top_p":0.9,"use_mmap":false}""",
+            """{"main_gpu":0,"min_p":0.05,"num_ctx":4096,"num_predict":128,"repeat_penalty":1.1,"seed":-1,"stop":["\u003c|eot_id|\u003e","\u003c|end|\u003e"],"temperature":0.2,"top_k":40,"top_p":0.9,"use_mmap":false}""" + "\n",
             Encoding.UTF8.GetString(file.Parameters.ToJson()));
     }
 

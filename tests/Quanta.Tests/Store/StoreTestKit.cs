@@ -26,6 +26,9 @@ internal sealed class StoreTestKit : IDisposable
     public Manifest Create(string name, string modelfile, CreateOptions? options = null, CancellationToken cancellationToken = default) =>
         ModelCreator.Create(Store, ModelName.Parse(name), Modelfile.Parse(modelfile), _dir.Path, options, cancellationToken);
 
+    /// <summary>Sets a blob's modification time <paramref name="age"/> into the past, as if written then.</summary>
+    public void Age(string digest, TimeSpan age) => System.IO.File.SetLastWriteTimeUtc(Store.BlobPath(digest), DateTime.UtcNow - age);
+
     /// <summary>Everything list and show see, plus every blob's name and whether its content matches it.</summary>
     public string Snapshot()
     {
