@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Quanta.Formats;
 using Quanta.Formats.Gguf;
 
 namespace Quanta.Cli.Rendering;
@@ -90,7 +91,7 @@ internal static class GgufValueJson
     /// </summary>
     internal static void WriteGoFloat(Utf8JsonWriter json, double value, bool single)
     {
-        if (GoFloat(value, single) is { } text)
+        if (GoJson.Float(value, single) is { } text)
         {
             json.WriteRawValue(text, skipInputValidation: true);
         }
@@ -98,62 +99,5 @@ internal static class GgufValueJson
         {
             json.WriteNullValue();
         }
-    }
-
-    /// <summary>The text of <see cref="WriteGoFloat"/>; null for NaN and ±Inf.</summary>
-    internal static string? GoFloat(double value, bool single)
-    {
-        if (!double.IsFinite(value))
-        {
-            return null;
-        }
-        // .NET's default formatting gives the same shortest round-trip digits Go's strconv finds; only the
-        // layout (where the point goes, when an exponent is used) differs, so it is rebuilt from digits and exponent.
-        var text = single ? ((float)value).ToString("R", CultureInfo.InvariantCulture) : value.ToString("R", CultureInfo.InvariantCulture);
-        var negative = text.StartsWith('-');
-        if (negative)
-        {
-            text = text[1..];
-        }
-        var exponent = 0;
-        var e = text.IndexOf('E', StringComparison.Ordinal);
-        if (e >= 0)
-        {
-            exponent = int.Parse(text[(e + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-            text = text[..e];
-        }
-        var dot = text.IndexOf('.', StringComparison.Ordinal);
-        var digits = dot < 0 ? text : text.Remove(dot, 1);
-        // pointAt: how many digits stand before the decimal point.
-        var pointAt = (dot < 0 ? text.Length : dot) + exponent;
-        var significant = digits.TrimStart('0');
-        pointAt -= digits.Length - significant.Length;
-        digits = significant.TrimEnd('0');
-        var sign = negative ? "-" : "";
-        if (digits.Length == 0)
-        {
-            return sign + "0";
-        }
-
-        var abs = Math.Abs(value);
-        var useExponent = single
-            ? (float)abs < 1e-6f || (float)abs >= 1e21f
-            : abs < 1e-6 || abs >= 1e21;
-        if (useExponent)
-        {
-            var mantissa = digits.Length == 1 ? digits : $"{digits[0]}.{digits[1..]}";
-            var power = pointAt - 1;
-            // strconv pads the exponent to two digits; encoding/json then trims "e-09" to "e-9" (not "e+21").
-            return power < 0
-                ? string.Create(CultureInfo.InvariantCulture, $"{sign}{mantissa}e-{-power}")
-                : string.Create(CultureInfo.InvariantCulture, $"{sign}{mantissa}e+{power:00}");
-        }
-        if (pointAt <= 0)
-        {
-            return $"{sign}0.{new string('0', -pointAt)}{digits}";
-        }
-        return pointAt >= digits.Length
-            ? $"{sign}{digits}{new string('0', pointAt - digits.Length)}"
-            : $"{sign}{digits[..pointAt]}.{digits[pointAt..]}";
     }
 }

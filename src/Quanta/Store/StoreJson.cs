@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Quanta.Formats;
 
 namespace Quanta.Store;
 
@@ -74,7 +75,7 @@ internal static class StoreJson
                 {
                     end++;
                 }
-                output.AddRange(Encoding.ASCII.GetBytes(GoNumber(Encoding.ASCII.GetString(json[i..end]))));
+                output.AddRange(Encoding.ASCII.GetBytes(GoJson.Number(Encoding.ASCII.GetString(json[i..end]))));
                 i = end;
             }
             else
@@ -177,52 +178,5 @@ internal static class StoreJson
                 output.Add((byte)ch);
             }
         }
-    }
-
-    /// <summary>
-    /// A number as Go's <c>floatEncoder</c> writes it: integers as they are; otherwise the same shortest digits,
-    /// in <c>'f'</c> format for 1e-6 ≤ |x| &lt; 1e21 and in <c>'e'</c> format (<c>1e-7</c>, <c>1.5e+21</c>) outside.
-    /// </summary>
-    internal static string GoNumber(string number)
-    {
-        if (number.AsSpan().IndexOfAny(".eE") < 0)
-        {
-            return number;
-        }
-        var negative = number.StartsWith('-');
-        var body = negative ? number[1..] : number;
-        var e = body.IndexOfAny(['e', 'E']);
-        var exponent = e < 0 ? 0 : int.Parse(body[(e + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-        var mantissa = e < 0 ? body : body[..e];
-        var dot = mantissa.IndexOf('.', StringComparison.Ordinal);
-        var integerDigits = dot < 0 ? mantissa.Length : dot;
-        var digits = mantissa.Replace(".", "", StringComparison.Ordinal);
-        // value = 0.<digits> × 10^point, with the digits' leading and trailing zeros removed.
-        var point = integerDigits + exponent;
-        var leading = digits.Length - digits.TrimStart('0').Length;
-        digits = digits.Trim('0');
-        point -= leading;
-        if (digits.Length == 0)
-        {
-            return negative ? "-0" : "0";
-        }
-        var sign = negative ? "-" : "";
-        if (point <= -6 || point >= 22)
-        {
-            var exp = point - 1;
-            var expText = Math.Abs(exp) < 10 && exp > 0 ? "0" + exp.ToString(CultureInfo.InvariantCulture) : Math.Abs(exp).ToString(CultureInfo.InvariantCulture);
-            var fraction = digits.Length > 1 ? "." + digits[1..] : "";
-            // Go writes at least two exponent digits, then shortens e-09 to e-9 (never e+09).
-            return $"{sign}{digits[0]}{fraction}e{(exp < 0 ? "-" : "+")}{expText}";
-        }
-        if (point <= 0)
-        {
-            return $"{sign}0.{new string('0', -point)}{digits}";
-        }
-        if (point >= digits.Length)
-        {
-            return sign + digits + new string('0', point - digits.Length);
-        }
-        return $"{sign}{digits[..point]}.{digits[point..]}";
     }
 }

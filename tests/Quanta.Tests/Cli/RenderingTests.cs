@@ -1,3 +1,4 @@
+using Quanta.Formats;
 using Quanta.Cli.Rendering;
 using Xunit;
 
@@ -31,7 +32,7 @@ public sealed class RenderingTests
     [InlineData(float.MaxValue, "3.4028235e+38")]
     [InlineData(0f, "0")]
     public void GoFloat_single_is_what_encoding_json_writes(float value, string expected) =>
-        Assert.Equal(expected, GgufValueJson.GoFloat(value, single: true));
+        Assert.Equal(expected, GoJson.Float(value, single: true));
 
     // The same for float64 (GGUF f64 values).
     [Theory]
@@ -44,7 +45,7 @@ public sealed class RenderingTests
     [InlineData(-0.0, "-0")]
     [InlineData(1000000.0, "1000000")]
     public void GoFloat_double_is_what_encoding_json_writes(double value, string expected) =>
-        Assert.Equal(expected, GgufValueJson.GoFloat(value, single: false));
+        Assert.Equal(expected, GoJson.Float(value, single: false));
 
     [Theory]
     [InlineData(double.NaN)]
@@ -52,8 +53,8 @@ public sealed class RenderingTests
     [InlineData(double.NegativeInfinity)]
     public void GoFloat_has_no_text_for_what_Go_refuses(double value)
     {
-        Assert.Null(GgufValueJson.GoFloat(value, single: false));
-        Assert.Null(GgufValueJson.GoFloat(value, single: true));
+        Assert.Null(GoJson.Float(value, single: false));
+        Assert.Null(GoJson.Float(value, single: true));
     }
 
     [Theory]

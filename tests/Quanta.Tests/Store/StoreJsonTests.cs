@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using Quanta.Formats;
 using Quanta.Store;
 
 namespace Quanta.Tests.Store;
@@ -56,5 +57,5 @@ public class StoreJsonTests
     [InlineData("12.5", "12.5")]
     [InlineData("1E-10", "1e-10")]
     public void Number_texts_are_rewritten_in_gos_format(string systemTextJson, string go) =>
-        Assert.Equal(go, StoreJson.GoNumber(systemTextJson));
+        Assert.Equal(go, GoJson.Number(systemTextJson));
 }
