@@ -1,0 +1,53 @@
+using System.Collections.Frozen;
+
+namespace Quanta.Templates.Go;
+
+/// <summary>
+/// A parsed Go <c>text/template</c>: the top-level tree and every tree <c>{{define}}</c> or <c>{{block}}</c> added,
+/// exactly as Go's <c>template.New(name).Funcs(...).Parse(text)</c> builds them.
+/// </summary>
+public sealed class GoTemplate
+{
+    GoTemplate(string name, string text, IReadOnlyDictionary<string, ListNode> trees)
+    {
+        Name = name;
+        Text = text;
+        Trees = trees;
+    }
+
+    /// <summary>The functions every Go template knows (text/template's <c>builtins</c>).</summary>
+    public static IReadOnlySet<string> BuiltinFunctions { get; } = new[]
+    {
+        "and", "call", "html", "index", "slice", "js", "len", "not", "or", "print", "printf", "println", "urlquery",
+        "eq", "ge", "gt", "le", "lt", "ne",
+    }.ToFrozenSet(StringComparer.Ordinal);
+
+    /// <summary>The name of the top-level template (Ollama uses the empty name).</summary>
+    public string Name { get; }
+
+    /// <summary>The text the template was parsed from.</summary>
+    public string Text { get; }
+
+    /// <summary>Every tree by name: the top-level one under <see cref="Name"/>, plus the defined ones.</summary>
+    public IReadOnlyDictionary<string, ListNode> Trees { get; }
+
+    /// <summary>The top-level tree.</summary>
+    public ListNode Root => Trees[Name];
+
+    /// <summary>
+    /// Parses <paramref name="text"/> as Go does, knowing the built-in functions plus <paramref name="functions"/>
+    /// (a call to any other name is an error, as in Go).
+    /// </summary>
+    /// <exception cref="TemplateException">Not a valid template; the message is Go's, with the line.</exception>
+    public static GoTemplate Parse(string text, IEnumerable<string>? functions = null, string name = "")
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(name);
+        var known = new HashSet<string>(BuiltinFunctions, StringComparer.Ordinal);
+        if (functions is not null)
+        {
+            known.UnionWith(functions);
+        }
+        return new GoTemplate(name, text, Parser.Parse(text, name, known));
+    }
+}
