@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Globalization;
 using Quanta.Templates.Go;
 
 namespace Quanta.Templates;
@@ -10,17 +11,33 @@ namespace Quanta.Templates;
 /// </summary>
 public static class OllamaTemplate
 {
-    /// <summary>The functions Ollama adds to Go's built-ins.</summary>
-    public static IReadOnlySet<string> Functions { get; } =
-        new[] { "json", "currentDate", "yesterdayDate", "toTypeScriptType" }.ToFrozenSet(StringComparer.Ordinal);
+    /// <summary>
+    /// The functions Ollama adds to Go's built-ins. <c>toTypeScriptType</c> gives "any" for every value here: its
+    /// other answers need Ollama's typed tool schema, which this data model does not have.
+    /// </summary>
+    public static IReadOnlyDictionary<string, TemplateFunction> Functions { get; } = new Dictionary<string, TemplateFunction>(StringComparer.Ordinal)
+    {
+        ["json"] = new(a => GoJson.Marshal(a[0]) ?? "", [ParameterKind.Any]),
+        ["currentDate"] = new(_ => DateTime.Now.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), [], ParameterKind.String),
+        ["yesterdayDate"] = new(_ => DateTime.Now.AddDays(-1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), [], ParameterKind.String),
+        ["toTypeScriptType"] = new(_ => "any", [ParameterKind.Any]),
+    }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Parses a TEMPLATE as Ollama does at <c>create</c>.</summary>
     /// <exception cref="TemplateException">Ollama would refuse the template; the message is its error.</exception>
     public static GoTemplate Parse(string text)
     {
-        var template = GoTemplate.Parse(text, Functions);
+        var template = GoTemplate.Parse(text, Functions.Keys);
         Variables(template);
         return template;
+    }
+
+    /// <summary>Executes a template parsed by <see cref="Parse"/> over <paramref name="data"/>, with Ollama's functions.</summary>
+    /// <exception cref="TemplateException">Execution failed; the message is Go's.</exception>
+    public static string Render(GoTemplate template, object? data)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        return template.Render(data, Functions);
     }
 
     /// <summary>

@@ -16,7 +16,7 @@ public sealed class GoTemplate
     }
 
     /// <summary>The functions every Go template knows (text/template's <c>builtins</c>).</summary>
-    public static IReadOnlySet<string> BuiltinFunctions { get; } = new[]
+    public static IReadOnlySet<string> BuiltinFunctionNames { get; } = new[]
     {
         "and", "call", "html", "index", "slice", "js", "len", "not", "or", "print", "printf", "println", "urlquery",
         "eq", "ge", "gt", "le", "lt", "ne",
@@ -35,6 +35,22 @@ public sealed class GoTemplate
     public ListNode Root => Trees[Name];
 
     /// <summary>
+    /// Executes the template over <paramref name="data"/> as Go's <c>Execute</c> does with <c>missingkey=zero</c>:
+    /// dictionaries are Go maps, lists are slices, other objects are structs whose public properties are fields.
+    /// <paramref name="functions"/> come before the built-ins of the same name, as in Go.
+    /// </summary>
+    /// <exception cref="TemplateException">Execution failed; the message is Go's.</exception>
+    public string Render(object? data, IReadOnlyDictionary<string, TemplateFunction>? functions = null)
+    {
+        var all = new Dictionary<string, TemplateFunction>(BuiltinFunctions.All, StringComparer.Ordinal);
+        foreach (var (name, function) in functions ?? new Dictionary<string, TemplateFunction>())
+        {
+            all[name] = function;
+        }
+        return Renderer.Render(this, all, data);
+    }
+
+    /// <summary>
     /// Parses <paramref name="text"/> as Go does, knowing the built-in functions plus <paramref name="functions"/>
     /// (a call to any other name is an error, as in Go).
     /// </summary>
@@ -43,7 +59,7 @@ public sealed class GoTemplate
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(name);
-        var known = new HashSet<string>(BuiltinFunctions, StringComparer.Ordinal);
+        var known = new HashSet<string>(BuiltinFunctionNames, StringComparer.Ordinal);
         if (functions is not null)
         {
             known.UnionWith(functions);
