@@ -55,6 +55,20 @@ public class GoTemplateParserTests
         Assert.Equal(c.Expected == "ok" ? c.Tree : c.Expected, Outcome(c.Template));
     }
 
+    /// <summary>600 templates assembled at random from the grammar's pieces (parse-random.json), against Go.</summary>
+    [Fact]
+    public void Parses_random_templates_as_go_does()
+    {
+        var cases = JsonSerializer.Deserialize<List<Case>>(File.ReadAllText(FixturePath("parse-random.json")), Json)!;
+        Assert.Equal(600, cases.Count);
+        var mismatches = cases
+            .Select(c => (c.Template, Expected: c.Expected == "ok" ? c.Tree : c.Expected, Actual: Outcome(c.Template)))
+            .Where(r => r.Expected != r.Actual)
+            .Select(r => $"{JsonSerializer.Serialize(r.Template)}: Go {r.Expected} / Quanta {r.Actual}")
+            .ToList();
+        Assert.Empty(mismatches);
+    }
+
     [Fact]
     public void The_table_covers_each_kind_of_template_and_error()
     {

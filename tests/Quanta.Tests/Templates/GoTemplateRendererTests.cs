@@ -37,17 +37,35 @@ public class GoTemplateRendererTests
     public void Renders_as_go_does(string name)
     {
         var c = Cases().Single(x => x.Name == name);
-        string actual;
+        Assert.Equal(c.Error is null ? c.Expected : "error: " + c.Error, Outcome(c));
+    }
+
+    static string Outcome(Case c)
+    {
         try
         {
             // Go's parser without Ollama's extra check, as the oracle ran it (two cases call {{template}} bare).
-            actual = GoTemplate.Parse(c.Template, OllamaTemplate.Functions.Keys).Render(GoValue(c.Data), OllamaTemplate.Functions);
+            return GoTemplate.Parse(c.Template, OllamaTemplate.Functions.Keys).Render(GoValue(c.Data), OllamaTemplate.Functions);
         }
         catch (TemplateException e)
         {
-            actual = "error: " + e.Message;
+            return "error: " + e.Message;
         }
-        Assert.Equal(c.Error is null ? c.Expected : "error: " + c.Error, actual);
+    }
+
+    /// <summary>300 random pipelines (render-random.json) over one data set, against Go: output or error, byte for byte.</summary>
+    [Fact]
+    public void Renders_random_pipelines_as_go_does()
+    {
+        var cases = JsonSerializer.Deserialize<List<Case>>(
+            File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "templates", "render-random.json")), Json)!;
+        Assert.Equal(300, cases.Count);
+        var mismatches = cases
+            .Select(c => (c.Template, Expected: c.Error is null ? c.Expected : "error: " + c.Error, Actual: Outcome(c)))
+            .Where(r => r.Expected != r.Actual)
+            .Select(r => $"{r.Template}\n  Go:     {r.Expected}\n  Quanta: {r.Actual}")
+            .ToList();
+        Assert.True(mismatches.Count == 0, $"{mismatches.Count} differ:\n" + string.Join("\n", mismatches));
     }
 
     [Fact]
@@ -68,6 +86,29 @@ public class GoTemplateRendererTests
         Assert.True(
             rendered == $"{today:yyyy-MM-dd} {today.AddDays(-1):yyyy-MM-dd}" || DateTime.Now.Date != today.Date,
             rendered);
+    }
+
+    /// <summary>
+    /// What Go added after the Go 1.19 that runs the oracle here, as its documentation states it: ranging over an
+    /// integer n gives 0 ... n-1 (Go 1.22), and "else with" chains like "else if" (Go 1.23). Ollama builds with both.
+    /// </summary>
+    [Theory]
+    [InlineData("{{ range 3 }}{{ . }}{{ end }}", "012")]
+    [InlineData("{{ range $i := .N }}[{{ $i }}]{{ end }}", "[0][1]")]
+    [InlineData("{{ range 0 }}x{{ else }}none{{ end }}", "none")]
+    [InlineData("{{ with .Missing }}x{{ else with .A }}{{ . }}{{ else }}none{{ end }}", "a")]
+    [InlineData("{{ with .Missing }}x{{ else with .B }}{{ . }}{{ else }}none{{ end }}", "none")]
+    public void Follows_newer_go_where_go_1_19_cannot_be_the_oracle(string text, string expected)
+    {
+        var data = new Dictionary<string, object?> { ["A"] = "a", ["B"] = "", ["N"] = 2 };
+        Assert.Equal(expected, GoTemplate.Parse(text).Render(data));
+    }
+
+    [Fact]
+    public void Ranging_over_an_integer_takes_one_variable()
+    {
+        var e = Assert.Throws<TemplateException>(() => GoTemplate.Parse("{{ range $i, $e := 3 }}{{ end }}").Render(null));
+        Assert.EndsWith("can't use 3 to iterate over more than one variable", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

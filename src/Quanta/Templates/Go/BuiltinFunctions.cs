@@ -214,9 +214,7 @@ internal static class BuiltinFunctions
                     BasicKind.Int => GoValues.ToInt64(first!) == GoValues.ToInt64(other!),
                     BasicKind.String => (string)first! == (string)other!,
                     BasicKind.Uint => GoValues.ToUInt64(first!) == GoValues.ToUInt64(other!),
-                    _ => first is IList or IDictionary || other is IList or IDictionary
-                        ? throw new TemplateFunctionException($"non-comparable type {GoFormat.Value(other)}: {GoValues.TypeName(other)}")
-                        : Equals(first, other),
+                    _ => CompareOther(first, other),
                 };
             }
             if (truth)
@@ -225,6 +223,20 @@ internal static class BuiltinFunctions
             }
         }
         return false;
+    }
+
+    /// <summary>eq on values that are not numbers, strings or bools: lists and maps cannot be compared, as in Go.</summary>
+    static bool CompareOther(object? a, object? b)
+    {
+        if (GoValues.KindOf(a) != GoValues.KindOf(b))
+        {
+            throw new TemplateFunctionException($"non-comparable types {GoFormat.Value(a)}: {GoValues.TypeName(a)}, {GoValues.TypeName(b)}: {GoFormat.Value(b)}");
+        }
+        if (b is IList or IDictionary)
+        {
+            throw new TemplateFunctionException($"non-comparable type {GoFormat.Value(b)}: {GoValues.TypeName(b)}");
+        }
+        return Equals(a, b);
     }
 
     /// <summary>Go's <c>lt</c>: numbers and strings only; ints and uints compare across signs.</summary>
@@ -258,7 +270,8 @@ internal static class BuiltinFunctions
     }
 
     /// <summary>The text the escaping functions work on: a lone string as is, else Go's <c>fmt.Sprint</c> of all.</summary>
-    static string Arguments(IReadOnlyList<object?> args) => args is [string s] ? s : GoFormat.Sprint(args);
+    static string Arguments(IReadOnlyList<object?> args) =>
+        args is [string s] ? s : GoFormat.Sprint([.. args.Select(a => a ?? "<no value>")]); // Go's printableValue of a nil
 
     /// <summary>Go's <c>template.HTMLEscapeString</c>.</summary>
     static string HtmlEscape(string s)

@@ -298,23 +298,9 @@ internal static class GoFormat
                 sb.Append("%!").Append(verb).Append("(MISSING)");
                 continue;
             }
-            var text = FormatOne(verb, args[argIndex++], precision, plus, space, sharp);
-            if (width is { } w && text.Length < w)
-            {
-                var numeric = zero && !minus && verb is 'd' or 'f' or 'F' or 'e' or 'g' or 'x' or 'X';
-                if (minus)
-                {
-                    text = text.PadRight(w);
-                }
-                else if (numeric && text.Length > 0 && text[0] is '-' or '+')
-                {
-                    text = text[0] + text[1..].PadLeft(w - 1, '0');
-                }
-                else
-                {
-                    text = text.PadLeft(w, numeric ? '0' : ' ');
-                }
-            }
+            var spec = new Spec(verb, minus, plus, zero, space, sharp, width, precision);
+            var text = args[argIndex] is null ? (verb == 'v' ? Pad(spec, "<nil>", numeric: false) : $"%!{verb}(<nil>)") : FormatArg(spec, args[argIndex]);
+            argIndex++;
             sb.Append(text);
         }
         if (argIndex < args.Count)
@@ -336,74 +322,172 @@ internal static class GoFormat
         return i > start ? int.Parse(format.AsSpan(start, i - start), Invariant) : null;
     }
 
-    static string FormatOne(char verb, object? arg, int precision, bool plus, bool space, bool sharp)
+    /// <summary>A conversion as written: verb, flags, width and precision.</summary>
+    readonly record struct Spec(char Verb, bool Minus, bool Plus, bool Zero, bool Space, bool Sharp, int? Width, int Precision);
+
+    /// <summary>Pads to the width: spaces (or zeros after the sign, for numbers with the 0 flag), left or right.</summary>
+    static string Pad(Spec spec, string text, bool numeric)
+    {
+        if (spec.Width is not { } w || text.Length >= w)
+        {
+            return text;
+        }
+        if (spec.Minus)
+        {
+            return text.PadRight(w);
+        }
+        if (numeric && spec.Zero)
+        {
+            return text.Length > 0 && text[0] is '-' or '+' ? text[0] + text[1..].PadLeft(w - 1, '0') : text.PadLeft(w, '0');
+        }
+        return text.PadLeft(w);
+    }
+
+    /// <summary>One argument: lists and maps element by element with the same verb (as Go's fmt does), else one value.</summary>
+    static string FormatArg(Spec spec, object? arg)
+    {
+        switch (arg)
+        {
+            case null:
+                // Inside a list or map a nil prints as <nil> whatever the verb.
+                return Pad(spec, "<nil>", numeric: false);
+            case IList list:
+                var sb = new StringBuilder("[");
+                for (var i = 0; i < list.Count; i++)
+                {
+                    sb.Append(i > 0 ? " " : "").Append(FormatArg(spec, list[i]));
+                }
+                return sb.Append(']').ToString();
+            case IDictionary map:
+                var entries = new StringBuilder("map[");
+                var first = true;
+                foreach (var (key, value) in GoValues.SortedEntries(map))
+                {
+                    entries.Append(first ? "" : " ").Append(FormatArg(spec, key)).Append(':').Append(FormatArg(spec, value));
+                    first = false;
+                }
+                return entries.Append(']').ToString();
+            default:
+                return FormatLeaf(spec, arg);
+        }
+    }
+
+    static string FormatLeaf(Spec spec, object arg)
     {
         var kind = GoValues.KindOf(arg);
-        string Bad() => arg is null ? $"%!{verb}(<nil>)" : $"%!{verb}({GoValues.TypeName(arg)}={Value(arg)})";
-        string Signed(string s, bool isNegative) => isNegative ? s : plus ? "+" + s : space ? " " + s : s;
+        var verb = spec.Verb;
+        string Signed(string s) => s.StartsWith('-') ? s : spec.Plus ? "+" + s : spec.Space ? " " + s : s;
+        // Go's %!verb(type=value), the value printed with %v and the same width.
+        string Bad() => $"%!{verb}({GoValues.TypeName(arg)}={FormatLeaf(spec with { Verb = 'v', Plus = false, Space = false }, arg)})";
         switch (verb)
         {
             case 'v':
-                return kind is GoValues.Kind.Int or GoValues.Kind.Float && (plus || space) && !Value(arg).StartsWith('-')
-                    ? Signed(Value(arg), false)
-                    : Value(arg);
+                return kind switch
+                {
+                    GoValues.Kind.Int or GoValues.Kind.Uint or GoValues.Kind.Float => Pad(spec, Signed(Value(arg)), numeric: true),
+                    GoValues.Kind.String => Pad(spec, Truncate(spec, (string)arg), numeric: false),
+                    _ => Pad(spec, Value(arg), numeric: false),
+                };
             case 's':
                 return kind switch
                 {
-                    GoValues.Kind.String => precision >= 0 ? new string([.. ((string)arg!).EnumerateRunes().Take(precision).SelectMany(r => r.ToString())]) : (string)arg!,
-                    GoValues.Kind.Struct => arg!.ToString()!,
-                    GoValues.Kind.Slice or GoValues.Kind.Map => Value(arg),
+                    GoValues.Kind.String => Pad(spec, Truncate(spec, (string)arg), numeric: false),
+                    GoValues.Kind.Struct => Pad(spec, arg.ToString()!, numeric: false),
                     _ => Bad(),
                 };
             case 'q':
                 return kind switch
                 {
-                    GoValues.Kind.String => sharp && !((string)arg!).Contains('`', StringComparison.Ordinal) ? $"`{arg}`" : GoSyntax.Quote((string)arg!),
-                    GoValues.Kind.Int => "'" + GoSyntax.Quote(new Rune((int)GoValues.ToInt64(arg!)).ToString())[1..^1].Replace("'", "\\'", StringComparison.Ordinal) + "'",
+                    GoValues.Kind.String => Pad(spec, spec.Sharp && !((string)arg).Contains('`', StringComparison.Ordinal) ? $"`{arg}`" : GoSyntax.Quote((string)arg), numeric: false),
+                    GoValues.Kind.Int => Pad(spec, "'" + GoSyntax.Quote(new Rune((int)GoValues.ToInt64(arg)).ToString())[1..^1].Replace("'", "\\'", StringComparison.Ordinal) + "'", numeric: false),
                     _ => Bad(),
                 };
             case 'd':
                 return kind switch
                 {
-                    GoValues.Kind.Int => Signed(GoValues.ToInt64(arg!).ToString(Invariant), GoValues.ToInt64(arg!) < 0),
-                    GoValues.Kind.Uint => Signed(GoValues.ToUInt64(arg!).ToString(Invariant), false),
+                    GoValues.Kind.Int => Pad(spec, Signed(GoValues.ToInt64(arg).ToString(Invariant)), numeric: true),
+                    GoValues.Kind.Uint => Pad(spec, Signed(GoValues.ToUInt64(arg).ToString(Invariant)), numeric: true),
                     _ => Bad(),
                 };
             case 't':
-                return kind == GoValues.Kind.Bool ? Value(arg) : Bad();
+                return kind == GoValues.Kind.Bool ? Pad(spec, Value(arg), numeric: false) : Bad();
             case 'f' or 'F' or 'e' or 'E' or 'g' or 'G':
                 if (kind != GoValues.Kind.Float)
                 {
                     return Bad();
                 }
-                var f = GoValues.ToDouble(arg!);
                 var lower = char.ToLowerInvariant(verb);
-                var text = Float(f, lower, lower == 'g' ? precision : precision < 0 ? 6 : precision);
-                text = verb is 'E' or 'G' ? text.ToUpperInvariant() : text;
-                return Signed(text, text.StartsWith('-'));
+                var text = Float(GoValues.ToDouble(arg), lower, lower == 'g' ? spec.Precision : spec.Precision < 0 ? 6 : spec.Precision);
+                return Pad(spec, Signed(verb is 'E' or 'G' ? text.ToUpperInvariant() : text), numeric: true);
             case 'x' or 'X':
                 var hex = kind switch
                 {
-                    GoValues.Kind.Int => GoValues.ToInt64(arg!) < 0
-                        ? "-" + ((ulong)-GoValues.ToInt64(arg!)).ToString("x", Invariant)
-                        : GoValues.ToInt64(arg!).ToString("x", Invariant),
-                    GoValues.Kind.Uint => GoValues.ToUInt64(arg!).ToString("x", Invariant),
-                    GoValues.Kind.String => Convert.ToHexStringLower(Encoding.UTF8.GetBytes((string)arg!)),
+                    GoValues.Kind.Int => GoValues.ToInt64(arg) < 0
+                        ? "-" + (spec.Sharp ? "0x" : "") + ((ulong)-GoValues.ToInt64(arg)).ToString("x", Invariant)
+                        : (spec.Sharp ? "0x" : "") + GoValues.ToInt64(arg).ToString("x", Invariant),
+                    GoValues.Kind.Uint => (spec.Sharp ? "0x" : "") + GoValues.ToUInt64(arg).ToString("x", Invariant),
+                    GoValues.Kind.String => Convert.ToHexStringLower(Encoding.UTF8.GetBytes((string)arg)),
+                    GoValues.Kind.Float => HexFloat(GoValues.ToDouble(arg)),
                     _ => null,
                 };
-                if (hex is null)
-                {
-                    return Bad();
-                }
-                if (sharp)
-                {
-                    hex = hex.StartsWith('-') ? "-0x" + hex[1..] : "0x" + hex;
-                }
-                return verb == 'X' ? hex.ToUpperInvariant() : hex;
+                return hex is null ? Bad() : Pad(spec, Signed(verb == 'X' ? hex.ToUpperInvariant() : hex), numeric: kind != GoValues.Kind.String);
             case 'c':
-                return kind == GoValues.Kind.Int ? new Rune((int)GoValues.ToInt64(arg!)).ToString() : Bad();
+                return kind == GoValues.Kind.Int ? Pad(spec, new Rune((int)GoValues.ToInt64(arg)).ToString(), numeric: false) : Bad();
             default:
                 return Bad();
         }
+    }
+
+    /// <summary>A precision on a string keeps that many characters.</summary>
+    static string Truncate(Spec spec, string s) =>
+        spec.Precision >= 0 ? string.Concat(s.EnumerateRunes().Take(spec.Precision).Select(r => r.ToString())) : s;
+
+    /// <summary>Go's <c>%x</c> of a float (<c>strconv.FormatFloat(f, 'x', -1, 64)</c>): <c>0x1.4p+01</c>.</summary>
+    static string HexFloat(double f)
+    {
+        if (double.IsNaN(f) || double.IsInfinity(f))
+        {
+            return Float(f, 'g', -1);
+        }
+        var bits = BitConverter.DoubleToUInt64Bits(f);
+        var negative = (bits >> 63) != 0;
+        var exponent = (int)((bits >> 52) & 0x7FF);
+        var mantissa = bits & ((1UL << 52) - 1);
+        if (exponent == 0)
+        {
+            exponent++; // subnormal
+        }
+        else
+        {
+            mantissa |= 1UL << 52;
+        }
+        exponent -= 1023;
+        if (mantissa == 0)
+        {
+            exponent = 0;
+        }
+        // The leading 1 (if any) at bit 60.
+        mantissa <<= 8;
+        while (mantissa != 0 && (mantissa & (1UL << 60)) == 0)
+        {
+            mantissa <<= 1;
+            exponent--;
+        }
+        var sb = new StringBuilder(negative ? "-" : "");
+        sb.Append("0x").Append((char)('0' + (int)((mantissa >> 60) & 1)));
+        mantissa <<= 4;
+        if (mantissa != 0)
+        {
+            sb.Append('.');
+            while (mantissa != 0)
+            {
+                sb.Append("0123456789abcdef"[(int)((mantissa >> 60) & 15)]);
+                mantissa <<= 4;
+            }
+        }
+        sb.Append('p').Append(exponent < 0 ? '-' : '+');
+        var magnitude = Math.Abs(exponent);
+        sb.Append(magnitude.ToString(magnitude < 100 ? "D2" : "D", Invariant));
+        return sb.ToString();
     }
 }
