@@ -167,6 +167,19 @@ public class GoTemplateParserTests
         Assert.Equal(["prompt", "system"], OllamaTemplate.Variables(OllamaTemplate.Parse("{{ if .System }}{{ .System }}{{ end }}{{ .Prompt }}")));
     }
 
+    /// <summary>Go refuses more than 10,000 nested parentheses; deep nesting is an error, never a crashed process.</summary>
+    [Fact]
+    public void Deep_nesting_is_an_error_not_a_crash()
+    {
+        var tooDeep = "{{" + new string('(', 10001) + ".A" + new string(')', 10001) + "}}";
+        Assert.Equal("template: :1: max expression depth exceeded", Assert.Throws<TemplateException>(() => OllamaTemplate.Parse(tooDeep)).Message);
+        var absurd = "{{" + new string('(', 1_000_000) + ".A" + new string(')', 1_000_000) + "}}";
+        Assert.Equal("template: :1: max expression depth exceeded", Assert.Throws<TemplateException>(() => OllamaTemplate.Parse(absurd)).Message);
+        // 500 nested ifs parse (Go accepts them too) and render.
+        var nested = string.Concat(Enumerable.Repeat("{{ if .A }}", 500)) + "x" + string.Concat(Enumerable.Repeat("{{ end }}", 500));
+        Assert.Equal("x", OllamaTemplate.Render(OllamaTemplate.Parse(nested), new Dictionary<string, object?> { ["A"] = true }));
+    }
+
     [Fact]
     public void A_function_named_break_replaces_the_keyword_as_in_go()
     {
