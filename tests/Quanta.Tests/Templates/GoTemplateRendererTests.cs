@@ -13,10 +13,20 @@ public class GoTemplateRendererTests
 {
     sealed record Case(string Name, string Template, JsonElement Data, string? Expected, string? Error);
 
+    sealed record RawCase(string Name, string Template, string Data, string? Expected, string? Error);
+
+    /// <summary>A fixture: each data set once under a name, then the cases naming theirs.</summary>
+    sealed record Fixture(Dictionary<string, JsonElement> Data, List<RawCase> Cases);
+
     static readonly JsonSerializerOptions Json = new() { PropertyNameCaseInsensitive = true };
 
-    static IReadOnlyList<Case> Cases() => JsonSerializer.Deserialize<List<Case>>(
-        File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "templates", "render-cases.json")), Json)!;
+    static List<Case> Load(string file)
+    {
+        var fixture = JsonSerializer.Deserialize<Fixture>(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "templates", file)), Json)!;
+        return [.. fixture.Cases.Select(c => new Case(c.Name, c.Template, fixture.Data[c.Data], c.Expected, c.Error))];
+    }
+
+    static IReadOnlyList<Case> Cases() => Load("render-cases.json");
 
     public static TheoryData<string> CaseNames() => [.. Cases().Select(c => c.Name)];
 
@@ -57,8 +67,7 @@ public class GoTemplateRendererTests
     [Fact]
     public void Renders_random_pipelines_as_go_does()
     {
-        var cases = JsonSerializer.Deserialize<List<Case>>(
-            File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "templates", "render-random.json")), Json)!;
+        var cases = Load("render-random.json");
         Assert.Equal(300, cases.Count);
         var mismatches = cases
             .Select(c => (c.Template, Expected: c.Error is null ? c.Expected : "error: " + c.Error, Actual: Outcome(c)))
