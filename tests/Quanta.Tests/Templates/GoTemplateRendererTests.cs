@@ -120,6 +120,22 @@ public class GoTemplateRendererTests
         Assert.EndsWith("can't use 3 to iterate over more than one variable", e.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>A map whose type has its own ToString, as Ollama's tool arguments (a Go map type with a String method).</summary>
+    sealed class JsonArguments : Dictionary<string, object?>
+    {
+        public override string ToString() => "{\"city\":\"Paris\"}";
+    }
+
+    /// <summary>Go's fmt prints a value with a String method through it, also inside lists; range and json still see the map.</summary>
+    [Fact]
+    public void A_map_with_its_own_to_string_prints_through_it()
+    {
+        var arguments = new JsonArguments { ["city"] = "Paris" };
+        var data = new Dictionary<string, object?> { ["Args"] = arguments, ["List"] = new List<object?> { arguments } };
+        var template = OllamaTemplate.Parse("{{ .Args }}|{{ .List }}|{{ printf \"%s\" .Args }}|{{ range $k, $v := .Args }}{{ $k }}={{ $v }}{{ end }}|{{ json .Args }}");
+        Assert.Equal("{\"city\":\"Paris\"}|[{\"city\":\"Paris\"}]|{\"city\":\"Paris\"}|city=Paris|{\"city\":\"Paris\"}", OllamaTemplate.Render(template, data));
+    }
+
     [Fact]
     public void Objects_are_read_by_their_properties()
     {

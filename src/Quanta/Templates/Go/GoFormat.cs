@@ -24,6 +24,11 @@ internal static class GoFormat
 
     static void AppendValue(StringBuilder sb, object? value)
     {
+        if (GoValues.IsStringer(value))
+        {
+            sb.Append(value!.ToString());
+            return;
+        }
         switch (GoValues.KindOf(value))
         {
             case GoValues.Kind.Nil:
@@ -346,6 +351,10 @@ internal static class GoFormat
     /// <summary>One argument: lists and maps element by element with the same verb (as Go's fmt does), else one value.</summary>
     static string FormatArg(Spec spec, object? arg)
     {
+        if (GoValues.IsStringer(arg) && spec.Verb is 'v' or 's' or 'q' or 'x' or 'X')
+        {
+            return FormatLeaf(spec, arg!.ToString()!);
+        }
         switch (arg)
         {
             case null:

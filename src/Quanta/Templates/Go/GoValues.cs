@@ -83,6 +83,16 @@ internal static class GoValues
         _ => true,
     };
 
+    /// <summary>
+    /// Whether the value prints through its own <c>ToString</c>, as a Go value with a <c>String</c> method does: any
+    /// object that is not a list or map, and a list or map whose type overrides <c>ToString</c> (Ollama's tool
+    /// arguments, a map that prints as JSON, are such a type).
+    /// </summary>
+    public static bool IsStringer(object? value) =>
+        KindOf(value) is Kind.Struct
+        || value is IList or IDictionary && value.GetType().GetMethod(nameof(ToString), Type.EmptyTypes)?.DeclaringType is { } declaring
+            && declaring != typeof(object) && declaring.Namespace?.StartsWith("System", StringComparison.Ordinal) != true;
+
     /// <summary>A field of a struct-like object: a public instance property of that exact name.</summary>
     public static bool TryGetProperty(object target, string name, out object? value)
     {
