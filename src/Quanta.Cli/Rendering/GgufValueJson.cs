@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using Quanta.Formats;
 using Quanta.Formats.Gguf;
+using Quanta.Templates.Go;
 
 namespace Quanta.Cli.Rendering;
 

@@ -6,6 +6,8 @@ using Quanta.Formats.PyTorch;
 using Quanta.Formats.Gguf;
 using Quanta.Formats.Safetensors;
 using Quanta.Quantization;
+using Quanta.Templates;
+using Quanta.Templates.Go;
 
 namespace Quanta.Store;
 
@@ -47,6 +49,7 @@ public sealed class ModelCreator
         {
             throw new QuantizationException("a model layer is a single file: --keep-split, --split-max-size and --split-max-tensors cannot be used with create");
         }
+        ValidateTemplate(modelfile);
         foreach (var warning in modelfile.Warnings)
         {
             options.Warning?.Invoke(warning);
@@ -75,6 +78,25 @@ public sealed class ModelCreator
                 }
             }
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Ollama's <c>setTemplate</c>: a TEMPLATE that does not parse as Ollama parses it is refused with Ollama's words
+    /// (<c>template error: template: :1: unexpected EOF</c>), here before anything is written.
+    /// </summary>
+    static void ValidateTemplate(Modelfile modelfile)
+    {
+        if (modelfile.Template is { Length: > 0 } template)
+        {
+            try
+            {
+                OllamaTemplate.Parse(template);
+            }
+            catch (TemplateException e)
+            {
+                throw new ModelfileException($"template error: {e.Message}", e);
+            }
         }
     }
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using Quanta.Formats;
+using Quanta.Templates.Go;
 
 namespace Quanta.Store;
 
@@ -119,7 +119,9 @@ internal static class StoreJson
             }
         }
         FlushRaw();
-        AppendGoString(text.ToString(), output);
+        var escaped = new StringBuilder();
+        GoJson.AppendString(escaped, text.ToString());
+        output.AddRange(Encoding.UTF8.GetBytes(escaped.ToString()));
         return i + 1;
 
         void FlushRaw()
@@ -128,54 +130,6 @@ internal static class StoreJson
             {
                 text.Append(Encoding.UTF8.GetString([.. raw]));
                 raw.Clear();
-            }
-        }
-    }
-
-    /// <summary>Go's <c>appendString</c> with HTML escaping on (encode.go).</summary>
-    static void AppendGoString(string s, List<byte> output)
-    {
-        const string hex = "0123456789abcdef";
-        output.Add((byte)'"');
-        Span<byte> utf8 = stackalloc byte[4];
-        for (var i = 0; i < s.Length; i++)
-        {
-            var c = s[i];
-            switch (c)
-            {
-                case '"': Ascii("\\\""); continue;
-                case '\\': Ascii("\\\\"); continue;
-                case '\b': Ascii("\\b"); continue;
-                case '\f': Ascii("\\f"); continue;
-                case '\n': Ascii("\\n"); continue;
-                case '\r': Ascii("\\r"); continue;
-                case '\t': Ascii("\\t"); continue;
-                case '<' or '>' or '&' or '\u2028' or '\u2029' or < ' ':
-                    Ascii($"\\u{hex[c >> 12]}{hex[(c >> 8) & 0xF]}{hex[(c >> 4) & 0xF]}{hex[c & 0xF]}");
-                    continue;
-            }
-            if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
-            {
-                var n = new Rune(c, s[++i]).EncodeToUtf8(utf8);
-                output.AddRange(utf8[..n]);
-            }
-            else if (char.IsSurrogate(c))
-            {
-                Ascii("\\ufffd");
-            }
-            else
-            {
-                var n = new Rune(c).EncodeToUtf8(utf8);
-                output.AddRange(utf8[..n]);
-            }
-        }
-        output.Add((byte)'"');
-
-        void Ascii(string text)
-        {
-            foreach (var ch in text)
-            {
-                output.Add((byte)ch);
             }
         }
     }

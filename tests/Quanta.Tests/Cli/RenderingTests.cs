@@ -1,6 +1,6 @@
-using Quanta.Formats;
 using Quanta.Cli.Rendering;
 using Xunit;
+using Quanta.Templates.Go;
 
 namespace Quanta.Tests.Cli;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Quanta.Formats;
 using Quanta.Store;
+using Quanta.Templates.Go;
 
 namespace Quanta.Tests.Store;
 
