@@ -1,0 +1,55 @@
+namespace Quanta.Inference.Sampling;
+
+/// <summary>
+/// Builds the chain llama-cli builds from its parameters (<c>common_sampler_init</c>, common/sampling.cpp,
+/// February 2025): logit bias; then, without mirostat, penalties, top-k, typical, top-p, min-p, XTC,
+/// temperature (with the dynamic range) and the seeded draw; with mirostat 1 or 2, temperature and the
+/// mirostat sampler. A temperature ≤ 0 leaves one finite logit, so the draw is greedy.
+/// </summary>
+public static class SamplerChainBuilder
+{
+    /// <summary>
+    /// The chain for <paramref name="parameters"/> over a vocabulary of <paramref name="vocabularySize"/>
+    /// tokens; <paramref name="contextLength"/> resolves <c>repeat_last_n = -1</c>.
+    /// </summary>
+    public static SamplerChain Build(SamplingParameters parameters, int vocabularySize, int contextLength = 0)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        var p = parameters;
+        if (p.Mirostat is < 0 or > 2)
+        {
+            throw new ArgumentException($"mirostat must be 0, 1 or 2, not {p.Mirostat}", nameof(parameters));
+        }
+        var lastN = p.RepeatLastN;
+        if (lastN == -1)
+        {
+            lastN = contextLength > 0
+                ? contextLength
+                : throw new ArgumentException("repeat_last_n -1 means the context size, which was not given", nameof(contextLength));
+        }
+
+        List<ISampler> samplers = [new LogitBiasSampler(p.LogitBias)];
+        switch (p.Mirostat)
+        {
+            case 0:
+                samplers.Add(new PenaltiesSampler(lastN, p.RepeatPenalty, p.FrequencyPenalty, p.PresencePenalty));
+                samplers.Add(new TopKSampler(p.TopK));
+                samplers.Add(new TypicalSampler(p.TypicalP, p.MinKeep));
+                samplers.Add(new TopPSampler(p.TopP, p.MinKeep));
+                samplers.Add(new MinPSampler(p.MinP, p.MinKeep));
+                samplers.Add(new XtcSampler(p.XtcProbability, p.XtcThreshold, p.MinKeep, p.Seed));
+                samplers.Add(new DynamicTemperatureSampler(p.Temperature, p.DynamicTemperatureRange, p.DynamicTemperatureExponent));
+                samplers.Add(new DistSampler(p.Seed));
+                break;
+            case 1:
+                samplers.Add(new TemperatureSampler(p.Temperature));
+                samplers.Add(new MirostatSampler(vocabularySize, p.Seed, p.MirostatTau, p.MirostatEta, 100));
+                break;
+            default:
+                samplers.Add(new TemperatureSampler(p.Temperature));
+                samplers.Add(new MirostatV2Sampler(p.Seed, p.MirostatTau, p.MirostatEta));
+                break;
+        }
+        return new SamplerChain(vocabularySize, samplers);
+    }
+}

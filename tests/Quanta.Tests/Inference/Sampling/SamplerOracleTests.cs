@@ -1,0 +1,30 @@
+using Quanta.Inference.Sampling;
+
+namespace Quanta.Tests.Inference.Sampling;
+
+/// <summary>Every sampler against llama.cpp (February 2025) run with libstdc++: candidates and 200 draws.</summary>
+public class SamplerOracleTests
+{
+    public static TheoryData<string> Cases() => SamplingFixtures.SamplerCaseNames();
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Candidates_and_draws_match_llama_cpp(string name)
+    {
+        var @case = SamplingFixtures.SamplerCase(name);
+        var logits = SamplingFixtures.Logits(@case.GetProperty("logits").GetString()!);
+        var samplers = @case.GetProperty("samplers").EnumerateArray().Select(SamplingFixtures.CreateSampler);
+        SamplingFixtures.AssertMatchesOracle(@case, new SamplerChain(logits.Length, samplers));
+    }
+
+    [Fact]
+    public void Every_sampler_is_covered()
+    {
+        var covered = SamplingFixtures.AllSamplerCases
+            .SelectMany(c => c.GetProperty("samplers").EnumerateArray())
+            .Select(s => s.GetProperty("type").GetString())
+            .ToHashSet();
+        string[] all = ["greedy", "dist", "top-k", "top-p", "min-p", "typical", "temp", "temp-ext", "penalties", "xtc", "mirostat", "mirostat-v2", "logit-bias"];
+        Assert.Empty(all.Except(covered!));
+    }
+}
