@@ -2,7 +2,7 @@ namespace Quanta.Inference.Sampling;
 
 /// <summary>
 /// Builds the chain llama-cli builds from its parameters (<c>common_sampler_init</c>, common/sampling.cpp,
-/// February 2025): logit bias; then, without mirostat, penalties, top-k, typical, top-p, min-p, XTC,
+/// February 2025): logit bias; then, without mirostat, penalties, DRY, top-k, typical, top-p, min-p, XTC,
 /// temperature (with the dynamic range) and the seeded draw; with mirostat 1 or 2, temperature and the
 /// mirostat sampler. A temperature ≤ 0 leaves one finite logit, so the draw is greedy.
 /// </summary>
@@ -10,9 +10,16 @@ public static class SamplerChainBuilder
 {
     /// <summary>
     /// The chain for <paramref name="parameters"/> over a vocabulary of <paramref name="vocabularySize"/>
-    /// tokens; <paramref name="contextLength"/> resolves <c>repeat_last_n = -1</c>.
+    /// tokens; <paramref name="contextLength"/> resolves <c>repeat_last_n = -1</c>. DRY, when enabled, needs
+    /// the <paramref name="vocabulary"/> for its breakers and works over the model's training context
+    /// (<paramref name="trainingContextLength"/>, as llama-cli passes <c>llama_model_n_ctx_train</c>).
     /// </summary>
-    public static SamplerChain Build(SamplingParameters parameters, int vocabularySize, int contextLength = 0)
+    public static SamplerChain Build(
+        SamplingParameters parameters,
+        int vocabularySize,
+        int contextLength = 0,
+        ISamplingVocabulary? vocabulary = null,
+        int trainingContextLength = 0)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         var p = parameters;
@@ -33,6 +40,7 @@ public static class SamplerChainBuilder
         {
             case 0:
                 samplers.Add(new PenaltiesSampler(lastN, p.RepeatPenalty, p.FrequencyPenalty, p.PresencePenalty));
+                samplers.Add(CreateDry(p, vocabulary, trainingContextLength));
                 samplers.Add(new TopKSampler(p.TopK));
                 samplers.Add(new TypicalSampler(p.TypicalP, p.MinKeep));
                 samplers.Add(new TopPSampler(p.TopP, p.MinKeep));
@@ -51,5 +59,24 @@ public static class SamplerChainBuilder
                 break;
         }
         return new SamplerChain(vocabularySize, samplers);
+    }
+
+    static DrySampler CreateDry(SamplingParameters p, ISamplingVocabulary? vocabulary, int trainingContextLength)
+    {
+        var enabled = p.DryMultiplier != 0f && p.DryBase >= 1f && p.DryPenaltyLastN != 0;
+        if (!enabled)
+        {
+            return new DrySampler(trainingContextLength, p.DryMultiplier, p.DryBase, p.DryAllowedLength, p.DryPenaltyLastN, DrySequenceBreakers.None);
+        }
+        if (vocabulary is null)
+        {
+            throw new ArgumentException("DRY needs the vocabulary to tokenize its sequence breakers", nameof(vocabulary));
+        }
+        if (trainingContextLength <= 0)
+        {
+            throw new ArgumentException("DRY needs the model's training context length", nameof(trainingContextLength));
+        }
+        var breakers = DrySequenceBreakers.FromStrings(vocabulary, p.DrySequenceBreakers);
+        return new DrySampler(trainingContextLength, p.DryMultiplier, p.DryBase, p.DryAllowedLength, p.DryPenaltyLastN, breakers);
     }
 }

@@ -41,6 +41,21 @@ public sealed record SamplingParameters
     /// <summary>XTC threshold (<c>--xtc-threshold</c>); above 0.5 disables it.</summary>
     public float XtcThreshold { get; init; } = 0.1f;
 
+    /// <summary>DRY penalty scale (<c>--dry-multiplier</c>); 0 disables DRY.</summary>
+    public float DryMultiplier { get; init; }
+
+    /// <summary>DRY penalty base (<c>--dry-base</c>).</summary>
+    public float DryBase { get; init; } = 1.75f;
+
+    /// <summary>Longest repetition DRY leaves alone (<c>--dry-allowed-length</c>).</summary>
+    public int DryAllowedLength { get; init; } = 2;
+
+    /// <summary>Tokens DRY searches (<c>--dry-penalty-last-n</c>); −1 is the context size, 0 disables DRY.</summary>
+    public int DryPenaltyLastN { get; init; } = -1;
+
+    /// <summary>DRY's sequence breakers (<c>--dry-sequence-breaker</c>).</summary>
+    public IReadOnlyList<string> DrySequenceBreakers { get; init; } = Sampling.DrySequenceBreakers.Defaults;
+
     /// <summary>Dynamic temperature half-range (<c>--dynatemp-range</c>); 0 disables it.</summary>
     public float DynamicTemperatureRange { get; init; }
 

@@ -14,7 +14,7 @@ public class SamplerChainBuilderTests
         var @case = SamplingFixtures.ChainCase(name);
         var logits = SamplingFixtures.Logits(@case.GetProperty("logits").GetString()!);
         var parameters = SamplingFixtures.Parameters(@case.GetProperty("params"));
-        SamplingFixtures.AssertMatchesOracle(@case, SamplerChainBuilder.Build(parameters, logits.Length));
+        SamplingFixtures.AssertMatchesOracle(@case, SamplerChainBuilder.Build(parameters, logits.Length, vocabulary: ToyVocabulary.Instance, trainingContextLength: 4096));
     }
 
     [Fact]
@@ -22,7 +22,7 @@ public class SamplerChainBuilderTests
     {
         var chain = SamplerChainBuilder.Build(SamplingParameters.LlamaCli, 10);
         Assert.Equal(
-            ["logit-bias", "penalties", "top-k", "typical", "top-p", "min-p", "xtc", "temp-ext", "dist"],
+            ["logit-bias", "penalties", "dry", "top-k", "typical", "top-p", "min-p", "xtc", "temp-ext", "dist"],
             chain.Samplers.Select(s => s.Name));
         Assert.Equal(["logit-bias", "temp", "mirostat"], SamplerChainBuilder.Build(new SamplingParameters { Mirostat = 1 }, 10).Samplers.Select(s => s.Name));
         Assert.Equal(["logit-bias", "temp", "mirostat-v2"], SamplerChainBuilder.Build(new SamplingParameters { Mirostat = 2 }, 10).Samplers.Select(s => s.Name));
@@ -47,5 +47,8 @@ public class SamplerChainBuilderTests
         Assert.Equal(4096, chain.Samplers.OfType<PenaltiesSampler>().Single().LastN);
         Assert.Throws<ArgumentException>(() => SamplerChainBuilder.Build(new SamplingParameters { RepeatLastN = -1 }, 10));
         Assert.Throws<ArgumentException>(() => SamplerChainBuilder.Build(new SamplingParameters { Mirostat = 3 }, 10));
+        // DRY needs the vocabulary and the training context, but only when enabled.
+        Assert.Throws<ArgumentException>(() => SamplerChainBuilder.Build(new SamplingParameters { DryMultiplier = 0.8f }, 10, trainingContextLength: 4096));
+        Assert.Throws<ArgumentException>(() => SamplerChainBuilder.Build(new SamplingParameters { DryMultiplier = 0.8f }, 46, vocabulary: ToyVocabulary.Instance));
     }
 }

@@ -131,5 +131,19 @@ public class SamplerEdgeCaseTests
             }
             Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
         }
+
+        var toy = SamplingFixtures.Logits("toy46");
+        var dry = SamplerChainBuilder.Build(new SamplingParameters { Seed = 4, DryMultiplier = 0.8f, TopK = 0 }, toy.Length,
+            vocabulary: ToyVocabulary.Instance, trainingContextLength: 4096);
+        for (var i = 0; i < 300; i++)
+        {
+            dry.Sample(toy);
+        }
+        var beforeDry = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            dry.Sample(toy);
+        }
+        Assert.Equal(beforeDry, GC.GetAllocatedBytesForCurrentThread());
     }
 }

@@ -24,7 +24,21 @@ public class SamplerOracleTests
             .SelectMany(c => c.GetProperty("samplers").EnumerateArray())
             .Select(s => s.GetProperty("type").GetString())
             .ToHashSet();
-        string[] all = ["greedy", "dist", "top-k", "top-p", "min-p", "typical", "temp", "temp-ext", "penalties", "xtc", "mirostat", "mirostat-v2", "logit-bias"];
+        string[] all = ["greedy", "dist", "top-k", "top-p", "min-p", "typical", "temp", "temp-ext", "penalties", "xtc", "mirostat", "mirostat-v2", "logit-bias", "dry"];
         Assert.Empty(all.Except(covered!));
+    }
+
+    [Fact]
+    public void Dry_sequence_breakers_become_llama_cpp_token_sequences()
+    {
+        var breakers = DrySequenceBreakers.FromStrings(ToyVocabulary.Instance, ["\n", ":", "\"", "*", "q*x", " the cat"]);
+        var actual = breakers.TailsByHead
+            .SelectMany(kv => kv.Value.Select(tail => (int[])[kv.Key, .. tail]))
+            .Select(row => string.Join(",", row))
+            .Order(StringComparer.Ordinal);
+        var expected = SamplingFixtures.LibStdCxx.GetProperty("dry_breakers").EnumerateArray()
+            .Select(row => string.Join(",", SamplingFixtures.Ints(row)))
+            .Order(StringComparer.Ordinal);
+        Assert.Equal(expected, actual);
     }
 }

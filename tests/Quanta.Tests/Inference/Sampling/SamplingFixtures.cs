@@ -58,6 +58,8 @@ static class SamplingFixtures
             "xtc" => new XtcSampler(F("probability"), F("threshold"), I("min_keep"), U("seed")),
             "mirostat" => new MirostatSampler(I("n_vocab"), U("seed"), F("tau"), F("eta"), I("m")),
             "mirostat-v2" => new MirostatV2Sampler(U("seed"), F("tau"), F("eta")),
+            "dry" => new DrySampler(I("context_size"), F("multiplier"), F("base"), I("allowed_length"), I("penalty_last_n"),
+                DrySequenceBreakers.FromStrings(ToyVocabulary.Instance, spec.GetProperty("breakers").EnumerateArray().Select(b => b.GetString()!))),
             "logit-bias" => new LogitBiasSampler(spec.GetProperty("biases").EnumerateArray()
                 .Select(b => new KeyValuePair<int, float>(b[0].GetInt32(), Float(b[1])))),
             var type => throw new InvalidDataException($"unknown sampler {type}"),
@@ -85,10 +87,14 @@ static class SamplingFixtures
         MirostatTau = Float(p.GetProperty("mirostat_tau")),
         MirostatEta = Float(p.GetProperty("mirostat_eta")),
         MinKeep = p.GetProperty("min_keep").GetInt32(),
+        DryMultiplier = Float(p.GetProperty("dry_multiplier")),
+        DryBase = Float(p.GetProperty("dry_base")),
+        DryAllowedLength = p.GetProperty("dry_allowed_length").GetInt32(),
+        DryPenaltyLastN = p.GetProperty("dry_penalty_last_n").GetInt32(),
     };
 
     /// <summary>
-    /// Runs <paramref name="chain"/> for as many draws as the case has, asserting the candidates after each
+    /// Feeds the case's prompt tokens to the chain, then runs <paramref name="chain"/> for as many draws as the case has, asserting the candidates after each
     /// sampler on the first draw and every drawn token id.
     /// </summary>
     public static void AssertMatchesOracle(JsonElement @case, SamplerChain chain)
@@ -97,6 +103,10 @@ static class SamplingFixtures
         var steps = @case.GetProperty("steps").EnumerateArray().ToArray();
         Assert.Equal(steps.Length, chain.Samplers.Count);
 
+        foreach (var token in Ints(@case.GetProperty("prompt")))
+        {
+            chain.Accept(token);
+        }
         var candidates = chain.Candidates;
         candidates.Load(logits);
         for (var s = 0; s < steps.Length; s++)
