@@ -15,7 +15,7 @@ public sealed class DrySampler : ISampler
     readonly DrySequenceBreakers breakers;
     readonly int[] history;
     readonly int[] repeatCount;
-    readonly Dictionary<int, int> maxRepeatByToken = [];
+    readonly Dictionary<int, int> maxRepeatByToken;
     int first;
     int next;
     int size;
@@ -36,6 +36,8 @@ public sealed class DrySampler : ISampler
         this.breakers = Enabled ? breakers : DrySequenceBreakers.None;
         history = new int[Enabled ? window : 0];
         repeatCount = new int[history.Length];
+        // Sized so that steady-state sampling does not grow it: at most one entry per window position.
+        maxRepeatByToken = new Dictionary<int, int>(Math.Min(history.Length, 1024));
     }
 
     /// <summary>The penalty scale.</summary>
@@ -205,7 +207,7 @@ public sealed class DrySampler : ISampler
             {
                 continue;
             }
-            if (breakers.TailsByHead.TryGetValue(span[i].Id, out var tails) && tails.Exists(t => t.Length == 0))
+            if (IsSingleTokenBreaker(span[i].Id))
             {
                 continue;
             }
@@ -218,6 +220,21 @@ public sealed class DrySampler : ISampler
             span[i].Logit -= (float)(Multiplier * Math.Pow(Base, exponent));
         }
         candidates.Sorted = false;
+    }
+
+    bool IsSingleTokenBreaker(int token)
+    {
+        if (breakers.TailsByHead.TryGetValue(token, out var tails))
+        {
+            foreach (var tail in tails)
+            {
+                if (tail.Length == 0)
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /// <inheritdoc/>
