@@ -2,8 +2,9 @@ namespace Quanta.Inference.Sampling;
 
 /// <summary>
 /// Builds the chain llama-cli builds from its parameters (<c>common_sampler_init</c>, common/sampling.cpp,
-/// February 2025): logit bias; then, without mirostat, penalties, DRY, top-k, typical, top-p, min-p, XTC,
-/// temperature (with the dynamic range) and the seeded draw; with mirostat 1 or 2, temperature and the
+/// February 2025): logit bias; then, without mirostat, the filters in <see cref="SamplingParameters.Samplers"/>
+/// order (by default penalties, DRY, top-k, typical, top-p, min-p, XTC, temperature with the dynamic range)
+/// and the seeded draw; with mirostat 1 or 2, temperature and the
 /// mirostat sampler. A temperature ≤ 0 leaves one finite logit, so the draw is greedy.
 /// </summary>
 public static class SamplerChainBuilder
@@ -39,14 +40,21 @@ public static class SamplerChainBuilder
         switch (p.Mirostat)
         {
             case 0:
-                samplers.Add(new PenaltiesSampler(lastN, p.RepeatPenalty, p.FrequencyPenalty, p.PresencePenalty));
-                samplers.Add(CreateDry(p, vocabulary, trainingContextLength));
-                samplers.Add(new TopKSampler(p.TopK));
-                samplers.Add(new TypicalSampler(p.TypicalP, p.MinKeep));
-                samplers.Add(new TopPSampler(p.TopP, p.MinKeep));
-                samplers.Add(new MinPSampler(p.MinP, p.MinKeep));
-                samplers.Add(new XtcSampler(p.XtcProbability, p.XtcThreshold, p.MinKeep, p.Seed));
-                samplers.Add(new DynamicTemperatureSampler(p.Temperature, p.DynamicTemperatureRange, p.DynamicTemperatureExponent));
+                foreach (var stage in p.Samplers)
+                {
+                    samplers.Add(stage switch
+                    {
+                        SamplerStage.Penalties => new PenaltiesSampler(lastN, p.RepeatPenalty, p.FrequencyPenalty, p.PresencePenalty),
+                        SamplerStage.Dry => CreateDry(p, vocabulary, trainingContextLength),
+                        SamplerStage.TopK => new TopKSampler(p.TopK),
+                        SamplerStage.TypicalP => new TypicalSampler(p.TypicalP, p.MinKeep),
+                        SamplerStage.TopP => new TopPSampler(p.TopP, p.MinKeep),
+                        SamplerStage.MinP => new MinPSampler(p.MinP, p.MinKeep),
+                        SamplerStage.Xtc => new XtcSampler(p.XtcProbability, p.XtcThreshold, p.MinKeep, p.Seed),
+                        SamplerStage.Temperature => new DynamicTemperatureSampler(p.Temperature, p.DynamicTemperatureRange, p.DynamicTemperatureExponent),
+                        _ => throw new ArgumentException($"unknown sampler stage {stage}", nameof(parameters)),
+                    });
+                }
                 samplers.Add(new DistSampler(p.Seed));
                 break;
             case 1:

@@ -86,6 +86,9 @@ public sealed record SamplingParameters
     /// <summary>The fewest candidates top-p, min-p, typical and XTC leave (<c>--min-keep</c>).</summary>
     public int MinKeep { get; init; }
 
+    /// <summary>The filters and their order (<c>--samplers</c>), used without mirostat.</summary>
+    public IReadOnlyList<SamplerStage> Samplers { get; init; } = SamplerStages.Default;
+
     /// <summary>Logit biases by token id (<c>--logit-bias</c>), applied first.</summary>
     public IReadOnlyList<KeyValuePair<int, float>> LogitBias { get; init; } = [];
 }

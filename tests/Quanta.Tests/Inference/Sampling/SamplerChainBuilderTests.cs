@@ -41,6 +41,18 @@ public class SamplerChainBuilderTests
     }
 
     [Fact]
+    public void Sampler_order_parses_llama_cli_names_and_letters()
+    {
+        Assert.Equal(SamplerStages.Default, SamplerStages.FromLetters("edkypmxt"));
+        Assert.Equal(SamplerStages.Default, SamplerStages.FromNames("penalties;dry;top_k;typ_p;top_p;min_p;xtc;temperature"));
+        Assert.Equal([SamplerStage.Temperature, SamplerStage.TopK, SamplerStage.TopP, SamplerStage.TypicalP],
+            SamplerStages.FromNames("temp;top-k;nucleus;bogus;typical"));
+        Assert.Equal([SamplerStage.MinP, SamplerStage.Penalties], SamplerStages.FromLetters("m?e"));
+        var chain = SamplerChainBuilder.Build(new SamplingParameters { Samplers = SamplerStages.FromLetters("tk") }, 10);
+        Assert.Equal(["logit-bias", "temp-ext", "top-k", "dist"], chain.Samplers.Select(s => s.Name));
+    }
+
+    [Fact]
     public void Repeat_last_n_minus_one_is_the_context_size()
     {
         var chain = SamplerChainBuilder.Build(new SamplingParameters { RepeatLastN = -1 }, 10, contextLength: 4096);

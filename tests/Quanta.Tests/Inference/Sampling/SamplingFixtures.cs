@@ -91,6 +91,7 @@ static class SamplingFixtures
         DryBase = Float(p.GetProperty("dry_base")),
         DryAllowedLength = p.GetProperty("dry_allowed_length").GetInt32(),
         DryPenaltyLastN = p.GetProperty("dry_penalty_last_n").GetInt32(),
+        Samplers = SamplerStages.FromLetters(p.GetProperty("samplers").GetString()!),
     };
 
     /// <summary>
