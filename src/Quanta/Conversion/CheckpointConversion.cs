@@ -45,6 +45,7 @@ public static class CheckpointConversion
         ArgumentNullException.ThrowIfNull(model);
         run ??= QuantizerOptions.Default;
         var metadata = model.CreateMetadata((uint)ConverterTypeRules.FileTypeOf(type));
+        CheckpointShapeCheck.Verify(model, metadata);
         foreach (var o in run.MetadataOverrides)
         {
             metadata.Set(o.Key, o.Value);
@@ -68,6 +69,7 @@ public static class CheckpointConversion
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(preset);
         var metadata = model.CreateMetadata((uint)LlamaFileType.AllF32);
+        CheckpointShapeCheck.Verify(model, metadata);
         var source = model.Tensors.Any(IsImageTensor)
             ? model.AsSource(metadata, t => IsImageTensor(t) && ConverterTypeRules.Choose(t, ConverterOutputType.F16).Type == GgmlType.F16)
             : model.AsSource(metadata);
@@ -85,6 +87,7 @@ public static class CheckpointConversion
         ArgumentNullException.ThrowIfNull(model);
         run ??= QuantizerOptions.Default;
         var metadata = model.CreateMetadata((uint)ConverterTypeRules.FileTypeOf(type));
+        CheckpointShapeCheck.Verify(model, metadata);
         foreach (var o in run.MetadataOverrides)
         {
             metadata.Set(o.Key, o.Value);
@@ -102,7 +105,9 @@ public static class CheckpointConversion
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(preset);
-        return QuantizationJob.Create(model.AsSource(model.CreateMetadata((uint)LlamaFileType.AllF32)), preset, outputPath, options, run);
+        var metadata = model.CreateMetadata((uint)LlamaFileType.AllF32);
+        CheckpointShapeCheck.Verify(model, metadata);
+        return QuantizationJob.Create(model.AsSource(metadata), preset, outputPath, options, run);
     }
 
     static bool IsImageTensor(ConvertedTensor tensor) => MultimodalTensors.ComponentOf(tensor.Info.Name) != MultimodalComponent.None;
