@@ -154,14 +154,20 @@ internal static partial class ConvertCommand
         {
             WarnAboutLossyPackedLayers(context, model, jobs[0]);
         }
-        Execute(context, request, jobs, model.HfArchitecture, typeLabel, cancellationToken);
+        IReadOnlyList<InputTensors> inputs = projector is null ? [StoredTensors(model)] : [StoredTensors(model), StoredTensors(projector)];
+        Execute(context, request, jobs, model.HfArchitecture, typeLabel, cancellationToken, inputs);
     }
+
+    /// <summary>The checkpoint's own types and sizes (BF16 ...), which the pipeline's float32 rows hide.</summary>
+    static InputTensors StoredTensors(ConvertedModel model) =>
+        new(model.Tensors.ToDictionary(t => t.Info.Name, t => (t.StoredType, t.StoredBytes), StringComparer.Ordinal));
 
     /// <summary>
     /// Prints the plans of a dry run, or runs the jobs (the model, then any projector file) with progress and
     /// prints each summary.
     /// </summary>
-    static void Execute(CliContext context, Request request, IReadOnlyList<QuantizationJob> jobs, string inputKind, string typeLabel, CancellationToken cancellationToken)
+    static void Execute(CliContext context, Request request, IReadOnlyList<QuantizationJob> jobs, string inputKind, string typeLabel, CancellationToken cancellationToken,
+        IReadOnlyList<InputTensors>? inputs = null)
     {
         if (request.DryRun)
         {
@@ -175,15 +181,17 @@ internal static partial class ConvertCommand
             }
             return;
         }
-        foreach (var job in jobs)
+        for (var i = 0; i < jobs.Count; i++)
         {
+            var job = jobs[i];
+            var input = inputs?[i] ?? InputTensors.AsPlanned;
             if (job.Plan.FallbackCount > 0)
             {
                 context.Error.WriteLine($"warning: {job.Plan.FallbackCount} of {job.Plan.Entries.Count} tensor(s) required fallback quantization (row length not a multiple of the block size)");
             }
             context.Error.WriteLine(
                 $"converting '{request.Directory}' ({inputKind}) to '{string.Join("', '", job.Files.Select(f => f.Path))}' as {(job == jobs[0] ? typeLabel : "projector")} using {request.Run.EffectiveThreads} thread(s)");
-            QuantizeProgress.RunAndReport(context, job, request.Directory, cancellationToken);
+            QuantizeProgress.RunAndReport(context, job, request.Directory, cancellationToken, input);
         }
     }
 

@@ -16,20 +16,21 @@ internal static class QuantizeProgress
     /// stderr), then writes its summary for <paramref name="input"/> to the report writer. A
     /// <see cref="QuantizationException"/> becomes a <see cref="UserErrorException"/> with its message.
     /// </summary>
-    public static void RunAndReport(CliContext context, QuantizationJob job, string input, CancellationToken cancellationToken)
+    public static void RunAndReport(CliContext context, QuantizationJob job, string input, CancellationToken cancellationToken, InputTensors? inputTensors = null)
     {
+        inputTensors ??= InputTensors.AsPlanned;
         QuantizationResult result;
         try
         {
             result = context.ErrorIsTerminal
                 ? RunWithBar(context, job, cancellationToken)
-                : Quantizer.Run(job, new PlainLines(context.Error), cancellationToken);
+                : Quantizer.Run(job, new PlainLines(context.Error, inputTensors), cancellationToken);
         }
         catch (QuantizationException e)
         {
             throw new UserErrorException(e.Message, e);
         }
-        QuantizeSummary.Write(context.CreateReportWriter(), input, result);
+        QuantizeSummary.Write(context.CreateReportWriter(), input, result, inputTensors);
     }
 
     /// <summary>Runs the job under a progress bar drawn on the context's stderr.</summary>
@@ -74,7 +75,7 @@ internal static class QuantizeProgress
     }
 
     /// <summary>One line per tensor, as llama-quantize logs them: number, name, shape, types, sizes.</summary>
-    public sealed class PlainLines(TextWriter error) : IProgress<QuantizationProgress>
+    public sealed class PlainLines(TextWriter error, InputTensors? inputTensors = null) : IProgress<QuantizationProgress>
     {
         public void Report(QuantizationProgress value)
         {
@@ -85,11 +86,12 @@ internal static class QuantizeProgress
             var e = value.Entry;
             var width = value.TensorCount.ToString(CultureInfo.InvariantCulture).Length;
             var number = value.TensorNumber.ToString(CultureInfo.InvariantCulture).PadLeft(width);
-            var types = e.IsCopied
-                ? $"{GgmlTypeInfo.Of(e.SourceType).Name}, copied"
-                : $"{GgmlTypeInfo.Of(e.SourceType).Name} -> {GgmlTypeInfo.Of(e.TargetType).Name}";
+            var input = inputTensors ?? InputTensors.AsPlanned;
+            var types = input.IsCopied(e)
+                ? $"{input.TypeOf(e)}, copied"
+                : $"{input.TypeOf(e)} -> {GgmlTypeInfo.Of(e.TargetType).Name}";
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"[{number}/{value.TensorCount}] {e.Name,-32} {Humanize.Shape(e.Tensor.Shape),-16} {types,-16} {Mib(e.SourceBytes),9:F3} MiB -> {Mib(e.TargetBytes),9:F3} MiB"));
+                $"[{number}/{value.TensorCount}] {e.Name,-32} {Humanize.Shape(e.Tensor.Shape),-16} {types,-16} {Mib(input.BytesOf(e)),9:F3} MiB -> {Mib(e.TargetBytes),9:F3} MiB"));
         }
 
         static double Mib(long bytes) => bytes / 1024.0 / 1024.0;

@@ -84,7 +84,7 @@ public static class CheckpointShapeCheck
         {
             var layer = LayerOf(tensor.Name);
             throw new ConversionException(layer >= h.Layers
-                ? $"{configName}: num_hidden_layers is {Number(h.Layers)}, but the checkpoint has {Number(layersPresent)} layers (tensor {Describe(tensor)} is beyond them); llama.cpp would refuse the file"
+                ? $"{configName}: num_hidden_layers is {Number(h.Layers)}, but the checkpoint has {LayerCount(layersPresent)} (tensor {Describe(tensor)} belongs to layer {Number(layer)}); llama.cpp would refuse the file"
                 : $"tensor {Describe(tensor)} is not one llama.cpp's {arch} loader reads; it would refuse the file (wrong number of tensors)");
         }
     }
@@ -93,11 +93,13 @@ public static class CheckpointShapeCheck
     {
         var layer = LayerOf(name);
         return layer >= layersPresent && layersPresent < h.Layers
-            ? $"{configName}: num_hidden_layers is {Number(h.Layers)}, but the checkpoint has {Number(layersPresent)} layers (no tensor '{name}'); llama.cpp would refuse the file"
+            ? $"{configName}: num_hidden_layers is {Number(h.Layers)}, but the checkpoint has {LayerCount(layersPresent)} (no tensor '{name}'); llama.cpp would refuse the file"
             : $"the checkpoint has no tensor for '{name}', which llama.cpp's {arch} loader requires";
     }
 
     static string Describe(CheckedTensor t) => t.CheckpointName is { } source && source != t.Name ? $"'{t.Name}' ({source})" : $"'{t.Name}'";
+
+    static string LayerCount(long n) => n == 1 ? "1 layer" : $"{Number(n)} layers";
 
     static string Number(long n) => n.ToString(CultureInfo.InvariantCulture);
 

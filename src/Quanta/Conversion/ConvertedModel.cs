@@ -154,7 +154,8 @@ public sealed class ConvertedModel : IDisposable
         var inFeatures = qweight.Shape.Count == 2
             ? packed.Format == PackedInt4Format.AwqGemm ? qweight.Shape[0] : qweight.Shape[0] * 8
             : throw new ConversionException($"'{qweight.Name}' is not 2-D");
-        return ConvertedTensor.FromPacked(module, () => packed.Load(checkpoint, module), inFeatures, outFeatures, mapping, shard, qweight.FileOffset);
+        var storedBytes = PackedInt4Checkpoint.PackedSuffixes.Sum(suffix => checkpoint.FindTensor(module + suffix)?.ByteSize ?? 0);
+        return ConvertedTensor.FromPacked(module, () => packed.Load(checkpoint, module), inFeatures, outFeatures, mapping, shard, qweight.FileOffset, storedBytes);
     }
 
     /// <summary>

@@ -227,6 +227,28 @@ public sealed class PackedInt4ConvertTests : IDisposable
     }
 
     [Theory]
+    [InlineData("gptq", "\"intermediate_size\":128", "\"intermediate_size\":96",
+        "tensor 'blk.0.ffn_gate.weight' has shape [64, 128], but ", "config.json gives [64 (hidden_size), 96 (intermediate_size)]")]
+    [InlineData("awq", "\"num_hidden_layers\":1", "\"num_hidden_layers\":2",
+        "config.json: num_hidden_layers is 2, but the checkpoint has 1 layer (no tensor 'blk.1.attn_norm.weight')")]
+    [InlineData("gptq", "\"num_key_value_heads\":2", "\"num_key_value_heads\":1",
+        "tensor 'blk.0.attn_k.weight' has shape [64, 32], but ", "[64 (hidden_size), 16 (num_key_value_heads 1 x head size 16)]")]
+    public void A_config_that_disagrees_with_the_packed_layers_is_refused(string method, string from, string to, params string[] expected)
+    {
+        var (directory, _) = Write(method, symmetric: true);
+        var config = Path.Combine(directory, "config.json");
+        var json = File.ReadAllText(config);
+        Assert.Contains(from, json, StringComparison.Ordinal);
+        File.WriteAllText(config, json.Replace(from, to, StringComparison.Ordinal));
+        var output = Path.Combine(_root, "refused.gguf");
+        var result = CliRunner.Run(["convert", directory, "--type", "q4_0", "-o", output]);
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.ErrorLines);
+        Assert.All(expected, part => Assert.Contains(part, line, StringComparison.Ordinal));
+        Assert.False(File.Exists(output));
+    }
+
+    [Theory]
     [InlineData("gptq")]
     [InlineData("awq")]
     public void F32_holds_the_unpacked_values(string method)
