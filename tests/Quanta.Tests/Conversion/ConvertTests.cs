@@ -269,7 +269,7 @@ public sealed class ConvertTests : IDisposable
     public void Demo_checkpoint_converts_like_the_demo_model()
     {
         var directory = Path.Combine(_root, "demo-checkpoint");
-        var write = CliRunner.Run("demo", "--write-checkpoint", directory, "--layers", "2", "--width", "64", "--ffn", "128", "--heads", "4", "--kv-heads", "2", "--vocab", "96");
+        var write = CliRunner.Run("demo", "--write-checkpoint", directory, "--layers", "2", "--width", "64", "--ffn", "128", "--heads", "4", "--kv-heads", "2");
         Assert.True(write.ExitCode == 0, write.Error);
         using var gguf = GgufFile.Open(Convert(directory, "f16"));
         Assert.Equal(2 + 1 + (2 * 9), gguf.Tensors.Count);
