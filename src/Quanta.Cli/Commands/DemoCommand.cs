@@ -63,7 +63,14 @@ internal static class DemoCommand
                 parseResult.GetValue(heads), parseResult.GetValue(kvHeads), vocabulary, parseResult.GetValue(seed));
             if (parseResult.GetValue(writeCheckpoint) is { } checkpoint)
             {
-                SyntheticLlamaModel.WriteCheckpoint(checkpoint, shape, parseResult.GetValue(threads), DemoTokenizer.Files());
+                try
+                {
+                    SyntheticLlamaModel.WriteCheckpoint(checkpoint, shape, parseResult.GetValue(threads), DemoTokenizer.Files());
+                }
+                catch (ArgumentException e)
+                {
+                    throw new UserErrorException(e.Message.Split(" (Parameter", 2)[0], e);
+                }
                 context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"wrote {checkpoint}: {shape.Layers} layers, width {shape.Width}, {Humanize.Count(shape.ParameterCount)} parameters, BF16 safetensors, Llama 2 tokenizer"));
                 return Task.FromResult(ExitCodes.Success);

@@ -100,10 +100,9 @@ public static class SyntheticLlamaModel
         IReadOnlyList<KeyValuePair<string, GgufValue>>? tokenizerKeys = null)
     {
         ArgumentNullException.ThrowIfNull(shape);
-        if (shape.Layers < 0 || shape.Width <= 0 || shape.FeedForward <= 0 || shape.Heads <= 0 || shape.KvHeads <= 0 || shape.Vocabulary <= 0
-            || shape.Width % shape.Heads != 0 || shape.Heads % shape.KvHeads != 0)
+        if (ShapeProblem(shape) is { } problem)
         {
-            throw new ArgumentException($"not a valid llama shape: {shape}", nameof(shape));
+            throw new ArgumentException($"not a valid llama shape: {problem}", nameof(shape));
         }
         if (tokenizerKeys?.FirstOrDefault(k => k.Key == "tokenizer.ggml.tokens").Value is { Type: GgufValueType.Array } tokens && tokens.AsArray().Count != shape.Vocabulary)
         {
@@ -142,6 +141,15 @@ public static class SyntheticLlamaModel
         }
         writer.Commit();
     }
+
+    /// <summary>What makes <paramref name="shape"/> no llama model, or null.</summary>
+    static string? ShapeProblem(SyntheticLlamaShape shape) =>
+        shape.Layers < 0 ? $"{shape.Layers} layers"
+        : shape.Width <= 0 || shape.FeedForward <= 0 || shape.Heads <= 0 || shape.KvHeads <= 0 || shape.Vocabulary <= 0
+            ? $"width {shape.Width}, FFN {shape.FeedForward}, {shape.Heads} heads, {shape.KvHeads} KV heads and vocabulary {shape.Vocabulary} must all be positive"
+        : shape.Width % shape.Heads != 0 ? $"width {shape.Width} is not a multiple of the {shape.Heads} heads"
+        : shape.Heads % shape.KvHeads != 0 ? $"{shape.Heads} heads are not a multiple of the {shape.KvHeads} KV heads"
+        : null;
 
     static void Fill(ulong seed, int tensorIndex, GgufTensorInfo tensor, long start, int count, Span<byte> destination)
     {
@@ -183,6 +191,10 @@ public static class SyntheticLlamaModel
     public static void WriteCheckpoint(string directory, SyntheticLlamaShape shape, int threads = 0, IReadOnlyDictionary<string, byte[]>? tokenizerFiles = null)
     {
         ArgumentNullException.ThrowIfNull(shape);
+        if (ShapeProblem(shape) is { } problem)
+        {
+            throw new ArgumentException($"not a valid llama shape: {problem}", nameof(shape));
+        }
         Directory.CreateDirectory(directory);
         // Llama 2's special token ids, as its config.json has them (the tokenizer files say the same).
         var config = string.Create(System.Globalization.CultureInfo.InvariantCulture,

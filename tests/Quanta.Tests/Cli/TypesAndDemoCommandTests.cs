@@ -51,7 +51,12 @@ public class TypesAndDemoCommandTests
         using var file = GgufFile.Open(dir.File("a.gguf"));
         Assert.Equal(SyntheticLlamaModel.Tensors(new SyntheticLlamaShape(1, 64, 128, 4, 1, 32000)).Select(t => t.Name), file.Tensors.Select(t => t.Name));
         Assert.Equal([64L, 16], file.FindTensor("blk.0.attn_k.weight")!.Shape);
-        Assert.NotEqual(0, CliRunner.Run("demo", "--write-model", dir.File("c.gguf"), "--heads", "3").ExitCode);
+        var bad = CliRunner.Run("demo", "--write-model", dir.File("c.gguf"), "--heads", "3");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Equal(["error: not a valid llama shape: width 256 is not a multiple of the 3 heads"], bad.ErrorLines);
+        Assert.Equal(["error: not a valid llama shape: 4 heads are not a multiple of the 3 KV heads"],
+            CliRunner.Run("demo", "--write-checkpoint", dir.File("d"), "--kv-heads", "3").ErrorLines);
+        Assert.False(Directory.Exists(dir.File("d")));
     }
 
     [Fact]
