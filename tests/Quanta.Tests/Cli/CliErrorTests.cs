@@ -223,6 +223,25 @@ public sealed class CliErrorTests
     }
 
     [Fact]
+    public void Create_from_a_gguf_without_a_tokenizer_warns_as_for_a_checkpoint()
+    {
+        using var dir = new TempDirectory();
+        var bare = dir.File("no-tokenizer.gguf");
+        Quanta.Demo.SyntheticLlamaModel.Write(bare, new Quanta.Demo.SyntheticLlamaShape(1, 32, 64, 2, 1, 64));
+        File.WriteAllText(dir.File("Modelfile"), $"FROM {bare}\n");
+        File.WriteAllText(dir.File("Modelfile.tiny"), $"FROM {CliRunner.TinyModel}\n");
+
+        var result = CliRunner.Run("create", "bare", "-f", dir.File("Modelfile"), "--store", dir.File("store"));
+        var tiny = CliRunner.Run("create", "tiny", "-f", dir.File("Modelfile.tiny"), "--store", dir.File("store"));
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains($"warning: '{bare}' has no tokenizer (no tokenizer.* keys), so the model cannot run as is", result.ErrorLines);
+        Assert.Equal("success", result.ErrorLines[^1]);
+        Assert.True(tiny.ExitCode == 0, tiny.Error);
+        Assert.DoesNotContain(tiny.ErrorLines, l => l.StartsWith("warning:", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Cancelled_ExitsOneThirty()
     {
         using var cts = new CancellationTokenSource();
