@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Quanta.Cli.Rendering;
 using Quanta.Conversion;
 using Quanta.Conversion.GemmaInt8;
 using Quanta.Formats;
@@ -89,7 +90,8 @@ internal static partial class ConvertCommand
             {
                 context.Error.WriteLine($"warning: {warning}");
             }
-            Execute(context, request, [job], $"gemma_pytorch int8, variant {model.Model.Variant.Name}", typeLabel, cancellationToken);
+            var stored = new InputTensors(model.Tensors.ToDictionary(t => t.Info.Name, t => (t.StoredType, t.StoredBytes), StringComparer.Ordinal));
+            Execute(context, request, [job], $"gemma_pytorch int8, variant {model.Model.Variant.Name}", typeLabel, cancellationToken, [stored]);
         }
     }
 

@@ -128,6 +128,20 @@ public sealed class GemmaInt8ConvertTests : IDisposable
     }
 
     [Fact]
+    public void Reports_see_the_int8_values_and_scalers_not_the_pipelines_float32()
+    {
+        var path = WriteCheckpoint();
+        using var model = GemmaInt8Conversion.Open(path, GemmaInt8Tests.Tiny);
+        using var checkpoint = PyTorchCheckpoint.Open(path);
+        var down = model.Tensors.Single(t => t.Info.Name == "blk.1.ffn_down.weight");
+        Assert.Equal("i8", down.StoredType);
+        Assert.Equal(checkpoint["model.layers.1.mlp.down_proj.weight"].ByteSize + checkpoint["model.layers.1.mlp.down_proj.weight_scaler"].ByteSize, down.StoredBytes);
+        var norm = model.Tensors.Single(t => t.Info.Name == "blk.0.attn_norm.weight");
+        Assert.Equal("bf16", norm.StoredType);
+        Assert.Equal(checkpoint["model.layers.0.input_layernorm.weight"].ByteSize, norm.StoredBytes);
+    }
+
+    [Fact]
     public void A_layer_whose_shape_disagrees_with_the_variant_is_refused_before_writing()
     {
         // Recognition looks at layer 0; llama.cpp's loader checks every layer, and so does the conversion.

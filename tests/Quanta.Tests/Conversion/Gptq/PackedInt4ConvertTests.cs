@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using Quanta.Codecs;
 using Quanta.Conversion;
+using Quanta.Conversion.Gptq;
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
 using Quanta.Formats.Safetensors;
@@ -207,6 +208,14 @@ public sealed class PackedInt4ConvertTests : IDisposable
         var (directory, layers) = Write(method, symmetric);
         using var gguf = GgufFile.Open(Convert(directory, type, out var error));
         Assert.DoesNotContain("requantized", error, StringComparison.Ordinal);
+        // Reported as the checkpoint holds it: 4-bit codes with their zeros, scales (and GPTQ's group indices).
+        using (var checkpoint = SafetensorsCheckpoint.Open(directory))
+        {
+            var packedBytes = PackedInt4Checkpoint.PackedSuffixes.Sum(suffix => checkpoint.FindTensor("model.layers.0.self_attn.q_proj" + suffix)?.ByteSize ?? 0);
+            var line = Assert.Single(error.Split('\n'), l => l.Contains(" blk.0.attn_q.weight ", StringComparison.Ordinal));
+            Assert.Contains($"int4 -> {type} ", line, StringComparison.Ordinal);
+            Assert.Contains((packedBytes / 1024.0 / 1024.0).ToString("F3", System.Globalization.CultureInfo.InvariantCulture) + " MiB ->", line, StringComparison.Ordinal);
+        }
         var ggmlType = type == "q4_0" ? GgmlType.Q4_0 : GgmlType.Q4_1;
         foreach (var (name, layer) in layers)
         {
