@@ -171,13 +171,13 @@ internal static partial class ConvertCommand
     {
         if (request.DryRun)
         {
-            foreach (var job in jobs)
+            for (var i = 0; i < jobs.Count; i++)
             {
                 if (jobs.Count > 1)
                 {
-                    context.Out.WriteLine(job == jobs[0] ? "text model:" : "projector (mmproj):");
+                    context.Out.WriteLine(i == 0 ? "text model:" : "projector (mmproj):");
                 }
-                context.Out.Write(job.Plan.ToTable());
+                context.Out.Write(jobs[i].Plan.ToTable((inputs?[i] ?? InputTensors.AsPlanned).Of));
             }
             return;
         }

@@ -19,6 +19,9 @@ internal sealed class InputTensors(IReadOnlyDictionary<string, (string Type, lon
 
     public long TotalBytes(QuantizationPlan plan) => plan.Entries.Sum(BytesOf);
 
+    /// <summary>Type and bytes together, for <see cref="QuantizationPlan.ToTable(Func{QuantizationPlanEntry, ValueTuple{string, long}})"/>.</summary>
+    public (string Type, long Bytes) Of(QuantizationPlanEntry entry) => (TypeOf(entry), BytesOf(entry));
+
     /// <summary>Whether the output holds the tensor as the input does: a BF16 norm written as F32 is converted, not copied.</summary>
     public bool IsCopied(QuantizationPlanEntry entry) => entry.IsCopied && TypeOf(entry) == GgmlTypeInfo.Of(entry.TargetType).Name;
 }

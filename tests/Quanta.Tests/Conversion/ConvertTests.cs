@@ -263,6 +263,13 @@ public sealed class ConvertTests : IDisposable
         var size = Assert.Single(result.Out.Split('\n'), l => l.StartsWith("Size:", StringComparison.Ordinal));
         Assert.StartsWith($"Size:             {Quanta.Cli.Rendering.Humanize.Bytes(checkpointBytes)} -> ", size, StringComparison.Ordinal);
         Assert.Contains($"Bits per weight:  16.00 -> ", result.Out, StringComparison.Ordinal);
+
+        var plan = CliRunner.Run("convert", directory, "--type", "q8_0", "--dry-run");
+        Assert.True(plan.ExitCode == 0, plan.Error);
+        var rows = plan.Out.Split('\n').Where(l => l.Contains("  token_embd.weight  ", StringComparison.Ordinal) || l.Contains("  blk.0.attn_norm.weight  ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, r => Assert.Matches(@"\]\s+bf16\s+(q8_0|f32)\s", r));
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"model size = {checkpointBytes / 1024.0 / 1024.0,10:F2} MiB (16.00 BPW)"), plan.Out, StringComparison.Ordinal);
     }
 
     [Fact]
