@@ -23,7 +23,7 @@ internal static class QuantizeProgress
         try
         {
             result = context.ErrorIsTerminal
-                ? RunWithBar(context, job, cancellationToken)
+                ? RunWithBar(context, job, cancellationToken, inputTensors)
                 : Quantizer.Run(job, new PlainLines(context.Error, inputTensors), cancellationToken);
         }
         catch (QuantizationException e)
@@ -33,9 +33,14 @@ internal static class QuantizeProgress
         QuantizeSummary.Write(context.CreateReportWriter(), input, result, inputTensors);
     }
 
-    /// <summary>Runs the job under a progress bar drawn on the context's stderr.</summary>
-    public static QuantizationResult RunWithBar(CliContext context, QuantizationJob job, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the job under a progress bar drawn on the context's stderr, its bytes counted as <paramref name="inputTensors"/>
+    /// has the input (a BF16 checkpoint's bytes, not the float32 rows the pipeline reads).
+    /// </summary>
+    public static QuantizationResult RunWithBar(CliContext context, QuantizationJob job, CancellationToken cancellationToken, InputTensors? inputTensors = null)
     {
+        var inputBytes = (inputTensors ?? InputTensors.AsPlanned).TotalBytes(job.Plan);
+        var scale = job.Plan.SourceBytes == 0 ? 1.0 : (double)inputBytes / job.Plan.SourceBytes;
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(context.Error),
@@ -54,8 +59,8 @@ internal static class QuantizeProgress
                 new RemainingTimeColumn())
             .Start(progress =>
             {
-                var task = progress.AddTask(Describe(1, job.Plan.Entries.Count, job.Plan.Entries.Count == 0 ? "" : job.Plan.Entries[0].Name), maxValue: Math.Max(1, job.Plan.SourceBytes));
-                result = Quantizer.Run(job, new BarReporter(task), cancellationToken);
+                var task = progress.AddTask(Describe(1, job.Plan.Entries.Count, job.Plan.Entries.Count == 0 ? "" : job.Plan.Entries[0].Name), maxValue: Math.Max(1, inputBytes));
+                result = Quantizer.Run(job, new BarReporter(task, scale), cancellationToken);
                 task.Value = task.MaxValue;
             });
         return result!;
@@ -65,11 +70,11 @@ internal static class QuantizeProgress
     static string Describe(int number, int count, string name) =>
         Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"[{number}/{count}] {name}"));
 
-    sealed class BarReporter(ProgressTask task) : IProgress<QuantizationProgress>
+    sealed class BarReporter(ProgressTask task, double scale) : IProgress<QuantizationProgress>
     {
         public void Report(QuantizationProgress value)
         {
-            task.Value = value.SourceBytesDone;
+            task.Value = value.SourceBytesDone * scale;
             task.Description = Describe(value.TensorNumber, value.TensorCount, value.Entry.Name);
         }
     }
