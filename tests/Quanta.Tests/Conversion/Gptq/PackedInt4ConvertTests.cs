@@ -257,6 +257,24 @@ public sealed class PackedInt4ConvertTests : IDisposable
         Assert.False(File.Exists(output));
     }
 
+    [Fact]
+    public void Create_from_a_packed_checkpoint_whose_config_disagrees_is_refused_and_the_store_unchanged()
+    {
+        var (directory, _) = Write("gptq", symmetric: true);
+        var config = Path.Combine(directory, "config.json");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"num_hidden_layers\":1", "\"num_hidden_layers\":3", StringComparison.Ordinal));
+        var modelfile = Path.Combine(_root, "Modelfile");
+        File.WriteAllText(modelfile, $"FROM {directory}\n");
+        var store = Path.Combine(_root, "store");
+
+        var result = CliRunner.Run("create", "m", "-f", modelfile, "--quantize", "q4_0", "--store", store);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"error: (line 1): FROM {directory}: {config}: num_hidden_layers is 3, but the checkpoint has 1 layer (no tensor 'blk.1.attn_norm.weight'); llama.cpp would refuse the file",
+            result.ErrorLines[^1]);
+        Assert.Equal([".quanta.lock"], Directory.EnumerateFiles(store, "*", SearchOption.AllDirectories).Select(Path.GetFileName));
+    }
+
     [Theory]
     [InlineData("gptq")]
     [InlineData("awq")]
