@@ -66,7 +66,7 @@ public static class Cli
         ArgumentNullException.ThrowIfNull(verbs);
 
         var root = BuildRootCommand(context, verbs);
-        var parseResult = root.Parse(args);
+        var parseResult = root.Parse(HelpRequest(args, root));
         if (parseResult.Action is ParseErrorAction)
         {
             return ReportParseErrors(parseResult, context.Error);
@@ -112,6 +112,18 @@ public static class Cli
             return ExitCodes.Usage;
         }
     }
+
+    /// <summary>
+    /// Bare <c>quanta</c> and <c>quanta help [VERB]</c> ask for the help (exit 0), as git and dotnet take them;
+    /// System.CommandLine alone would call the first a missing command and the second an unknown one.
+    /// </summary>
+    static string[] HelpRequest(string[] args, RootCommand root) => args switch
+    {
+        [] or ["help"] => ["--help"],
+        // An unknown verb after help is reported as unknown, not answered with the general help.
+        ["help", var verb, ..] => root.Subcommands.Any(c => c.Name == verb) ? [.. args[1..], "--help"] : args[1..],
+        _ => args,
+    };
 
     static RootCommand BuildRootCommand(CliContext context, IEnumerable<Func<CliContext, Command>> verbs)
     {

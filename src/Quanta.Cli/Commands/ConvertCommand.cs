@@ -167,36 +167,44 @@ internal static partial class ConvertCommand
         {
             context.Error.WriteLine($"warning: {warning}");
         }
-        Execute(context, request, jobs, inputKind, typeLabel, cancellationToken);
+        IReadOnlyList<InputTensors> inputs = projector is null ? [StoredTensors(model)] : [StoredTensors(model), StoredTensors(projector)];
+        Execute(context, request, jobs, inputKind, typeLabel, cancellationToken, inputs);
     }
+
+    /// <summary>The checkpoint's own types and sizes (BF16 ...), which the pipeline's float32 rows hide.</summary>
+    static InputTensors StoredTensors(IConvertedModel model) =>
+        new(model.StoredTensors.ToDictionary(t => t.Name, t => (t.Type, t.Bytes), StringComparer.Ordinal));
 
     /// <summary>
     /// Prints the plans of a dry run, or runs the jobs (the model, then any projector file) with progress and
     /// prints each summary.
     /// </summary>
-    static void Execute(CliContext context, Request request, IReadOnlyList<QuantizationJob> jobs, string inputKind, string typeLabel, CancellationToken cancellationToken)
+    static void Execute(CliContext context, Request request, IReadOnlyList<QuantizationJob> jobs, string inputKind, string typeLabel, CancellationToken cancellationToken,
+        IReadOnlyList<InputTensors>? inputs = null)
     {
         if (request.DryRun)
         {
-            foreach (var job in jobs)
+            for (var i = 0; i < jobs.Count; i++)
             {
                 if (jobs.Count > 1)
                 {
-                    context.Out.WriteLine(job == jobs[0] ? "text model:" : "projector (mmproj):");
+                    context.Out.WriteLine(i == 0 ? "text model:" : "projector (mmproj):");
                 }
-                context.Out.Write(job.Plan.ToTable());
+                context.Out.Write(jobs[i].Plan.ToTable((inputs?[i] ?? InputTensors.AsPlanned).Of));
             }
             return;
         }
-        foreach (var job in jobs)
+        for (var i = 0; i < jobs.Count; i++)
         {
+            var job = jobs[i];
+            var input = inputs?[i] ?? InputTensors.AsPlanned;
             if (job.Plan.FallbackCount > 0)
             {
                 context.Error.WriteLine($"warning: {job.Plan.FallbackCount} of {job.Plan.Entries.Count} tensor(s) required fallback quantization (row length not a multiple of the block size)");
             }
             context.Error.WriteLine(
                 $"converting '{request.Directory}' ({inputKind}) to '{string.Join("', '", job.Files.Select(f => f.Path))}' as {(job == jobs[0] ? typeLabel : "projector")} using {request.Run.EffectiveThreads} thread(s)");
-            QuantizeProgress.RunAndReport(context, job, request.Directory, cancellationToken);
+            QuantizeProgress.RunAndReport(context, job, request.Directory, cancellationToken, input);
         }
     }
 

@@ -61,6 +61,11 @@ internal static class CreateCommand
         QuantizerOptions run = QuantizerOptions.Default;
         if (quantize is not null)
         {
+            // Checked here: quantize's own message would guess at a missing output file, which create does not have.
+            if (!QuantizationPresets.TryParse(quantize, out _))
+            {
+                throw new UserErrorException($"--quantize: unknown quantization type '{quantize}'; run 'quanta types' for the list");
+            }
             // The same reading (and the same errors) as 'quanta quantize IN TYPE'.
             var request = QuantizeCommand.ReadRequest(parseResult, ["model", quantize], o);
             (preset, quantizationOptions, run) = (request.Preset, request.Options, request.Run);

@@ -22,14 +22,22 @@ internal static class DemoCommand
 
     public static Command Create(CliContext context)
     {
-        var writeModel = new Option<string>("--write-model") { Description = "Only write the synthetic F16 model to this path and stop", HelpName = "path" };
-        var writeCheckpoint = new Option<string>("--write-checkpoint") { Description = "Only write the synthetic model as a BF16 Hugging Face checkpoint (config.json + model.safetensors) into this directory and stop", HelpName = "dir" };
+        var writeModel = new Option<string>("--write-model") { Description = "Only write the synthetic F16 model, with the Llama 2 tokenizer (32,000 tokens), to this path and stop", HelpName = "path" };
+        var writeCheckpoint = new Option<string>("--write-checkpoint")
+        {
+            Description = "Only write the synthetic model as a BF16 Hugging Face checkpoint (config.json, model.safetensors and the Llama 2 tokenizer's files) into this directory and stop",
+            HelpName = "dir",
+        };
         var layers = new Option<int>("--layers") { Description = "Blocks", DefaultValueFactory = _ => 4 };
         var width = new Option<int>("--width") { Description = "Embedding length", DefaultValueFactory = _ => 256 };
         var ffn = new Option<int>("--ffn") { Description = "Feed-forward length", DefaultValueFactory = _ => 768 };
         var heads = new Option<int>("--heads") { Description = "Attention heads", DefaultValueFactory = _ => 4 };
         var kvHeads = new Option<int>("--kv-heads") { Description = "Key/value heads", DefaultValueFactory = _ => 2 };
-        var vocab = new Option<int>("--vocab") { Description = "Vocabulary size", DefaultValueFactory = _ => 1024 };
+        var vocab = new Option<int>("--vocab")
+        {
+            Description = $"Vocabulary size (default 1024; a written model has the Llama 2 tokenizer's {DemoTokenizer.Vocabulary})",
+            DefaultValueFactory = _ => 1024,
+        };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the weights", DefaultValueFactory = _ => 42UL };
         var threads = new Option<int>("--threads", "-t") { Description = "Threads (default: all processors)" };
         var command = new Command("demo", "Build a small synthetic model, quantize it to Q4_K_M and Q8_0, and show what changed")
@@ -38,14 +46,33 @@ internal static class DemoCommand
         };
         command.SetAction((parseResult, cancellationToken) =>
         {
+            var writes = parseResult.GetValue(writeModel) is not null || parseResult.GetValue(writeCheckpoint) is not null;
+            var vocabulary = parseResult.GetValue(vocab);
+            if (writes)
+            {
+                // A written model must load in llama.cpp, so it carries a real tokenizer, and the embedding's rows are its tokens.
+                if (parseResult.GetResult(vocab) is { Implicit: false } && vocabulary != DemoTokenizer.Vocabulary)
+                {
+                    throw new UserErrorException(string.Create(CultureInfo.InvariantCulture,
+                        $"--vocab {vocabulary}: a written demo model carries the Llama 2 tokenizer, which has {DemoTokenizer.Vocabulary} tokens; leave --vocab out or give {DemoTokenizer.Vocabulary}"));
+                }
+                vocabulary = DemoTokenizer.Vocabulary;
+            }
             var shape = new SyntheticLlamaShape(
                 parseResult.GetValue(layers), parseResult.GetValue(width), parseResult.GetValue(ffn),
-                parseResult.GetValue(heads), parseResult.GetValue(kvHeads), parseResult.GetValue(vocab), parseResult.GetValue(seed));
+                parseResult.GetValue(heads), parseResult.GetValue(kvHeads), vocabulary, parseResult.GetValue(seed));
             if (parseResult.GetValue(writeCheckpoint) is { } checkpoint)
             {
-                SyntheticLlamaModel.WriteCheckpoint(checkpoint, shape, parseResult.GetValue(threads));
+                try
+                {
+                    SyntheticLlamaModel.WriteCheckpoint(checkpoint, shape, parseResult.GetValue(threads), DemoTokenizer.Files());
+                }
+                catch (ArgumentException e)
+                {
+                    throw new UserErrorException(e.Message.Split(" (Parameter", 2)[0], e);
+                }
                 context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"wrote {checkpoint}: {shape.Layers} layers, width {shape.Width}, {Humanize.Count(shape.ParameterCount)} parameters, BF16 safetensors"));
+                    $"wrote {checkpoint}: {shape.Layers} layers, width {shape.Width}, {Humanize.Count(shape.ParameterCount)} parameters, BF16 safetensors, Llama 2 tokenizer"));
                 return Task.FromResult(ExitCodes.Success);
             }
             Run(context, shape, parseResult.GetValue(writeModel), parseResult.GetValue(threads), cancellationToken);
@@ -61,9 +88,9 @@ internal static class DemoCommand
         var scratch = new GgufWriterOptions { CancellationToken = cancellationToken, FlushToDisk = false };
         if (writeModel is not null)
         {
-            WriteModel(writeModel, shape, threads, writerOptions);
+            WriteModel(writeModel, shape, threads, writerOptions, DemoTokenizer.Keys());
             context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"wrote {writeModel}: {shape.Layers} layers, width {shape.Width}, {Humanize.Count(shape.ParameterCount)} parameters, F16"));
+                $"wrote {writeModel}: {shape.Layers} layers, width {shape.Width}, {Humanize.Count(shape.ParameterCount)} parameters, F16, Llama 2 tokenizer"));
             return;
         }
 
@@ -104,11 +131,12 @@ internal static class DemoCommand
         }
     }
 
-    static void WriteModel(string path, SyntheticLlamaShape shape, int threads, GgufWriterOptions options)
+    static void WriteModel(string path, SyntheticLlamaShape shape, int threads, GgufWriterOptions options,
+        IReadOnlyList<KeyValuePair<string, GgufValue>>? tokenizerKeys = null)
     {
         try
         {
-            SyntheticLlamaModel.Write(path, shape, threads, options);
+            SyntheticLlamaModel.Write(path, shape, threads, options, tokenizerKeys);
         }
         catch (ArgumentException e)
         {

@@ -16,25 +16,31 @@ internal static class QuantizeProgress
     /// stderr), then writes its summary for <paramref name="input"/> to the report writer. A
     /// <see cref="QuantizationException"/> becomes a <see cref="UserErrorException"/> with its message.
     /// </summary>
-    public static void RunAndReport(CliContext context, QuantizationJob job, string input, CancellationToken cancellationToken)
+    public static void RunAndReport(CliContext context, QuantizationJob job, string input, CancellationToken cancellationToken, InputTensors? inputTensors = null)
     {
+        inputTensors ??= InputTensors.AsPlanned;
         QuantizationResult result;
         try
         {
             result = context.ErrorIsTerminal
-                ? RunWithBar(context, job, cancellationToken)
-                : Quantizer.Run(job, new PlainLines(context.Error), cancellationToken);
+                ? RunWithBar(context, job, cancellationToken, inputTensors)
+                : Quantizer.Run(job, new PlainLines(context.Error, inputTensors), cancellationToken);
         }
         catch (QuantizationException e)
         {
             throw new UserErrorException(e.Message, e);
         }
-        QuantizeSummary.Write(context.CreateReportWriter(), input, result);
+        QuantizeSummary.Write(context.CreateReportWriter(), input, result, inputTensors);
     }
 
-    /// <summary>Runs the job under a progress bar drawn on the context's stderr.</summary>
-    public static QuantizationResult RunWithBar(CliContext context, QuantizationJob job, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the job under a progress bar drawn on the context's stderr, its bytes counted as <paramref name="inputTensors"/>
+    /// has the input (a BF16 checkpoint's bytes, not the float32 rows the pipeline reads).
+    /// </summary>
+    public static QuantizationResult RunWithBar(CliContext context, QuantizationJob job, CancellationToken cancellationToken, InputTensors? inputTensors = null)
     {
+        var inputBytes = (inputTensors ?? InputTensors.AsPlanned).TotalBytes(job.Plan);
+        var scale = job.Plan.SourceBytes == 0 ? 1.0 : (double)inputBytes / job.Plan.SourceBytes;
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(context.Error),
@@ -53,8 +59,8 @@ internal static class QuantizeProgress
                 new RemainingTimeColumn())
             .Start(progress =>
             {
-                var task = progress.AddTask(Describe(1, job.Plan.Entries.Count, job.Plan.Entries.Count == 0 ? "" : job.Plan.Entries[0].Name), maxValue: Math.Max(1, job.Plan.SourceBytes));
-                result = Quantizer.Run(job, new BarReporter(task), cancellationToken);
+                var task = progress.AddTask(Describe(1, job.Plan.Entries.Count, job.Plan.Entries.Count == 0 ? "" : job.Plan.Entries[0].Name), maxValue: Math.Max(1, inputBytes));
+                result = Quantizer.Run(job, new BarReporter(task, scale), cancellationToken);
                 task.Value = task.MaxValue;
             });
         return result!;
@@ -64,17 +70,17 @@ internal static class QuantizeProgress
     static string Describe(int number, int count, string name) =>
         Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"[{number}/{count}] {name}"));
 
-    sealed class BarReporter(ProgressTask task) : IProgress<QuantizationProgress>
+    sealed class BarReporter(ProgressTask task, double scale) : IProgress<QuantizationProgress>
     {
         public void Report(QuantizationProgress value)
         {
-            task.Value = value.SourceBytesDone;
+            task.Value = value.SourceBytesDone * scale;
             task.Description = Describe(value.TensorNumber, value.TensorCount, value.Entry.Name);
         }
     }
 
     /// <summary>One line per tensor, as llama-quantize logs them: number, name, shape, types, sizes.</summary>
-    public sealed class PlainLines(TextWriter error) : IProgress<QuantizationProgress>
+    public sealed class PlainLines(TextWriter error, InputTensors? inputTensors = null) : IProgress<QuantizationProgress>
     {
         public void Report(QuantizationProgress value)
         {
@@ -85,11 +91,12 @@ internal static class QuantizeProgress
             var e = value.Entry;
             var width = value.TensorCount.ToString(CultureInfo.InvariantCulture).Length;
             var number = value.TensorNumber.ToString(CultureInfo.InvariantCulture).PadLeft(width);
-            var types = e.IsCopied
-                ? $"{GgmlTypeInfo.Of(e.SourceType).Name}, copied"
-                : $"{GgmlTypeInfo.Of(e.SourceType).Name} -> {GgmlTypeInfo.Of(e.TargetType).Name}";
+            var input = inputTensors ?? InputTensors.AsPlanned;
+            var types = input.IsCopied(e)
+                ? $"{input.TypeOf(e)}, copied"
+                : $"{input.TypeOf(e)} -> {GgmlTypeInfo.Of(e.TargetType).Name}";
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"[{number}/{value.TensorCount}] {e.Name,-32} {Humanize.Shape(e.Tensor.Shape),-16} {types,-16} {Mib(e.SourceBytes),9:F3} MiB -> {Mib(e.TargetBytes),9:F3} MiB"));
+                $"[{number}/{value.TensorCount}] {e.Name,-32} {Humanize.Shape(e.Tensor.Shape),-16} {types,-16} {Mib(input.BytesOf(e)),9:F3} MiB -> {Mib(e.TargetBytes),9:F3} MiB"));
         }
 
         static double Mib(long bytes) => bytes / 1024.0 / 1024.0;

@@ -39,6 +39,7 @@ public static class CheckpointConversion
         ArgumentNullException.ThrowIfNull(model);
         run ??= QuantizerOptions.Default;
         var metadata = model.CreateMetadata((uint)ConverterTypeRules.FileTypeOf(type));
+        CheckpointShapeCheck.Verify(model, metadata);
         foreach (var o in run.MetadataOverrides)
         {
             metadata.Set(o.Key, o.Value);
@@ -59,7 +60,9 @@ public static class CheckpointConversion
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(preset);
-        return QuantizationJob.Create(model.AsPresetSource(model.CreateMetadata((uint)LlamaFileType.AllF32)), preset, outputPath, options, run);
+        var metadata = model.CreateMetadata((uint)LlamaFileType.AllF32);
+        CheckpointShapeCheck.Verify(model, metadata);
+        return QuantizationJob.Create(model.AsPresetSource(metadata), preset, outputPath, options, run);
     }
 
     /// <summary>The <c>general.file_type</c> name the job writes (BF16, Q4_K_M ...), for status lines.</summary>

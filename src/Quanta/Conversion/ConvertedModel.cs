@@ -42,6 +42,10 @@ public sealed class ConvertedModel : IConvertedModel
     /// <summary>GGUF tensors in the converter's order: generated ones first, then the checkpoint's.</summary>
     public IReadOnlyList<ConvertedTensor> Tensors { get; }
 
+    /// <inheritdoc/>
+    public IEnumerable<StoredTensor> StoredTensors =>
+        Tensors.Select(t => new StoredTensor(t.Info.Name, t.Info.Shape, t.Source?.Name, t.StoredType, t.StoredBytes));
+
     /// <summary>The <c>tokenizer.*</c> keys, or null when no tokenizer import ran (the output then has none).</summary>
     public IReadOnlyList<KeyValuePair<string, GgufValue>>? TokenizerKeys { get; }
 
@@ -160,7 +164,8 @@ public sealed class ConvertedModel : IConvertedModel
         var inFeatures = qweight.Shape.Count == 2
             ? packed.Format == PackedInt4Format.AwqGemm ? qweight.Shape[0] : qweight.Shape[0] * 8
             : throw new ConversionException($"'{qweight.Name}' is not 2-D");
-        return ConvertedTensor.FromPacked(module, () => packed.Load(checkpoint, module), inFeatures, outFeatures, mapping, shard, qweight.FileOffset);
+        var storedBytes = PackedInt4Checkpoint.PackedSuffixes.Sum(suffix => checkpoint.FindTensor(module + suffix)?.ByteSize ?? 0);
+        return ConvertedTensor.FromPacked(module, () => packed.Load(checkpoint, module), inFeatures, outFeatures, mapping, shard, qweight.FileOffset, storedBytes);
     }
 
     /// <summary>

@@ -20,6 +20,7 @@ public sealed class ConvertedTensor : ISourceTensor
     readonly int _shardIndex;
     Lazy<PackedInt4Linear>? _packed;
     long _packedOffset;
+    long _packedBytes;
     readonly Dictionary<GgmlType, bool> _lossless = [];
 
     ConvertedTensor(GgufTensorInfo info, int dimensions, SafetensorsTensor? source, float[]? values, TensorMapping mapping, int shardIndex)
@@ -48,6 +49,19 @@ public sealed class ConvertedTensor : ISourceTensor
 
     /// <summary>The GPTQ/AWQ layer the rows are unpacked from; null for other tensors.</summary>
     public PackedInt4Linear? PackedLayer => _packed?.Value;
+
+    /// <summary>
+    /// The element type the checkpoint holds the tensor in (<c>bf16</c>, <c>f16</c>, <c>f32</c>; <c>int4</c> for a
+    /// GPTQ/AWQ layer; <c>f32</c> for one the converter generates), for reports: the pipeline reads every tensor
+    /// as float32, which is not what the user gave it.
+    /// </summary>
+    public string StoredType => _source is { } s ? s.Type.ToString().ToLowerInvariant() : _packed is not null ? "int4" : "f32";
+
+    /// <summary>
+    /// Bytes the checkpoint holds for the tensor (the rows kept, for an embedding cut to the vocabulary); for a
+    /// GPTQ/AWQ layer its packed codes, zeros, scales and group indices.
+    /// </summary>
+    public long StoredBytes => _source is { } s ? Info.ElementCount * SafetensorsDTypes.Size(s.Type) : _packed is not null ? _packedBytes : Info.ByteSize;
 
     /// <summary>A checkpoint tensor under its GGUF name, transformed as <paramref name="mapping"/> says.</summary>
     public static ConvertedTensor FromCheckpoint(SafetensorsTensor source, TensorMapping mapping, int shardIndex)
@@ -85,7 +99,8 @@ public sealed class ConvertedTensor : ISourceTensor
     /// packed tensors, so each chunk reads only the words its rows need. The mapping's row permutation applies to
     /// whole rows.
     /// </summary>
-    public static ConvertedTensor FromPacked(string module, Func<PackedInt4Linear> layer, long inFeatures, long outFeatures, TensorMapping mapping, int shardIndex, long fileOffset)
+    public static ConvertedTensor FromPacked(string module, Func<PackedInt4Linear> layer, long inFeatures, long outFeatures, TensorMapping mapping, int shardIndex, long fileOffset,
+        long storedBytes = 0)
     {
         ArgumentNullException.ThrowIfNull(layer);
         ArgumentNullException.ThrowIfNull(mapping);
@@ -97,6 +112,7 @@ public sealed class ConvertedTensor : ISourceTensor
         {
             _packed = new Lazy<PackedInt4Linear>(layer, LazyThreadSafetyMode.ExecutionAndPublication),
             _packedOffset = fileOffset,
+            _packedBytes = storedBytes,
         };
     }
 

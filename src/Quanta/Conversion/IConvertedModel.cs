@@ -12,6 +12,15 @@ namespace Quanta.Conversion;
 /// </summary>
 public interface IConvertedModel : IDisposable
 {
+    /// <summary>The config the hyperparameters come from (config.json, or a gemma_pytorch variant's).</summary>
+    HfConfig Config { get; }
+
+    /// <summary>
+    /// Every output tensor as the checkpoint stores it: GGUF name and shape, the checkpoint's own name for it, and its
+    /// stored type and size (bf16, int4, i8 ...), which the pipeline's float32 rows hide.
+    /// </summary>
+    IEnumerable<StoredTensor> StoredTensors { get; }
+
     /// <summary>The Hugging Face architecture whose adapter writes the metadata (<c>LlamaForCausalLM</c> ...).</summary>
     string HfArchitecture { get; }
 
@@ -45,3 +54,6 @@ public interface IConvertedModel : IDisposable
     /// </summary>
     IReadOnlyList<string> Warnings(QuantizationJob job);
 }
+
+/// <summary>A tensor of a checkpoint: GGUF name and shape (row length first), the checkpoint's name for it, stored type and bytes.</summary>
+public readonly record struct StoredTensor(string Name, IReadOnlyList<long> Shape, string? CheckpointName, string Type, long Bytes);

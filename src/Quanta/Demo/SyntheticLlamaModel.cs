@@ -61,8 +61,12 @@ public static class SyntheticLlamaModel
         return tensors;
     }
 
-    /// <summary>The metadata llama.cpp needs to plan and load the model's weights (no tokenizer).</summary>
-    public static GgufMetadata Metadata(SyntheticLlamaShape shape)
+    /// <summary>
+    /// The metadata llama.cpp needs to load the model: the architecture keys, then <paramref name="tokenizerKeys"/>
+    /// (the <c>tokenizer.*</c> keys, where the converter puts them: after the architecture's, before
+    /// <c>general.quantization_version</c>). Without a tokenizer llama.cpp can plan the weights but not load the model.
+    /// </summary>
+    public static GgufMetadata Metadata(SyntheticLlamaShape shape, IReadOnlyList<KeyValuePair<string, GgufValue>>? tokenizerKeys = null)
     {
         ArgumentNullException.ThrowIfNull(shape);
         var metadata = new GgufMetadata();
@@ -80,25 +84,36 @@ public static class SyntheticLlamaModel
         metadata.Add("llama.rope.dimension_count", GgufValue.UInt32((uint)(shape.Width / shape.Heads)));
         metadata.Add("llama.vocab_size", GgufValue.UInt32((uint)shape.Vocabulary));
         metadata.Add(GgufKeys.FileType, GgufValue.UInt32(1));
+        foreach (var (key, value) in tokenizerKeys ?? [])
+        {
+            metadata.Add(key, value);
+        }
         metadata.Add(GgufKeys.QuantizationVersion, GgufValue.UInt32(2));
         return metadata;
     }
 
-    /// <summary>Writes the model to <paramref name="path"/> (atomically, like every GGUF Quanta writes).</summary>
-    public static void Write(string path, SyntheticLlamaShape shape, int threads = 0, GgufWriterOptions? options = null)
+    /// <summary>
+    /// Writes the model to <paramref name="path"/> (atomically, like every GGUF Quanta writes), with
+    /// <paramref name="tokenizerKeys"/> when given (their token count must be the shape's vocabulary).
+    /// </summary>
+    public static void Write(string path, SyntheticLlamaShape shape, int threads = 0, GgufWriterOptions? options = null,
+        IReadOnlyList<KeyValuePair<string, GgufValue>>? tokenizerKeys = null)
     {
         ArgumentNullException.ThrowIfNull(shape);
-        if (shape.Layers < 0 || shape.Width <= 0 || shape.FeedForward <= 0 || shape.Heads <= 0 || shape.KvHeads <= 0 || shape.Vocabulary <= 0
-            || shape.Width % shape.Heads != 0 || shape.Heads % shape.KvHeads != 0)
+        if (ShapeProblem(shape) is { } problem)
         {
-            throw new ArgumentException($"not a valid llama shape: {shape}", nameof(shape));
+            throw new ArgumentException($"not a valid llama shape: {problem}", nameof(shape));
+        }
+        if (tokenizerKeys?.FirstOrDefault(k => k.Key == "tokenizer.ggml.tokens").Value is { Type: GgufValueType.Array } tokens && tokens.AsArray().Count != shape.Vocabulary)
+        {
+            throw new ArgumentException($"the tokenizer has {tokens.AsArray().Count} tokens, the shape's vocabulary is {shape.Vocabulary}", nameof(tokenizerKeys));
         }
         var tensors = Tensors(shape);
         var cancellationToken = options?.CancellationToken ?? CancellationToken.None;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount, CancellationToken = cancellationToken };
         var batch = parallel.MaxDegreeOfParallelism * 2;
         var buffers = new byte[batch][];
-        using var writer = GgufWriter.Create(path, Metadata(shape), tensors, options);
+        using var writer = GgufWriter.Create(path, Metadata(shape, tokenizerKeys), tensors, options);
         for (var t = 0; t < tensors.Count; t++)
         {
             var tensor = tensors[t];
@@ -126,6 +141,15 @@ public static class SyntheticLlamaModel
         }
         writer.Commit();
     }
+
+    /// <summary>What makes <paramref name="shape"/> no llama model, or null.</summary>
+    static string? ShapeProblem(SyntheticLlamaShape shape) =>
+        shape.Layers < 0 ? $"{shape.Layers} layers"
+        : shape.Width <= 0 || shape.FeedForward <= 0 || shape.Heads <= 0 || shape.KvHeads <= 0 || shape.Vocabulary <= 0
+            ? $"width {shape.Width}, FFN {shape.FeedForward}, {shape.Heads} heads, {shape.KvHeads} KV heads and vocabulary {shape.Vocabulary} must all be positive"
+        : shape.Width % shape.Heads != 0 ? $"width {shape.Width} is not a multiple of the {shape.Heads} heads"
+        : shape.Heads % shape.KvHeads != 0 ? $"{shape.Heads} heads are not a multiple of the {shape.KvHeads} KV heads"
+        : null;
 
     static void Fill(ulong seed, int tensorIndex, GgufTensorInfo tensor, long start, int count, Span<byte> destination)
     {
@@ -160,16 +184,26 @@ public static class SyntheticLlamaModel
     }
 
     /// <summary>
-    /// Writes the same model as a Hugging Face checkpoint: <c>config.json</c> and one BF16
-    /// <c>model.safetensors</c> with HF tensor names, for benchmarking <c>quanta convert</c>.
+    /// Writes the same model as a Hugging Face checkpoint: <c>config.json</c>, one BF16 <c>model.safetensors</c>
+    /// with HF tensor names, and <paramref name="tokenizerFiles"/> (file name and bytes: <c>tokenizer.model</c>,
+    /// <c>tokenizer.json</c>, <c>tokenizer_config.json</c>) for <c>quanta convert</c> to pick up.
     /// </summary>
-    public static void WriteCheckpoint(string directory, SyntheticLlamaShape shape, int threads = 0)
+    public static void WriteCheckpoint(string directory, SyntheticLlamaShape shape, int threads = 0, IReadOnlyDictionary<string, byte[]>? tokenizerFiles = null)
     {
         ArgumentNullException.ThrowIfNull(shape);
+        if (ShapeProblem(shape) is { } problem)
+        {
+            throw new ArgumentException($"not a valid llama shape: {problem}", nameof(shape));
+        }
         Directory.CreateDirectory(directory);
+        // Llama 2's special token ids, as its config.json has them (the tokenizer files say the same).
         var config = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $$"""{"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":{{shape.Width}},"intermediate_size":{{shape.FeedForward}},"num_hidden_layers":{{shape.Layers}},"num_attention_heads":{{shape.Heads}},"num_key_value_heads":{{shape.KvHeads}},"max_position_embeddings":2048,"rms_norm_eps":1e-05,"rope_theta":10000.0,"vocab_size":{{shape.Vocabulary}},"torch_dtype":"bfloat16","tie_word_embeddings":false}""");
+            $$"""{"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":{{shape.Width}},"intermediate_size":{{shape.FeedForward}},"num_hidden_layers":{{shape.Layers}},"num_attention_heads":{{shape.Heads}},"num_key_value_heads":{{shape.KvHeads}},"max_position_embeddings":2048,"rms_norm_eps":1e-05,"rope_theta":10000.0,"vocab_size":{{shape.Vocabulary}},"bos_token_id":1,"eos_token_id":2,"torch_dtype":"bfloat16","tie_word_embeddings":false}""");
         File.WriteAllText(Path.Combine(directory, "config.json"), config);
+        foreach (var (name, content) in tokenizerFiles ?? new Dictionary<string, byte[]>())
+        {
+            File.WriteAllBytes(Path.Combine(directory, Path.GetFileName(name)), content);
+        }
         var kvWidth = (long)shape.Width / shape.Heads * shape.KvHeads;
         var tensors = new List<(string Name, long[] Shape)> { ("model.embed_tokens.weight", [shape.Vocabulary, shape.Width]) };
         for (var i = 0; i < shape.Layers; i++)

@@ -136,8 +136,17 @@ public sealed class QuantizationPlan
     }
 
     /// <summary>The plan as a table, one line per tensor, then the totals: what <c>--dry-run</c> prints.</summary>
-    public string ToTable()
+    public string ToTable() => ToTable(null);
+
+    /// <summary>
+    /// The plan as a table, with each tensor's input type and bytes as <paramref name="input"/> gives them: a
+    /// checkpoint read as float32 rows is shown as what it holds (bf16 ...), not as what the pipeline reads.
+    /// </summary>
+    public string ToTable(Func<QuantizationPlanEntry, (string Type, long Bytes)>? input)
     {
+        input ??= e => (GgmlTypeInfo.Of(e.SourceType).Name, e.SourceBytes);
+        var inputs = Entries.Select(input).ToArray();
+        var inputBytes = inputs.Sum(i => i.Bytes);
         var culture = CultureInfo.InvariantCulture;
         var nameWidth = Math.Max(6, Entries.Count == 0 ? 0 : Entries.Max(e => e.Name.Length));
         var shapes = Entries.Select(e => "[" + string.Join(", ", e.Tensor.Shape) + "]").ToArray();
@@ -156,10 +165,10 @@ public sealed class QuantizationPlan
             {
                 why += "; needs an importance matrix";
             }
-            text.Append(culture, $"{i + 1,5}  {e.Name.PadRight(nameWidth)}  {shapes[i].PadRight(shapeWidth)}  {GgmlTypeInfo.Of(e.SourceType).Name,-7}  {GgmlTypeInfo.Of(e.TargetType).Name,-7}  {Mib(e.SourceBytes),9:F3}  {Mib(e.TargetBytes),9:F3}  {why}").AppendLine();
+            text.Append(culture, $"{i + 1,5}  {e.Name.PadRight(nameWidth)}  {shapes[i].PadRight(shapeWidth)}  {inputs[i].Type,-7}  {GgmlTypeInfo.Of(e.TargetType).Name,-7}  {Mib(inputs[i].Bytes),9:F3}  {Mib(e.TargetBytes),9:F3}  {why}").AppendLine();
         }
         text.Append(culture, $"preset {Preset.Name} ({Preset.FileTypeNumber}), {Entries.Count} tensors").AppendLine();
-        text.Append(culture, $"model size = {Mib(SourceBytes),10:F2} MiB ({SourceBitsPerWeight:F2} BPW)").AppendLine();
+        text.Append(culture, $"model size = {Mib(inputBytes),10:F2} MiB ({(ElementCount == 0 ? 0 : inputBytes * 8.0 / ElementCount):F2} BPW)").AppendLine();
         text.Append(culture, $"quant size = {Mib(TargetBytes),10:F2} MiB ({BitsPerWeight:F2} BPW)").AppendLine();
         if (FallbackCount > 0)
         {

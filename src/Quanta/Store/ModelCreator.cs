@@ -328,8 +328,9 @@ public sealed class ModelCreator
     {
         _cancellationToken.ThrowIfCancellationRequested();
         using var file = GgufFile.Open(path);
-        if (mediaType == MediaTypes.Model && !file.Metadata.TryGetValue(TokenizerKeys.Model, out _))
+        if (mediaType == MediaTypes.Model && !file.Metadata.ContainsKey(TokenizerKeys.Model))
         {
+            // As for a checkpoint without tokenizer files: llama.cpp and Ollama refuse to load such a model.
             _options.Warning?.Invoke($"'{path}' has no tokenizer (no {TokenizerKeys.Model} key), so the model cannot run as is");
         }
         if (quantize is not null)

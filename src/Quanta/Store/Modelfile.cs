@@ -92,7 +92,7 @@ public sealed class Modelfile
                     }
                     break;
                 case ModelfileCommand.From or ModelfileCommand.Adapter or ModelfileCommand.Draft when instruction.Value.Length == 0:
-                    throw new ModelfileException(instruction.Line, $"{ModelfileInstruction.NameOf(instruction.Command).ToUpperInvariant()} needs a file path or a model name");
+                    throw new ModelfileException(instruction.Line, ModelfileParser.MissingValueMessage(instruction.Command));
             }
         }
         if (!instructions.Any(i => i.Command == ModelfileCommand.From))

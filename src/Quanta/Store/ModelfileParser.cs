@@ -8,9 +8,10 @@ namespace Quanta.Store;
 /// an instruction is a command name, spaces, and a value that runs to the end of the line unless it opens a
 /// <c>"</c> or <c>"""</c> quote, in which case it runs to the first line end where the quote is closed. No
 /// escape sequences; <c>#</c> starts a comment only where an instruction could start; non-printable characters
-/// outside quotes are dropped. Two deliberate differences, both for the user's sake: line numbers count a CRLF
-/// as one line end (Ollama counts two), and extra spaces between PARAMETER or MESSAGE and their name are
-/// skipped (Ollama records an empty name).
+/// outside quotes are dropped. Three deliberate differences, all for the user's sake: line numbers count a CRLF
+/// as one line end (Ollama counts two), extra spaces between PARAMETER or MESSAGE and their name are
+/// skipped (Ollama records an empty name), and a command written without a value (a bare <c>FROM</c>) is told
+/// so (Ollama says "command must be one of ...", as if the command were unknown).
 /// </summary>
 internal sealed class ModelfileParser
 {
@@ -88,6 +89,11 @@ internal sealed class ModelfileParser
                 else if (IsSpace(r))
                 {
                     BeginValue();
+                }
+                else if (IsNewline(r) && KnownCommand(_buffer.ToString()) is { } bare)
+                {
+                    // Ollama says "command must be one of ..." for a bare "FROM"; the command is fine, its value is missing.
+                    throw new ModelfileException(_instructionLine, MissingValueMessage(bare));
                 }
                 else
                 {
@@ -175,6 +181,14 @@ internal sealed class ModelfileParser
         }
     }
 
+    static ModelfileCommand? KnownCommand(string name) =>
+        name.Length > 0 && name.All(char.IsAsciiLetter) && Enum.TryParse<ModelfileCommand>(name, ignoreCase: true, out var command) ? command : null;
+
+    /// <summary>What a command written without its value is told: FROM, ADAPTER and DRAFT name a file or a model.</summary>
+    internal static string MissingValueMessage(ModelfileCommand command) => command is ModelfileCommand.From or ModelfileCommand.Adapter or ModelfileCommand.Draft
+        ? $"{ModelfileInstruction.NameOf(command).ToUpperInvariant()} needs a file path or a model name"
+        : $"{ModelfileInstruction.NameOf(command).ToUpperInvariant()} needs a value";
+
     void BeginValue()
     {
         var name = _buffer.ToString();
@@ -210,7 +224,7 @@ internal sealed class ModelfileParser
                 Emit(value);
                 return;
             case State.Name:
-                throw new ModelfileException(_instructionLine, $"unexpected EOF: '{_buffer}' has no value");
+                throw new ModelfileException(_instructionLine, KnownCommand(_buffer.ToString()) is { } bare ? MissingValueMessage(bare) : $"unexpected EOF: '{_buffer}' has no value");
             default:
                 throw new ModelfileException(_instructionLine, $"unexpected EOF: {ModelfileInstruction.NameOf(_command).ToUpperInvariant()} has no value");
         }

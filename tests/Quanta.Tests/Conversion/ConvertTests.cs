@@ -244,10 +244,39 @@ public sealed class ConvertTests : IDisposable
     }
 
     [Fact]
+    public void A_bf16_checkpoint_is_reported_as_bf16_with_its_own_size()
+    {
+        var directory = Golden("llama");
+        long checkpointBytes;
+        using (var checkpoint = Quanta.Formats.Safetensors.SafetensorsCheckpoint.Open(directory))
+        {
+            Assert.All(checkpoint.Tensors, t => Assert.Equal(Quanta.Formats.Safetensors.SafetensorsDType.BF16, t.Type));
+            checkpointBytes = checkpoint.Tensors.Sum(t => t.ByteSize);
+        }
+        var output = Path.Combine(_root, "reported.gguf");
+        var result = CliRunner.Run("convert", directory, "--type", "f16", "-o", output);
+        Assert.True(result.ExitCode == 0, result.Error);
+        var tensorLines = result.ErrorLines.Where(l => l.StartsWith('[')).ToList();
+        Assert.NotEmpty(tensorLines);
+        // Matrices go bf16 -> f16, norms bf16 -> f32 (the converter keeps 1-D tensors in float32); nothing is "f32 ->" or "copied".
+        Assert.All(tensorLines, l => Assert.Matches(@"\sbf16 -> f(16|32)\s", l));
+        var size = Assert.Single(result.Out.Split('\n'), l => l.StartsWith("Size:", StringComparison.Ordinal));
+        Assert.StartsWith($"Size:             {Quanta.Cli.Rendering.Humanize.Bytes(checkpointBytes)} -> ", size, StringComparison.Ordinal);
+        Assert.Contains($"Bits per weight:  16.00 -> ", result.Out, StringComparison.Ordinal);
+
+        var plan = CliRunner.Run("convert", directory, "--type", "q8_0", "--dry-run");
+        Assert.True(plan.ExitCode == 0, plan.Error);
+        var rows = plan.Out.Split('\n').Where(l => l.Contains("  token_embd.weight  ", StringComparison.Ordinal) || l.Contains("  blk.0.attn_norm.weight  ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, r => Assert.Matches(@"\]\s+bf16\s+(q8_0|f32)\s", r));
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"model size = {checkpointBytes / 1024.0 / 1024.0,10:F2} MiB (16.00 BPW)"), plan.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Demo_checkpoint_converts_like_the_demo_model()
     {
         var directory = Path.Combine(_root, "demo-checkpoint");
-        var write = CliRunner.Run("demo", "--write-checkpoint", directory, "--layers", "2", "--width", "64", "--ffn", "128", "--heads", "4", "--kv-heads", "2", "--vocab", "96");
+        var write = CliRunner.Run("demo", "--write-checkpoint", directory, "--layers", "2", "--width", "64", "--ffn", "128", "--heads", "4", "--kv-heads", "2");
         Assert.True(write.ExitCode == 0, write.Error);
         using var gguf = GgufFile.Open(Convert(directory, "f16"));
         Assert.Equal(2 + 1 + (2 * 9), gguf.Tensors.Count);

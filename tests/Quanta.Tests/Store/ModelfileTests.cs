@@ -75,7 +75,11 @@ public class ModelfileTests
     [Theory]
     [InlineData("FROM x\nFOO bar", 2, "command must be one of \"from\", \"license\", \"template\", \"system\", \"adapter\", \"draft\", \"renderer\", \"parser\", \"parameter\", \"message\", or \"requires\"")]
     [InlineData("FROM x\n\n\nFR0M y", 4, "command must be one of")]
-    [InlineData("FROM x\nSYSTEM\n", 2, "command must be one of")]
+    [InlineData("FROM x\nSYSTEM\n", 2, "SYSTEM needs a value")]
+    [InlineData("FROM\n", 1, "FROM needs a file path or a model name")]
+    [InlineData("FROM", 1, "FROM needs a file path or a model name")]
+    [InlineData("FROM   \nSYSTEM s", 1, "FROM needs a file path or a model name")]
+    [InlineData("FROM x\nADAPTER\r\n", 2, "ADAPTER needs a file path or a model name")]
     [InlineData("FROM x\nMESSAGE bot hi", 2, "message role must be one of \"system\", \"user\", or \"assistant\"")]
     [InlineData("FROM x\nMESSAGE User hi", 2, "message role must be one of")]
     [InlineData("FROM x\nPARAMETER temperature hot", 2, "invalid float value [hot]")]
@@ -87,7 +91,7 @@ public class ModelfileTests
     [InlineData("FROM x\nREQUIRES latest", 2, "requires must be a valid semver (e.g. 0.14.0)")]
     [InlineData("FROM x\nSYSTEM \"\"\"never closed\nmore", 2, "unexpected EOF")]
     [InlineData("FROM x\nSYSTEM \"never closed", 2, "unexpected EOF")]
-    [InlineData("FROM x\nSYSTEM", 2, "unexpected EOF")]
+    [InlineData("FROM x\nSYSTEM", 2, "SYSTEM needs a value")]
     public void Errors_name_the_line_and_what_was_expected(string text, int line, string message)
     {
         var e = Fails(text);

@@ -49,6 +49,10 @@ public sealed class GemmaInt8Conversion : IConvertedModel
 
     public IReadOnlyList<GemmaInt8SourceTensor> Tensors { get; }
 
+    /// <inheritdoc/>
+    public IEnumerable<StoredTensor> StoredTensors =>
+        Tensors.Select(t => new StoredTensor(t.Info.Name, t.Info.Shape, null, t.StoredType, t.StoredBytes));
+
     /// <summary>The <c>tokenizer.*</c> keys, or null when no tokenizer.model was found.</summary>
     public IReadOnlyList<KeyValuePair<string, GgufValue>>? TokenizerKeys { get; }
 
@@ -324,6 +328,17 @@ public sealed class GemmaInt8SourceTensor : ISourceTensor
     public int ShardIndex => 0;
 
     public long FileOffset => 0;
+
+    /// <summary>The type the checkpoint holds the tensor in, for reports: <c>i8</c> (with a per-row scaler) or the norm's float type.</summary>
+    public string StoredType => _tensor.Matrix is not null ? "i8" : _tensor.Vector!.DType switch
+    {
+        PyTorchDType.BFloat16 => "bf16",
+        PyTorchDType.Float16 => "f16",
+        _ => "f32",
+    };
+
+    /// <summary>Bytes the checkpoint holds for the tensor: the int8 values and their row scalers, or the norm.</summary>
+    public long StoredBytes => _tensor.Matrix is { } m ? ((long)m.Rows * m.Columns) + ((long)m.Rows * m.ScalerDType.ElementSize()) : _tensor.Vector!.ByteSize;
 
     /// <summary>Rows whose scaler has no exact fp16 form (all rows when the row length is not a multiple of 32).</summary>
     public long LossyQ8_0Rows => _tensor.Matrix is null ? 0 : _lossyRows.Value;

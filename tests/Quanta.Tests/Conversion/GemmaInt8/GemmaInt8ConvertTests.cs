@@ -128,6 +128,35 @@ public sealed class GemmaInt8ConvertTests : IDisposable
     }
 
     [Fact]
+    public void Reports_see_the_int8_values_and_scalers_not_the_pipelines_float32()
+    {
+        var path = WriteCheckpoint();
+        using var model = GemmaInt8Conversion.Open(path, GemmaInt8Tests.Tiny);
+        using var checkpoint = PyTorchCheckpoint.Open(path);
+        var down = model.Tensors.Single(t => t.Info.Name == "blk.1.ffn_down.weight");
+        Assert.Equal("i8", down.StoredType);
+        Assert.Equal(checkpoint["model.layers.1.mlp.down_proj.weight"].ByteSize + checkpoint["model.layers.1.mlp.down_proj.weight_scaler"].ByteSize, down.StoredBytes);
+        var norm = model.Tensors.Single(t => t.Info.Name == "blk.0.attn_norm.weight");
+        Assert.Equal("bf16", norm.StoredType);
+        Assert.Equal(checkpoint["model.layers.0.input_layernorm.weight"].ByteSize, norm.StoredBytes);
+    }
+
+    [Fact]
+    public void A_layer_whose_shape_disagrees_with_the_variant_is_refused_before_writing()
+    {
+        // Recognition looks at layer 0; llama.cpp's loader checks every layer, and so does the conversion.
+        var path = Path.Combine(_root, "bad-layer-1.ckpt");
+        File.WriteAllBytes(path, GemmaInt8Tests.TinyCheckpoint(columnsOf: (module, columns) => module == "model.layers.1.mlp.down_proj" ? 80 : columns));
+        using var model = GemmaInt8Conversion.Open(path, GemmaInt8Tests.Tiny);
+        var output = Path.Combine(_root, "bad.gguf");
+        var e = Assert.Throws<ConversionException>(() => CheckpointConversion.CreateJob(model, ConverterOutputType.Q8_0, output));
+        Assert.Equal("tensor 'blk.1.ffn_down.weight' has shape [80, 64], but gemma_pytorch variant tiny gives [96 (intermediate_size), 64 (hidden_size)] (row length first); llama.cpp would refuse the file",
+            e.Message);
+        Assert.Throws<ConversionException>(() => CheckpointConversion.CreateJob(model, QuantizationPresets.Parse("Q4_K_M"), output));
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
     public void Cli_refuses_an_unknown_variant()
     {
         var path = WriteCheckpoint();

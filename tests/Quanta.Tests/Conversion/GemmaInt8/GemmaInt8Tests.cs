@@ -15,13 +15,14 @@ public class GemmaInt8Tests
     // A tiny Gemma 2 shaped like gemma_pytorch's int8 checkpoints: 2 layers, 2 query heads, 1 KV head.
     internal static readonly GemmaVariant Tiny = new("tiny", GemmaGeneration.Gemma2, 2, 2, 1, 64, 96, 32, 40);
 
-    internal static byte[] TinyCheckpoint(Func<int, float>? scalerOf = null, GemmaVariant? variant = null)
+    internal static byte[] TinyCheckpoint(Func<int, float>? scalerOf = null, GemmaVariant? variant = null, Func<string, int, int>? columnsOf = null)
     {
         var tiny = variant ?? Tiny;
         var random = new Random(7);
         var builder = new TorchZipBuilder();
         void Matrix(string module, int rows, int columns)
         {
+            columns = columnsOf?.Invoke(module, columns) ?? columns;
             var q = new byte[rows * columns];
             random.NextBytes(q);
             var s = new byte[rows * 2];

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using Quanta.Codecs;
 using Quanta.Conversion;
+using Quanta.Conversion.Gptq;
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
 using Quanta.Formats.Safetensors;
@@ -207,6 +208,14 @@ public sealed class PackedInt4ConvertTests : IDisposable
         var (directory, layers) = Write(method, symmetric);
         using var gguf = GgufFile.Open(Convert(directory, type, out var error));
         Assert.DoesNotContain("requantized", error, StringComparison.Ordinal);
+        // Reported as the checkpoint holds it: 4-bit codes with their zeros, scales (and GPTQ's group indices).
+        using (var checkpoint = SafetensorsCheckpoint.Open(directory))
+        {
+            var packedBytes = PackedInt4Checkpoint.PackedSuffixes.Sum(suffix => checkpoint.FindTensor("model.layers.0.self_attn.q_proj" + suffix)?.ByteSize ?? 0);
+            var line = Assert.Single(error.Split('\n'), l => l.Contains(" blk.0.attn_q.weight ", StringComparison.Ordinal));
+            Assert.Contains($"int4 -> {type} ", line, StringComparison.Ordinal);
+            Assert.Contains((packedBytes / 1024.0 / 1024.0).ToString("F3", System.Globalization.CultureInfo.InvariantCulture) + " MiB ->", line, StringComparison.Ordinal);
+        }
         var ggmlType = type == "q4_0" ? GgmlType.Q4_0 : GgmlType.Q4_1;
         foreach (var (name, layer) in layers)
         {
@@ -224,6 +233,46 @@ public sealed class PackedInt4ConvertTests : IDisposable
                 }
             }
         }
+    }
+
+    [Theory]
+    [InlineData("gptq", "\"intermediate_size\":128", "\"intermediate_size\":96",
+        "tensor 'blk.0.ffn_gate.weight' has shape [64, 128], but ", "config.json gives [64 (hidden_size), 96 (intermediate_size)]")]
+    [InlineData("awq", "\"num_hidden_layers\":1", "\"num_hidden_layers\":2",
+        "config.json: num_hidden_layers is 2, but the checkpoint has 1 layer (no tensor 'blk.1.attn_norm.weight')")]
+    [InlineData("gptq", "\"num_key_value_heads\":2", "\"num_key_value_heads\":1",
+        "tensor 'blk.0.attn_k.weight' has shape [64, 32], but ", "[64 (hidden_size), 16 (num_key_value_heads 1 x head size 16)]")]
+    public void A_config_that_disagrees_with_the_packed_layers_is_refused(string method, string from, string to, params string[] expected)
+    {
+        var (directory, _) = Write(method, symmetric: true);
+        var config = Path.Combine(directory, "config.json");
+        var json = File.ReadAllText(config);
+        Assert.Contains(from, json, StringComparison.Ordinal);
+        File.WriteAllText(config, json.Replace(from, to, StringComparison.Ordinal));
+        var output = Path.Combine(_root, "refused.gguf");
+        var result = CliRunner.Run(["convert", directory, "--type", "q4_0", "-o", output]);
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.ErrorLines);
+        Assert.All(expected, part => Assert.Contains(part, line, StringComparison.Ordinal));
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void Create_from_a_packed_checkpoint_whose_config_disagrees_is_refused_and_the_store_unchanged()
+    {
+        var (directory, _) = Write("gptq", symmetric: true);
+        var config = Path.Combine(directory, "config.json");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"num_hidden_layers\":1", "\"num_hidden_layers\":3", StringComparison.Ordinal));
+        var modelfile = Path.Combine(_root, "Modelfile");
+        File.WriteAllText(modelfile, $"FROM {directory}\n");
+        var store = Path.Combine(_root, "store");
+
+        var result = CliRunner.Run("create", "m", "-f", modelfile, "--quantize", "q4_0", "--store", store);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"error: (line 1): FROM {directory}: {config}: num_hidden_layers is 3, but the checkpoint has 1 layer (no tensor 'blk.1.attn_norm.weight'); llama.cpp would refuse the file",
+            result.ErrorLines[^1]);
+        Assert.Equal([".quanta.lock"], Directory.EnumerateFiles(store, "*", SearchOption.AllDirectories).Select(Path.GetFileName));
     }
 
     [Theory]

@@ -102,7 +102,7 @@ public class TokenizerImportGoldenTests
         Assert.Equal(1u, keys.GetUInt32(TokenizerKeys.BosId));
     }
 
-    static List<KeyValuePair<string, string>> ExpectedTokenizerKeys(string model)
+    internal static List<KeyValuePair<string, string>> ExpectedTokenizerKeys(string model)
     {
         using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(TokenizerFixtures.Root, model, "expected.f16.json")));
         var result = new List<KeyValuePair<string, string>>();
@@ -121,7 +121,7 @@ public class TokenizerImportGoldenTests
     }
 
     /// <summary>A value the way the golden files write it.</summary>
-    static string Render(GgufValue value) => value.Type switch
+    internal static string Render(GgufValue value) => value.Type switch
     {
         GgufValueType.Array => PythonJson.Summarize(value.AsArray()),
         GgufValueType.Bool => value.AsBool() ? "true" : "false",
