@@ -1,16 +1,9 @@
-using System.Runtime.InteropServices;
 using Quanta.Cli;
 
-// The first Ctrl+C asks the running command to stop (it cleans up and exits 130); a second one is left to
-// the runtime and ends the process at once, for a command that does not stop quickly enough.
-using var cancellation = new CancellationTokenSource();
-using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, signal =>
-{
-    if (!cancellation.IsCancellationRequested)
-    {
-        signal.Cancel = true;
-        cancellation.Cancel();
-    }
-});
+// SIGINT (Ctrl+C), SIGTERM and SIGHUP ask the running command to stop: it cleans up and exits 130, 143 or 129.
+// A second signal is left to the runtime and ends the process at once, for a command that does not stop
+// quickly enough. The handlers are in place before anything else runs, so no output can be created without them.
+using var stop = new StopRequest();
+using var signals = stop.HandleSignals();
 
-return await Cli.RunAsync(args, CliContext.FromConsole(), cancellation.Token).ConfigureAwait(false);
+return await Cli.RunAsync(args, CliContext.FromConsole(), stop).ConfigureAwait(false);

@@ -1,0 +1,108 @@
+using System.Runtime.InteropServices;
+
+namespace Quanta.Cli;
+
+/// <summary>
+/// A request to stop the running command, and which signal made it: Ctrl+C (SIGINT), a service manager or
+/// <c>kill</c> (SIGTERM), or a closed terminal (SIGHUP). All three get the same treatment: the first cancels
+/// <see cref="Token"/>, the command deletes its temporary files and leaves its targets and the store as they
+/// were, and the process exits with 128 + the signal's number, the status a shell reports for a process the
+/// signal ended (130, 143, 129).
+/// </summary>
+public sealed class StopRequest : IDisposable
+{
+    // POSIX numbers; the same on Linux and macOS. PosixSignal's own values are negative placeholders.
+    const int SigHup = 1;
+    const int SigInt = 2;
+    const int SigTerm = 15;
+
+    readonly CancellationTokenSource _source = new();
+    int _signal;
+
+    /// <summary>Cancelled by the first request.</summary>
+    public CancellationToken Token => _source.Token;
+
+    /// <summary>128 + the number of the signal that asked first (SIGINT's 130 when none did).</summary>
+    public int ExitCode => 128 + (Signal == 0 ? SigInt : Signal);
+
+    /// <summary>The line printed on stderr when the command stopped: <c>cancelled</c>, naming the signal unless it was Ctrl+C.</summary>
+    public string Message => Signal switch
+    {
+        SigTerm => "cancelled (SIGTERM)",
+        SigHup => "cancelled (SIGHUP)",
+        _ => "cancelled",
+    };
+
+    int Signal => Volatile.Read(ref _signal);
+
+    /// <summary>
+    /// Records <paramref name="signal"/> as the reason and cancels <see cref="Token"/>; false, changing nothing,
+    /// when a request was made before.
+    /// </summary>
+    public bool TryRequest(PosixSignal signal)
+    {
+        var number = signal switch
+        {
+            PosixSignal.SIGINT => SigInt,
+            PosixSignal.SIGTERM => SigTerm,
+            PosixSignal.SIGHUP => SigHup,
+            _ => throw new ArgumentOutOfRangeException(nameof(signal), signal, "only SIGINT, SIGTERM and SIGHUP stop a command"),
+        };
+        if (Interlocked.CompareExchange(ref _signal, number, 0) != 0)
+        {
+            return false;
+        }
+        try
+        {
+            _source.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A cancellation callback failed. The token is cancelled all the same, and this runs on the
+            // runtime's signal thread, where an exception would end the process without any cleanup.
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Routes SIGINT, SIGTERM and SIGHUP to this request until the result is disposed. Only the first signal is
+    /// handled: a second one (of any of the three) is left to the runtime, which ends the process at once, for
+    /// a command that does not stop quickly enough. Where the platform has no such signals, nothing is routed.
+    /// </summary>
+    public IDisposable HandleSignals()
+    {
+        var registrations = new List<PosixSignalRegistration>();
+        foreach (var signal in (ReadOnlySpan<PosixSignal>)[PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP])
+        {
+            try
+            {
+                registrations.Add(PosixSignalRegistration.Create(signal, context =>
+                {
+                    // Cancel = true keeps the runtime from ending the process; set it only for the first signal.
+                    if (TryRequest(context.Signal))
+                    {
+                        context.Cancel = true;
+                    }
+                }));
+            }
+            catch (PlatformNotSupportedException)
+            {
+                // Browser, mobile: no such signal to route.
+            }
+        }
+        return new Registrations(registrations);
+    }
+
+    public void Dispose() => _source.Dispose();
+
+    sealed class Registrations(List<PosixSignalRegistration> registrations) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var registration in registrations)
+            {
+                registration.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+
+namespace Quanta.Formats;
+
+/// <summary>
+/// The one owner of the temporary files Quanta writes beside its outputs (GGUF and safetensors files, the
+/// store's blobs): how they are named, how they are created, and how the ones a dead process left behind are
+/// recognised and swept away.
+/// </summary>
+/// <remarks>
+/// A temporary file is <c>.&lt;target name&gt;.&lt;16 hex digits&gt;.tmp</c> in the target's directory: the same
+/// file system, so the final rename is atomic; a leading dot keeps a half-written model out of listings and
+/// model pickers; 64 random bits make a collision with another writer negligible (and
+/// <see cref="FileMode.CreateNew"/> refuses one anyway). A process killed with SIGKILL or by a power cut cannot
+/// delete its file, so every writer first sweeps its directory (<see cref="RemoveStale"/>): a file is removed
+/// only when its name has exactly this shape, its last write is older than <see cref="StaleAfter"/>, and no
+/// process holds it open (a writer keeps its file locked until it is renamed). Other tools' files never have
+/// this shape: Ollama's downloads are <c>sha256-&lt;hex&gt;-partial</c> and <c>-partial-N</c>, its uploads
+/// <c>sha256-&lt;digits&gt;</c>.
+/// </remarks>
+internal static partial class TemporaryFiles
+{
+    /// <summary>
+    /// How old a leftover must be before a sweep removes it. A live writer touches its file every few
+    /// milliseconds, so an hour of silence means its process is gone.
+    /// </summary>
+    public static readonly TimeSpan StaleAfter = TimeSpan.FromHours(1);
+
+    const string Suffix = ".tmp";
+
+    [GeneratedRegex(@"^\..+\.[0-9a-f]{16}\.tmp$", RegexOptions.CultureInvariant)]
+    private static partial Regex NamePattern();
+
+    /// <summary>A fresh temporary path beside <paramref name="target"/> (made absolute); nothing is created.</summary>
+    public static string PathFor(string target)
+    {
+        var full = Path.GetFullPath(target);
+        var directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{full}' has no directory", nameof(target));
+        return Path.Combine(directory, $".{Path.GetFileName(full)}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}{Suffix}");
+    }
+
+    /// <summary>Does <paramref name="fileName"/> (a name, not a path) have the shape of a file <see cref="PathFor"/> names?</summary>
+    public static bool IsTemporary(string fileName) => NamePattern().IsMatch(fileName);
+
+    /// <summary>
+    /// Sweeps the target's directory (<see cref="RemoveStale"/>), then creates a new temporary file beside
+    /// <paramref name="target"/> for writing, locked against other processes until it is closed.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The target's directory does not exist; the message names it.</exception>
+    public static (string Path, FileStream Stream) Create(string target, int bufferSize, long preallocationSize = 0)
+    {
+        var full = Path.GetFullPath(target);
+        var directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{full}' has no directory", nameof(target));
+        ThrowIfDirectoryMissing(target);
+        RemoveStale(directory);
+        var path = PathFor(full);
+        try
+        {
+            var stream = new FileStream(path, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                // FileShare.None takes flock(LOCK_EX) on Unix: a sweep in another process leaves the file alone.
+                Share = FileShare.None,
+                BufferSize = bufferSize,
+                // Reserving the space up front makes a full disk fail now rather than after minutes of work.
+                PreallocationSize = preallocationSize,
+            });
+            return (path, stream);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Removed between the check and the creation: report the directory, not our temporary name.
+            ThrowIfDirectoryMissing(target);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Holds a finished temporary file locked, without a buffer, until it is renamed: the sweep of another
+    /// process must not take a file that is complete but waits for the rest of its set.
+    /// </summary>
+    public static FileStream Lock(string path) =>
+        new(path, FileMode.Open, FileAccess.Read, FileShare.None, bufferSize: 0);
+
+    /// <summary>Deletes a temporary file; best effort (a leftover is swept later).</summary>
+    public static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Nothing better to do with a temporary file we cannot delete than leave it to a later sweep.
+        }
+    }
+
+    /// <summary>
+    /// Removes the temporary files of dead processes from <paramref name="directory"/>: names of
+    /// <see cref="PathFor"/>'s shape, last written more than <see cref="StaleAfter"/> before <paramref name="now"/>
+    /// (default: the current time), that no process holds open. Never throws: a sweep must not stop a write.
+    /// </summary>
+    /// <returns>The paths removed.</returns>
+    public static IReadOnlyList<string> RemoveStale(string directory, DateTime? now = null)
+    {
+        var removed = new List<string>();
+        var cutoff = (now ?? DateTime.UtcNow) - StaleAfter;
+        try
+        {
+            var options = new EnumerationOptions { AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true };
+            foreach (var file in new DirectoryInfo(directory).EnumerateFiles(".*" + Suffix, options))
+            {
+                if (!IsTemporary(file.Name) || file.LastWriteTimeUtc >= cutoff)
+                {
+                    continue;
+                }
+                try
+                {
+                    // The exclusive lock fails while a live writer has the file open, and deleting on close
+                    // (rather than after) leaves no moment in which another sweeper could take it.
+                    using (new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.None, 1, FileOptions.DeleteOnClose))
+                    {
+                    }
+                    removed.Add(file.FullName);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // In use, or not ours to delete: leave it.
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The directory vanished or cannot be listed; the write that follows reports what matters.
+        }
+        return removed;
+    }
+
+    /// <summary>
+    /// Refuses a target whose directory does not exist, naming that directory: the error the file system
+    /// would give names the temporary file, which the user never asked for.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The directory of <paramref name="target"/> does not exist.</exception>
+    public static void ThrowIfDirectoryMissing(string target)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(target));
+        if (directory is not null && !Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"cannot write '{target}': the directory '{directory}' does not exist");
+        }
+    }
+}
