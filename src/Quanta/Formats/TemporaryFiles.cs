@@ -29,7 +29,8 @@ internal static partial class TemporaryFiles
 
     const string Suffix = ".tmp";
 
-    [GeneratedRegex(@"^\..+\.[0-9a-f]{16}\.tmp$", RegexOptions.CultureInvariant)]
+    // What PathFor names, and the blob temporaries of Quanta versions before it (".quanta-<hex>.partial").
+    [GeneratedRegex(@"^(\..+\.[0-9a-f]{16}\.tmp|\.quanta-[0-9a-f]{16}\.partial)$", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
 
     /// <summary>A fresh temporary path beside <paramref name="target"/> (made absolute); nothing is created.</summary>
@@ -40,7 +41,10 @@ internal static partial class TemporaryFiles
         return Path.Combine(directory, $".{Path.GetFileName(full)}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}{Suffix}");
     }
 
-    /// <summary>Does <paramref name="fileName"/> (a name, not a path) have the shape of a file <see cref="PathFor"/> names?</summary>
+    /// <summary>
+    /// Does <paramref name="fileName"/> (a name, not a path) have the shape of a file <see cref="PathFor"/> names
+    /// (or of the store's blob temporaries before it)?
+    /// </summary>
     public static bool IsTemporary(string fileName) => NamePattern().IsMatch(fileName);
 
     /// <summary>
@@ -110,7 +114,7 @@ internal static partial class TemporaryFiles
         try
         {
             var options = new EnumerationOptions { AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true };
-            foreach (var file in new DirectoryInfo(directory).EnumerateFiles(".*" + Suffix, options))
+            foreach (var file in new DirectoryInfo(directory).EnumerateFiles(".*", options))
             {
                 if (!IsTemporary(file.Name) || file.LastWriteTimeUtc >= cutoff)
                 {
