@@ -54,6 +54,7 @@ public sealed partial class SignalTests : IDisposable
     [InlineData("convert")]
     [InlineData("create")]
     [InlineData("gguf split")]
+    [InlineData("gguf set")]
     public async Task A_signal_at_any_moment_stops_cleanly_or_the_command_finishes(string command)
     {
         var scenario = ScenarioFor(command);
@@ -148,15 +149,33 @@ public sealed partial class SignalTests : IDisposable
                 Assert.Equal(5, reference.Count);
                 return new(Arguments(output), output, () => Clear(output), _ => Assert.Equal(reference, Digests(output)), _ => AssertEmpty(output));
             }
+            case "gguf set":
+            {
+                // An edit in place: a stopped one must leave the file byte for byte as it was.
+                string[] Arguments(string directory) => ["gguf", "set", Path.Combine(directory, "m.gguf"), "general.name=str:edited"];
+                var referenceDirectory = _dir.File("reference-set");
+                Directory.CreateDirectory(referenceDirectory);
+                File.Copy(CliRunner.TinyModel, Path.Combine(referenceDirectory, "m.gguf"));
+                var reference = Reference(Arguments, referenceDirectory);
+                return new(Arguments(output), output,
+                    () =>
+                    {
+                        Clear(output);
+                        File.Copy(CliRunner.TinyModel, Path.Combine(output, "m.gguf"));
+                        return Snapshot.Of(output);
+                    },
+                    _ => Assert.Equal(reference, Digests(output)),
+                    before => Assert.Equal(before.Files, Snapshot.Of(output).Files));
+            }
             default:
                 throw new ArgumentOutOfRangeException(nameof(command), command, null);
         }
     }
 
     /// <summary>What an uninterrupted run writes (in-process, into a directory of its own).</summary>
-    Dictionary<string, string> Reference(Func<string, string[]> arguments)
+    Dictionary<string, string> Reference(Func<string, string[]> arguments, string? directory = null)
     {
-        var directory = _dir.File("reference-" + Guid.NewGuid().ToString("N"));
+        directory ??= _dir.File("reference-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
         var result = CliRunner.Run(arguments(directory));
         Assert.True(result.ExitCode == 0, result.Error);
