@@ -16,8 +16,31 @@ public sealed class StopRequest : IDisposable
     const int SigInt = 2;
     const int SigTerm = 15;
 
+    /// <summary>
+    /// Signals this soon after the first are copies of the same request, not a second one: one Ctrl+C can
+    /// arrive twice (the terminal signals the whole process group, and a parent such as a script or an IDE may
+    /// forward it again). Treated as a second request, the copy would end the process before it has cleaned up.
+    /// </summary>
+    internal static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(500);
+
     readonly CancellationTokenSource _source = new();
+    readonly TimeProvider _time;
+    readonly Action _abruptEnd;
+    long _requestedAt;
     int _signal;
+
+    public StopRequest()
+        : this(TimeProvider.System, () => Quanta.Formats.TemporaryFiles.DeleteInProgress())
+    {
+    }
+
+    /// <param name="time">The clock that tells a copy of the first signal from a second request.</param>
+    /// <param name="abruptEnd">Runs just before a second request lets the runtime end the process.</param>
+    internal StopRequest(TimeProvider time, Action abruptEnd)
+    {
+        _time = time;
+        _abruptEnd = abruptEnd;
+    }
 
     /// <summary>Cancelled by the first request.</summary>
     public CancellationToken Token => _source.Token;
@@ -52,6 +75,7 @@ public sealed class StopRequest : IDisposable
         {
             return false;
         }
+        Volatile.Write(ref _requestedAt, _time.GetTimestamp());
         try
         {
             _source.Cancel();
@@ -65,9 +89,11 @@ public sealed class StopRequest : IDisposable
     }
 
     /// <summary>
-    /// Routes SIGINT, SIGTERM and SIGHUP to this request until the result is disposed. Only the first signal is
-    /// handled: a second one (of any of the three) is left to the runtime, which ends the process at once, for
-    /// a command that does not stop quickly enough. Where the platform has no such signals, nothing is routed.
+    /// Routes SIGINT, SIGTERM and SIGHUP to this request until the result is disposed (<see cref="OnSignal"/>).
+    /// The first signal stops the command in order; a second one (of any of the three, more than
+    /// <see cref="Grace"/> later) is left to the runtime, which ends the process at once, for a command that does
+    /// not stop quickly enough; the temporary files still in progress are deleted first, since the command's own
+    /// cleanup will not run. Where the platform has no such signals, nothing is routed.
     /// </summary>
     public IDisposable HandleSignals()
     {
@@ -76,14 +102,8 @@ public sealed class StopRequest : IDisposable
         {
             try
             {
-                registrations.Add(PosixSignalRegistration.Create(signal, context =>
-                {
-                    // Cancel = true keeps the runtime from ending the process; set it only for the first signal.
-                    if (TryRequest(context.Signal))
-                    {
-                        context.Cancel = true;
-                    }
-                }));
+                // Cancel = true keeps the runtime from ending the process.
+                registrations.Add(PosixSignalRegistration.Create(signal, context => context.Cancel = OnSignal(context.Signal)));
             }
             catch (PlatformNotSupportedException)
             {
@@ -91,6 +111,21 @@ public sealed class StopRequest : IDisposable
             }
         }
         return new Registrations(registrations);
+    }
+
+    /// <summary>
+    /// What a signal does: the first requests the stop, a copy within <see cref="Grace"/> is absorbed, and a
+    /// later one deletes the temporary files in progress and returns false, which lets the runtime end the process.
+    /// </summary>
+    /// <returns>True to keep the process running (the runtime's <see cref="PosixSignalContext.Cancel"/>).</returns>
+    internal bool OnSignal(PosixSignal signal)
+    {
+        if (TryRequest(signal) || _time.GetElapsedTime(Volatile.Read(ref _requestedAt)) < Grace)
+        {
+            return true;
+        }
+        _abruptEnd();
+        return false;
     }
 
     public void Dispose() => _source.Dispose();

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 
@@ -17,42 +18,96 @@ namespace Quanta.Formats;
 /// only when its name has exactly this shape, its last write is older than <see cref="StaleAfter"/>, and no
 /// process holds it open (a writer keeps its file locked until it is renamed). Other tools' files never have
 /// this shape: Ollama's downloads are <c>sha256-&lt;hex&gt;-partial</c> and <c>-partial-N</c>, its uploads
-/// <c>sha256-&lt;digits&gt;</c>.
+/// <c>sha256-&lt;digits&gt;</c>. A process that is about to be ended without its cleanup running (a second
+/// Ctrl+C) deletes the temporary files it still has with <see cref="DeleteInProgress"/>.
 /// </remarks>
-internal static partial class TemporaryFiles
+public static partial class TemporaryFiles
 {
     /// <summary>
     /// How old a leftover must be before a sweep removes it. A live writer touches its file every few
     /// milliseconds, so an hour of silence means its process is gone.
     /// </summary>
-    public static readonly TimeSpan StaleAfter = TimeSpan.FromHours(1);
+    internal static readonly TimeSpan StaleAfter = TimeSpan.FromHours(1);
 
     const string Suffix = ".tmp";
+
+    // The temporary paths this process has handed out and not yet seen renamed or deleted.
+    static readonly ConcurrentDictionary<string, byte> InProgress = new();
 
     // What PathFor names, and the blob temporaries of Quanta versions before it (".quanta-<hex>.partial").
     [GeneratedRegex(@"^(\..+\.[0-9a-f]{16}\.tmp|\.quanta-[0-9a-f]{16}\.partial)$", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
 
-    /// <summary>A fresh temporary path beside <paramref name="target"/> (made absolute); nothing is created.</summary>
-    public static string PathFor(string target)
+    /// <summary>
+    /// A fresh temporary path beside <paramref name="target"/> (made absolute); nothing is created. The path is
+    /// remembered for <see cref="DeleteInProgress"/> until <see cref="Forget"/> or <see cref="TryDelete"/>.
+    /// </summary>
+    internal static string PathFor(string target)
     {
         var full = Path.GetFullPath(target);
         var directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{full}' has no directory", nameof(target));
-        return Path.Combine(directory, $".{Path.GetFileName(full)}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}{Suffix}");
+        var path = Path.Combine(directory, $".{Path.GetFileName(full)}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}{Suffix}");
+        Remember(path);
+        return path;
+    }
+
+    /// <summary>The temporary file is gone (renamed to its target): nothing to delete at an abrupt end.</summary>
+    internal static void Forget(string path) => InProgress.TryRemove(path, out _);
+
+    /// <summary>
+    /// Deletes every temporary file this process has started and not yet renamed or deleted: the last thing a
+    /// process does before it is ended without its normal cleanup (a second Ctrl+C). Writers still holding a
+    /// file keep writing to a file that no longer has a name, which is harmless since the process is ending.
+    /// </summary>
+    /// <returns>How many files were deleted.</returns>
+    public static int DeleteInProgress()
+    {
+        var deleted = 0;
+        foreach (var path in InProgress.Keys)
+        {
+            try
+            {
+                if (File.Exists(path))
+                {
+                    File.Delete(path);
+                    deleted++;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Left to the sweep of a later run.
+            }
+            InProgress.TryRemove(path, out _);
+        }
+        return deleted;
+    }
+
+    static void Remember(string path)
+    {
+        // A path renamed by code that does not call Forget (the store renames its own) would stay listed; a
+        // long-lived process drops those that no longer exist now and then.
+        if (InProgress.Count >= 1024)
+        {
+            foreach (var stale in InProgress.Keys.Where(p => !File.Exists(p)))
+            {
+                InProgress.TryRemove(stale, out _);
+            }
+        }
+        InProgress[path] = 0;
     }
 
     /// <summary>
     /// Does <paramref name="fileName"/> (a name, not a path) have the shape of a file <see cref="PathFor"/> names
     /// (or of the store's blob temporaries before it)?
     /// </summary>
-    public static bool IsTemporary(string fileName) => NamePattern().IsMatch(fileName);
+    internal static bool IsTemporary(string fileName) => NamePattern().IsMatch(fileName);
 
     /// <summary>
     /// Sweeps the target's directory (<see cref="RemoveStale"/>), then creates a new temporary file beside
     /// <paramref name="target"/> for writing, locked against other processes until it is closed.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The target's directory does not exist; the message names it.</exception>
-    public static (string Path, FileStream Stream) Create(string target, int bufferSize, long preallocationSize = 0)
+    internal static (string Path, FileStream Stream) Create(string target, int bufferSize, long preallocationSize = 0)
     {
         var full = Path.GetFullPath(target);
         var directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{full}' has no directory", nameof(target));
@@ -75,8 +130,14 @@ internal static partial class TemporaryFiles
         }
         catch (DirectoryNotFoundException)
         {
+            Forget(path);
             // Removed between the check and the creation: report the directory, not our temporary name.
             ThrowIfDirectoryMissing(target);
+            throw;
+        }
+        catch
+        {
+            Forget(path);
             throw;
         }
     }
@@ -85,15 +146,16 @@ internal static partial class TemporaryFiles
     /// Holds a finished temporary file locked, without a buffer, until it is renamed: the sweep of another
     /// process must not take a file that is complete but waits for the rest of its set.
     /// </summary>
-    public static FileStream Lock(string path) =>
+    internal static FileStream Lock(string path) =>
         new(path, FileMode.Open, FileAccess.Read, FileShare.None, bufferSize: 0);
 
     /// <summary>Deletes a temporary file; best effort (a leftover is swept later).</summary>
-    public static void TryDelete(string path)
+    internal static void TryDelete(string path)
     {
         try
         {
             File.Delete(path);
+            Forget(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -107,7 +169,7 @@ internal static partial class TemporaryFiles
     /// (default: the current time), that no process holds open. Never throws: a sweep must not stop a write.
     /// </summary>
     /// <returns>The paths removed.</returns>
-    public static IReadOnlyList<string> RemoveStale(string directory, DateTime? now = null)
+    internal static IReadOnlyList<string> RemoveStale(string directory, DateTime? now = null)
     {
         var removed = new List<string>();
         var cutoff = (now ?? DateTime.UtcNow) - StaleAfter;
@@ -147,7 +209,7 @@ internal static partial class TemporaryFiles
     /// would give names the temporary file, which the user never asked for.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The directory of <paramref name="target"/> does not exist.</exception>
-    public static void ThrowIfDirectoryMissing(string target)
+    internal static void ThrowIfDirectoryMissing(string target)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(target));
         if (directory is not null && !Directory.Exists(directory))

@@ -95,6 +95,30 @@ public sealed partial class SignalTests : IDisposable
         Assert.All(stopped, s => Assert.True(s.Value > 0, $"no run of {command} was stopped by signal {s.Key}"));
     }
 
+    [Fact]
+    public async Task A_Ctrl_C_delivered_twice_stops_as_one()
+    {
+        // One Ctrl+C can arrive twice (the terminal signals the process group, a parent forwards it again).
+        // Taken as a second request, the copy ended the process at once: exit 130 without "cancelled", and
+        // the temporary file just created left behind (0 bytes).
+        var scenario = ScenarioFor("quantize");
+        for (var run = 0; run < 3; run++)
+        {
+            var before = scenario.Prepare();
+            var (exit, stderr, when) = await RunAndSignal(scenario, SigInt, AtFirstTemporaryFile, twice: true);
+            Assert.True(exit is 0 or 128 + SigInt, $"exit {exit} {when}: {stderr}");
+            if (exit == 0)
+            {
+                scenario.CheckFinished(before);
+            }
+            else
+            {
+                Assert.EndsWith("\ncancelled", stderr.TrimEnd('\n'), StringComparison.Ordinal);
+                scenario.CheckStopped(before);
+            }
+        }
+    }
+
     Scenario ScenarioFor(string command)
     {
         var output = _dir.File("out");
@@ -220,7 +244,7 @@ public sealed partial class SignalTests : IDisposable
     }
 
     /// <summary>Starts the CLI, waits for its signal handlers and then for the trigger, sends the signal, and collects the result.</summary>
-    static async Task<(int Exit, string Error, string When)> RunAndSignal(Scenario scenario, int signal, int offset)
+    static async Task<(int Exit, string Error, string When)> RunAndSignal(Scenario scenario, int signal, int offset, bool twice = false)
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path ? path : "dotnet";
         var start = new ProcessStartInfo(host)
@@ -270,6 +294,12 @@ public sealed partial class SignalTests : IDisposable
             if (!process.HasExited)
             {
                 Assert.Equal(0, Kill(process.Id, signal));
+                if (twice)
+                {
+                    // Not at once: the same signal pending twice is delivered once.
+                    Thread.Sleep(1);
+                    Kill(process.Id, signal);
+                }
             }
         }
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));

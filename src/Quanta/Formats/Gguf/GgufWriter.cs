@@ -290,6 +290,7 @@ public sealed class GgufWriter : IDisposable
             _lock?.Dispose();
             _lock = null;
             File.Move(TempPath, Path, overwrite: true);
+            TemporaryFiles.Forget(TempPath);
         }
         catch
         {

@@ -41,6 +41,7 @@ public static class SafetensorsWriter
                 Write(stream, entries, metadata);
             }
             File.Move(temporary, full, overwrite: true);
+            TemporaryFiles.Forget(temporary);
         }
         catch
         {
