@@ -36,6 +36,21 @@ public sealed partial class SignalTests : IDisposable
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
 
+    [LibraryImport("libc", EntryPoint = "posix_openpt", SetLastError = true)]
+    private static partial int OpenPseudoTerminal(int flags);
+
+    [LibraryImport("libc", EntryPoint = "grantpt", SetLastError = true)]
+    private static partial int GrantPseudoTerminal(int fd);
+
+    [LibraryImport("libc", EntryPoint = "unlockpt", SetLastError = true)]
+    private static partial int UnlockPseudoTerminal(int fd);
+
+    [LibraryImport("libc", EntryPoint = "ptsname_r", SetLastError = true)]
+    private static unsafe partial int PseudoTerminalName(int fd, byte* buffer, nuint length);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
+
     /// <summary>One command to interrupt: its arguments, where it writes, and what a finished run must have written.</summary>
     sealed record Scenario(string[] Arguments, string WatchDirectory, Func<Snapshot> Prepare, Action<Snapshot> CheckFinished, Action<Snapshot> CheckStopped);
 
@@ -115,6 +130,87 @@ public sealed partial class SignalTests : IDisposable
             {
                 Assert.EndsWith("\ncancelled", stderr.TrimEnd('\n'), StringComparison.Ordinal);
                 scenario.CheckStopped(before);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Closing_the_terminal_stops_as_SIGHUP_does_even_while_the_progress_bar_draws()
+    {
+        // On a terminal the progress bar is drawn by a thread of its own; once the terminal is closed its
+        // writes fail, which ended the process (SIGABRT, a temporary file left) before the command had stopped.
+        var scenario = ScenarioFor("quantize");
+        var stopped = 0;
+        for (var run = 0; run < 3; run++)
+        {
+            var before = scenario.Prepare();
+            var (exit, when) = await RunOnTerminalAndHangUp(scenario);
+            Assert.True(exit is 0 or 128 + SigHup, $"exit {exit} {when}");
+            if (exit == 0)
+            {
+                scenario.CheckFinished(before);
+            }
+            else
+            {
+                scenario.CheckStopped(before);
+                stopped++;
+            }
+        }
+        Assert.True(stopped > 0, "every run finished before the terminal was closed");
+    }
+
+    /// <summary>
+    /// Runs the CLI as the session leader of a new pseudo-terminal (stdin, stdout and stderr on it, so the
+    /// progress bar is drawn), closes the terminal when the first temporary file appears, and returns the exit code.
+    /// </summary>
+    static unsafe Task<(int Exit, string When)> RunOnTerminalAndHangUp(Scenario scenario)
+    {
+        // Close-on-exec: a copy inherited by the child would keep the terminal open after ours is closed.
+        const int ReadWrite = 2, NoControllingTerminal = 0x100, CloseOnExec = 0x80000;
+        var master = OpenPseudoTerminal(ReadWrite | NoControllingTerminal | CloseOnExec);
+        Assert.True(master >= 0, $"posix_openpt: {Marshal.GetLastPInvokeError()}");
+        var closed = false;
+        try
+        {
+            Assert.Equal(0, GrantPseudoTerminal(master));
+            Assert.Equal(0, UnlockPseudoTerminal(master));
+            var name = new byte[256];
+            fixed (byte* buffer = name)
+            {
+                Assert.Equal(0, PseudoTerminalName(master, buffer, (nuint)name.Length));
+            }
+            var slave = System.Text.Encoding.ASCII.GetString(name, 0, Array.IndexOf(name, (byte)0));
+
+            var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path ? path : "dotnet";
+            // setsid --ctty: a new session whose controlling terminal is stdin, as a login shell's would be.
+            var start = new ProcessStartInfo("sh") { UseShellExecute = false };
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add("exec setsid --ctty \"$0\" \"$@\" <\"$TTY\" >\"$TTY\" 2>\"$TTY\"");
+            start.ArgumentList.Add(host);
+            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "quanta.dll"));
+            foreach (var argument in scenario.Arguments)
+            {
+                start.ArgumentList.Add(argument);
+            }
+            start.Environment["TTY"] = slave;
+            using var process = Process.Start(start)!;
+            var clock = Stopwatch.StartNew();
+            while (!process.HasExited && !Directory.EnumerateFileSystemEntries(scenario.WatchDirectory, ".*").Any() && clock.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                Thread.SpinWait(100);
+            }
+            var when = process.HasExited ? "after the process ended" : $"at the first temporary file ({clock.ElapsedMilliseconds} ms)";
+            // The last descriptor of the terminal's master side closes: the kernel hangs the terminal up.
+            Close(master);
+            closed = true;
+            process.WaitForExit(TimeSpan.FromMinutes(1));
+            return Task.FromResult((process.ExitCode, when));
+        }
+        finally
+        {
+            if (!closed)
+            {
+                Close(master);
             }
         }
     }
