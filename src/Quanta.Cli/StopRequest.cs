@@ -46,7 +46,12 @@ public sealed class StopRequest : IDisposable
     public CancellationToken Token => _source.Token;
 
     /// <summary>128 + the number of the signal that asked first (SIGINT's 130 when none did).</summary>
-    public int ExitCode => 128 + (Signal == 0 ? SigInt : Signal);
+    public int ExitCode => Signal switch
+    {
+        SigTerm => ExitCodes.Terminated,
+        SigHup => ExitCodes.HungUp,
+        _ => ExitCodes.Cancelled,
+    };
 
     /// <summary>The line printed on stderr when the command stopped: <c>cancelled</c>, naming the signal unless it was Ctrl+C.</summary>
     public string Message => Signal switch
@@ -120,7 +125,13 @@ public sealed class StopRequest : IDisposable
     /// <returns>True to keep the process running (the runtime's <see cref="PosixSignalContext.Cancel"/>).</returns>
     internal bool OnSignal(PosixSignal signal)
     {
-        if (TryRequest(signal) || _time.GetElapsedTime(Volatile.Read(ref _requestedAt)) < Grace)
+        if (TryRequest(signal))
+        {
+            return true;
+        }
+        // Zero: the first request is being recorded on another thread right now, so this is its copy.
+        var requestedAt = Volatile.Read(ref _requestedAt);
+        if (requestedAt == 0 || _time.GetElapsedTime(requestedAt) < Grace)
         {
             return true;
         }
