@@ -7,9 +7,9 @@ using Quanta.Tests.Conversion;
 namespace Quanta.Tests.Cli;
 
 /// <summary>
-/// The real executable stopped by SIGINT, SIGTERM and SIGHUP at many moments of quantize, convert, create and
-/// gguf split: from the instant its handlers are in place, through the creation of the first temporary file,
-/// to the end. Every run must either finish (exit 0, the output complete) or stop as Ctrl+C does (exit 128 +
+/// The real executable stopped by SIGINT, SIGTERM and SIGHUP at many moments of quantize, convert, create,
+/// gguf split and gguf set: from the instant its handlers are in place, through the creation of the first
+/// temporary file, to the end; also by one Ctrl+C delivered twice, and by closing its terminal. Every run must either finish (exit 0, the output complete) or stop as Ctrl+C does (exit 128 +
 /// the signal, "cancelled" on stderr, no temporary file, no output, the store as it was). A run that ends any
 /// other way (killed by the signal without a word, a file left behind) is the bug this guards against.
 /// </summary>
@@ -55,9 +55,9 @@ public sealed partial class SignalTests : IDisposable
     sealed record Scenario(string[] Arguments, string WatchDirectory, Func<Snapshot> Prepare, Action<Snapshot> CheckFinished, Action<Snapshot> CheckStopped);
 
     /// <summary>The files of a directory tree: relative path → length, last write time and SHA-256.</summary>
-    sealed record Snapshot(string Root, IReadOnlyDictionary<string, string> Files)
+    sealed record Snapshot(IReadOnlyDictionary<string, string> Files)
     {
-        public static Snapshot Of(string root) => new(root, !Directory.Exists(root)
+        public static Snapshot Of(string root) => new(!Directory.Exists(root)
             ? new Dictionary<string, string>()
             : Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).ToDictionary(
                 f => Path.GetRelativePath(root, f),
