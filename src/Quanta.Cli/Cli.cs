@@ -16,7 +16,8 @@ namespace Quanta.Cli;
 /// <remarks>
 /// Exit codes: 0 success; 1 usage error (System.CommandLine's parse errors) or an unexpected error;
 /// 2 bad input (<see cref="GgufFormatException"/>, missing or unreadable files, <see cref="UserErrorException"/>);
-/// 130 cancelled. Every error is one line on stderr; the stack trace of an unexpected error is shown only
+/// 128 + the signal's number when stopped by a signal (<see cref="StopRequest"/>: 130 Ctrl+C, 143 SIGTERM, 129
+/// SIGHUP). Every error is one line on stderr; the stack trace of an unexpected error is shown only
 /// with <c>--verbose</c>, because users need to know what to fix, not where in Quanta it was noticed.
 /// </remarks>
 public static class Cli
@@ -55,11 +56,23 @@ public static class Cli
     public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default) =>
         RunAsync(args, new CliContext(stdout, stderr), cancellationToken);
 
+    /// <summary>Runs the CLI; a cancelled <paramref name="cancellationToken"/> stops it as Ctrl+C does (exit 130).</summary>
     public static Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default) =>
         RunAsync(args, context, Verbs, cancellationToken);
 
+    /// <summary>Runs the CLI until it ends or <paramref name="stop"/> is requested, which sets the exit code and message.</summary>
+    public static Task<int> RunAsync(string[] args, CliContext context, StopRequest stop)
+    {
+        ArgumentNullException.ThrowIfNull(stop);
+        return RunAsync(args, context, Verbs, stop.Token, () => (stop.ExitCode, stop.Message));
+    }
+
     /// <summary>Runs with a given set of verbs; tests add verbs that fail on purpose to exercise the error paths.</summary>
-    internal static async Task<int> RunAsync(string[] args, CliContext context, IEnumerable<Func<CliContext, Command>> verbs, CancellationToken cancellationToken)
+    internal static Task<int> RunAsync(string[] args, CliContext context, IEnumerable<Func<CliContext, Command>> verbs, CancellationToken cancellationToken) =>
+        RunAsync(args, context, verbs, cancellationToken, () => (ExitCodes.Cancelled, "cancelled"));
+
+    static async Task<int> RunAsync(string[] args, CliContext context, IEnumerable<Func<CliContext, Command>> verbs, CancellationToken cancellationToken,
+        Func<(int ExitCode, string Message)> stopped)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(context);
@@ -87,10 +100,14 @@ public static class Cli
         {
             return await parseResult.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
-            await context.Error.WriteLineAsync("cancelled").ConfigureAwait(false);
-            return ExitCodes.Cancelled;
+            // Whatever ended the command once a stop was asked for is the stop itself: the cancellation, or an
+            // error it caused (after SIGHUP the terminal is gone, and writing progress to it fails). Either way
+            // the command has cleaned up on its way out.
+            var (exitCode, message) = stopped();
+            await TryWriteLineAsync(context.Error, message).ConfigureAwait(false);
+            return exitCode;
         }
         catch (Exception e) when (IsUserError(e))
         {
@@ -125,6 +142,20 @@ public static class Cli
         _ => args,
     };
 
+    /// <summary>Writes a last line to a stream that may be gone (a terminal closed by SIGHUP), ignoring that it is.</summary>
+    static async Task TryWriteLineAsync(TextWriter writer, string line)
+    {
+        try
+        {
+            await writer.WriteLineAsync(line).ConfigureAwait(false);
+            await writer.FlushAsync().ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // Nobody is there to read it.
+        }
+    }
+
     static RootCommand BuildRootCommand(CliContext context, IEnumerable<Func<CliContext, Command>> verbs)
     {
         var root = new RootCommand("Quanta: quantize LLMs and write GGUF files that llama.cpp and Ollama load, in pure .NET.")
@@ -145,7 +176,7 @@ public static class Cli
     static bool IsUserError(Exception e) =>
         e is GgufFormatException or SafetensorsFormatException or TokenizerFormatException or ConversionException
             or UserErrorException or IOException or UnauthorizedAccessException
-            or Quanta.Store.StoreException or Quanta.Store.ModelfileException;
+            or Quanta.Store.StoreException or Quanta.Store.ModelfileException or Quanta.Quantization.QuantizationException;
 
     /// <summary>
     /// Parse errors as "error: ..." lines plus a pointer to help, instead of System.CommandLine's full help

@@ -13,9 +13,13 @@ namespace Quanta.Cli;
 /// <param name="ErrorIsTerminal">True when progress displays may draw on <paramref name="Error"/>.</param>
 public sealed record CliContext(TextWriter Out, TextWriter Error, bool OutIsTerminal = false, bool ErrorIsTerminal = false)
 {
-    /// <summary>The process's own console, with terminal detection.</summary>
-    public static CliContext FromConsole() =>
-        new(Console.Out, Console.Error, !Console.IsOutputRedirected, !Console.IsErrorRedirected);
+    /// <summary>
+    /// The process's own console, with terminal detection. A terminal's stderr, where progress is drawn from
+    /// a thread of its own, drops writes once the terminal is closed (<see cref="HangUpTolerantWriter"/>).
+    /// </summary>
+    public static CliContext FromConsole() => Console.IsErrorRedirected
+        ? new(Console.Out, Console.Error, !Console.IsOutputRedirected, ErrorIsTerminal: false)
+        : new(Console.Out, new HangUpTolerantWriter(Console.Error), !Console.IsOutputRedirected, ErrorIsTerminal: true);
 
     /// <summary>
     /// A writer for human-readable reports: Spectre.Console tables for a terminal, plain aligned columns when

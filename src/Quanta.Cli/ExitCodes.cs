@@ -16,4 +16,10 @@ public static class ExitCodes
 
     /// <summary>Interrupted by Ctrl+C: 128 + SIGINT, as shells report it.</summary>
     public const int Cancelled = 130;
+
+    /// <summary>Stopped by SIGTERM (a service manager, <c>kill</c>): 128 + 15.</summary>
+    public const int Terminated = 143;
+
+    /// <summary>Stopped by SIGHUP (the terminal was closed): 128 + 1.</summary>
+    public const int HungUp = 129;
 }

@@ -14,6 +14,11 @@ internal static class OutputPaths
         ? StringComparison.OrdinalIgnoreCase
         : StringComparison.Ordinal;
 
+    /// <summary>Compares resolved paths as the platform's usual file system does (case-insensitive on Windows and macOS).</summary>
+    public static StringComparer Comparer => OperatingSystem.IsWindows() || OperatingSystem.IsMacOS()
+        ? StringComparer.OrdinalIgnoreCase
+        : StringComparer.Ordinal;
+
     /// <summary>Throws <see cref="ArgumentException"/> when <paramref name="output"/> names the same file as one of <paramref name="inputs"/>.</summary>
     public static void ThrowIfInput(string output, IEnumerable<string> inputs, string paramName)
     {

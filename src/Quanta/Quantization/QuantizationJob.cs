@@ -136,6 +136,48 @@ public sealed class QuantizationJob
     }
 
     /// <summary>
+    /// A job whose output files the caller lays out, for outputs that are not one model cut into shards (a text
+    /// model and its projector repackaged from one file): file i holds the next <c>files[i].EntryCount</c>
+    /// entries of <paramref name="plan"/>, in order, and entry j reads <paramref name="sources"/>[j], whatever
+    /// its name in the input.
+    /// </summary>
+    /// <exception cref="QuantizationException">A planned tensor cannot be written.</exception>
+    internal static QuantizationJob Create(
+        ITensorSource input,
+        QuantizationPlan plan,
+        IReadOnlyList<ISourceTensor> sources,
+        IReadOnlyList<QuantizationOutputFile> files,
+        QuantizerOptions run)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(sources);
+        ArgumentNullException.ThrowIfNull(files);
+        ArgumentNullException.ThrowIfNull(run);
+        if (sources.Count != plan.Entries.Count)
+        {
+            throw new ArgumentException($"{sources.Count} sources for {plan.Entries.Count} planned tensors", nameof(sources));
+        }
+        var next = 0;
+        foreach (var file in files)
+        {
+            if (file.FirstEntry != next || file.EntryCount < 0)
+            {
+                throw new ArgumentException($"'{file.Path}' does not start where the file before it ends (entry {next})", nameof(files));
+            }
+            next += file.EntryCount;
+        }
+        if (next != plan.Entries.Count)
+        {
+            throw new ArgumentException($"the files hold {next} of the {plan.Entries.Count} planned tensors", nameof(files));
+        }
+        var metadata = files.Count == 0 ? new GgufMetadata() : new GgufMetadata(files[0].Metadata);
+        var job = new QuantizationJob(input, plan, [.. sources], metadata, files, run);
+        job.CheckExecutable();
+        return job;
+    }
+
+    /// <summary>
     /// What llama-quantize writes as metadata (<c>llama_model_quantize_impl</c>): the input's keys in order;
     /// <c>general.quantization_version</c> and <c>general.file_type</c> set (moved to the end, like
     /// <c>gguf_set_val_u32</c>); the split keys removed; then each override set in order.

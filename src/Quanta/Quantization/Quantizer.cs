@@ -53,74 +53,55 @@ public static class Quantizer
             CancellationToken = cancellationToken,
         };
 
-        var writers = new List<GgufWriter>(job.Files.Count);
-        var finished = new bool[job.Files.Count];
+        // Every target is checked before the first file is created; the renames wait until all are complete,
+        // which keeps a split set all or nothing.
+        using var files = new GgufFileSet(job.Files.Select(f => f.Path), writerOptions);
+        var writers = new GgufWriter[job.Files.Count];
         var written = new List<GgufTensorInfo>(works.Length);
-        try
+        for (var i = 0; i < job.Files.Count; i++)
         {
-            foreach (var file in job.Files)
-            {
-                var infos = works.Skip(file.FirstEntry).Take(file.EntryCount)
-                    .Select(w => new GgufTensorInfo(w.Entry.Name, w.Entry.Tensor.Shape, w.Entry.TargetType))
-                    .ToArray();
-                writers.Add(GgufWriter.Create(file.Path, file.Metadata, infos, writerOptions));
-                written.AddRange(infos);
-            }
+            var file = job.Files[i];
+            var infos = works.Skip(file.FirstEntry).Take(file.EntryCount)
+                .Select(w => new GgufTensorInfo(w.Entry.Name, w.Entry.Tensor.Shape, w.Entry.TargetType))
+                .ToArray();
+            writers[i] = files.Create(i, file.Metadata, infos);
+            written.AddRange(infos);
+        }
 
-            using (var pipeline = new Pipeline(works, items, run.EffectiveThreads, cancellationToken))
-            {
-                pipeline.Start();
-                long sourceDone = 0, bytesWritten = 0;
-                foreach (var work in works)
-                {
-                    var writer = writers[work.File];
-                    writer.BeginTensor(work.Entry.Name);
-                    var sourceStart = sourceDone;
-                    for (var k = 0; k < work.ItemCount; k++)
-                    {
-                        var output = pipeline.WaitFor(work.FirstItem + k);
-                        writer.WriteTensorData(output);
-                        bytesWritten += output.Length;
-                        pipeline.Release(work.FirstItem + k);
-                        sourceDone = sourceStart + (work.ItemCount == 0 ? 0 : work.Entry.SourceBytes * (k + 1) / work.ItemCount);
-                        if (k + 1 < work.ItemCount)
-                        {
-                            progress?.Report(new(work.Index + 1, works.Length, work.Entry, false, sourceDone, plan.SourceBytes, bytesWritten, clock.Elapsed));
-                        }
-                    }
-                    sourceDone = sourceStart + work.Entry.SourceBytes;
-                    progress?.Report(new(work.Index + 1, works.Length, work.Entry, true, sourceDone, plan.SourceBytes, bytesWritten, clock.Elapsed));
-                    if (work.Index == job.Files[work.File].FirstEntry + job.Files[work.File].EntryCount - 1)
-                    {
-                        // The file's last tensor: flush and close it now rather than holding every shard open.
-                        writer.Finish();
-                        finished[work.File] = true;
-                    }
-                }
-            }
-            for (var i = 0; i < writers.Count; i++)
-            {
-                if (!finished[i])
-                {
-                    // A file without tensors (an empty model) is never reached by the loop above.
-                    writers[i].Finish();
-                }
-            }
-            // Publishing (renaming) only once every file is complete keeps a split set all-or-nothing.
-            foreach (var writer in writers)
-            {
-                writer.Publish();
-            }
-            clock.Stop();
-            return new QuantizationResult(plan, [.. job.Files.Select(f => f.Path)], written, clock.Elapsed, job.RequantizedTensors);
-        }
-        finally
+        using (var pipeline = new Pipeline(works, items, run.EffectiveThreads, cancellationToken))
         {
-            foreach (var writer in writers)
+            pipeline.Start();
+            long sourceDone = 0, bytesWritten = 0;
+            foreach (var work in works)
             {
-                writer.Dispose();
+                var writer = writers[work.File];
+                writer.BeginTensor(work.Entry.Name);
+                var sourceStart = sourceDone;
+                for (var k = 0; k < work.ItemCount; k++)
+                {
+                    var output = pipeline.WaitFor(work.FirstItem + k);
+                    writer.WriteTensorData(output);
+                    bytesWritten += output.Length;
+                    pipeline.Release(work.FirstItem + k);
+                    sourceDone = sourceStart + (work.ItemCount == 0 ? 0 : work.Entry.SourceBytes * (k + 1) / work.ItemCount);
+                    if (k + 1 < work.ItemCount)
+                    {
+                        progress?.Report(new(work.Index + 1, works.Length, work.Entry, false, sourceDone, plan.SourceBytes, bytesWritten, clock.Elapsed));
+                    }
+                }
+                sourceDone = sourceStart + work.Entry.SourceBytes;
+                progress?.Report(new(work.Index + 1, works.Length, work.Entry, true, sourceDone, plan.SourceBytes, bytesWritten, clock.Elapsed));
+                if (work.Index == job.Files[work.File].FirstEntry + job.Files[work.File].EntryCount - 1)
+                {
+                    // The file's last tensor: flush and close it now rather than holding every shard open.
+                    files.Finish(work.File);
+                }
             }
         }
+        // A file without tensors (an empty model) is never reached by the loop above; Commit finishes it.
+        files.Commit();
+        clock.Stop();
+        return new QuantizationResult(plan, [.. job.Files.Select(f => f.Path)], written, clock.Elapsed, job.RequantizedTensors);
     }
 
     /// <summary>

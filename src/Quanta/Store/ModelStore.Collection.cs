@@ -1,3 +1,5 @@
+using Quanta.Formats;
+
 namespace Quanta.Store;
 
 /// <summary>Reading every manifest, removing a model, and collecting the blobs nothing references.</summary>
@@ -194,6 +196,8 @@ public sealed partial class ModelStore
         {
             return new PruneResult(deleted, 0, young);
         }
+        // Temporary files of a Quanta writer that died are recognised and aged by the rule every writer uses.
+        TemporaryFiles.RemoveStale(BlobsDirectory);
         var cutoff = DateTime.UtcNow - PruneGracePeriod;
         foreach (var file in Directory.EnumerateFiles(BlobsDirectory, "*", new EnumerationOptions { AttributesToSkip = 0, IgnoreInaccessible = true }))
         {
@@ -205,11 +209,7 @@ public sealed partial class ModelStore
             var info = new FileInfo(file);
             if (fileName.StartsWith(TempPrefix, StringComparison.Ordinal))
             {
-                if (info.LastWriteTimeUtc < cutoff)
-                {
-                    TryDelete(file);
-                }
-                continue;
+                continue; // a writer's temporary file: swept below by the one rule for them
             }
             if (!fileName.StartsWith("sha256-", StringComparison.Ordinal) || !Digests.IsValid(fileName))
             {

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Quanta.Formats;
 
 namespace Quanta.Store;
 
@@ -22,7 +23,8 @@ public sealed partial class ModelStore
 {
     public const string ModelsVariable = "QUANTA_MODELS";
     const string TempPrefix = ".quanta-";
-    const string TempSuffix = ".partial";
+    // Temporary names start with TempPrefix: ".quanta-blob.<hex>.tmp", and the GGUF writer's "..quanta-blob.<hex>.tmp.<hex>.tmp".
+    const string TempBlobName = "quanta-blob";
     const string LockFileName = ".quanta.lock";
 
     /// <summary>Blobs this size or smaller are read whole and verified on every read.</summary>
@@ -125,11 +127,15 @@ public sealed partial class ModelStore
 
     // ---------------------------------------------------------------- blobs
 
-    /// <summary>A temporary path in <c>blobs/</c> (same file system as the blobs, so the final rename is atomic).</summary>
+    /// <summary>
+    /// A temporary path in <c>blobs/</c> (same file system as the blobs, so the final rename is atomic), named
+    /// by <see cref="TemporaryFiles"/>, which first sweeps away what a killed writer left there an hour ago or more.
+    /// </summary>
     public string NewTempPath()
     {
         EnsureDirectories();
-        return Path.Combine(BlobsDirectory, TempPrefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)) + TempSuffix);
+        TemporaryFiles.RemoveStale(BlobsDirectory);
+        return TemporaryFiles.PathFor(Path.Combine(BlobsDirectory, TempBlobName));
     }
 
     /// <summary>Stores <paramref name="content"/> as a blob (small layers: text, JSON).</summary>

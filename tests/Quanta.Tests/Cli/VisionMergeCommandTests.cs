@@ -30,7 +30,7 @@ public sealed class VisionMergeCommandTests : IDisposable
 
     static float TokenValue(int i) => MathF.Sin(i * 0.37f) * 0.05f + (i % 7 - 3) * 0.002f;
 
-    static void WriteText(string path, bool withVision = false)
+    static void WriteText(string path, bool withVision = false, int? nanAt = null)
     {
         var metadata = new GgufMetadata
         {
@@ -76,7 +76,7 @@ public sealed class VisionMergeCommandTests : IDisposable
         {
             tensors.Add(new("v.patch_embedding.weight", [14, 14, 3, VisionEmbd], GgmlType.F16));
         }
-        Write(path, metadata, tensors);
+        Write(path, metadata, tensors, nanAt);
     }
 
     static void WriteMmproj(string path, bool legacyFfnNames)
@@ -134,7 +134,7 @@ public sealed class VisionMergeCommandTests : IDisposable
     }
 
     /// <summary>token_embd gets finite F16 values (it may be requantized); every other tensor pseudo-random bytes.</summary>
-    static void Write(string path, GgufMetadata metadata, IReadOnlyList<GgufTensorInfo> tensors)
+    static void Write(string path, GgufMetadata metadata, IReadOnlyList<GgufTensorInfo> tensors, int? nanAt = null)
     {
         using var writer = GgufWriter.Create(path, metadata, tensors);
         for (var i = 0; i < tensors.Count; i++)
@@ -144,7 +144,7 @@ public sealed class VisionMergeCommandTests : IDisposable
                 var bytes = new byte[tensors[i].ByteSize];
                 for (var j = 0; j < tensors[i].ElementCount; j++)
                 {
-                    BitConverter.TryWriteBytes(bytes.AsSpan(j * 2, 2), (Half)TokenValue(j));
+                    BitConverter.TryWriteBytes(bytes.AsSpan(j * 2, 2), j == nanAt ? Half.NaN : (Half)TokenValue(j));
                 }
                 writer.WriteTensorData(bytes);
             }
@@ -316,6 +316,25 @@ public sealed class VisionMergeCommandTests : IDisposable
         Assert.StartsWith("error: ", line, StringComparison.Ordinal);
         Assert.Contains(expected, line, StringComparison.Ordinal);
         Assert.Equal(listing, Listing());
+    }
+
+    [Fact]
+    public void A_NaN_in_token_embd_is_refused_in_one_line_as_quantize_refuses_it()
+    {
+        // Element 5 * Embd + 7 is row 5, column 7 of token_embd; requantizing it runs the quantization pipeline,
+        // whose message this is (an unexpected NonFiniteValueException and exit 1 before).
+        var text = _dir.File("nan-text.gguf");
+        WriteText(text, nanAt: 5 * Embd + 7);
+        const string Expected = "error: tensor 'token_embd.weight' holds NaN (row 5, column 7); NaN and infinity cannot be quantized";
+        Refused(Expected, "merge", text, Mmproj, "-o", One, "--token-embedding-type", "q6_k");
+
+        Ok("merge", text, Mmproj, "-o", One);
+        Refused(Expected, "split-vision", One, "-o", _dir.File("t.gguf"), "--mmproj", _dir.File("p.gguf"), "--token-embedding-type", "q8_0");
+
+        // quantize says the same of the same tensor.
+        var quantized = CliRunner.Run("quantize", text, _dir.File("q.gguf"), "Q8_0", "--allow-requantize", "--tensor-type", "blk=f16", "--threads", "1");
+        Assert.Equal(2, quantized.ExitCode);
+        Assert.Equal(Expected, quantized.ErrorLines[^1]);
     }
 
     [Fact]

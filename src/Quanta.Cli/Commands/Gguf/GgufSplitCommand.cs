@@ -46,10 +46,6 @@ internal static class GgufSplitCommand
                 throw new UserErrorException($"{path}: already a split set; merge it first with 'quanta gguf merge'");
             }
             var outPrefix = parseResult.GetValue(prefix) ?? path;
-            if (Path.GetDirectoryName(Path.GetFullPath(outPrefix)) is { } directory && !Directory.Exists(directory))
-            {
-                throw new UserErrorException($"{outPrefix}: directory '{directory}' does not exist");
-            }
             var shards = GgufCommand.UserErrors(() => GgufSplit.Split(file, outPrefix, options));
             foreach (var shard in shards)
             {

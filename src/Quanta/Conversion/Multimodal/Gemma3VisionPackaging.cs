@@ -291,88 +291,44 @@ public static partial class Gemma3VisionPackaging
         return target == tensor.Type ? null : target;
     }
 
-    /// <summary>Writes every output to a temporary file, then publishes them together; on any error none is left.</summary>
+    /// <summary>
+    /// Writes every output through the quantization pipeline: each tensor copied, except <c>token_embd.weight</c>
+    /// when <paramref name="tokenType"/> asks for another type (decoded to f32 and encoded without an importance
+    /// matrix, as llama-quantize does, so a NaN is reported as quantize reports it). The outputs are published
+    /// together; on any error or cancellation none is left.
+    /// </summary>
     static void Write(IReadOnlyList<(string Path, GgufMetadata Metadata, List<(GgufTensor Source, string Name)> Parts)> outputs,
         GgmlType? tokenType, IReadOnlyList<string> inputs, CancellationToken cancellationToken)
     {
-        var paths = outputs.Select(o => Path.GetFullPath(o.Path)).ToList();
-        if (paths.Distinct(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal).Count() != paths.Count)
+        var sources = new List<ISourceTensor>();
+        var decisions = new List<(GgufTensorInfo, TensorTypeDecision)>();
+        var files = new List<QuantizationOutputFile>();
+        foreach (var (path, metadata, parts) in outputs)
         {
-            throw new ArgumentException($"the text and projector outputs are the same file: {outputs[0].Path}");
-        }
-        var options = new GgufWriterOptions { CancellationToken = cancellationToken, ProtectedInputs = inputs };
-        var writers = new List<GgufWriter>();
-        try
-        {
-            foreach (var (path, metadata, parts) in outputs)
+            files.Add(new QuantizationOutputFile(Path.GetFullPath(path), metadata, sources.Count, parts.Count));
+            foreach (var (source, name) in parts)
             {
-                var infos = parts.Select(p => Retyped(p.Source, p.Name, tokenType)).ToList();
-                writers.Add(GgufWriter.Create(path, metadata, infos, options));
-            }
-            for (var i = 0; i < outputs.Count; i++)
-            {
-                foreach (var (source, name) in outputs[i].Parts)
-                {
-                    var info = Retyped(source, name, tokenType);
-                    if (info.Type == source.Type)
-                    {
-                        writers[i].WriteTensor(source);
-                    }
-                    else
-                    {
-                        WriteRequantized(writers[i], source, info.Type, cancellationToken);
-                    }
-                }
-                writers[i].Finish();
-            }
-            foreach (var writer in writers)
-            {
-                writer.Publish();
+                sources.Add(source);
+                var info = new GgufTensorInfo(name, source.Shape, source.Type);
+                decisions.Add(source.Name == TokenEmbedding && tokenType is { } type
+                    ? (info, new TensorTypeDecision(type, TensorTypeReason.TokenEmbeddingType, "--token-embedding-type"))
+                    : (info, new TensorTypeDecision(source.Type, TensorTypeReason.CopyOnly, "copied")));
             }
         }
-        finally
-        {
-            foreach (var writer in writers)
-            {
-                writer.Dispose();
-            }
-        }
+        // The plan's hyperparameters and preset only matter to llama-quantize's mix rules, which a plan of
+        // decided types does not consult.
+        var plan = QuantizationPlan.FromDecisions(decisions, new ModelHyperparameters(Architecture, 0, [], []), QuantizationPresets.Parse("COPY"));
+        var job = QuantizationJob.Create(new PackagingInput(inputs), plan, sources, files, new QuantizerOptions { AllowRequantize = true });
+        Quantizer.Run(job, null, cancellationToken);
     }
 
-    static GgufTensorInfo Retyped(GgufTensor source, string name, GgmlType? tokenType) =>
-        new(name, source.Shape, source.Name == TokenEmbedding && tokenType is { } t ? t : source.Type);
-
-    /// <summary>Decodes rows to f32 and encodes them to <paramref name="target"/> (no importance matrix), in parallel chunks, in order.</summary>
-    static void WriteRequantized(GgufWriter writer, GgufTensor source, GgmlType target, CancellationToken cancellationToken)
+    /// <summary>The files being repackaged, as the pipeline sees them: only their paths matter (never overwritten).</summary>
+    sealed class PackagingInput(IReadOnlyList<string> filePaths) : ITensorSource
     {
-        var decoder = BlockCodecs.Get(source.Type);
-        var encoder = BlockCodecs.Get(target);
-        var rowLength = (int)source.Info.RowLength;
-        var rows = source.Info.RowCount;
-        var sourceRowBytes = GgmlTypeInfo.Of(source.Type).RowBytes(rowLength);
-        var targetRowBytes = GgmlTypeInfo.Of(target).RowBytes(rowLength);
-        var workers = Math.Max(1, Environment.ProcessorCount);
-        var rowsPerChunk = (int)Math.Max(workers, Math.Min(rows, (64L << 20) / Math.Max(1, rowLength * 4L)));
-        var output = new byte[rowsPerChunk * targetRowBytes];
-        for (long first = 0; first < rows; first += rowsPerChunk)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var count = (int)Math.Min(rowsPerChunk, rows - first);
-            var perWorker = (count + workers - 1) / workers;
-            var chunkFirst = first;
-            Parallel.For(0, workers, new ParallelOptions { CancellationToken = cancellationToken }, w =>
-            {
-                var start = w * perWorker;
-                var n = Math.Min(perWorker, count - start);
-                if (n <= 0)
-                {
-                    return;
-                }
-                var floats = new float[n * rowLength];
-                decoder.Decode(source.Slice((chunkFirst + start) * sourceRowBytes, checked((int)(n * sourceRowBytes))), floats);
-                encoder.Encode(floats, rowLength, default, output.AsSpan(checked((int)(start * targetRowBytes)), checked((int)(n * targetRowBytes))));
-            });
-            writer.WriteTensorData(output.AsSpan(0, checked((int)(count * targetRowBytes))));
-        }
+        public GgufMetadata Metadata { get; } = new();
+
+        public IReadOnlyList<ISourceTensor> Tensors => [];
+
+        public IReadOnlyList<string> FilePaths => filePaths;
     }
 }

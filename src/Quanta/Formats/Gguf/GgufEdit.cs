@@ -137,7 +137,9 @@ public static class GgufEdit
                 }
                 writer.Finish();
             }
-            // The source's mapping is closed before the rename (Windows cannot replace a mapped file).
+            // The source's mapping is closed before the rename (Windows cannot replace a mapped file). A stop
+            // asked for while the copy was finishing still wins: the file is left as it was.
+            cancellationToken.ThrowIfCancellationRequested();
             writer.Publish();
         }
         finally

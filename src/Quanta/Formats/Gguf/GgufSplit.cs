@@ -63,44 +63,23 @@ public static class GgufSplit
         }
         var prefix = Prefix(outputPrefixOrPath);
         var paths = Enumerable.Range(0, shards.Count).Select(i => System.IO.Path.GetFullPath(GgufSplitNames.ShardPath(prefix, i + 1, shards.Count))).ToArray();
-        var writerOptions = GgufWriter.ProtectingSource(input, options.Writer);
-        // Every target is checked before the first file is created.
-        foreach (var path in paths)
-        {
-            OutputPaths.ThrowIfInput(path, writerOptions.ProtectedInputs, nameof(outputPrefixOrPath));
-        }
-
         var totalTensors = input.Tensors.Count;
-        var finished = new List<GgufWriter>(shards.Count);
-        try
+        // Every target is checked before the first file is created, and renamed only once all are complete.
+        using var files = new GgufFileSet(paths, GgufWriter.ProtectingSource(input, options.Writer));
+        for (var i = 0; i < shards.Count; i++)
         {
-            for (var i = 0; i < shards.Count; i++)
-            {
-                var metadata = i == 0 ? new GgufMetadata(input.Metadata) : new GgufMetadata();
-                AddSplitKeys(metadata, i, shards.Count, totalTensors);
+            var metadata = i == 0 ? new GgufMetadata(input.Metadata) : new GgufMetadata();
+            AddSplitKeys(metadata, i, shards.Count, totalTensors);
 
-                var writer = GgufWriter.Create(paths[i], metadata, [.. shards[i].Select(t => t.Info)], writerOptions);
-                finished.Add(writer);
-                foreach (var tensor in shards[i])
-                {
-                    writer.WriteTensor(tensor);
-                }
-                writer.Finish();
-            }
-            foreach (var writer in finished)
+            var writer = files.Create(i, metadata, [.. shards[i].Select(t => t.Info)]);
+            foreach (var tensor in shards[i])
             {
-                writer.Publish();
+                writer.WriteTensor(tensor);
             }
-            return paths;
+            files.Finish(i);
         }
-        finally
-        {
-            // Unpublished temporary files go; published shards stay (Dispose after Commit does nothing).
-            foreach (var writer in finished)
-            {
-                writer.Dispose();
-            }
-        }
+        files.Commit();
+        return paths;
     }
 
     /// <summary>

@@ -22,6 +22,8 @@ public sealed class GgufWriter : IDisposable
     readonly bool _flushToDisk;
     readonly IncrementalHash? _hash;
     FileStream? _stream;
+    // A finished file, held locked while it waits for its rename (see TemporaryFiles.Lock).
+    FileStream? _lock;
     State _state = State.Writing;
     int _index;
     long _written;
@@ -69,6 +71,9 @@ public sealed class GgufWriter : IDisposable
     /// <summary>Bytes written so far, header and padding included; for progress reports.</summary>
     public long Position => _stream?.Position ?? (_state is State.Finished or State.Committed ? Length : 0);
 
+    /// <summary>Complete on disk, waiting for <see cref="Publish"/>.</summary>
+    internal bool IsFinished => _state == State.Finished;
+
     /// <summary>The tensor the next bytes belong to, or null once every tensor is complete.</summary>
     public GgufTensorInfo? CurrentTensor
     {
@@ -88,6 +93,7 @@ public sealed class GgufWriter : IDisposable
     /// </summary>
     /// <exception cref="ArgumentException">Bad metadata or tensors, or <paramref name="path"/> is a protected input.
     /// Nothing has been created then.</exception>
+    /// <exception cref="DirectoryNotFoundException">The directory of <paramref name="path"/> does not exist (the message names it).</exception>
     public static GgufWriter Create(string path, GgufMetadata metadata, IReadOnlyList<GgufTensorInfo> tensors, GgufWriterOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -110,7 +116,8 @@ public sealed class GgufWriter : IDisposable
         var dataOffset = Pad(header.Length, alignment);
         var length = checked(dataOffset + dataBytes);
 
-        var (tempPath, stream) = CreateTempFile(fullPath, length, options.BufferSize);
+        var (tempPath, stream) = TemporaryFiles.Create(fullPath, options.BufferSize, preallocationSize: length);
+        CopyPermissions(fullPath, tempPath);
         var writer = new GgufWriter(fullPath, tempPath, stream, laidOut, alignment, dataOffset, length, options);
         try
         {
@@ -223,12 +230,16 @@ public sealed class GgufWriter : IDisposable
     public void Commit()
     {
         Finish();
+        // A cancellation that arrives after the bytes are safe on disk but before the rename still wins:
+        // the caller asked for the target to be left alone.
+        ThrowIfCancelled();
         Publish();
     }
 
     /// <summary>
     /// The first half of <see cref="Commit"/>: checks, flushes and closes the temporary file but does not
-    /// rename it, so a set of files (a split model) can be completed first and published together.
+    /// rename it, so a set of files (a split model) can be completed first and published together
+    /// (<see cref="GgufFileSet"/>).
     /// </summary>
     internal void Finish()
     {
@@ -252,6 +263,7 @@ public sealed class GgufWriter : IDisposable
             stream.Flush(flushToDisk: _flushToDisk);
             stream.Dispose();
             _stream = null;
+            _lock = TemporaryFiles.Lock(TempPath);
         }
         catch
         {
@@ -261,20 +273,24 @@ public sealed class GgufWriter : IDisposable
         _state = State.Finished;
     }
 
-    /// <summary>The second half of <see cref="Commit"/>: renames the finished file over the target.</summary>
+    /// <summary>
+    /// The second half of <see cref="Commit"/>: renames the finished file over the target. It does not look at
+    /// the cancellation token: a set of files checks it once, before the first of its renames.
+    /// </summary>
     internal void Publish()
     {
         if (_state != State.Finished)
         {
             throw new InvalidOperationException(_state == State.Committed ? "the file is already committed" : "the file is not finished");
         }
-        // A cancellation that arrives after the bytes are safe on disk but before the rename still wins:
-        // the caller asked for the target to be left alone.
-        ThrowIfCancelled();
-        // rename(2) replaces the target atomically on POSIX, as MoveFileEx with REPLACE_EXISTING does on NTFS.
+        // rename(2) replaces the target atomically on POSIX, as MoveFileEx with REPLACE_EXISTING does on NTFS
+        // (which refuses to move a file that is open, hence the lock goes first).
         try
         {
+            _lock?.Dispose();
+            _lock = null;
             File.Move(TempPath, Path, overwrite: true);
+            TemporaryFiles.Forget(TempPath);
         }
         catch
         {
@@ -301,14 +317,9 @@ public sealed class GgufWriter : IDisposable
             // Closing can fail to flush (disk full); the file is being thrown away anyway.
         }
         _stream = null;
-        try
-        {
-            File.Delete(TempPath);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Best effort: nothing better to do with a temporary file we cannot delete than leave it.
-        }
+        _lock?.Dispose();
+        _lock = null;
+        TemporaryFiles.TryDelete(TempPath);
     }
 
     /// <summary>Deletes the temporary file unless <see cref="Commit"/> succeeded.</summary>
@@ -394,27 +405,6 @@ public sealed class GgufWriter : IDisposable
     }
 
     internal static long Pad(long value, int alignment) => checked((value + alignment - 1) / alignment * alignment);
-
-    static (string TempPath, FileStream Stream) CreateTempFile(string fullPath, long length, int bufferSize)
-    {
-        var directory = System.IO.Path.GetDirectoryName(fullPath) ?? throw new ArgumentException($"'{fullPath}' has no directory");
-        var name = System.IO.Path.GetFileName(fullPath);
-        // Same directory as the target, so that the final rename stays on one file system and is atomic;
-        // a leading dot keeps a half-written model out of directory listings and model pickers. 64 random
-        // bits make a collision with another writer's file negligible, and CreateNew refuses one anyway.
-        var tempPath = System.IO.Path.Combine(directory, $".{name}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}.tmp");
-        var stream = new FileStream(tempPath, new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.Write,
-            Share = FileShare.None,
-            BufferSize = bufferSize,
-            // Reserving the space up front makes a full disk fail now rather than after minutes of work.
-            PreallocationSize = length,
-        });
-        CopyPermissions(fullPath, tempPath);
-        return (tempPath, stream);
-    }
 
     /// <summary>A replaced file keeps its permissions, as it would had it been overwritten in place.</summary>
     static void CopyPermissions(string target, string tempPath)

@@ -33,18 +33,19 @@ public static class SafetensorsWriter
     public static void Write(string path, IEnumerable<SafetensorsEntry> entries, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var full = Path.GetFullPath(path);
-        var temporary = Path.Combine(Path.GetDirectoryName(full) ?? ".", $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
+        var (temporary, stream) = TemporaryFiles.Create(full, 1 << 20);
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+            using (stream)
             {
                 Write(stream, entries, metadata);
             }
             File.Move(temporary, full, overwrite: true);
+            TemporaryFiles.Forget(temporary);
         }
         catch
         {
-            File.Delete(temporary);
+            TemporaryFiles.TryDelete(temporary);
             throw;
         }
     }
