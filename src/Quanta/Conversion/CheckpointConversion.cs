@@ -1,5 +1,6 @@
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
+using Quanta.Formats.Models;
 using Quanta.Formats.Safetensors;
 using Quanta.Quantization;
 
