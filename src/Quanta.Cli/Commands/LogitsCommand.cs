@@ -58,6 +58,10 @@ internal static class LogitsCommand
         RequireFile(modelPath);
         using var file = GgufFile.Open(modelPath);
         using var model = LlamaModel.Load(file, threads);
+        if (ids.FirstOrDefault(id => id >= model.VocabularySize, -1) is var outside and >= 0)
+        {
+            throw new UserErrorException($"{tokensPath}: token {outside} is outside the model's vocabulary (0..{model.VocabularySize - 1})");
+        }
         var logits = new float[(long)ids.Length * model.VocabularySize];
         model.Evaluate(ids, logits, cancellationToken);
         cancellationToken.ThrowIfCancellationRequested();
@@ -92,7 +96,7 @@ internal static class LogitsCommand
             {
                 throw new UserErrorException($"{path}: expected a JSON object with a \"tokens\" array");
             }
-            var ids = list.EnumerateArray().Select(t => t.TryGetInt32(out var id) && id >= 0
+            var ids = list.EnumerateArray().Select(t => t.ValueKind == JsonValueKind.Number && t.TryGetInt32(out var id) && id >= 0
                 ? id
                 : throw new UserErrorException($"{path}: token {t} is not a non-negative integer")).ToArray();
             return ids.Length > 0 ? ids : throw new UserErrorException($"{path}: the \"tokens\" array is empty");
