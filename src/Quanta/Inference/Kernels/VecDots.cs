@@ -5,7 +5,11 @@ namespace Quanta.Inference.Kernels;
 /// <summary>The <see cref="IVecDot"/> of each weight type the runtime can multiply.</summary>
 public static class VecDots
 {
-    static readonly IVecDot[] Registered = [new F32Dot(), new F16Dot(), new Q8_0Dot(), new Q4KDot(), new Q5KDot(), new Q6KDot()];
+    static readonly IVecDot[] Registered =
+    [
+        new F32Dot(), new F16Dot(), new Q8_0Dot(), new Q4KDot(), new Q5KDot(), new Q6KDot(),
+        LegacyDot.Q4_0, LegacyDot.Q4_1, LegacyDot.Q5_0, LegacyDot.Q5_1, LegacyDot.Iq4Nl,
+    ];
 
     public static IReadOnlyList<IVecDot> All => Registered;
 

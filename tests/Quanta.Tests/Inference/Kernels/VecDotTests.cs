@@ -70,6 +70,22 @@ public sealed class VecDotTests
                     exact += (double)decodedWeights[i] * decodedActivations[i];
                     magnitude += Math.Abs((double)decodedWeights[i] * decodedActivations[i]);
                 }
+                if (dot.ActivationType == GgmlType.Q8_1)
+                {
+                    // ggml's affine formats take Σ(m·a) as m·s with s the block's fp16 sum, not the decoded values' sum.
+                    var blockBytes = GgmlTypeInfo.Of(type).BlockBytes;
+                    for (var b = 0; b < Columns / 32; b++)
+                    {
+                        var m = Fp16.ToFloat(MemoryMarshal.Read<ushort>(row[(b * blockBytes + 2)..]));
+                        var sum = Fp16.ToFloat(MemoryMarshal.Read<ushort>(activations.AsSpan(b * 36 + 2)));
+                        double decodedSum = 0;
+                        for (var i = 0; i < 32; i++)
+                        {
+                            decodedSum += decodedActivations[32 * b + i];
+                        }
+                        exact += m * (sum - decodedSum);
+                    }
+                }
                 var actual = dot.Dot(row, activations, Columns, KernelWidths.Current);
                 Assert.True(Math.Abs(actual - exact) <= 1e-6 * magnitude + 1e-30,
                     $"{type} family {family} row {r}: {actual} vs {exact} (Σ|w·a| {magnitude})");
@@ -94,6 +110,13 @@ public sealed class VecDotTests
             Q8_0Activations.Quantize(x, bytes, width);
             Assert.Equal(Fp16.FromFloat(1f), MemoryMarshal.Read<ushort>(bytes));
             Assert.Equal(new sbyte[] { 127, 2, 4, -2, 0 }, MemoryMarshal.Cast<byte, sbyte>(bytes.AsSpan(2, 5)).ToArray());
+
+            // Q8_1: the same quants after d and s = d·Σq = 131.
+            var q8_1 = new byte[Q8_1Activations.BlockBytes];
+            Q8_1Activations.Quantize(x, q8_1, width);
+            Assert.Equal(Fp16.FromFloat(1f), MemoryMarshal.Read<ushort>(q8_1));
+            Assert.Equal(Fp16.FromFloat(131f), MemoryMarshal.Read<ushort>(q8_1.AsSpan(2)));
+            Assert.Equal(bytes.AsSpan(2).ToArray(), q8_1.AsSpan(4).ToArray());
         }
     }
 
