@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Quanta.Inference.Kernels;
 
@@ -19,8 +20,13 @@ internal static class Avx2DotOrder
     /// lane l gets scale·Σ a[i]·b[i] over i = 4l … 4l+3.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AddGroup(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, int scale, Span<int> lanes)
+    public static void AddGroup(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, int scale, Span<int> lanes, KernelWidth width)
     {
+        if (width != KernelWidth.Scalar)
+        {
+            (Vector256.Create(lanes) + (Vector256.Create(scale) * LaneSums(a, b))).CopyTo(lanes);
+            return;
+        }
         for (var l = 0; l < Lanes; l++)
         {
             var i = 4 * l;
@@ -33,13 +39,42 @@ internal static class Avx2DotOrder
     /// lanes 0–3 cover the first sub-block, 4–7 the second.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AddHalves(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, int firstScale, int secondScale, Span<int> lanes)
+    public static void AddHalves(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, int firstScale, int secondScale, Span<int> lanes, KernelWidth width)
     {
+        if (width != KernelWidth.Scalar)
+        {
+            var scales = Vector256.Create(firstScale, firstScale, firstScale, firstScale, secondScale, secondScale, secondScale, secondScale);
+            (Vector256.Create(lanes) + (scales * LaneSums(a, b))).CopyTo(lanes);
+            return;
+        }
         for (var l = 0; l < Lanes; l++)
         {
             var i = 4 * l;
             lanes[l] += (l < 4 ? firstScale : secondScale) * ((a[i] * b[i]) + (a[i + 1] * b[i + 1]) + (a[i + 2] * b[i + 2]) + (a[i + 3] * b[i + 3]));
         }
+    }
+
+    /// <summary>
+    /// The eight sums of four products of a 32-byte group with 256-bit vectors (what <c>maddubs</c> + <c>madd</c> do):
+    /// products as int16 (|a·b| ≤ 128·128 fits), adjacent pairs added as int32, adjacent pairs of those as int64, and
+    /// the low halves narrowed back to eight int32 lanes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<int> LaneSums(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b)
+    {
+        var (aLow, aHigh) = Vector256.Widen(Vector256.Create(a));
+        var (bLow, bHigh) = Vector256.Widen(Vector256.Create(b));
+        return Vector256.Narrow(Quads(aLow * bLow), Quads(aHigh * bHigh));
+    }
+
+    // Sixteen int16 products → four int64 sums of four consecutive products.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<long> Quads(Vector256<short> products)
+    {
+        var words = products.AsInt32();
+        var pairs = Vector256.ShiftRightArithmetic(Vector256.ShiftLeft(words, 16), 16) + Vector256.ShiftRightArithmetic(words, 16);
+        var longs = pairs.AsInt64();
+        return Vector256.ShiftRightArithmetic(Vector256.ShiftLeft(longs, 32), 32) + Vector256.ShiftRightArithmetic(longs, 32);
     }
 
     /// <summary>acc[l] = fma(d, (float)sums[l], acc[l]) for the eight lanes.</summary>

@@ -65,7 +65,7 @@ public sealed class Q6KDot : IVecDot
             // Each group of 32 spans two 16-element sub-blocks: lanes 0-3 take the first one's scale, 4-7 the second's.
             for (var g = 0; g < 8; g++)
             {
-                Avx2DotOrder.AddHalves(q.Slice(32 * g, 32), q8.Slice(32 * g, 32), (sbyte)w[192 + 2 * g], (sbyte)w[193 + 2 * g], sums);
+                Avx2DotOrder.AddHalves(q.Slice(32 * g, 32), q8.Slice(32 * g, 32), (sbyte)w[192 + 2 * g], (sbyte)w[193 + 2 * g], sums, width);
             }
             var d = BinaryPrimitives.ReadSingleLittleEndian(a) * Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w[208..]));
             Avx2DotOrder.Accumulate(d, sums, acc);
@@ -113,7 +113,7 @@ internal static class KQuantDot
                 for (var j = 2 * m; j < 2 * m + 2; j++)
                 {
                     KScales.UnpackScaleMin(j, scales, out var scale, out var min);
-                    Avx2DotOrder.AddGroup(q.Slice(32 * j, 32), q8.Slice(32 * j, 32), scale, sums);
+                    Avx2DotOrder.AddGroup(q.Slice(32 * j, 32), q8.Slice(32 * j, 32), scale, sums, width);
                     pair += min * (BinaryPrimitives.ReadInt16LittleEndian(a[(Q8KActivations.SumsOffset + 4 * j)..])
                         + BinaryPrimitives.ReadInt16LittleEndian(a[(Q8KActivations.SumsOffset + 4 * j + 2)..]));
                 }

@@ -5,7 +5,7 @@ namespace Quanta.Inference.Kernels;
 
 /// <summary>
 /// Unpacks the quants of a K-quant super-block to one signed byte per weight, in element order, so that the dot
-/// product is a plain <see cref="IntegerDot"/> per sub-block. Scalar and 256-bit paths give the same bytes.
+/// product is a plain sum of byte products per sub-block (<see cref="Avx2DotOrder"/>). Scalar and 256-bit paths give the same bytes.
 /// </summary>
 internal static class KQuantExpand
 {

@@ -68,7 +68,7 @@ public sealed class LegacyDot : IVecDot
             var a = activations.Slice(b * activationBytes, activationBytes);
             Unpack(w, q);
             sums.Clear();
-            Avx2DotOrder.AddGroup(q, IntegerDot.Signed(a.Slice(quantsOffset, 32)), 1, sums);
+            Avx2DotOrder.AddGroup(q, IntegerDot.Signed(a.Slice(quantsOffset, 32)), 1, sums, width);
             var dw = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w));
             var da = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(a));
             var lanes = WeightType == GgmlType.IQ4_NL ? acc.Slice((b & 1) * Avx2DotOrder.Lanes, Avx2DotOrder.Lanes) : acc[..Avx2DotOrder.Lanes];

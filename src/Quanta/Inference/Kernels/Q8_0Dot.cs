@@ -27,7 +27,7 @@ public sealed class Q8_0Dot : IVecDot
             var w = weights.Slice(b * 34, 34);
             var a = activations.Slice(b * 34, 34);
             sums.Clear();
-            Avx2DotOrder.AddGroup(IntegerDot.Signed(w[2..]), IntegerDot.Signed(a[2..]), 1, sums);
+            Avx2DotOrder.AddGroup(IntegerDot.Signed(w[2..]), IntegerDot.Signed(a[2..]), 1, sums, width);
             var d = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w)) * Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(a));
             Avx2DotOrder.Accumulate(d, sums, acc);
         }
