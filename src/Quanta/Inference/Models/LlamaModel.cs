@@ -26,6 +26,7 @@ public sealed class LlamaModel : IDisposable
     readonly MatMul _matMul;
     readonly KernelWidth _width;
     readonly bool _gemma;
+    Workspace? _workspace;
 
     LlamaModel(GgufFile file, TransformerHyperparameters hp, int threads, KernelWidth width)
     {
@@ -82,7 +83,8 @@ public sealed class LlamaModel : IDisposable
 
     /// <summary>
     /// Evaluates <paramref name="tokens"/> as one batch from position 0 and writes the logits of every position to
-    /// <paramref name="logits"/> (<c>[tokens][vocabulary]</c>).
+    /// <paramref name="logits"/> (<c>[tokens][vocabulary]</c>). Buffers are kept for the next call (one caller at a
+    /// time), so only a batch longer than any before allocates.
     /// </summary>
     public void Evaluate(ReadOnlySpan<int> tokens, float[] logits, CancellationToken cancellationToken = default)
     {
@@ -99,21 +101,31 @@ public sealed class LlamaModel : IDisposable
         }
         var e = hp.EmbeddingLength;
         var kvLength = (n + Attention.KvPadding - 1) / Attention.KvPadding * Attention.KvPadding;
-        var x = new float[n * e];
-        var cur = new float[n * e];
-        var q = new float[n * hp.HeadCount * hp.KeyLength];
-        var k = new float[n * hp.KvHeadCount * hp.KeyLength];
-        var v = new float[n * hp.KvHeadCount * hp.ValueLength];
-        var attention = new float[n * hp.HeadCount * hp.ValueLength];
-        var gate = new float[n * hp.FeedForwardLength];
-        var up = new float[n * hp.FeedForwardLength];
-        var keyCache = new ushort[hp.KvHeadCount * kvLength * hp.KeyLength];
-        var valueCache = new ushort[hp.KvHeadCount * hp.ValueLength * kvLength];
-        var cosSin = new float[n * hp.RopeDimensions];
-        var scores = new float[kvLength];
-        var scratch16 = new ushort[Math.Max(hp.KeyLength, hp.ValueLength) + kvLength];
+        if (_workspace is null || _workspace.Tokens < n)
+        {
+            // Sized for the largest batch so far and reused: evaluating again allocates nothing.
+            _workspace = new Workspace(hp, n);
+        }
+        var ws = _workspace;
+        var kvCapacity = ws.KvCapacity;
+        var x = ws.X.AsSpan(0, n * e);
+        var cur = ws.Cur;
+        var q = ws.Q;
+        var k = ws.K;
+        var v = ws.V;
+        var attention = ws.AttentionOutput;
+        var gate = ws.Gate.AsSpan(0, n * hp.FeedForwardLength);
+        var up = ws.Up.AsSpan(0, n * hp.FeedForwardLength);
+        var keyCache = ws.KeyCache;
+        var valueCache = ws.ValueCache;
+        var cosSin = ws.CosSin;
+        var scores = ws.Scores;
+        var scratch16 = ws.Scratch16;
+        // llama.cpp's cache starts zeroed; masked cells then contribute exact zeros.
+        Array.Clear(keyCache);
+        Array.Clear(valueCache);
 
-        Embed(tokens, x);
+        Embed(tokens, ws.X);
         if (_gemma)
         {
             var scale = MathF.Sqrt(e);
@@ -134,7 +146,7 @@ public sealed class LlamaModel : IDisposable
         foreach (var layer in _layers)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            Normalize(x, layer.AttentionNorm, cur, n);
+            Normalize(ws.X, layer.AttentionNorm, cur, n);
             _matMul.Multiply(layer.Query, cur, n, q);
             _matMul.Multiply(layer.Key, cur, n, k);
             _matMul.Multiply(layer.Value, cur, n, v);
@@ -157,10 +169,10 @@ public sealed class LlamaModel : IDisposable
                 {
                     var head = k.AsSpan((t * hp.KvHeadCount + h) * hp.KeyLength, hp.KeyLength);
                     Rope.Apply(head, angles, hp.RopeDimensions, neox: _gemma);
-                    Fp16.FromFloat(head, keyCache.AsSpan((h * kvLength + t) * hp.KeyLength, hp.KeyLength));
+                    Fp16.FromFloat(head, keyCache.AsSpan((h * kvCapacity + t) * hp.KeyLength, hp.KeyLength));
                     for (var d = 0; d < hp.ValueLength; d++)
                     {
-                        valueCache[(h * hp.ValueLength + d) * kvLength + t] = Fp16.FromFloat(v[(t * hp.KvHeadCount + h) * hp.ValueLength + d]);
+                        valueCache[(h * hp.ValueLength + d) * kvCapacity + t] = Fp16.FromFloat(v[(t * hp.KvHeadCount + h) * hp.ValueLength + d]);
                     }
                 }
             }
@@ -171,9 +183,9 @@ public sealed class LlamaModel : IDisposable
                     var kvHead = h / group;
                     Attention.Head(
                         q.AsSpan((t * hp.HeadCount + h) * hp.KeyLength, hp.KeyLength),
-                        keyCache.AsSpan(kvHead * kvLength * hp.KeyLength, kvLength * hp.KeyLength),
-                        valueCache.AsSpan(kvHead * hp.ValueLength * kvLength, hp.ValueLength * kvLength),
-                        kvLength,
+                        keyCache.AsSpan(kvHead * kvCapacity * hp.KeyLength, kvLength * hp.KeyLength),
+                        valueCache.AsSpan(kvHead * hp.ValueLength * kvCapacity, hp.ValueLength * kvCapacity),
+                        kvCapacity,
                         visible: t + 1,
                         kvLength,
                         kqScale,
@@ -185,9 +197,9 @@ public sealed class LlamaModel : IDisposable
             }
             _matMul.Multiply(layer.AttentionOutput, attention, n, cur);
             Add(x, cur);
-            Normalize(x, layer.FeedForwardNorm, cur, n);
-            _matMul.Multiply(layer.Gate, cur, n, gate);
-            _matMul.Multiply(layer.Up, cur, n, up);
+            Normalize(ws.X, layer.FeedForwardNorm, cur, n);
+            _matMul.Multiply(layer.Gate, cur, n, ws.Gate);
+            _matMul.Multiply(layer.Up, cur, n, ws.Up);
             if (_gemma)
             {
                 Activations.GeluTimes(gate, up);
@@ -199,7 +211,7 @@ public sealed class LlamaModel : IDisposable
             _matMul.Multiply(layer.Down, gate, n, cur);
             Add(x, cur);
         }
-        Normalize(x, _outputNorm, cur, n);
+        Normalize(ws.X, _outputNorm, cur, n);
         _matMul.Multiply(_output, cur, n, logits);
     }
 
@@ -237,7 +249,7 @@ public sealed class LlamaModel : IDisposable
         }
     }
 
-    static void Add(float[] x, float[] y)
+    static void Add(Span<float> x, ReadOnlySpan<float> y)
     {
         for (var i = 0; i < x.Length; i++)
         {
@@ -277,6 +289,42 @@ public sealed class LlamaModel : IDisposable
     }
 
     public void Dispose() => _pool.Dispose();
+
+    /// <summary>Every buffer of a forward pass, for batches of up to <see cref="Tokens"/> tokens.</summary>
+    sealed class Workspace(TransformerHyperparameters hp, int tokens)
+    {
+        public int Tokens { get; } = tokens;
+
+        public int KvCapacity { get; } = Pad(tokens);
+
+        public float[] X { get; } = new float[tokens * hp.EmbeddingLength];
+
+        public float[] Cur { get; } = new float[tokens * hp.EmbeddingLength];
+
+        public float[] Q { get; } = new float[tokens * hp.HeadCount * hp.KeyLength];
+
+        public float[] K { get; } = new float[tokens * hp.KvHeadCount * hp.KeyLength];
+
+        public float[] V { get; } = new float[tokens * hp.KvHeadCount * hp.ValueLength];
+
+        public float[] AttentionOutput { get; } = new float[tokens * hp.HeadCount * hp.ValueLength];
+
+        public float[] Gate { get; } = new float[tokens * hp.FeedForwardLength];
+
+        public float[] Up { get; } = new float[tokens * hp.FeedForwardLength];
+
+        public ushort[] KeyCache { get; } = new ushort[hp.KvHeadCount * Pad(tokens) * hp.KeyLength];
+
+        public ushort[] ValueCache { get; } = new ushort[hp.KvHeadCount * hp.ValueLength * Pad(tokens)];
+
+        public float[] CosSin { get; } = new float[tokens * hp.RopeDimensions];
+
+        public float[] Scores { get; } = new float[Pad(tokens)];
+
+        public ushort[] Scratch16 { get; } = new ushort[Math.Max(hp.KeyLength, hp.ValueLength) + Pad(tokens)];
+
+        static int Pad(int n) => (n + Kernels.Attention.KvPadding - 1) / Kernels.Attention.KvPadding * Kernels.Attention.KvPadding;
+    }
 
     sealed record Layer(
         float[] AttentionNorm, LinearWeights Query, LinearWeights Key, LinearWeights Value, LinearWeights AttentionOutput,

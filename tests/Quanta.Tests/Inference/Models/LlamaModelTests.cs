@@ -59,4 +59,20 @@ public sealed class LlamaModelTests(GoldenModelFiles files) : IClassFixture<Gold
             Assert.Equal(expected, logits);
         }
     }
+
+    [Fact]
+    public void A_shorter_batch_after_a_longer_one_reuses_the_buffers_without_leftovers()
+    {
+        using var file = GgufFile.Open(files.Path("gemma", "q4km"));
+        int[] tokens = [1, 450, 4996, 17354, 1701, 29916, 432, 17204, 975];
+        using var fresh = LlamaModel.Load(file, 2);
+        var expected = new float[3 * fresh.VocabularySize];
+        fresh.Evaluate(tokens.AsSpan(0, 3), expected);
+
+        using var reused = LlamaModel.Load(file, 2);
+        reused.Evaluate(tokens, new float[tokens.Length * reused.VocabularySize]);
+        var logits = new float[3 * reused.VocabularySize];
+        reused.Evaluate(tokens.AsSpan(0, 3), logits);
+        Assert.Equal(expected, logits);
+    }
 }
