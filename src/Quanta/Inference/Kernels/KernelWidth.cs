@@ -21,12 +21,4 @@ public static class KernelWidths
         Vector512.IsHardwareAccelerated ? KernelWidth.Vector512
         : Vector256.IsHardwareAccelerated ? KernelWidth.Vector256
         : KernelWidth.Scalar;
-
-    /// <summary>Every width this machine can run, scalar first: what the tests compare against each other.</summary>
-    public static IReadOnlyList<KernelWidth> Supported { get; } =
-    [
-        KernelWidth.Scalar,
-        .. Vector256.IsHardwareAccelerated ? [KernelWidth.Vector256] : Array.Empty<KernelWidth>(),
-        .. Vector512.IsHardwareAccelerated ? [KernelWidth.Vector512] : Array.Empty<KernelWidth>(),
-    ];
 }
