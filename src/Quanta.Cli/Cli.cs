@@ -33,6 +33,7 @@ public static class Cli
         ExportCommand.Create,
         TypesCommand.Create,
         DemoCommand.Create,
+        LogitsCommand.Create,
         CreateCommand.Create,
         ListCommand.Create,
         ShowCommand.Create,

@@ -6,6 +6,7 @@ using Quanta.Conversion.GemmaInt8;
 using Quanta.Conversion.Tokenizers;
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
+using Quanta.Formats.Models;
 using Quanta.Quantization;
 
 namespace Quanta.Cli.Commands;

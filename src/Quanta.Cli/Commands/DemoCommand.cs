@@ -159,37 +159,12 @@ internal static class DemoCommand
             {
                 continue;
             }
-            var before = Decode(source);
-            var after = Decode(tensor);
-            double sumSquares = 0, sumSquaresOriginal = 0, max = 0;
-            for (var i = 0; i < before.Length; i++)
-            {
-                var error = (double)after[i] - before[i];
-                sumSquares += error * error;
-                sumSquaresOriginal += (double)before[i] * before[i];
-                max = Math.Max(max, Math.Abs(error));
-            }
-            var rmse = Math.Sqrt(sumSquares / before.Length);
-            var relative = sumSquaresOriginal == 0 ? 0 : Math.Sqrt(sumSquares / sumSquaresOriginal);
+            var error = RoundTripError.Measure(source, tensor);
             table.AddRow(tensor.Name, tensor.Type.ToString(),
-                rmse.ToString("0.000000", CultureInfo.InvariantCulture),
-                (100 * relative).ToString("0.00", CultureInfo.InvariantCulture) + "%",
-                max.ToString("0.000000", CultureInfo.InvariantCulture));
+                error.Rmse.ToString("0.000000", CultureInfo.InvariantCulture),
+                (100 * error.RelativeRmse).ToString("0.00", CultureInfo.InvariantCulture) + "%",
+                error.MaxAbsoluteError.ToString("0.000000", CultureInfo.InvariantCulture));
         }
         return table;
-    }
-
-    static float[] Decode(GgufTensor tensor)
-    {
-        var values = new float[tensor.Info.ElementCount];
-        if (tensor.Type == GgmlType.F32)
-        {
-            MemoryMarshal.Cast<byte, float>(tensor.Data).CopyTo(values);
-        }
-        else
-        {
-            BlockCodecs.Get(tensor.Type).Decode(tensor.Data, values);
-        }
-        return values;
     }
 }

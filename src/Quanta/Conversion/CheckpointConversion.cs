@@ -1,4 +1,5 @@
 using Quanta.Formats.Gguf;
+using Quanta.Formats.Models;
 using Quanta.Quantization;
 
 namespace Quanta.Conversion;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Quanta.Formats.Models;
 
 namespace Quanta.Quantization;
 

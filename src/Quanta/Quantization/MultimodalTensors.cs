@@ -1,4 +1,5 @@
 using Quanta.Formats;
+using Quanta.Formats.Models;
 
 namespace Quanta.Quantization;
 
@@ -32,7 +33,7 @@ public enum MultimodalComponent
 public static class MultimodalTensors
 {
     /// <summary>The architecture llama.cpp's converters give projector (mmproj) files.</summary>
-    public const string ClipArchitecture = "clip";
+    public const string ClipArchitecture = ModelHyperparameters.ClipArchitecture;
 
     public static MultimodalComponent ComponentOf(string name)
     {

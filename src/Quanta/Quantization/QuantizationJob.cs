@@ -1,6 +1,7 @@
 using Quanta.Codecs;
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
+using Quanta.Formats.Models;
 
 namespace Quanta.Quantization;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
+using Quanta.Formats.Models;
 
 namespace Quanta.Quantization;
 

@@ -1,5 +1,6 @@
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
+using Quanta.Formats.Models;
 using static Quanta.Formats.GgmlType;
 using static Quanta.Formats.Gguf.LlamaFileType;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
+using Quanta.Formats.Models;
 using Quanta.Quantization;
 
 namespace Quanta.Tests.Quantization;

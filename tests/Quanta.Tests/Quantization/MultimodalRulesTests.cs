@@ -1,5 +1,6 @@
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
+using Quanta.Formats.Models;
 using Quanta.Quantization;
 using static Quanta.Formats.GgmlType;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
+using Quanta.Formats.Models;
 using Quanta.Quantization;
 using static Quanta.Tests.Quantization.SyntheticModel;
 
@@ -143,10 +144,10 @@ public class QuantizationPlanTests
     public void Bad_hyperparameters_fail_clearly()
     {
         var noBlocks = new GgufMetadata { { GgufKeys.Architecture, GgufValue.String("llama") } };
-        Assert.Contains("llama.block_count", Assert.Throws<QuantizationException>(() => ModelHyperparameters.FromMetadata(noBlocks)).Message, StringComparison.Ordinal);
+        Assert.Contains("llama.block_count", Assert.Throws<GgufFormatException>(() => ModelHyperparameters.FromMetadata(noBlocks)).Message, StringComparison.Ordinal);
 
         var noArchitecture = new GgufMetadata { { "llama.block_count", GgufValue.UInt32(2) } };
-        Assert.Throws<QuantizationException>(() => ModelHyperparameters.FromMetadata(noArchitecture));
+        Assert.Throws<GgufFormatException>(() => ModelHyperparameters.FromMetadata(noArchitecture));
 
         var wrongLength = new GgufMetadata
         {
@@ -154,13 +155,13 @@ public class QuantizationPlanTests
             { "llama.block_count", GgufValue.UInt32(3) },
             { "llama.attention.head_count", GgufValue.Array(GgufArray.Of([8, 8])) },
         };
-        Assert.Contains("wrong array length", Assert.Throws<QuantizationException>(() => ModelHyperparameters.FromMetadata(wrongLength)).Message, StringComparison.Ordinal);
+        Assert.Contains("wrong array length", Assert.Throws<GgufFormatException>(() => ModelHyperparameters.FromMetadata(wrongLength)).Message, StringComparison.Ordinal);
 
         var notANumber = new GgufMetadata
         {
             { GgufKeys.Architecture, GgufValue.String("llama") },
             { "llama.block_count", GgufValue.String("32") },
         };
-        Assert.Throws<QuantizationException>(() => ModelHyperparameters.FromMetadata(notANumber));
+        Assert.Throws<GgufFormatException>(() => ModelHyperparameters.FromMetadata(notANumber));
     }
 }

@@ -3,6 +3,7 @@ using Quanta.Codecs;
 using Quanta.Conversion.Architectures;
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
+using Quanta.Formats.Models;
 using Quanta.Quantization;
 
 namespace Quanta.Conversion;

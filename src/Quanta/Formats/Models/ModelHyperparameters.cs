@@ -1,6 +1,6 @@
 using Quanta.Formats.Gguf;
 
-namespace Quanta.Quantization;
+namespace Quanta.Formats.Models;
 
 /// <summary>
 /// The few model facts llama.cpp's mix rules look at: architecture, block count, attention heads per layer
@@ -49,6 +49,9 @@ public sealed class ModelHyperparameters
         Is70B = is70B ?? Derive70B(architecture, layerCount, _headCounts, _kvHeadCounts);
     }
 
+    /// <summary><c>general.architecture</c> of a multimodal projector file (llava / llama.cpp mmproj).</summary>
+    public const string ClipArchitecture = "clip";
+
     public string Architecture { get; }
 
     /// <summary>Blocks in the model (llama.cpp's <c>n_layer_all</c>): the ffn counters' denominator.</summary>
@@ -92,8 +95,8 @@ public sealed class ModelHyperparameters
     {
         ArgumentNullException.ThrowIfNull(metadata);
         var architecture = metadata.GetStringOrNull(GgufKeys.Architecture)
-            ?? throw new QuantizationException($"the model has no {GgufKeys.Architecture} key");
-        if (architecture == MultimodalTensors.ClipArchitecture)
+            ?? throw new GgufFormatException($"the model has no {GgufKeys.Architecture} key");
+        if (architecture == ClipArchitecture)
         {
             // llama.cpp loads no hyperparameters for a projector file (only its tensors), so its mix rules see
             // 0 blocks, 0 heads and no experts; a clip file has no clip.block_count key to read anyway.
@@ -102,7 +105,7 @@ public sealed class ModelHyperparameters
         var blockCountKey = $"{architecture}.block_count";
         if (!metadata.TryGetValue(blockCountKey, out var blockCount))
         {
-            throw new QuantizationException($"the model has no {blockCountKey} key");
+            throw new GgufFormatException($"the model has no {blockCountKey} key");
         }
         var layerCount = (int)ReadCount(blockCountKey, blockCount);
 
@@ -129,7 +132,7 @@ public sealed class ModelHyperparameters
         if (items.Length != layerCount)
         {
             // llama.cpp: "key %s has wrong array length; expected %u, got %u"
-            throw new QuantizationException($"key {key} has wrong array length; expected {layerCount}, got {items.Length}");
+            throw new GgufFormatException($"key {key} has wrong array length; expected {layerCount}, got {items.Length}");
         }
         var counts = new int[layerCount];
         for (var i = 0; i < layerCount; i++)
@@ -143,7 +146,7 @@ public sealed class ModelHyperparameters
     {
         if (!value.TryGetInteger(out var n) || n is < 0 or > int.MaxValue)
         {
-            throw new QuantizationException($"key {key} should be a non-negative integer, not {value}");
+            throw new GgufFormatException($"key {key} should be a non-negative integer, not {value}");
         }
         return n;
     }

@@ -1,4 +1,4 @@
-namespace Quanta.Quantization;
+namespace Quanta.Formats.Models;
 
 /// <summary>
 /// The order llama.cpp visits (and writes) tensors in: by block number, tensors outside blocks first, then

@@ -1,6 +1,7 @@
-using Quanta.Quantization;
+using Quanta.Formats.Models;
+using Quanta.Tests.Quantization;
 
-namespace Quanta.Tests.Quantization;
+namespace Quanta.Tests.Formats.Models;
 
 public class TensorOrderTests
 {

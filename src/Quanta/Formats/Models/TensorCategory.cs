@@ -1,4 +1,4 @@
-namespace Quanta.Quantization;
+namespace Quanta.Formats.Models;
 
 /// <summary>
 /// The broad role llama.cpp's mix rules give a tensor, judged from its name alone

@@ -1,0 +1,49 @@
+using Quanta.Formats;
+
+namespace Quanta.Inference.Kernels;
+
+/// <summary>The feed-forward activations as ggml-cpu computes them.</summary>
+public static class Activations
+{
+    // ggml_table_gelu_f16: GELU (tanh approximation) of every half-precision value, rounded to half precision.
+    static readonly Lazy<ushort[]> GeluTable = new(BuildGeluTable);
+
+    /// <summary><c>y = silu(gate)·up</c> (<c>ggml_silu</c>: x/(1 + e^−x)), llama's SwiGLU.</summary>
+    public static void SiluTimes(Span<float> gate, ReadOnlySpan<float> up)
+    {
+        for (var i = 0; i < gate.Length; i++)
+        {
+            var x = gate[i];
+            gate[i] = x / (1f + MathF.Exp(-x)) * up[i];
+        }
+    }
+
+    /// <summary>
+    /// <c>y = gelu(gate)·up</c> as ggml-cpu's <c>ggml_vec_gelu_f32</c> with <c>GGML_GELU_FP16</c>: 0 below −10, x
+    /// above 10, otherwise the input rounded to half precision looks up a half-precision table.
+    /// </summary>
+    public static void GeluTimes(Span<float> gate, ReadOnlySpan<float> up)
+    {
+        var table = GeluTable.Value;
+        for (var i = 0; i < gate.Length; i++)
+        {
+            var x = gate[i];
+            var g = x <= -10f ? 0f : x >= 10f ? x : Fp16.ToFloat(table[Fp16.FromFloat(x)]);
+            gate[i] = g * up[i];
+        }
+    }
+
+    /// <summary><c>ggml_gelu_f32</c>: 0.5·x·(1 + tanh(√(2/π)·x·(1 + 0.044715·x²))) in float.</summary>
+    public static float Gelu(float x) =>
+        0.5f * x * (1.0f + MathF.Tanh(0.79788456080286535587989211986876f * x * (1.0f + 0.044715f * x * x)));
+
+    static ushort[] BuildGeluTable()
+    {
+        var table = new ushort[1 << 16];
+        for (var i = 0; i < table.Length; i++)
+        {
+            table[i] = Fp16.FromFloat(Gelu(Fp16.ToFloat((ushort)i)));
+        }
+        return table;
+    }
+}

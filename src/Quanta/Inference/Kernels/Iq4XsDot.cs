@@ -1,0 +1,53 @@
+using System.Buffers.Binary;
+using Quanta.Codecs.Search;
+using Quanta.Formats;
+
+namespace Quanta.Inference.Kernels;
+
+/// <summary>
+/// IQ4_XS weights against Q8_K activations (<c>ggml_vec_dot_iq4_xs_q8_K</c>, AVX2 order): per super-block the eight
+/// 32-element sub-blocks (IQ4_NL's non-linear values, low nibbles first) scaled by their 6-bit scale − 32 into eight
+/// integer lanes, then <c>fma(d_w·d_a, lane, acc)</c> and the fold of <see cref="Avx2DotOrder"/>.
+/// </summary>
+public sealed class Iq4XsDot : IVecDot
+{
+    const int BlockBytes = 136;
+
+    public GgmlType WeightType => GgmlType.IQ4_XS;
+
+    public GgmlType ActivationType => GgmlType.Q8_K;
+
+    public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width) =>
+        Q8KActivations.Quantize(x, destination, width);
+
+    public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width)
+    {
+        Span<sbyte> q = stackalloc sbyte[32];
+        Span<float> acc = stackalloc float[Avx2DotOrder.Lanes];
+        Span<int> sums = stackalloc int[Avx2DotOrder.Lanes];
+        acc.Clear();
+        var values = NonLinearSearch.Values;
+        for (var b = 0; b < n / 256; b++)
+        {
+            var w = weights.Slice(b * BlockBytes, BlockBytes);
+            var a = activations.Slice(b * Q8KActivations.BlockBytes, Q8KActivations.BlockBytes);
+            var scalesHigh = BinaryPrimitives.ReadUInt16LittleEndian(w[2..]);
+            var q8 = IntegerDot.Signed(a.Slice(Q8KActivations.QuantsOffset, 256));
+            sums.Clear();
+            for (var ib = 0; ib < 8; ib++)
+            {
+                var qs = w.Slice(8 + 16 * ib, 16);
+                for (var j = 0; j < 16; j++)
+                {
+                    q[j] = values[qs[j] & 0xF];
+                    q[j + 16] = values[qs[j] >> 4];
+                }
+                var scale = (((w[4 + ib / 2] >> (4 * (ib % 2))) & 0xF) | (((scalesHigh >> (2 * ib)) & 3) << 4)) - 32;
+                Avx2DotOrder.AddGroup(q, q8.Slice(32 * ib, 32), scale, sums, width);
+            }
+            var d = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w)) * BinaryPrimitives.ReadSingleLittleEndian(a);
+            Avx2DotOrder.Accumulate(d, sums, acc);
+        }
+        return Avx2DotOrder.Sum(acc);
+    }
+}

@@ -1,0 +1,129 @@
+using System.Buffers.Binary;
+using Quanta.Codecs.Search;
+using Quanta.Formats;
+
+namespace Quanta.Inference.Kernels;
+
+/// <summary>
+/// The 32-element formats with one scale per block (Q4_0, Q5_0, IQ4_NL against Q8_0 activations; Q4_1, Q5_1 against
+/// Q8_1), as ggml-cpu's AVX2 <c>ggml_vec_dot_*</c> computes them: the block's weights unpacked to signed or unsigned
+/// bytes, eight exact lane sums of four products (<see cref="Avx2DotOrder"/>), <c>fma(d_w·d_a, lane, acc)</c>, and
+/// for the affine formats <c>Σ m_w·s_a</c> added after the fold. IQ4_NL keeps two accumulators, even and odd blocks,
+/// added lane by lane before the fold, with a last odd block summed apart as ggml's tail loop does.
+/// </summary>
+public sealed class LegacyDot : IVecDot
+{
+    readonly int _blockBytes;
+
+    LegacyDot(GgmlType type, GgmlType activationType, int blockBytes)
+    {
+        WeightType = type;
+        ActivationType = activationType;
+        _blockBytes = blockBytes;
+    }
+
+    public static LegacyDot Q4_0 { get; } = new(GgmlType.Q4_0, GgmlType.Q8_0, 18);
+
+    public static LegacyDot Q4_1 { get; } = new(GgmlType.Q4_1, GgmlType.Q8_1, 20);
+
+    public static LegacyDot Q5_0 { get; } = new(GgmlType.Q5_0, GgmlType.Q8_0, 22);
+
+    public static LegacyDot Q5_1 { get; } = new(GgmlType.Q5_1, GgmlType.Q8_1, 24);
+
+    public static LegacyDot Iq4Nl { get; } = new(GgmlType.IQ4_NL, GgmlType.Q8_0, 18);
+
+    public GgmlType WeightType { get; }
+
+    public GgmlType ActivationType { get; }
+
+    bool Affine => ActivationType == GgmlType.Q8_1;
+
+    public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width)
+    {
+        if (Affine)
+        {
+            Q8_1Activations.Quantize(x, destination, width);
+        }
+        else
+        {
+            Q8_0Activations.Quantize(x, destination, width);
+        }
+    }
+
+    public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width)
+    {
+        Span<sbyte> q = stackalloc sbyte[32];
+        Span<int> sums = stackalloc int[Avx2DotOrder.Lanes];
+        Span<float> acc = stackalloc float[2 * Avx2DotOrder.Lanes];
+        acc.Clear();
+        var activationBytes = Affine ? Q8_1Activations.BlockBytes : Q8_0Activations.BlockBytes;
+        var quantsOffset = Affine ? 4 : 2;
+        var blocks = n / 32;
+        // IQ4_NL's AVX2 loop takes blocks in pairs and leaves an odd last block to a scalar tail.
+        var paired = WeightType == GgmlType.IQ4_NL ? blocks & ~1 : blocks;
+        var mins = 0f;
+        for (var b = 0; b < paired; b++)
+        {
+            var w = weights.Slice(b * _blockBytes, _blockBytes);
+            var a = activations.Slice(b * activationBytes, activationBytes);
+            Unpack(w, q);
+            sums.Clear();
+            Avx2DotOrder.AddGroup(q, IntegerDot.Signed(a.Slice(quantsOffset, 32)), 1, sums, width);
+            var dw = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w));
+            var da = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(a));
+            var lanes = WeightType == GgmlType.IQ4_NL ? acc.Slice((b & 1) * Avx2DotOrder.Lanes, Avx2DotOrder.Lanes) : acc[..Avx2DotOrder.Lanes];
+            Avx2DotOrder.Accumulate(WeightType == GgmlType.IQ4_NL ? da * dw : dw * da, sums, lanes);
+            if (Affine)
+            {
+                mins += Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w[2..])) * Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(a[2..]));
+            }
+        }
+        for (var l = 0; l < Avx2DotOrder.Lanes; l++)
+        {
+            acc[l] += acc[Avx2DotOrder.Lanes + l];
+        }
+        var sum = Avx2DotOrder.Sum(acc[..Avx2DotOrder.Lanes]) + mins;
+        for (var b = paired; b < blocks; b++)
+        {
+            var w = weights.Slice(b * _blockBytes, _blockBytes);
+            var a = activations.Slice(b * activationBytes, activationBytes);
+            Unpack(w, q);
+            var sumi = 0;
+            for (var j = 0; j < 32; j++)
+            {
+                sumi += q[j] * (sbyte)a[2 + j];
+            }
+            sum += Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(a)) * Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w)) * sumi;
+        }
+        return sum;
+    }
+
+    /// <summary>The block's 32 weights as integers, in element order (low nibbles first, then high nibbles).</summary>
+    void Unpack(ReadOnlySpan<byte> block, Span<sbyte> q)
+    {
+        var (offset, high, bias) = WeightType switch
+        {
+            GgmlType.Q4_0 => (2, 0u, 8),
+            GgmlType.Q4_1 => (4, 0u, 0),
+            GgmlType.Q5_0 => (6, BinaryPrimitives.ReadUInt32LittleEndian(block[2..]), 16),
+            GgmlType.Q5_1 => (8, BinaryPrimitives.ReadUInt32LittleEndian(block[4..]), 0),
+            _ => (2, 0u, 0),
+        };
+        var qs = block.Slice(offset, 16);
+        if (WeightType == GgmlType.IQ4_NL)
+        {
+            var values = NonLinearSearch.Values;
+            for (var j = 0; j < 16; j++)
+            {
+                q[j] = values[qs[j] & 0xF];
+                q[j + 16] = values[qs[j] >> 4];
+            }
+            return;
+        }
+        for (var j = 0; j < 16; j++)
+        {
+            q[j] = (sbyte)((qs[j] & 0xF) + (int)(((high >> j) & 1) << 4) - bias);
+            q[j + 16] = (sbyte)((qs[j] >> 4) + (int)(((high >> (j + 16)) & 1) << 4) - bias);
+        }
+    }
+}

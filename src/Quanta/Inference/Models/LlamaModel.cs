@@ -1,0 +1,332 @@
+using System.Runtime.InteropServices;
+using Quanta.Codecs;
+using Quanta.Formats;
+using Quanta.Formats.Gguf;
+using Quanta.Inference.Kernels;
+
+namespace Quanta.Inference.Models;
+
+/// <summary>
+/// The forward pass of llama-family models as llama.cpp builds it (<c>build_llama</c>, <c>build_gemma</c>): llama
+/// (and mistral, which llama.cpp's converter writes as <c>llama</c>) and gemma. Weights are read in place from the
+/// mapped GGUF; activations go through ggml-cpu's conversions (<see cref="IVecDot"/>), keys and values are stored
+/// in an F16 cache as llama.cpp's default cache type does, and a prompt is evaluated in one batch with the
+/// logits of every position.
+/// </summary>
+public sealed class LlamaModel : IDisposable
+{
+    /// <summary>The architectures this forward pass runs.</summary>
+    public static IReadOnlyList<string> SupportedArchitectures { get; } = ["llama", "gemma"];
+
+    readonly Layer[] _layers;
+    readonly GgufTensor _tokenEmbedding;
+    readonly float[] _outputNorm;
+    readonly LinearWeights _output;
+    readonly WorkerPool _pool;
+    readonly MatMul _matMul;
+    readonly KernelWidth _width;
+    readonly bool _gemma;
+    Workspace? _workspace;
+
+    LlamaModel(GgufFile file, TransformerHyperparameters hp, int threads, KernelWidth width)
+    {
+        Hyperparameters = hp;
+        _gemma = hp.Architecture == "gemma";
+        _width = width;
+        var e = hp.EmbeddingLength;
+        _tokenEmbedding = Require(file, "token_embd.weight", e, -1);
+        VocabularySize = checked((int)_tokenEmbedding.Shape[1]);
+        _outputNorm = ReadVector(Require(file, "output_norm.weight", e));
+        // Gemma (and llama files without output.weight) reuse the token embeddings as the output matrix.
+        _output = new LinearWeights(file.FindTensor("output.weight") is { } output ? CheckShape(output, e, VocabularySize) : _tokenEmbedding);
+        _layers = new Layer[hp.BlockCount];
+        var q = hp.HeadCount * hp.KeyLength;
+        var k = hp.KvHeadCount * hp.KeyLength;
+        var v = hp.KvHeadCount * hp.ValueLength;
+        for (var i = 0; i < hp.BlockCount; i++)
+        {
+            string Name(string part) => $"blk.{i}.{part}.weight";
+            _layers[i] = new Layer(
+                ReadVector(Require(file, Name("attn_norm"), e)),
+                new LinearWeights(Require(file, Name("attn_q"), e, q)),
+                new LinearWeights(Require(file, Name("attn_k"), e, k)),
+                new LinearWeights(Require(file, Name("attn_v"), e, v)),
+                new LinearWeights(Require(file, Name("attn_output"), hp.HeadCount * hp.ValueLength, e)),
+                ReadVector(Require(file, Name("ffn_norm"), e)),
+                new LinearWeights(Require(file, Name("ffn_gate"), e, hp.FeedForwardLength)),
+                new LinearWeights(Require(file, Name("ffn_up"), e, hp.FeedForwardLength)),
+                new LinearWeights(Require(file, Name("ffn_down"), hp.FeedForwardLength, e)));
+        }
+        _pool = new WorkerPool(threads);
+        _matMul = new MatMul(_pool, width);
+    }
+
+    public TransformerHyperparameters Hyperparameters { get; }
+
+    public int VocabularySize { get; }
+
+    /// <summary>
+    /// Builds the forward pass over an open file (which must stay open while the model is used). Unsupported
+    /// architectures, missing tensors and unexpected shapes are <see cref="GgufFormatException"/>s naming them.
+    /// </summary>
+    public static LlamaModel Load(GgufFile file, int threads, KernelWidth? width = null)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        var architecture = file.Metadata.GetStringOrNull(GgufKeys.Architecture) ?? throw new GgufFormatException($"the model has no {GgufKeys.Architecture} key");
+        if (!SupportedArchitectures.Contains(architecture))
+        {
+            throw new GgufFormatException($"architecture '{architecture}' cannot be run yet (supported: {string.Join(", ", SupportedArchitectures)})");
+        }
+        return new LlamaModel(file, TransformerHyperparameters.FromMetadata(file.Metadata), threads, width ?? KernelWidths.Current);
+    }
+
+    /// <summary>
+    /// Evaluates <paramref name="tokens"/> as one batch from position 0 and writes the logits of every position to
+    /// <paramref name="logits"/> (<c>[tokens][vocabulary]</c>). Buffers are kept for the next call (one caller at a
+    /// time), so only a batch longer than any before allocates.
+    /// </summary>
+    public void Evaluate(ReadOnlySpan<int> tokens, float[] logits, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        var hp = Hyperparameters;
+        var n = tokens.Length;
+        if (n == 0)
+        {
+            throw new ArgumentException("no tokens to evaluate", nameof(tokens));
+        }
+        if (logits.Length < (long)n * VocabularySize)
+        {
+            throw new ArgumentException($"{logits.Length} floats cannot hold {n} × {VocabularySize} logits", nameof(logits));
+        }
+        var e = hp.EmbeddingLength;
+        var kvLength = (n + Attention.KvPadding - 1) / Attention.KvPadding * Attention.KvPadding;
+        if (_workspace is null || _workspace.Tokens < n)
+        {
+            // Sized for the largest batch so far and reused: evaluating again allocates nothing.
+            _workspace = new Workspace(hp, n);
+        }
+        var ws = _workspace;
+        var kvCapacity = ws.KvCapacity;
+        var x = ws.X.AsSpan(0, n * e);
+        var cur = ws.Cur;
+        var q = ws.Q;
+        var k = ws.K;
+        var v = ws.V;
+        var attention = ws.AttentionOutput;
+        var gate = ws.Gate.AsSpan(0, n * hp.FeedForwardLength);
+        var up = ws.Up.AsSpan(0, n * hp.FeedForwardLength);
+        var keyCache = ws.KeyCache;
+        var valueCache = ws.ValueCache;
+        var cosSin = ws.CosSin;
+        var scores = ws.Scores;
+        var scratch16 = ws.Scratch16;
+        // llama.cpp's cache starts zeroed; masked cells then contribute exact zeros.
+        Array.Clear(keyCache);
+        Array.Clear(valueCache);
+
+        Embed(tokens, ws.X);
+        if (_gemma)
+        {
+            var scale = MathF.Sqrt(e);
+            for (var i = 0; i < x.Length; i++)
+            {
+                x[i] *= scale;
+            }
+        }
+        for (var t = 0; t < n; t++)
+        {
+            Rope.Angles(t, hp.RopeDimensions, hp.RopeFreqBase, 1f, cosSin.AsSpan(t * hp.RopeDimensions, hp.RopeDimensions));
+        }
+        // llama.cpp scales the scores in the softmax; gemma scales the query after rope and the softmax by 1.
+        var kqScale = _gemma ? 1f : 1f / MathF.Sqrt(hp.KeyLength);
+        var queryScale = 1f / MathF.Sqrt(hp.KeyLength);
+        var group = hp.HeadCount / hp.KvHeadCount;
+
+        foreach (var layer in _layers)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            Normalize(ws.X, layer.AttentionNorm, cur, n);
+            _matMul.Multiply(layer.Query, cur, n, q);
+            _matMul.Multiply(layer.Key, cur, n, k);
+            _matMul.Multiply(layer.Value, cur, n, v);
+            for (var t = 0; t < n; t++)
+            {
+                var angles = cosSin.AsSpan(t * hp.RopeDimensions, hp.RopeDimensions);
+                for (var h = 0; h < hp.HeadCount; h++)
+                {
+                    var head = q.AsSpan((t * hp.HeadCount + h) * hp.KeyLength, hp.KeyLength);
+                    Rope.Apply(head, angles, hp.RopeDimensions, neox: _gemma);
+                    if (_gemma)
+                    {
+                        for (var i = 0; i < head.Length; i++)
+                        {
+                            head[i] *= queryScale;
+                        }
+                    }
+                }
+                for (var h = 0; h < hp.KvHeadCount; h++)
+                {
+                    var head = k.AsSpan((t * hp.KvHeadCount + h) * hp.KeyLength, hp.KeyLength);
+                    Rope.Apply(head, angles, hp.RopeDimensions, neox: _gemma);
+                    Fp16.FromFloat(head, keyCache.AsSpan((h * kvCapacity + t) * hp.KeyLength, hp.KeyLength));
+                    for (var d = 0; d < hp.ValueLength; d++)
+                    {
+                        valueCache[(h * hp.ValueLength + d) * kvCapacity + t] = Fp16.FromFloat(v[(t * hp.KvHeadCount + h) * hp.ValueLength + d]);
+                    }
+                }
+            }
+            for (var t = 0; t < n; t++)
+            {
+                for (var h = 0; h < hp.HeadCount; h++)
+                {
+                    var kvHead = h / group;
+                    Attention.Head(
+                        q.AsSpan((t * hp.HeadCount + h) * hp.KeyLength, hp.KeyLength),
+                        keyCache.AsSpan(kvHead * kvCapacity * hp.KeyLength, kvLength * hp.KeyLength),
+                        valueCache.AsSpan(kvHead * hp.ValueLength * kvCapacity, hp.ValueLength * kvCapacity),
+                        kvCapacity,
+                        visible: t + 1,
+                        kvLength,
+                        kqScale,
+                        attention.AsSpan((t * hp.HeadCount + h) * hp.ValueLength, hp.ValueLength),
+                        scores,
+                        scratch16,
+                        _width);
+                }
+            }
+            _matMul.Multiply(layer.AttentionOutput, attention, n, cur);
+            Add(x, cur);
+            Normalize(ws.X, layer.FeedForwardNorm, cur, n);
+            _matMul.Multiply(layer.Gate, cur, n, ws.Gate);
+            _matMul.Multiply(layer.Up, cur, n, ws.Up);
+            if (_gemma)
+            {
+                Activations.GeluTimes(gate, up);
+            }
+            else
+            {
+                Activations.SiluTimes(gate, up);
+            }
+            _matMul.Multiply(layer.Down, gate, n, cur);
+            Add(x, cur);
+        }
+        Normalize(ws.X, _outputNorm, cur, n);
+        _matMul.Multiply(_output, cur, n, logits);
+    }
+
+    void Embed(ReadOnlySpan<int> tokens, float[] x)
+    {
+        var e = Hyperparameters.EmbeddingLength;
+        var rowBytes = (int)GgmlTypeInfo.Of(_tokenEmbedding.Type).RowBytes(e);
+        for (var t = 0; t < tokens.Length; t++)
+        {
+            var id = tokens[t];
+            if ((uint)id >= (uint)VocabularySize)
+            {
+                throw new ArgumentOutOfRangeException(nameof(tokens), $"token {id} at position {t} is outside the vocabulary (0..{VocabularySize - 1})");
+            }
+            var row = _tokenEmbedding.Slice((long)id * rowBytes, rowBytes);
+            var destination = x.AsSpan(t * e, e);
+            switch (_tokenEmbedding.Type)
+            {
+                case GgmlType.F32:
+                    MemoryMarshal.Cast<byte, float>(row).CopyTo(destination);
+                    break;
+                default:
+                    BlockCodecs.Get(_tokenEmbedding.Type).Decode(row, destination);
+                    break;
+            }
+        }
+    }
+
+    void Normalize(float[] x, float[] weight, float[] y, int tokens)
+    {
+        var e = Hyperparameters.EmbeddingLength;
+        for (var t = 0; t < tokens; t++)
+        {
+            RmsNorm.Apply(x.AsSpan(t * e, e), weight, Hyperparameters.RmsEpsilon, y.AsSpan(t * e, e));
+        }
+    }
+
+    static void Add(Span<float> x, ReadOnlySpan<float> y)
+    {
+        for (var i = 0; i < x.Length; i++)
+        {
+            x[i] = y[i] + x[i];
+        }
+    }
+
+    static GgufTensor Require(GgufFile file, string name, params long[] shape) =>
+        CheckShape(file.FindTensor(name) ?? throw new GgufFormatException($"{file.Path}: tensor '{name}' is missing"), shape);
+
+    static GgufTensor CheckShape(GgufTensor tensor, params long[] shape)
+    {
+        var ok = tensor.Shape.Count == shape.Length;
+        for (var i = 0; ok && i < shape.Length; i++)
+        {
+            ok = shape[i] < 0 || tensor.Shape[i] == shape[i];
+        }
+        if (!ok)
+        {
+            throw new GgufFormatException($"tensor '{tensor.Name}' has shape [{string.Join(", ", tensor.Shape)}], expected [{string.Join(", ", shape.Select(s => s < 0 ? "*" : s.ToString(System.Globalization.CultureInfo.InvariantCulture)))}]");
+        }
+        return tensor;
+    }
+
+    static float[] ReadVector(GgufTensor tensor)
+    {
+        var values = new float[tensor.Info.ElementCount];
+        if (tensor.Type == GgmlType.F32)
+        {
+            MemoryMarshal.Cast<byte, float>(tensor.Data).CopyTo(values);
+        }
+        else
+        {
+            BlockCodecs.Get(tensor.Type).Decode(tensor.Data, values);
+        }
+        return values;
+    }
+
+    public void Dispose() => _pool.Dispose();
+
+    /// <summary>Every buffer of a forward pass, for batches of up to <see cref="Tokens"/> tokens.</summary>
+    sealed class Workspace(TransformerHyperparameters hp, int tokens)
+    {
+        public int Tokens { get; } = tokens;
+
+        public int KvCapacity { get; } = Pad(tokens);
+
+        public float[] X { get; } = new float[tokens * hp.EmbeddingLength];
+
+        public float[] Cur { get; } = new float[tokens * hp.EmbeddingLength];
+
+        public float[] Q { get; } = new float[tokens * hp.HeadCount * hp.KeyLength];
+
+        public float[] K { get; } = new float[tokens * hp.KvHeadCount * hp.KeyLength];
+
+        public float[] V { get; } = new float[tokens * hp.KvHeadCount * hp.ValueLength];
+
+        public float[] AttentionOutput { get; } = new float[tokens * hp.HeadCount * hp.ValueLength];
+
+        public float[] Gate { get; } = new float[tokens * hp.FeedForwardLength];
+
+        public float[] Up { get; } = new float[tokens * hp.FeedForwardLength];
+
+        public ushort[] KeyCache { get; } = new ushort[hp.KvHeadCount * Pad(tokens) * hp.KeyLength];
+
+        public ushort[] ValueCache { get; } = new ushort[hp.KvHeadCount * hp.ValueLength * Pad(tokens)];
+
+        public float[] CosSin { get; } = new float[tokens * hp.RopeDimensions];
+
+        public float[] Scores { get; } = new float[Pad(tokens)];
+
+        public ushort[] Scratch16 { get; } = new ushort[Math.Max(hp.KeyLength, hp.ValueLength) + Pad(tokens)];
+
+        static int Pad(int n) => (n + Kernels.Attention.KvPadding - 1) / Kernels.Attention.KvPadding * Kernels.Attention.KvPadding;
+    }
+
+    sealed record Layer(
+        float[] AttentionNorm, LinearWeights Query, LinearWeights Key, LinearWeights Value, LinearWeights AttentionOutput,
+        float[] FeedForwardNorm, LinearWeights Gate, LinearWeights Up, LinearWeights Down);
+}

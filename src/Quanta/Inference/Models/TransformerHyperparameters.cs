@@ -1,0 +1,81 @@
+using Quanta.Formats.Gguf;
+
+namespace Quanta.Inference.Models;
+
+/// <summary>
+/// What a llama-style forward pass needs to know, read from the GGUF's <c>{arch}.*</c> keys only, with
+/// llama.cpp's defaults where a key may be absent (head dimension = width / heads, KV heads = heads, rope over
+/// the whole head, rope base 10000).
+/// </summary>
+public sealed record TransformerHyperparameters(
+    string Architecture,
+    int EmbeddingLength,
+    int BlockCount,
+    int FeedForwardLength,
+    int HeadCount,
+    int KvHeadCount,
+    int KeyLength,
+    int ValueLength,
+    int RopeDimensions,
+    float RopeFreqBase,
+    float RmsEpsilon,
+    int ContextLength)
+{
+    public static TransformerHyperparameters FromMetadata(GgufMetadata metadata)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        var arch = metadata.GetStringOrNull(GgufKeys.Architecture) ?? throw new GgufFormatException($"the model has no {GgufKeys.Architecture} key");
+        var width = RequiredInt(metadata, $"{arch}.embedding_length");
+        var heads = RequiredInt(metadata, $"{arch}.attention.head_count");
+        var kvHeads = OptionalInt(metadata, $"{arch}.attention.head_count_kv") ?? heads;
+        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0)
+        {
+            throw new GgufFormatException($"{arch}.attention.head_count ({heads}) should be a positive multiple of {arch}.attention.head_count_kv ({kvHeads})");
+        }
+        var keyLength = OptionalInt(metadata, $"{arch}.attention.key_length") ?? width / heads;
+        return new TransformerHyperparameters(
+            arch,
+            width,
+            RequiredInt(metadata, $"{arch}.block_count"),
+            RequiredInt(metadata, $"{arch}.feed_forward_length"),
+            heads,
+            kvHeads,
+            keyLength,
+            OptionalInt(metadata, $"{arch}.attention.value_length") ?? width / heads,
+            OptionalInt(metadata, $"{arch}.rope.dimension_count") ?? keyLength,
+            OptionalFloat(metadata, $"{arch}.rope.freq_base") ?? 10000f,
+            OptionalFloat(metadata, $"{arch}.attention.layer_norm_rms_epsilon") ?? throw new GgufFormatException($"the model has no {arch}.attention.layer_norm_rms_epsilon key"),
+            OptionalInt(metadata, $"{arch}.context_length") ?? 0);
+    }
+
+    static int RequiredInt(GgufMetadata metadata, string key) =>
+        OptionalInt(metadata, key) ?? throw new GgufFormatException($"the model has no {key} key");
+
+    static int? OptionalInt(GgufMetadata metadata, string key)
+    {
+        if (!metadata.TryGetValue(key, out var value))
+        {
+            return null;
+        }
+        if (!value.TryGetInteger(out var n) || n is < 0 or > int.MaxValue)
+        {
+            // A per-layer array (head counts that differ by layer) is a shape this forward pass does not run.
+            throw new GgufFormatException($"key {key} should be one non-negative integer, not {value}");
+        }
+        return (int)n;
+    }
+
+    static float? OptionalFloat(GgufMetadata metadata, string key)
+    {
+        if (!metadata.TryGetValue(key, out var value))
+        {
+            return null;
+        }
+        return value.Type switch
+        {
+            GgufValueType.Float32 => value.AsFloat32(),
+            GgufValueType.Float64 => (float)value.AsFloat64(),
+            _ => throw new GgufFormatException($"key {key} should be a float, not {value}"),
+        };
+    }
+}

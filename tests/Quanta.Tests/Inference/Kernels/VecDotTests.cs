@@ -1,0 +1,203 @@
+using System.Runtime.InteropServices;
+using Quanta.Codecs;
+using Quanta.Formats;
+using Quanta.Inference.Kernels;
+using Xunit;
+
+namespace Quanta.Tests.Inference.Kernels;
+
+/// <summary>
+/// Every dot-product kernel at every width against its scalar twin (bit for bit: activation bytes and results),
+/// and against the definition: weights and activations decoded by the codecs, multiplied and summed in double.
+/// Vector widths the machine lacks are emulated by .NET with the same IEEE operations, so all three always run.
+/// </summary>
+public sealed class VecDotTests
+{
+    const int Columns = 1024;
+    const int Rows = 6;
+
+    static readonly KernelWidth[] Widths = [KernelWidth.Scalar, KernelWidth.Vector256, KernelWidth.Vector512];
+
+    public static TheoryData<GgmlType> Types() => [.. VecDots.All.Select(d => d.WeightType)];
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void Vector_paths_match_the_scalar_twin(GgmlType type)
+    {
+        Assert.True(VecDots.TryGet(type, out var dot));
+        var (weights, rowBytes) = RandomWeights(type, seed: 1);
+        for (var family = 0; family < 4; family++)
+        {
+            var x = RandomActivations(family, seed: 10 + family);
+            var expected = new byte[dot.ActivationRowBytes(Columns)];
+            dot.QuantizeActivations(x, expected, KernelWidth.Scalar);
+            foreach (var width in Widths)
+            {
+                var activations = new byte[expected.Length];
+                dot.QuantizeActivations(x, activations, width);
+                Assert.Equal(expected, activations);
+                for (var r = 0; r < Rows; r++)
+                {
+                    var row = weights.AsSpan(r * rowBytes, rowBytes);
+                    var scalar = dot.Dot(row, expected, Columns, KernelWidth.Scalar);
+                    Assert.Equal(BitConverter.SingleToInt32Bits(scalar), BitConverter.SingleToInt32Bits(dot.Dot(row, activations, Columns, width)));
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void Dot_equals_decoded_weights_times_decoded_activations(GgmlType type)
+    {
+        Assert.True(VecDots.TryGet(type, out var dot));
+        var (weights, rowBytes) = RandomWeights(type, seed: 2);
+        var decodedWeights = new float[Columns];
+        var decodedActivations = new float[Columns];
+        for (var family = 0; family < 4; family++)
+        {
+            var x = RandomActivations(family, seed: 20 + family);
+            var activations = new byte[dot.ActivationRowBytes(Columns)];
+            dot.QuantizeActivations(x, activations, KernelWidths.Current);
+            Decode(dot.ActivationType, activations, decodedActivations);
+            for (var r = 0; r < Rows; r++)
+            {
+                var row = weights.AsSpan(r * rowBytes, rowBytes);
+                Decode(type, row, decodedWeights);
+                double exact = 0, magnitude = 0;
+                for (var i = 0; i < Columns; i++)
+                {
+                    exact += (double)decodedWeights[i] * decodedActivations[i];
+                    magnitude += Math.Abs((double)decodedWeights[i] * decodedActivations[i]);
+                }
+                if (dot.ActivationType == GgmlType.Q8_1)
+                {
+                    // ggml's affine formats take Σ(m·a) as m·s with s the block's fp16 sum, not the decoded values' sum.
+                    var blockBytes = GgmlTypeInfo.Of(type).BlockBytes;
+                    for (var b = 0; b < Columns / 32; b++)
+                    {
+                        var m = Fp16.ToFloat(MemoryMarshal.Read<ushort>(row[(b * blockBytes + 2)..]));
+                        var sum = Fp16.ToFloat(MemoryMarshal.Read<ushort>(activations.AsSpan(b * 36 + 2)));
+                        double decodedSum = 0;
+                        for (var i = 0; i < 32; i++)
+                        {
+                            decodedSum += decodedActivations[32 * b + i];
+                        }
+                        exact += m * (sum - decodedSum);
+                    }
+                }
+                var actual = dot.Dot(row, activations, Columns, KernelWidths.Current);
+                Assert.True(Math.Abs(actual - exact) <= 1e-6 * magnitude + 1e-30,
+                    $"{type} family {family} row {r}: {actual} vs {exact} (Σ|w·a| {magnitude})");
+            }
+        }
+    }
+
+    [Fact]
+    public void Q8_0_activations_round_as_ggml_cpu_x86_does()
+    {
+        // amax 127 makes the multiplier exactly 1: halves go to the even neighbour (_mm256_round_ps), where the
+        // reference quantizer (roundf) would move them away from zero.
+        var x = new float[32];
+        x[0] = 127f;
+        x[1] = 2.5f;
+        x[2] = 3.5f;
+        x[3] = -2.5f;
+        x[4] = 0.5f;
+        var bytes = new byte[Q8_0Activations.BlockBytes];
+        foreach (var width in Widths)
+        {
+            Q8_0Activations.Quantize(x, bytes, width);
+            Assert.Equal(Fp16.FromFloat(1f), MemoryMarshal.Read<ushort>(bytes));
+            Assert.Equal(new sbyte[] { 127, 2, 4, -2, 0 }, MemoryMarshal.Cast<byte, sbyte>(bytes.AsSpan(2, 5)).ToArray());
+
+            // Q8_1: the same quants after d and s = d·Σq = 131.
+            var q8_1 = new byte[Q8_1Activations.BlockBytes];
+            Q8_1Activations.Quantize(x, q8_1, width);
+            Assert.Equal(Fp16.FromFloat(1f), MemoryMarshal.Read<ushort>(q8_1));
+            Assert.Equal(Fp16.FromFloat(131f), MemoryMarshal.Read<ushort>(q8_1.AsSpan(2)));
+            Assert.Equal(bytes.AsSpan(2).ToArray(), q8_1.AsSpan(4).ToArray());
+        }
+    }
+
+    [Fact]
+    public void Q8_K_activations_follow_the_signed_maximum_and_round_half_to_even()
+    {
+        // The first element of largest magnitude is −127: iscale = −127/−127 = 1, d = 1; a later +127 ties and
+        // does not replace it. 2.5 rounds to 2 (nearest_int), and sums of 16 follow.
+        var x = new float[256];
+        x[0] = -127f;
+        x[1] = 127f;
+        x[2] = 2.5f;
+        x[3] = 3.5f;
+        x[16] = -1.5f;
+        var bytes = new byte[Q8KActivations.BlockBytes];
+        foreach (var width in Widths)
+        {
+            Q8KActivations.Quantize(x, bytes, width);
+            Assert.Equal(1f, MemoryMarshal.Read<float>(bytes));
+            Assert.Equal(new sbyte[] { -127, 127, 2, 4 }, MemoryMarshal.Cast<byte, sbyte>(bytes.AsSpan(4, 4)).ToArray());
+            Assert.Equal(-2, (sbyte)bytes[4 + 16]);
+            Assert.Equal(6, MemoryMarshal.Read<short>(bytes.AsSpan(Q8KActivations.SumsOffset)));
+            Assert.Equal(-2, MemoryMarshal.Read<short>(bytes.AsSpan(Q8KActivations.SumsOffset + 2)));
+        }
+    }
+
+    static (byte[] Bytes, int RowBytes) RandomWeights(GgmlType type, int seed)
+    {
+        var rng = new Random(seed);
+        var values = new float[Rows * Columns];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = (float)(rng.NextDouble() * 2 - 1) * 0.05f * (i % 97 == 0 ? 20 : 1);
+        }
+        var rowBytes = (int)GgmlTypeInfo.Of(type).RowBytes(Columns);
+        var bytes = new byte[Rows * rowBytes];
+        if (type == GgmlType.F32)
+        {
+            MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(bytes);
+        }
+        else
+        {
+            BlockCodecs.Get(type).Encode(values, Columns, [], bytes);
+        }
+        return (bytes, rowBytes);
+    }
+
+    /// <summary>Four families: uniform, Gaussian-like with outliers, one sign only, and many exact halves (ties).</summary>
+    static float[] RandomActivations(int family, int seed)
+    {
+        var rng = new Random(seed);
+        var x = new float[Columns];
+        for (var i = 0; i < Columns; i++)
+        {
+            x[i] = family switch
+            {
+                0 => (float)(rng.NextDouble() * 2 - 1),
+                1 => (float)((rng.NextDouble() + rng.NextDouble() + rng.NextDouble() - 1.5) * (i % 50 == 0 ? 30 : 1)),
+                2 => (float)rng.NextDouble() * 3,
+                _ => (rng.Next(-254, 255) / 2f) * (i % 32 == 0 ? 1 : 1),
+            };
+        }
+        if (family == 3)
+        {
+            for (var i = 0; i < Columns; i += 32)
+            {
+                x[i] = 127f;
+            }
+        }
+        return x;
+    }
+
+    static void Decode(GgmlType type, ReadOnlySpan<byte> bytes, Span<float> destination)
+    {
+        if (type == GgmlType.F32)
+        {
+            MemoryMarshal.Cast<byte, float>(bytes)[..destination.Length].CopyTo(destination);
+        }
+        else
+        {
+            BlockCodecs.Get(type).Decode(bytes[..(int)GgmlTypeInfo.Of(type).RowBytes(destination.Length)], destination);
+        }
+    }
+}

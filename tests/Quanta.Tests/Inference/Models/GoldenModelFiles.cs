@@ -1,0 +1,60 @@
+using Quanta.Tests.Cli;
+using Quanta.Tests.Conversion;
+
+namespace Quanta.Tests.Inference.Models;
+
+/// <summary>
+/// The GGUF files llama.cpp ran for the golden runtime data, rebuilt once per test run: each golden checkpoint
+/// converted to f32 and q8_0 (the bytes of convert_hf_to_gguf.py, checked by the conversion tests), and the f32
+/// file quantized to Q4_K_M (the bytes of llama-quantize).
+/// </summary>
+public sealed class GoldenModelFiles : IDisposable
+{
+    readonly string _root = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "quanta-golden-runtime-" + Guid.NewGuid().ToString("N"));
+    readonly Dictionary<(string, string), string> _paths = [];
+    readonly Lock _lock = new();
+
+    /// <summary>The file for <paramref name="model"/> (llama, mistral, gemma) and type (f32, q8_0, q4km), built on first use.</summary>
+    public string Path(string model, string type)
+    {
+        lock (_lock)
+        {
+            if (_paths.TryGetValue((model, type), out var known))
+            {
+                return known;
+            }
+            var output = System.IO.Path.Combine(_root, $"{model}.{type}.gguf");
+            if (type == "q4km")
+            {
+                Check(CliRunner.Run("quantize", Path(model, "f32"), output, "Q4_K_M"));
+            }
+            else
+            {
+                var checkpoint = System.IO.Path.Combine(_root, "checkpoints", model);
+                if (!Directory.Exists(checkpoint))
+                {
+                    TinyCheckpoint.Write(model, checkpoint);
+                }
+                Check(CliRunner.Run("convert", checkpoint, "--type", type, "-o", output));
+            }
+            _paths[(model, type)] = output;
+            return output;
+        }
+    }
+
+    static void Check(CliResult result)
+    {
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException(result.Error);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+}
