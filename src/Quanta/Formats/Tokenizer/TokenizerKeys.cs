@@ -1,4 +1,4 @@
-namespace Quanta.Conversion.Tokenizers;
+namespace Quanta.Formats.Tokenizer;
 
 /// <summary>The <c>tokenizer.*</c> metadata keys (gguf-py <c>Keys.Tokenizer</c> spellings, "seperator" included).</summary>
 public static class TokenizerKeys
