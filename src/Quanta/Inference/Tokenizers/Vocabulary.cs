@@ -436,6 +436,19 @@ public sealed class Vocabulary
             }
         }
 
+        // Texts llama.cpp recognises special tokens by when no key names them (as byte strings, compared without decoding).
+        static readonly HashSet<string> EotTexts = ByteStrings("<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
+            "<|endoftext|>", "<|end_of_text|>", "<EOT>", "_<EOT>", "<｜end▁of▁sentence｜>");
+        static readonly HashSet<string> FimPrefixTexts = ByteStrings("<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>", "▁<PRE>");
+        static readonly HashSet<string> FimSuffixTexts = ByteStrings("<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>", "▁<SUF>");
+        static readonly HashSet<string> FimMiddleTexts = ByteStrings("<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>", "<MID>", "▁<MID>");
+        static readonly HashSet<string> FimPadTexts = ByteStrings("<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>");
+        static readonly HashSet<string> FimRepositoryTexts = ByteStrings("<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>");
+        static readonly HashSet<string> EndOfGenerationTexts = ByteStrings("<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
+            "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>");
+
+        static HashSet<string> ByteStrings(params string[] texts) => new(texts.Select(ByteText.FromUtf8), StringComparer.Ordinal);
+
         /// <summary>
         /// llama.cpp finds EOT, EOM and the fill-in-the-middle tokens by their text when no key names them, and makes
         /// each one it finds a control token; control tokens named "unused" are marked unused. (llama.cpp walks a
@@ -443,46 +456,37 @@ public sealed class Vocabulary
         /// </summary>
         static void DetectSpecialTokensByText(Vocabulary v)
         {
+            int Detect(int current, HashSet<string> texts, int id)
+            {
+                if (current != NoToken || !texts.Contains(v._texts[id]))
+                {
+                    return current;
+                }
+                v._attributes[id] |= TokenAttributes.Control;
+                return id;
+            }
+
+            var eom = ByteText.FromUtf8("<|eom_id|>");
+            var fileSeparator = ByteText.FromUtf8("<|file_sep|>");
             for (var id = 0; id < v.Count; id++)
             {
-                var text = Encoding.UTF8.GetString(ByteText.ToBytes(v._texts[id]));
-                if (v.Eot == NoToken && text is "<|eot_id|>" or "<|im_end|>" or "<|end|>" or "<end_of_turn>" or "<|endoftext|>"
-                        or "<|end_of_text|>" or "<EOT>" or "_<EOT>" or "<｜end▁of▁sentence｜>")
+                // Special texts start with '<', '_' or '▁' (0xE2); skip the rest without hashing them.
+                if (v._texts[id][0] is not ('<' or '_' or '\u00E2'))
                 {
-                    v.Eot = id;
-                    v._attributes[id] |= TokenAttributes.Control;
+                    continue;
                 }
-                if (v.Eom == NoToken && text == "<|eom_id|>")
+                v.Eot = Detect(v.Eot, EotTexts, id);
+                v.FimPrefix = Detect(v.FimPrefix, FimPrefixTexts, id);
+                v.FimSuffix = Detect(v.FimSuffix, FimSuffixTexts, id);
+                v.FimMiddle = Detect(v.FimMiddle, FimMiddleTexts, id);
+                v.FimPad = Detect(v.FimPad, FimPadTexts, id);
+                v.FimRepository = Detect(v.FimRepository, FimRepositoryTexts, id);
+                if (v.Eom == NoToken && v._texts[id] == eom)
                 {
                     v.Eom = id;
                     v._attributes[id] |= TokenAttributes.Control;
                 }
-                if (v.FimPrefix == NoToken && text is "<|fim_prefix|>" or "<fim-prefix>" or "<fim_prefix>" or "<｜fim▁begin｜>" or "<PRE>" or "▁<PRE>")
-                {
-                    v.FimPrefix = id;
-                    v._attributes[id] |= TokenAttributes.Control;
-                }
-                if (v.FimSuffix == NoToken && text is "<|fim_suffix|>" or "<fim-suffix>" or "<fim_suffix>" or "<｜fim▁hole｜>" or "<SUF>" or "▁<SUF>")
-                {
-                    v.FimSuffix = id;
-                    v._attributes[id] |= TokenAttributes.Control;
-                }
-                if (v.FimMiddle == NoToken && text is "<|fim_middle|>" or "<fim-middle>" or "<fim_middle>" or "<｜fim▁end｜>" or "<MID>" or "▁<MID>")
-                {
-                    v.FimMiddle = id;
-                    v._attributes[id] |= TokenAttributes.Control;
-                }
-                if (v.FimPad == NoToken && text is "<|fim_pad|>" or "<fim-pad>" or "<fim_pad>" or "<PAD>")
-                {
-                    v.FimPad = id;
-                    v._attributes[id] |= TokenAttributes.Control;
-                }
-                if (v.FimRepository == NoToken && text is "<|fim_repo|>" or "<|repo_name|>" or "<fim-repo>" or "<REPO>" or "<reponame>")
-                {
-                    v.FimRepository = id;
-                    v._attributes[id] |= TokenAttributes.Control;
-                }
-                if (v.FimSeparator == NoToken && text == "<|file_sep|>")
+                if (v.FimSeparator == NoToken && v._texts[id] == fileSeparator)
                 {
                     v.FimSeparator = id;
                     v._attributes[id] |= TokenAttributes.Control;
@@ -508,9 +512,7 @@ public sealed class Vocabulary
             }
             for (var id = 0; id < v.Count; id++)
             {
-                var text = Encoding.UTF8.GetString(ByteText.ToBytes(v._texts[id]));
-                if (text is "<|eot_id|>" or "<|im_end|>" or "<|end|>" or "<end_of_turn>" or "<|endoftext|>" or "<|eom_id|>"
-                    or "<EOT>" or "_<EOT>" or "<|end_of_text|>")
+                if (v._texts[id][0] == '<' && EndOfGenerationTexts.Contains(v._texts[id]))
                 {
                     v._endOfGeneration.Add(id);
                     v._attributes[id] |= TokenAttributes.Control;
