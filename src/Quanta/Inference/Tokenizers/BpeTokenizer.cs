@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Quanta.Inference.Tokenizers;
 
 /// <summary>
@@ -11,7 +9,8 @@ internal sealed class BpeTokenizer(Vocabulary vocabulary, RegexSplitter splitter
 {
     readonly PriorityQueue<Bigram, (int Rank, int Left)> _queue = new();
     readonly List<Symbol> _symbols = [];
-    readonly StringBuilder _word = new();
+    char[] _word = new char[64];
+    int _wordLength;
     char[] _scratch = new char[64];
 
     /// <summary>Tokenizes a byte string and appends the ids.</summary>
@@ -22,28 +21,39 @@ internal sealed class BpeTokenizer(Vocabulary vocabulary, RegexSplitter splitter
         var start = 0;
         foreach (var length in offsets)
         {
-            _word.Clear();
+            _wordLength = 0;
             for (var i = start; i < start + length; i++)
             {
                 AppendByteLevel(cpts[i]);
             }
             start += length;
-            TokenizeWord(_word.ToString(), output);
+            TokenizeWord(output);
         }
     }
 
+    /// <summary>Appends a code point's UTF-8 bytes in GPT-2's byte-level alphabet to the word being built.</summary>
     void AppendByteLevel(int cpt)
     {
         Span<char> utf8 = stackalloc char[4];
-        ByteLevelEncoding.Encode(utf8[..ByteText.EncodeUtf8(cpt, utf8)], _word);
+        foreach (var b in utf8[..ByteText.EncodeUtf8(cpt, utf8)])
+        {
+            var text = ByteLevelEncoding.Encode((byte)b);
+            if (_wordLength + text.Length > _word.Length)
+            {
+                Array.Resize(ref _word, _word.Length * 2);
+            }
+            text.CopyTo(_word.AsSpan(_wordLength));
+            _wordLength += text.Length;
+        }
     }
 
-    void TokenizeWord(string word, List<int> output)
+    void TokenizeWord(List<int> output)
     {
+        ReadOnlySpan<char> word = _word.AsSpan(0, _wordLength);
         _symbols.Clear();
         _queue.Clear();
         var offset = 0;
-        if (vocabulary.IgnoreMerges && vocabulary.FindBytes(word.AsSpan()) != Vocabulary.NoToken)
+        if (vocabulary.IgnoreMerges && vocabulary.FindBytes(word) != Vocabulary.NoToken)
         {
             _symbols.Add(new Symbol(0, word.Length, -1, -1));
             offset = word.Length;
@@ -58,7 +68,7 @@ internal sealed class BpeTokenizer(Vocabulary vocabulary, RegexSplitter splitter
         }
         for (var i = 1; i < _symbols.Count; i++)
         {
-            AddBigram(word, i - 1, i);
+            AddBigram(i - 1, i);
         }
 
         while (_queue.TryDequeue(out var bigram, out _))
@@ -81,8 +91,8 @@ internal sealed class BpeTokenizer(Vocabulary vocabulary, RegexSplitter splitter
             }
             _symbols[bigram.Left] = left;
             _symbols[bigram.Right] = right;
-            AddBigram(word, left.Previous, bigram.Left);
-            AddBigram(word, bigram.Left, left.Next);
+            AddBigram(left.Previous, bigram.Left);
+            AddBigram(bigram.Left, left.Next);
         }
 
         foreach (var symbol in _symbols)
@@ -91,7 +101,7 @@ internal sealed class BpeTokenizer(Vocabulary vocabulary, RegexSplitter splitter
             {
                 continue;
             }
-            var span = word.AsSpan(symbol.Start, symbol.Length);
+            var span = word.Slice(symbol.Start, symbol.Length);
             var token = vocabulary.FindBytes(span);
             if (token != Vocabulary.NoToken)
             {
@@ -111,15 +121,16 @@ internal sealed class BpeTokenizer(Vocabulary vocabulary, RegexSplitter splitter
         }
     }
 
-    void AddBigram(string word, int left, int right)
+    void AddBigram(int left, int right)
     {
+        ReadOnlySpan<char> word = _word.AsSpan(0, _wordLength);
         if (left == -1 || right == -1)
         {
             return;
         }
         var l = _symbols[left];
         var r = _symbols[right];
-        var rank = vocabulary.MergeRank(word.AsSpan(l.Start, l.Length), word.AsSpan(r.Start, r.Length), ref _scratch);
+        var rank = vocabulary.MergeRank(word.Slice(l.Start, l.Length), word.Slice(r.Start, r.Length), ref _scratch);
         if (rank < 0)
         {
             return;

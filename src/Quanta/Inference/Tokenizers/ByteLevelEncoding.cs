@@ -67,15 +67,6 @@ internal static class ByteLevelEncoding
         return result;
     }
 
-    /// <summary>Appends the byte-level form of a raw byte string (unicode.cpp's <c>unicode_byte_encoding_process</c>).</summary>
-    public static void Encode(ReadOnlySpan<char> raw, StringBuilder output)
-    {
-        foreach (var b in raw)
-        {
-            output.Append(ByteToText[b & 0xFF]);
-        }
-    }
-
     /// <summary>The byte-level text standing for one byte.</summary>
     public static string Encode(byte b) => ByteToText[b];
 

@@ -47,6 +47,27 @@ public class TokenizerTests
         Assert.Equal("<s> Hello world", tokenizer.DetokenizeToString(withBos, unparseSpecial: true));
     }
 
+    /// <summary>
+    /// The converter's families write different flags for the same tokenizer.model (Gemma: no space prefix);
+    /// each converted vocabulary must give the text back.
+    /// </summary>
+    [Theory]
+    [InlineData("llama", TokenizerFamily.Llama)]
+    [InlineData("mistral", TokenizerFamily.Llama)]
+    [InlineData("gemma", TokenizerFamily.Gemma)]
+    [InlineData("phi3", TokenizerFamily.Phi3)]
+    public void Converted_fixture_families_round_trip(string model, TokenizerFamily family)
+    {
+        using var checkpoint = TokenizerFixtures.Golden(model);
+        var keys = new GgufMetadata(TokenizerImport.Read(checkpoint.Directory, family, vocabSize: null));
+        var tokenizer = new Tokenizer(Vocabulary.FromMetadata(keys));
+        Assert.Equal(family != TokenizerFamily.Gemma, tokenizer.Vocabulary.AddSpacePrefix);
+        foreach (var text in RoundTripTexts)
+        {
+            Assert.Equal(text, tokenizer.DetokenizeToString(tokenizer.Tokenize(text, addSpecial: false)));
+        }
+    }
+
     [Fact]
     public void Qwen3_fixture_tokenizer_round_trips_every_text()
     {
