@@ -49,7 +49,8 @@ internal static class ByteText
         return [.. result];
     }
 
-    static int DecodeOne(ReadOnlySpan<char> s, ref int offset)
+    /// <summary>Decodes one code point at <paramref name="offset"/> and moves past it (one byte for an invalid sequence, giving U+FFFD).</summary>
+    public static int DecodeOne(ReadOnlySpan<char> s, ref int offset)
     {
         int b0 = s[offset];
         if ((b0 & 0x80) == 0)

@@ -4,7 +4,7 @@ namespace Quanta.Inference.Tokenizers;
 
 /// <summary>
 /// Text to token ids and back, exactly as llama.cpp does it (llama-vocab.cpp: <c>tokenize</c>,
-/// <c>token_to_piece</c>, <c>detokenize</c>) for SPM, BPE (every pre-tokenizer it names) and WPM vocabularies.
+/// <c>token_to_piece</c>, <c>detokenize</c>) for SPM, BPE (every pre-tokenizer it names), WPM and UGM vocabularies.
 /// Thread-safe: each call works on its own state.
 /// </summary>
 public sealed class Tokenizer
@@ -12,16 +12,14 @@ public sealed class Tokenizer
     const string EscapedSpace = "\u00E2\u0096\u0081"; // U+2581 as a byte string
 
     readonly RegexSplitter? _splitter;
+    readonly UgmTokenizer? _ugm;
     readonly byte[]?[] _pieces;
 
     public Tokenizer(Vocabulary vocabulary)
     {
         ArgumentNullException.ThrowIfNull(vocabulary);
-        if (vocabulary.Type == VocabularyType.Ugm)
-        {
-            throw new VocabularyFormatException("the T5 (UGM, tokenizer.ggml.model = t5) tokenizer is not supported yet");
-        }
         Vocabulary = vocabulary;
+        _ugm = vocabulary.Type == VocabularyType.Ugm ? new UgmTokenizer(vocabulary, vocabulary.PrecompiledCharsmap) : null;
         _splitter = vocabulary.PreTokenizer is { } pre ? new RegexSplitter(pre.Regexes) : null;
         _pieces = new byte[]?[vocabulary.Count];
     }
@@ -100,6 +98,27 @@ public sealed class Tokenizer
                 if (addSpecial && v.AddSeparator)
                 {
                     output.Add(v.Separator);
+                }
+                break;
+            }
+            case VocabularyType.Ugm:
+            {
+                if (addSpecial && v.AddBos)
+                {
+                    output.Add(v.Bos);
+                }
+                foreach (var fragment in fragments)
+                {
+                    if (fragment.IsToken)
+                    {
+                        output.Add(fragment.Token);
+                        continue;
+                    }
+                    _ugm!.Tokenize(raw.Substring(fragment.Offset, fragment.Length), output);
+                }
+                if (addSpecial && v.AddEos)
+                {
+                    output.Add(v.Eos);
                 }
                 break;
             }

@@ -92,6 +92,9 @@ public sealed class Vocabulary
     /// <summary>Spaces are written as U+2581 inside tokens (SPM, UGM).</summary>
     internal bool EscapeWhitespaces { get; private set; } = true;
 
+    /// <summary>UGM: SentencePiece's precompiled normalization map (<c>tokenizer.ggml.precompiled_charsmap</c>), if any.</summary>
+    internal byte[]? PrecompiledCharsmap { get; private set; }
+
     /// <summary>Tokens that end generation (EOS, EOT, EOM and the texts llama.cpp recognises).</summary>
     public IReadOnlySet<int> EndOfGeneration => _endOfGeneration;
 
@@ -242,6 +245,7 @@ public sealed class Vocabulary
                 }
             }
             var merges = type == VocabularyType.Bpe ? ReadMerges() : new Dictionary<string, int>(StringComparer.Ordinal);
+            var charsmap = type == VocabularyType.Ugm ? ReadPrecompiledCharsmap() : null;
 
             var vocabulary = new Vocabulary(texts, scores, attributes, ids, merges)
             {
@@ -254,6 +258,7 @@ public sealed class Vocabulary
             vocabulary.CleanSpaces = defaults.CleanSpaces;
             vocabulary.IgnoreMerges = defaults.IgnoreMerges;
             vocabulary.EscapeWhitespaces = defaults.EscapeWhitespaces;
+            vocabulary.PrecompiledCharsmap = charsmap;
             SetSpecialTokens(vocabulary, defaults);
             DetectSpecialTokensByText(vocabulary);
             CollectEndOfGeneration(vocabulary);
@@ -366,6 +371,21 @@ public sealed class Vocabulary
                 ranks.TryAdd(space >= 0 ? merge : " ", i);
             }
             return ranks;
+        }
+
+        byte[]? ReadPrecompiledCharsmap()
+        {
+            if (!metadata.TryGetValue(TokenizerKeys.PrecompiledCharsmap, out var value))
+            {
+                return null;
+            }
+            var array = value.Type == GgufValueType.Array ? value.AsArray() : null;
+            return array?.ElementType switch
+            {
+                GgufValueType.UInt8 => array.As<byte>(),
+                GgufValueType.Int8 => [.. array.As<sbyte>().Select(b => (byte)b)],
+                _ => throw Error($"invalid gguf type for {TokenizerKeys.PrecompiledCharsmap}"),
+            };
         }
 
         bool? OptionalBool(string key) =>
