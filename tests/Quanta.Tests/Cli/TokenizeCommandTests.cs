@@ -42,7 +42,7 @@ public sealed class TokenizeCommandTests
     [Fact]
     public void Default_output_is_llama_tokenize_lines_with_bos_escapes_and_special_tokens()
     {
-        var result = CliRunner.Run("tokenize", "-m", SpmPath.Value, "-p", @"Hello world\n<s>", "--show-count");
+        var result = CliRunner.Run("tokenize", "-m", SpmPath.Value, "-p", @"Hello world\n<s>", "--show-count", "--log-disable");
         Assert.Equal(0, result.ExitCode);
         Assert.Equal("", result.Error);
         Assert.Equal(
@@ -57,6 +57,16 @@ public sealed class TokenizeCommandTests
         Assert.Equal(0, result.ExitCode);
         // " \n<s>" as plain text: ▁\, n, <, s, > (llama.cpp's ids for the Llama 2 vocabulary).
         Assert.Equal("[320, 29876, 29966, 29879, 29958]\n", result.Out);
+    }
+
+    [Fact]
+    public void Escapes_are_processed_as_llama_cpp_string_process_escapes()
+    {
+        // \x42 is B, \t a tab, \\ one backslash; an unknown escape (\q) and a lone trailing backslash stay as written.
+        var result = CliRunner.Run("tokenize", "-m", Gpt2Path.Value, "-p", @"A\x42\t\q\\x\", "--ids");
+        Assert.Equal(0, result.ExitCode);
+        var expected = VocabFixtures.Load("gpt-2").Tokenize("AB\t\\q\\x\\", addSpecial: false);
+        Assert.Equal($"[{string.Join(", ", expected)}]\n", result.Out);
     }
 
     [Fact]

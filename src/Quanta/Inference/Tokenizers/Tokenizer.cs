@@ -193,13 +193,23 @@ public sealed class Tokenizer
         return [];
     }
 
-    /// <summary>"&lt;0x0A&gt;" → 0x0A (llama.cpp reads the two hex digits after "&lt;0x").</summary>
+    /// <summary>"&lt;0x0A&gt;" → 0x0A: llama.cpp reads the two characters after "&lt;0x" with strtol (hex digits until the first other).</summary>
     static byte ByteOfByteToken(string text)
     {
         var value = 0;
         for (var i = 3; i < Math.Min(5, text.Length); i++)
         {
-            var digit = Convert.ToInt32(text[i].ToString(), 16);
+            var digit = text[i] switch
+            {
+                >= '0' and <= '9' => text[i] - '0',
+                >= 'a' and <= 'f' => text[i] - 'a' + 10,
+                >= 'A' and <= 'F' => text[i] - 'A' + 10,
+                _ => -1,
+            };
+            if (digit < 0)
+            {
+                break;
+            }
             value = value * 16 + digit;
         }
         return (byte)value;
