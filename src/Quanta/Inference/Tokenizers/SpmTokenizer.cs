@@ -7,9 +7,9 @@ namespace Quanta.Inference.Tokenizers;
 /// </summary>
 internal sealed class SpmTokenizer(Vocabulary vocabulary)
 {
-    // The queue orders by score, highest first, then by left position, lowest first.
-    readonly PriorityQueue<Bigram, (float Score, int Left)> _queue = new(Comparer<(float Score, int Left)>.Create(
-        static (a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Left.CompareTo(b.Left)));
+    // The queue orders by score, highest first, then by left position, lowest first: one long key (see Priority)
+    // so that the default comparer, not a delegate, does the comparing.
+    readonly PriorityQueue<Bigram, long> _queue = new();
 
     readonly List<Symbol> _symbols = [];
 
@@ -94,7 +94,19 @@ internal sealed class SpmTokenizer(Vocabulary vocabulary)
         {
             return;
         }
-        _queue.Enqueue(new Bigram(left, right, size), (vocabulary.Score(token), left));
+        _queue.Enqueue(new Bigram(left, right, size), Priority(vocabulary.Score(token), left));
+    }
+
+    /// <summary>
+    /// The float's bits made to sort as integers (flipping the magnitude of negatives), inverted so that higher
+    /// scores come first, in the high half; the left position in the low half.
+    /// </summary>
+    static long Priority(float score, int left)
+    {
+        // -0 and +0 are equal scores, as in llama.cpp's float comparison.
+        var bits = score == 0 ? 0 : BitConverter.SingleToInt32Bits(score);
+        var sortable = bits ^ ((bits >> 31) & 0x7FFFFFFF);
+        return ((long)~sortable << 32) | (uint)left;
     }
 
     record struct Symbol(int Start, int Length, int Previous, int Next);
