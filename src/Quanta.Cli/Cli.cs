@@ -3,7 +3,7 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using Quanta.Cli.Commands;
 using Quanta.Conversion;
-using Quanta.Conversion.Tokenizers;
+using Quanta.Formats;
 using Quanta.Formats.Gguf;
 using Quanta.Formats.Safetensors;
 
@@ -43,6 +43,7 @@ public static class Cli
         VerifyCommand.Create,
         MergeCommand.Create,
         SplitVisionCommand.Create,
+        TokenizeCommand.Create,
         Commands.Gguf.GgufCommand.Create,
     ];
 
@@ -175,7 +176,7 @@ public static class Cli
     // Errors the user can act on without reading Quanta's source. IOException covers a file that vanished or
     // cannot be read (FileNotFoundException and DirectoryNotFoundException derive from it).
     static bool IsUserError(Exception e) =>
-        e is GgufFormatException or SafetensorsFormatException or TokenizerFormatException or ConversionException
+        e is FileFormatException or ConversionException
             or UserErrorException or IOException or UnauthorizedAccessException
             or Quanta.Store.StoreException or Quanta.Store.ModelfileException or Quanta.Quantization.QuantizationException;
 

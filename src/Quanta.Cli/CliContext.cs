@@ -13,6 +13,9 @@ namespace Quanta.Cli;
 /// <param name="ErrorIsTerminal">True when progress displays may draw on <paramref name="Error"/>.</param>
 public sealed record CliContext(TextWriter Out, TextWriter Error, bool OutIsTerminal = false, bool ErrorIsTerminal = false)
 {
+    /// <summary>Standard input as bytes, for verbs that read it (<c>tokenize --stdin</c>); tests supply their own.</summary>
+    public Func<Stream> OpenStandardInput { get; init; } = Console.OpenStandardInput;
+
     /// <summary>
     /// The process's own console, with terminal detection. A terminal's stderr, where progress is drawn from
     /// a thread of its own, drops writes once the terminal is closed (<see cref="HangUpTolerantWriter"/>).

@@ -5,6 +5,7 @@ using Quanta.Conversion.Tokenizers;
 using Quanta.Formats.PyTorch;
 using Quanta.Formats.Gguf;
 using Quanta.Formats.Safetensors;
+using Quanta.Formats.Tokenizer;
 using Quanta.Quantization;
 using Quanta.Templates;
 using Quanta.Templates.Go;

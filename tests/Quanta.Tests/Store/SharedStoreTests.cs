@@ -1,6 +1,7 @@
 using System.Text;
 using Quanta.Conversion.Tokenizers;
 using Quanta.Formats.Gguf;
+using Quanta.Formats.Tokenizer;
 using Quanta.Store;
 
 namespace Quanta.Tests.Store;

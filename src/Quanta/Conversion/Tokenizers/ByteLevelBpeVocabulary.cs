@@ -1,4 +1,5 @@
 using System.Globalization;
+using Quanta.Formats.Tokenizer;
 
 namespace Quanta.Conversion.Tokenizers;
 

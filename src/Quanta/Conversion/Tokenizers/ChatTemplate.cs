@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Quanta.Formats.Gguf;
+using Quanta.Formats.Tokenizer;
 
 namespace Quanta.Conversion.Tokenizers;
 

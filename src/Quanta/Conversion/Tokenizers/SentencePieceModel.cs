@@ -1,3 +1,5 @@
+using Quanta.Formats.Tokenizer;
+
 namespace Quanta.Conversion.Tokenizers;
 
 /// <summary>One vocabulary entry of a SentencePiece model (<c>ModelProto.SentencePiece</c>).</summary>

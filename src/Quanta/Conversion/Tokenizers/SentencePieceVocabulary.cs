@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Quanta.Formats.Tokenizer;
 
 namespace Quanta.Conversion.Tokenizers;
 

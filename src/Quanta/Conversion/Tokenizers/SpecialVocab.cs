@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Quanta.Formats.Gguf;
+using Quanta.Formats.Tokenizer;
 
 namespace Quanta.Conversion.Tokenizers;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Quanta.Formats.Gguf;
+using Quanta.Formats.Tokenizer;
 
 namespace Quanta.Conversion.Tokenizers;
 
@@ -166,7 +167,7 @@ public static class TokenizerImport
             throw new TokenizerFormatException(checkpoint.Directory, -1,
                 $"tokenizer.json holds a {json.ModelType} model, not the byte-level BPE this architecture's converter expects");
         }
-        var pre = PreTokenizerNames.Identify(json);
+        var pre = PreTokenizerMatcher.Identify(json);
         var vocabulary = ByteLevelBpeVocabulary.Create(json, vocabSize);
         keys.Add(TokenizerKeys.Model, GgufValue.String("gpt2"));
         keys.Add(TokenizerKeys.Pre, GgufValue.String(pre));

@@ -1,4 +1,5 @@
 using Quanta.Formats.Gguf;
+using Quanta.Formats.Tokenizer;
 
 namespace Quanta.Conversion.Tokenizers;
 

@@ -1,5 +1,6 @@
 using Quanta.Conversion.Tokenizers;
 using Quanta.Formats.Gguf;
+using Quanta.Formats.Tokenizer;
 
 namespace Quanta.Tests.Conversion.Tokenizers;
 

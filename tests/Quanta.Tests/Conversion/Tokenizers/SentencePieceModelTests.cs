@@ -1,4 +1,5 @@
 using Quanta.Conversion.Tokenizers;
+using Quanta.Formats.Tokenizer;
 
 namespace Quanta.Tests.Conversion.Tokenizers;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Quanta.Conversion.Tokenizers;
 using Quanta.Formats.Gguf;
+using Quanta.Formats.Tokenizer;
 
 namespace Quanta.Tests.Conversion.Tokenizers;
 

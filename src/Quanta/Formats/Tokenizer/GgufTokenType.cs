@@ -1,4 +1,4 @@
-namespace Quanta.Conversion.Tokenizers;
+namespace Quanta.Formats.Tokenizer;
 
 /// <summary>
 /// <c>tokenizer.ggml.token_type</c> values (gguf-py <c>TokenType</c>). They equal SentencePiece's piece types,

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Quanta.Formats.Tokenizer;
 
 namespace Quanta.Conversion.Tokenizers;
 
@@ -13,16 +14,8 @@ namespace Quanta.Conversion.Tokenizers;
 /// that matches nothing is refused, as the converter refuses an unknown hash, rather than guessed.
 /// </para>
 /// </summary>
-internal static class PreTokenizerNames
+internal static class PreTokenizerMatcher
 {
-    // The Split regexes tokenizer.json stores for each family, verbatim.
-    const string Llama3Regex =
-        @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
-
-    // Qwen2 differs from Llama 3 only in splitting digits one at a time.
-    const string Qwen2Regex =
-        @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
-
     public static string Identify(HfTokenizerJson tokenizer)
     {
         var splits = new List<string>();
@@ -36,17 +29,16 @@ internal static class PreTokenizerNames
         {
             switch (splits[0])
             {
-                case Llama3Regex:
-                    return "llama-bpe";
-                case Qwen2Regex:
-                    return "qwen2";
+                case PreTokenizerNames.Llama3Regex:
+                    return PreTokenizerNames.Llama3;
+                case PreTokenizerNames.Qwen2Regex:
+                    return PreTokenizerNames.Qwen2;
             }
         }
-        // A lone ByteLevel pre-tokenizer with its built-in regex is GPT-2's own splitting
-        // ('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+).
+        // A lone ByteLevel pre-tokenizer with its built-in regex is GPT-2's own splitting.
         if (splits.Count == 0 && byteLevelWithRegex)
         {
-            return "gpt-2";
+            return PreTokenizerNames.Gpt2;
         }
         throw new TokenizerFormatException(
             "the BPE pre-tokenizer was not recognized (known: llama-bpe, qwen2, gpt-2); pre_tokenizer = "
