@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Quanta.Templates;
+using Quanta.Templates.Go;
 using Quanta.Templates.Ollama;
 
 namespace Quanta.Tests.Templates;
@@ -35,7 +36,6 @@ public class OllamaPromptTests
     {
         var fixture = Loaded.Value;
         var c = fixture.Cases.Single(x => x.Id == id);
-        Assert.Null(c.Error);
         var text = fixture.Templates.TryGetValue(c.Template, out var inline)
             ? inline
             : File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "templates", c.Template));
@@ -51,8 +51,14 @@ public class OllamaPromptTests
             },
         };
         var budget = c.Num_ctx is { } context ? new PromptBudget(context, CountWords, c.Projector) : null;
-        var prompt = OllamaPrompt.Chat(OllamaPromptTemplate.Parse(text), request, budget);
-        Assert.Equal(c.Prompt, prompt.Text);
+        var template = OllamaPromptTemplate.Parse(text);
+        if (c.Error is not null)
+        {
+            // Ollama's last turn runs without its functions and defined templates, and some trees make its cut panic.
+            Assert.Equal(c.Error, Assert.Throws<TemplateException>(() => OllamaPrompt.Chat(template, request, budget)).Message);
+            return;
+        }
+        Assert.Equal(c.Prompt, OllamaPrompt.Chat(template, request, budget).Text);
     }
 
     [Fact]

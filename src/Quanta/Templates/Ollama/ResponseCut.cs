@@ -70,7 +70,7 @@ internal static class ResponseCut
                     if (branch.ElseList is not null)
                     {
                         elseBody = Walk(branch.ElseList) as ListNode
-                            ?? throw new TemplateException("interface conversion: interface is nil, not *parse.ListNode");
+                            ?? throw new TemplateException("interface conversion: parse.Node is nil, not *parse.ListNode");
                     }
                     return branch switch
                     {
