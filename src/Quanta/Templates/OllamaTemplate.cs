@@ -12,15 +12,15 @@ namespace Quanta.Templates;
 public static class OllamaTemplate
 {
     /// <summary>
-    /// The functions Ollama adds to Go's built-ins. <c>toTypeScriptType</c> gives "any" for every value here: its
-    /// other answers need Ollama's typed tool schema, which this data model does not have.
+    /// The functions Ollama adds to Go's built-ins. <c>toTypeScriptType</c> reads a tool parameter
+    /// (<see cref="Ollama.PromptToolProperty"/>) and gives "any" for any other value, as Ollama's does.
     /// </summary>
     public static IReadOnlyDictionary<string, TemplateFunction> Functions { get; } = new Dictionary<string, TemplateFunction>(StringComparer.Ordinal)
     {
         ["json"] = new(a => GoJson.Marshal(a[0]) ?? "", [ParameterKind.Any]),
         ["currentDate"] = new(_ => DateTime.Now.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), [], ParameterKind.String),
         ["yesterdayDate"] = new(_ => DateTime.Now.AddDays(-1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), [], ParameterKind.String),
-        ["toTypeScriptType"] = new(_ => "any", [ParameterKind.Any]),
+        ["toTypeScriptType"] = new(a => a[0] is Ollama.PromptToolProperty property ? property.ToTypeScriptType() : "any", [ParameterKind.Any]),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Parses a TEMPLATE as Ollama does at <c>create</c>.</summary>

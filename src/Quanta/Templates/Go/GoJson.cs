@@ -21,6 +21,11 @@ public static class GoJson
 
     static bool TryAppend(StringBuilder sb, object? value)
     {
+        if (value is IGoJsonValue custom)
+        {
+            sb.Append(custom.ToGoJson());
+            return true;
+        }
         switch (GoValues.KindOf(value))
         {
             case GoValues.Kind.Nil or GoValues.Kind.Invalid:

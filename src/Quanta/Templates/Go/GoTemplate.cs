@@ -35,6 +35,18 @@ public sealed class GoTemplate
     public ListNode Root => Trees[Name];
 
     /// <summary>
+    /// The same template with another top-level tree, as Go's <c>AddParseTree</c> builds it: with the defined trees
+    /// (<paramref name="keepDefinitions"/>) or, like a fresh <c>template.New("")</c>, without them. Ollama rewrites
+    /// a TEMPLATE's tree this way (appending <c>{{ .Response }}</c>, cutting the last turn at it).
+    /// </summary>
+    internal GoTemplate WithRoot(ListNode root, bool keepDefinitions)
+    {
+        var trees = keepDefinitions ? new Dictionary<string, ListNode>(Trees, StringComparer.Ordinal) : new Dictionary<string, ListNode>(StringComparer.Ordinal);
+        trees[Name] = root;
+        return new GoTemplate(Name, Text, trees);
+    }
+
+    /// <summary>
     /// Executes the template over <paramref name="data"/> as Go's <c>Execute</c> does with <c>missingkey=zero</c>:
     /// dictionaries are Go maps, lists are slices, other objects are structs whose public properties are fields.
     /// <paramref name="functions"/> come before the built-ins of the same name, as in Go.
