@@ -225,7 +225,6 @@ static class Filters
                 };
             }
             case "default":
-            case "d":
             {
                 var (args, kwargs) = interpreter.EvaluateArguments(argumentNodes, scope);
                 var fallback = args.ElementAtOrDefault(0) ?? new StringValue("");

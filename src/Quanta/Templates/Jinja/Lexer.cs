@@ -425,15 +425,17 @@ static partial class Lexer
                 throw Fail($"Unexpected character: {ch}");
             }
         }
-        catch (JinjaError e)
+        catch (JinjaError e) when (pos < length)
         {
-            var (line, column) = Position(source, mapped.OriginOf(Math.Min(pos, length)));
+            var (line, column) = Position(source, mapped.OriginOf(pos));
             throw new JinjaException(e.Message, line, column);
         }
-        catch (IndexOutOfRangeException)
+        catch (Exception e) when (e is JinjaError or IndexOutOfRangeException)
         {
-            var (line, column) = Position(source, mapped.OriginOf(length));
-            throw new JinjaException("Unexpected end of input", line, column);
+            // Ran off the end: name the tag left open, which is where the fix goes.
+            var open = tokens.LastOrDefault(t => t.Type is TokenType.OpenExpression or TokenType.OpenStatement);
+            var (line, column) = Position(source, open?.Offset ?? mapped.OriginOf(length));
+            throw new JinjaException(e is JinjaError ? e.Message : "Unexpected end of input", line, column);
         }
         return tokens;
     }

@@ -313,7 +313,7 @@ static class JsText
                 return b.ToString();
             case StringValue s:
                 return Quote(s.Value, ensureAscii);
-            case ArrayValue a:
+            case ArrayValue a when !a.IsTuple:
             {
                 var indentText = indent is > 0 ? new string(' ', indent.Value) : "";
                 var basePadding = "\n" + string.Concat(Enumerable.Repeat(indentText, depth));
