@@ -63,6 +63,25 @@ public class JinjaTemplateTests
         }
     }
 
+    sealed record ExtensionCase(string Name, string Template, string Expected);
+
+    sealed record ExtensionFixture(Dictionary<string, JsonElement> Data, List<ExtensionCase> Cases);
+
+    static readonly Lazy<ExtensionFixture> Extensions = new(() =>
+        JsonSerializer.Deserialize<ExtensionFixture>(File.ReadAllText(Path.Combine(Folder, "extensions-cases.json")), new JsonSerializerOptions { PropertyNameCaseInsensitive = true })!);
+
+    public static TheoryData<string> ExtensionCases() => [.. Extensions.Value.Cases.Select(c => c.Name)];
+
+    /// <summary>Filters @huggingface/jinja lacks (count, round, d), against Python's Jinja2 (extensions-cases.json).</summary>
+    [Theory]
+    [MemberData(nameof(ExtensionCases))]
+    public void Filters_beyond_huggingface_jinja_render_as_jinja2_does(string name)
+    {
+        var c = Extensions.Value.Cases.Single(x => x.Name == name);
+        var variables = Extensions.Value.Data.ToDictionary(p => p.Key, p => (object?)p.Value);
+        Assert.Equal(c.Expected, JinjaTemplate.Parse(c.Template).Render(variables));
+    }
+
     [Fact]
     public void At_least_ten_real_templates_render_without_error()
     {

@@ -31,7 +31,7 @@ static class Filters
                     "list" => list,
                     "first" => list.Items.Count > 0 ? list.Items[0] : UndefinedValue.Instance,
                     "last" => list.Items.Count > 0 ? list.Items[^1] : UndefinedValue.Instance,
-                    "length" => NumberValue.Integer(list.Items.Count),
+                    "length" or "count" => NumberValue.Integer(list.Items.Count),
                     "reverse" => new ArrayValue([.. Enumerable.Reverse(list.Items)]),
                     "sort" => new ArrayValue(Runtime.StableSort(list.Items, (a, b) => Runtime.Compare(a, b, false))),
                     "join" => new StringValue(string.Concat(list.Items.Select(Runtime.JoinText))),
@@ -42,7 +42,7 @@ static class Filters
             case StringValue s:
                 return name switch
                 {
-                    "length" => NumberValue.Integer(s.Value.Length),
+                    "length" or "count" => NumberValue.Integer(s.Value.Length),
                     "upper" => new StringValue(s.Value.ToUpperInvariant()),
                     "lower" => new StringValue(s.Value.ToLowerInvariant()),
                     "title" => new StringValue(StringMethods.TitleCase(s.Value)),
@@ -61,6 +61,7 @@ static class Filters
                     "int" => NumberValue.Integer(Math.Truncate(n.Value) + 0),
                     "float" => NumberValue.Float(n.Value),
                     "string" => new StringValue(n.ToString()),
+                    "round" => Round(n, 0, "common"),
                     _ => throw new JinjaError($"Unknown NumericValue filter: {name}"),
                 };
             case ObjectValue { IsMapping: true } map:
@@ -68,7 +69,7 @@ static class Filters
                 {
                     case "items":
                         return map.Items();
-                    case "length":
+                    case "length" or "count":
                         return NumberValue.Integer(map.Entries.Count);
                     default:
                         var builtin = map.Builtin(name) ?? throw new JinjaError($"Unknown ObjectValue filter: {name}");
@@ -86,6 +87,21 @@ static class Filters
             default:
                 throw new JinjaError($"Cannot apply filter \"{name}\" to type: {operand.TypeName}");
         }
+    }
+
+    /// <summary>
+    /// Jinja2's <c>round</c> (beyond @huggingface/jinja, which lacks it): Python's <c>round</c> (half to even) for
+    /// <c>common</c>, keeping an integer an integer; <c>ceil</c> and <c>floor</c> give floats.
+    /// </summary>
+    static NumberValue Round(NumberValue n, int precision, string method)
+    {
+        if (method == "common")
+        {
+            return new NumberValue(Math.Round(n.Value, Math.Clamp(precision, 0, 15), MidpointRounding.ToEven), n.IsFloat);
+        }
+        double scale = Math.Pow(10, precision);
+        double scaled = n.Value * scale;
+        return NumberValue.Float((method == "ceil" ? Math.Ceiling(scaled) : Math.Floor(scaled)) / scale);
     }
 
     static List<Value> Unique(List<Value> items)
@@ -225,6 +241,7 @@ static class Filters
                 };
             }
             case "default":
+            case "d":
             {
                 var (args, kwargs) = interpreter.EvaluateArguments(argumentNodes, scope);
                 var fallback = args.ElementAtOrDefault(0) ?? new StringValue("");
@@ -261,6 +278,17 @@ static class Filters
             }
             case StringValue:
                 throw new JinjaError($"Unknown StringValue filter: {name}");
+            case NumberValue n when name == "round":
+            {
+                var (args, kwargs) = interpreter.EvaluateArguments(argumentNodes, scope);
+                var precision = Arg(args, 0, kwargs, "precision", NumberValue.Integer(0));
+                var rounding = Arg(args, 1, kwargs, "method", new StringValue("common"));
+                if (precision is not NumberValue { IsFloat: false } digits || rounding is not StringValue { Value: "common" or "ceil" or "floor" } how)
+                {
+                    throw new JinjaError("round expects an integer precision and a method of 'common', 'ceil' or 'floor'");
+                }
+                return Round(n, (int)digits.Value, how.Value);
+            }
             case ObjectValue { IsMapping: true } map:
                 if (map.Builtin(name) is FunctionValue method)
                 {
