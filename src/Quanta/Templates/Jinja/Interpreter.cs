@@ -78,11 +78,17 @@ sealed class Interpreter(string source)
         }
         try
         {
+            // A macro that calls itself forever, or absurd nesting, ends in an error rather than a crashed process.
+            System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
             return EvaluateCore(node, scope);
         }
         catch (JinjaError e)
         {
             throw At(node, e.Message);
+        }
+        catch (InsufficientExecutionStackException)
+        {
+            throw At(node, "Maximum call stack size exceeded");
         }
     }
 

@@ -30,12 +30,12 @@ sealed class Parser
                 body.Add(parser.ParseAny());
             }
         }
-        catch (JinjaError e)
+        catch (Exception e) when (e is JinjaError or InsufficientExecutionStackException)
         {
             int at = parser._current < parser._tokens.Count ? parser._tokens[parser._current].Offset
                 : parser._tokens.Count > 0 ? parser._tokens[^1].Offset : 0;
             var (line, column) = Lexer.Position(source, at);
-            throw new JinjaException(e.Message, line, column);
+            throw new JinjaException(e is JinjaError ? e.Message : "Expression nested too deeply", line, column);
         }
         return new TemplateBody(body);
     }
@@ -120,6 +120,7 @@ sealed class Parser
 
     Node ParseAny()
     {
+        System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
         var token = Peek;
         switch (token.Type)
         {
@@ -329,6 +330,7 @@ sealed class Parser
 
     Node ParseExpression()
     {
+        System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
         int offset = Offset;
         var a = ParseOr();
         if (IsIdentifier("if"))
