@@ -102,7 +102,7 @@ public static class Cli
         {
             return await parseResult.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (IsCausedByStop(e, context, cancellationToken))
         {
             // Whatever ended the command once a stop was asked for is the stop itself: the cancellation, or an
             // error it caused (after SIGHUP the terminal is gone, and writing progress to it fails). Either way
@@ -143,6 +143,32 @@ public static class Cli
         ["help", var verb, ..] => root.Subcommands.Any(c => c.Name == verb) ? [.. args[1..], "--help"] : args[1..],
         _ => args,
     };
+
+    /// <summary>
+    /// Whether a stop was asked for (see the catch above). A closed terminal makes writes to it fail with an
+    /// I/O error, and that error can reach us a moment before SIGHUP's handler has run (signals are handled on
+    /// a thread of their own), so on a terminal an I/O error waits briefly for a stop request before it counts
+    /// as bad input.
+    /// </summary>
+    static bool IsCausedByStop(Exception e, CliContext context, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return true;
+        }
+        if (!context.OutIsTerminal && !context.ErrorIsTerminal)
+        {
+            return false;
+        }
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is IOException and not FileNotFoundException and not DirectoryNotFoundException)
+            {
+                return cancellationToken.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(500));
+            }
+        }
+        return false;
+    }
 
     /// <summary>Writes a last line to a stream that may be gone (a terminal closed by SIGHUP), ignoring that it is.</summary>
     static async Task TryWriteLineAsync(TextWriter writer, string line)
