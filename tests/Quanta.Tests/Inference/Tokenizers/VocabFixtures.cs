@@ -6,7 +6,7 @@ using Quanta.Inference.Tokenizers;
 namespace Quanta.Tests.Inference.Tokenizers;
 
 /// <summary>
-/// llama.cpp's own tokenizer tests (Fixtures/vocab, copied from shared/golden/vocab): vocabulary-only GGUF files
+/// llama.cpp's own tokenizer tests (Fixtures/vocab, copied from the golden set's vocab folder): vocabulary-only GGUF files
 /// (gzip-compressed) and, per vocabulary, texts (<c>.inp</c>) with the ids llama.cpp's February 2025 build gives
 /// them (<c>.out</c>, tokenized without special tokens and without parsing them).
 /// </summary>
