@@ -200,13 +200,13 @@ internal static class CompleteCommand
     }
 
     /// <summary>
-    /// As llama-cli: special tokens parsed, BOS (and EOS) only when the vocabulary adds BOS, and an empty prompt
-    /// is the BOS token alone.
+    /// As llama-cli (<c>common_tokenize(ctx, prompt, true, true)</c>): BOS and EOS as the vocabulary says, special
+    /// tokens parsed, and an empty prompt is the BOS token alone.
     /// </summary>
     static int[] Tokenize(Tokenizer tokenizer, byte[] text)
     {
         var vocabulary = tokenizer.Vocabulary;
-        var tokens = tokenizer.Tokenize(text, addSpecial: vocabulary.AddBos, parseSpecial: true);
+        var tokens = tokenizer.Tokenize(text, addSpecial: true, parseSpecial: true);
         if (tokens.Length == 0 && vocabulary.AddBos && vocabulary.Bos != Vocabulary.NoToken)
         {
             tokens = [vocabulary.Bos];
