@@ -151,13 +151,34 @@ public sealed partial class CompleteCommandTests(GoldenModelFiles files) : IClas
     }
 
     [Fact]
-    public void Ctrl_c_stops_with_exit_130()
+    public async Task Ctrl_c_stops_generation_with_exit_130()
     {
+        // Ctrl+C arrives while the first generated text is being written: generation stops there.
         using var stop = new CancellationTokenSource();
-        stop.Cancel();
-        var result = CliRunner.Run(false, stop.Token, null, "complete", "-m", files.Path("llama", "q8_0"), "-p", "Hi", "-n", "100", "-t", "2");
-        Assert.Equal(ExitCodes.Cancelled, result.ExitCode);
-        Assert.Equal("cancelled", Assert.Single(result.ErrorLines));
+        using var stdout = new CancelOnWrite(stop);
+        using var stderr = new StringWriter();
+        var exit = await Quanta.Cli.Cli.RunAsync(
+            ["complete", "-m", files.Path("llama", "q8_0"), "-p", "Hi", "--temp", "0", "-n", "200", "-t", "2"],
+            new CliContext(stdout, stderr), stop.Token);
+        Assert.Equal(ExitCodes.Cancelled, exit);
+        Assert.Equal("cancelled\n", stderr.ToString().Replace("\r\n", "\n", StringComparison.Ordinal));
+        Assert.Equal(1, stdout.Writes);
+    }
+
+    /// <summary>Records what is written and requests a stop at the first non-empty write.</summary>
+    sealed class CancelOnWrite(CancellationTokenSource stop) : StringWriter
+    {
+        public int Writes { get; private set; }
+
+        public override void Write(string? value)
+        {
+            if (!string.IsNullOrEmpty(value))
+            {
+                Writes++;
+                stop.Cancel();
+            }
+            base.Write(value);
+        }
     }
 
     static (int[] Prompt, int[] Generated) ParseIds(string stdout)
