@@ -111,6 +111,12 @@ public sealed partial class CompleteCommandTests(GoldenModelFiles files) : IClas
         Assert.Equal("", lines[^1]);
         Assert.Matches(IdsLine(), lines[^2]);
         Assert.Equal(3, ParseIds(result.Out).Generated.Length);
+
+        // A full context ends generation: the 25 prompt tokens and 2 generated ones fill 27 positions, and the
+        // third generated token is sampled from the logits of the last of them.
+        var full = CliRunner.Run("complete", "-m", files.Path("llama", "q8_0"), "-f", PromptFile, "-c", "27", "-n", "10", "--ids", "-t", "2");
+        Assert.True(full.ExitCode == 0, full.Error);
+        Assert.Equal(3, ParseIds(full.Out).Generated.Length);
     }
 
     [Fact]
