@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using Quanta.Formats.Gguf;
 using Quanta.Inference.Models;
+using Quanta.Inference.Tokenizers;
 
 namespace Quanta.Cli.Commands;
 
@@ -10,14 +11,16 @@ namespace Quanta.Cli.Commands;
 /// <c>quanta logits -m MODEL (-f TEXT | --tokens FILE.json) -o OUT.f32 [--tokens-out TOKENS.json] [-t N]</c>:
 /// evaluates the prompt in one batch and writes the logits of every position as float32
 /// <c>[n_tokens][n_vocab]</c>, and the token ids as <c>{"n_vocab": N, "tokens": [...]}</c> — the layout of
-/// llama.cpp's golden runtime files, so the two can be compared number by number.
+/// llama.cpp's golden runtime files, so the two can be compared number by number. A text is tokenized as the
+/// golden files were made: BOS (and EOS) as the vocabulary says, special tokens not parsed, the file read byte
+/// for byte.
 /// </summary>
 internal static class LogitsCommand
 {
     public static Command Create(CliContext context)
     {
         var model = new Option<string>("--model", "-m") { Description = "The GGUF model", Required = true };
-        var file = new Option<string>("--file", "-f") { Description = "The prompt text, read byte for byte (needs the tokenizer)" };
+        var file = new Option<string>("--file", "-f") { Description = "The prompt text, read byte for byte and tokenized with the model's vocabulary" };
         var tokens = new Option<string>("--tokens") { Description = "Token ids to evaluate instead of a text: a JSON file {\"tokens\": [1, 2, ...]}" };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the logits (float32, [n_tokens][n_vocab])", Required = true };
         var tokensOut = new Option<string>("--tokens-out") { Description = "Also write the token ids as JSON {\"n_vocab\": N, \"tokens\": [...]}" };
@@ -28,21 +31,17 @@ internal static class LogitsCommand
         };
         command.Validators.Add(result =>
         {
-            var hasText = result.GetResult(file) is not null;
-            if (hasText == (result.GetResult(tokens) is not null))
+            if ((result.GetResult(file) is not null) == (result.GetResult(tokens) is not null))
             {
                 result.AddError("give the prompt with -f TEXT or its token ids with --tokens FILE.json (one of the two)");
-            }
-            else if (hasText)
-            {
-                result.AddError("tokenizing -f TEXT needs the tokenizer, which this build does not have yet; give the token ids with --tokens FILE.json");
             }
         });
         command.SetAction((parseResult, cancellationToken) =>
         {
             Run(
                 parseResult.GetRequiredValue(model),
-                parseResult.GetRequiredValue(tokens),
+                parseResult.GetValue(file),
+                parseResult.GetValue(tokens),
                 parseResult.GetRequiredValue(output),
                 parseResult.GetValue(tokensOut),
                 parseResult.GetValue(threads) is > 0 and var n ? n : Environment.ProcessorCount,
@@ -52,15 +51,27 @@ internal static class LogitsCommand
         return command;
     }
 
-    internal static void Run(string modelPath, string tokensPath, string outputPath, string? tokensOutPath, int threads, CancellationToken cancellationToken)
+    /// <summary>Evaluates the text at <paramref name="textPath"/>, or else the token ids at <paramref name="tokensPath"/>.</summary>
+    internal static void Run(string modelPath, string? textPath, string? tokensPath, string outputPath, string? tokensOutPath, int threads, CancellationToken cancellationToken)
     {
-        var ids = ReadTokens(tokensPath);
+        var ids = textPath is null ? ReadTokens(tokensPath ?? throw new ArgumentNullException(nameof(tokensPath))) : null;
         RequireFile(modelPath);
         using var file = GgufFile.Open(modelPath);
         using var model = LlamaModel.Load(file, threads);
+        if (textPath is not null)
+        {
+            RequireFile(textPath);
+            var text = File.ReadAllBytes(textPath);
+            ids = new Tokenizer(Vocabulary.Load(file)).Tokenize(text, addSpecial: true, parseSpecial: false);
+            if (ids.Length == 0)
+            {
+                throw new UserErrorException($"{textPath}: the text gives no tokens");
+            }
+        }
+        ids ??= [];
         if (ids.FirstOrDefault(id => id >= model.VocabularySize, -1) is var outside and >= 0)
         {
-            throw new UserErrorException($"{tokensPath}: token {outside} is outside the model's vocabulary (0..{model.VocabularySize - 1})");
+            throw new UserErrorException($"{textPath ?? tokensPath}: token {outside} is outside the model's vocabulary (0..{model.VocabularySize - 1})");
         }
         var logits = new float[(long)ids.Length * model.VocabularySize];
         model.Evaluate(ids, logits, cancellationToken);
@@ -107,7 +118,7 @@ internal static class LogitsCommand
         }
     }
 
-    static void RequireFile(string path)
+    internal static void RequireFile(string path)
     {
         if (!File.Exists(path))
         {

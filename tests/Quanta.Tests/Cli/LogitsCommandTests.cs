@@ -38,6 +38,26 @@ public sealed class LogitsCommandTests(GoldenModelFiles files) : IClassFixture<G
     }
 
     [Fact]
+    public void A_text_gives_llama_cpp_s_tokens_and_the_logits_of_those_tokens()
+    {
+        using var dir = new TempDirectory();
+        var reference = GoldenLogitsTests.Reference.Load("llama", "q8_0");
+        var tokens = dir.File("prompt.json");
+        File.WriteAllText(tokens, JsonSerializer.Serialize(new { tokens = reference.Tokens }));
+        var model = files.Path("llama", "q8_0");
+
+        var fromText = CliRunner.Run("logits", "-m", model, "-f", Path.Combine(GoldenLogitsTests.Reference.Directory, "prompt.txt"),
+            "-o", dir.File("text.f32"), "--tokens-out", dir.File("text.json"), "-t", "2");
+        var fromTokens = CliRunner.Run("logits", "-m", model, "--tokens", tokens, "-o", dir.File("tokens.f32"), "-t", "2");
+
+        Assert.True(fromText.ExitCode == 0, fromText.Error);
+        Assert.True(fromTokens.ExitCode == 0, fromTokens.Error);
+        using var written = JsonDocument.Parse(File.ReadAllText(dir.File("text.json")));
+        Assert.Equal(reference.Tokens, written.RootElement.GetProperty("tokens").EnumerateArray().Select(t => t.GetInt32()));
+        Assert.Equal(File.ReadAllBytes(dir.File("tokens.f32")), File.ReadAllBytes(dir.File("text.f32")));
+    }
+
+    [Fact]
     public void Needs_exactly_one_of_text_and_tokens()
     {
         using var dir = new TempDirectory();

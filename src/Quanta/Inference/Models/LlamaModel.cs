@@ -11,7 +11,8 @@ namespace Quanta.Inference.Models;
 /// (and mistral, which llama.cpp's converter writes as <c>llama</c>) and gemma. Weights are read in place from the
 /// mapped GGUF; activations go through ggml-cpu's conversions (<see cref="IVecDot"/>), keys and values are stored
 /// in an F16 cache as llama.cpp's default cache type does, and a prompt is evaluated in one batch with the
-/// logits of every position.
+/// logits of every position. The cache keeps every layer's keys and values, so a sequence can go on one token
+/// at a time after its prompt (<see cref="Evaluate(ReadOnlySpan{int}, int, int, float[], CancellationToken)"/>).
 /// </summary>
 public sealed class LlamaModel : IDisposable
 {
@@ -27,6 +28,7 @@ public sealed class LlamaModel : IDisposable
     readonly KernelWidth _width;
     readonly bool _gemma;
     Workspace? _workspace;
+    KvCache? _cache;
 
     LlamaModel(GgufFile file, TransformerHyperparameters hp, int threads, KernelWidth width)
     {
@@ -86,7 +88,17 @@ public sealed class LlamaModel : IDisposable
     /// <paramref name="logits"/> (<c>[tokens][vocabulary]</c>). Buffers are kept for the next call (one caller at a
     /// time), so only a batch longer than any before allocates.
     /// </summary>
-    public void Evaluate(ReadOnlySpan<int> tokens, float[] logits, CancellationToken cancellationToken = default)
+    public void Evaluate(ReadOnlySpan<int> tokens, float[] logits, CancellationToken cancellationToken = default) =>
+        Evaluate(tokens, position: 0, contextLength: tokens.Length, logits, cancellationToken);
+
+    /// <summary>
+    /// Evaluates <paramref name="tokens"/> as one batch at positions <paramref name="position"/>.. of the current
+    /// sequence, attending to the keys and values already cached for the positions before, and writes the logits
+    /// of every token of the batch (<c>[tokens][vocabulary]</c>). Position 0 starts a new sequence whose cache
+    /// holds <paramref name="contextLength"/> positions; a later call must continue exactly where the previous one
+    /// ended (as llama.cpp's <c>llama_decode</c> with one sequence appends to its KV cache).
+    /// </summary>
+    public void Evaluate(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(logits);
         var hp = Hyperparameters;
@@ -99,15 +111,34 @@ public sealed class LlamaModel : IDisposable
         {
             throw new ArgumentException($"{logits.Length} floats cannot hold {n} × {VocabularySize} logits", nameof(logits));
         }
+        if (position == 0)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, n);
+            if (_cache is null || _cache.Capacity < Workspace.Pad(contextLength))
+            {
+                _cache = new KvCache(hp, contextLength);
+            }
+            // llama.cpp's cache starts zeroed; masked cells then contribute exact zeros.
+            _cache.Clear(contextLength);
+        }
+        else if (_cache is null || position != _cache.Length)
+        {
+            throw new ArgumentException($"position {position} does not continue the sequence, which has {_cache?.Length ?? 0} positions", nameof(position));
+        }
+        var cache = _cache;
+        if (position + n > cache.ContextLength)
+        {
+            throw new ArgumentException($"{position} + {n} positions do not fit the context of {cache.ContextLength}", nameof(tokens));
+        }
         var e = hp.EmbeddingLength;
-        var kvLength = (n + Attention.KvPadding - 1) / Attention.KvPadding * Attention.KvPadding;
+        var kvLength = Workspace.Pad(position + n);
         if (_workspace is null || _workspace.Tokens < n)
         {
             // Sized for the largest batch so far and reused: evaluating again allocates nothing.
             _workspace = new Workspace(hp, n);
         }
         var ws = _workspace;
-        var kvCapacity = ws.KvCapacity;
+        var kvCapacity = cache.Capacity;
         var x = ws.X.AsSpan(0, n * e);
         var cur = ws.Cur;
         var q = ws.Q;
@@ -116,14 +147,9 @@ public sealed class LlamaModel : IDisposable
         var attention = ws.AttentionOutput;
         var gate = ws.Gate.AsSpan(0, n * hp.FeedForwardLength);
         var up = ws.Up.AsSpan(0, n * hp.FeedForwardLength);
-        var keyCache = ws.KeyCache;
-        var valueCache = ws.ValueCache;
         var cosSin = ws.CosSin;
-        var scores = ws.Scores;
-        var scratch16 = ws.Scratch16;
-        // llama.cpp's cache starts zeroed; masked cells then contribute exact zeros.
-        Array.Clear(keyCache);
-        Array.Clear(valueCache);
+        var scores = cache.Scores;
+        var scratch16 = cache.Scratch16;
 
         Embed(tokens, ws.X);
         if (_gemma)
@@ -136,16 +162,19 @@ public sealed class LlamaModel : IDisposable
         }
         for (var t = 0; t < n; t++)
         {
-            Rope.Angles(t, hp.RopeDimensions, hp.RopeFreqBase, 1f, cosSin.AsSpan(t * hp.RopeDimensions, hp.RopeDimensions));
+            Rope.Angles(position + t, hp.RopeDimensions, hp.RopeFreqBase, 1f, cosSin.AsSpan(t * hp.RopeDimensions, hp.RopeDimensions));
         }
         // llama.cpp scales the scores in the softmax; gemma scales the query after rope and the softmax by 1.
         var kqScale = _gemma ? 1f : 1f / MathF.Sqrt(hp.KeyLength);
         var queryScale = 1f / MathF.Sqrt(hp.KeyLength);
         var group = hp.HeadCount / hp.KvHeadCount;
 
-        foreach (var layer in _layers)
+        for (var l = 0; l < _layers.Length; l++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            var layer = _layers[l];
+            var keyCache = cache.Keys[l];
+            var valueCache = cache.Values[l];
             Normalize(ws.X, layer.AttentionNorm, cur, n);
             _matMul.Multiply(layer.Query, cur, n, q);
             _matMul.Multiply(layer.Key, cur, n, k);
@@ -169,10 +198,10 @@ public sealed class LlamaModel : IDisposable
                 {
                     var head = k.AsSpan((t * hp.KvHeadCount + h) * hp.KeyLength, hp.KeyLength);
                     Rope.Apply(head, angles, hp.RopeDimensions, neox: _gemma);
-                    Fp16.FromFloat(head, keyCache.AsSpan((h * kvCapacity + t) * hp.KeyLength, hp.KeyLength));
+                    Fp16.FromFloat(head, keyCache.AsSpan((h * kvCapacity + position + t) * hp.KeyLength, hp.KeyLength));
                     for (var d = 0; d < hp.ValueLength; d++)
                     {
-                        valueCache[(h * hp.ValueLength + d) * kvCapacity + t] = Fp16.FromFloat(v[(t * hp.KvHeadCount + h) * hp.ValueLength + d]);
+                        valueCache[(h * hp.ValueLength + d) * kvCapacity + position + t] = Fp16.FromFloat(v[(t * hp.KvHeadCount + h) * hp.ValueLength + d]);
                     }
                 }
             }
@@ -186,7 +215,7 @@ public sealed class LlamaModel : IDisposable
                         keyCache.AsSpan(kvHead * kvCapacity * hp.KeyLength, kvLength * hp.KeyLength),
                         valueCache.AsSpan(kvHead * hp.ValueLength * kvCapacity, hp.ValueLength * kvCapacity),
                         kvCapacity,
-                        visible: t + 1,
+                        visible: position + t + 1,
                         kvLength,
                         kqScale,
                         attention.AsSpan((t * hp.HeadCount + h) * hp.ValueLength, hp.ValueLength),
@@ -213,6 +242,7 @@ public sealed class LlamaModel : IDisposable
         }
         Normalize(ws.X, _outputNorm, cur, n);
         _matMul.Multiply(_output, cur, n, logits);
+        cache.Length = position + n;
     }
 
     void Embed(ReadOnlySpan<int> tokens, float[] x)
@@ -295,8 +325,6 @@ public sealed class LlamaModel : IDisposable
     {
         public int Tokens { get; } = tokens;
 
-        public int KvCapacity { get; } = Pad(tokens);
-
         public float[] X { get; } = new float[tokens * hp.EmbeddingLength];
 
         public float[] Cur { get; } = new float[tokens * hp.EmbeddingLength];
@@ -313,17 +341,60 @@ public sealed class LlamaModel : IDisposable
 
         public float[] Up { get; } = new float[tokens * hp.FeedForwardLength];
 
-        public ushort[] KeyCache { get; } = new ushort[hp.KvHeadCount * Pad(tokens) * hp.KeyLength];
-
-        public ushort[] ValueCache { get; } = new ushort[hp.KvHeadCount * hp.ValueLength * Pad(tokens)];
-
         public float[] CosSin { get; } = new float[tokens * hp.RopeDimensions];
 
-        public float[] Scores { get; } = new float[Pad(tokens)];
+        public static int Pad(int n) => (n + Kernels.Attention.KvPadding - 1) / Kernels.Attention.KvPadding * Kernels.Attention.KvPadding;
+    }
 
-        public ushort[] Scratch16 { get; } = new ushort[Math.Max(hp.KeyLength, hp.ValueLength) + Pad(tokens)];
+    /// <summary>
+    /// The F16 keys (<c>[kv head][cell][dim]</c>) and transposed values (<c>[kv head][dim][cell]</c>, llama.cpp's
+    /// V layout) of every layer, for up to <see cref="ContextLength"/> positions, and the attention scratch sized
+    /// for them. <see cref="Length"/> positions are filled.
+    /// </summary>
+    sealed class KvCache
+    {
+        public KvCache(TransformerHyperparameters hp, int contextLength)
+        {
+            Capacity = Workspace.Pad(contextLength);
+            Keys = new ushort[hp.BlockCount][];
+            Values = new ushort[hp.BlockCount][];
+            for (var l = 0; l < hp.BlockCount; l++)
+            {
+                Keys[l] = new ushort[hp.KvHeadCount * Capacity * hp.KeyLength];
+                Values[l] = new ushort[hp.KvHeadCount * hp.ValueLength * Capacity];
+            }
+            Scores = new float[Capacity];
+            Scratch16 = new ushort[Math.Max(hp.KeyLength, hp.ValueLength) + Capacity];
+        }
 
-        static int Pad(int n) => (n + Kernels.Attention.KvPadding - 1) / Kernels.Attention.KvPadding * Kernels.Attention.KvPadding;
+        public int Capacity { get; }
+
+        public int ContextLength { get; private set; }
+
+        public int Length { get; set; }
+
+        public ushort[][] Keys { get; }
+
+        public ushort[][] Values { get; }
+
+        public float[] Scores { get; }
+
+        public ushort[] Scratch16 { get; }
+
+        /// <summary>Empties the cache for a new sequence of up to <paramref name="contextLength"/> positions.</summary>
+        public void Clear(int contextLength)
+        {
+            ContextLength = contextLength;
+            Length = 0;
+            foreach (var cells in Keys)
+            {
+                Array.Clear(cells);
+            }
+            foreach (var cells in Values)
+            {
+                Array.Clear(cells);
+            }
+        }
     }
 
     sealed record Layer(
