@@ -34,6 +34,7 @@ public static class Cli
         TypesCommand.Create,
         DemoCommand.Create,
         LogitsCommand.Create,
+        PerplexityCommand.Create,
         CreateCommand.Create,
         ListCommand.Create,
         ShowCommand.Create,
