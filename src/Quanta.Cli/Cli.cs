@@ -35,6 +35,7 @@ public static class Cli
         DemoCommand.Create,
         LogitsCommand.Create,
         CompleteCommand.Create,
+        PerplexityCommand.Create,
         CreateCommand.Create,
         ListCommand.Create,
         ShowCommand.Create,
