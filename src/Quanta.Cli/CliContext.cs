@@ -17,18 +17,23 @@ public sealed record CliContext(TextWriter Out, TextWriter Error, bool OutIsTerm
     public Func<Stream> OpenStandardInput { get; init; } = Console.OpenStandardInput;
 
     /// <summary>
-    /// The process's own console, with terminal detection. A terminal's stderr, where progress is drawn from
-    /// a thread of its own, drops writes once the terminal is closed (<see cref="HangUpTolerantWriter"/>).
+    /// The process's own console, with terminal detection. A terminal (stderr, where progress is drawn from a
+    /// thread of its own, and stdout) drops writes once it is closed (<see cref="HangUpTolerantWriter"/>).
     /// </summary>
-    public static CliContext FromConsole() => Console.IsErrorRedirected
-        ? new(Console.Out, Console.Error, !Console.IsOutputRedirected, ErrorIsTerminal: false)
-        : new(Console.Out, new HangUpTolerantWriter(Console.Error), !Console.IsOutputRedirected, ErrorIsTerminal: true);
+    public static CliContext FromConsole() =>
+        new(OnTerminal(Console.Out, !Console.IsOutputRedirected), OnTerminal(Console.Error, !Console.IsErrorRedirected),
+            !Console.IsOutputRedirected, !Console.IsErrorRedirected);
+
+    // stdout too: a command that completes just as its terminal closes, before SIGHUP's handler has run, must not
+    // fail on printing its summary to nobody; its output is complete.
+    static TextWriter OnTerminal(TextWriter writer, bool isTerminal) => isTerminal ? new HangUpTolerantWriter(writer) : writer;
 
     /// <summary>
     /// A writer for human-readable reports: Spectre.Console tables for a terminal, plain aligned columns when
     /// the output is piped or redirected, so that grep, awk and diff see one record per line.
     /// </summary>
     internal IReportWriter CreateReportWriter() => OutIsTerminal
-        ? new SpectreReportWriter(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Out) }))
+        // Out may be a HangUpTolerantWriter rather than Console.Out itself, which Spectre would not take for a terminal.
+        ? new SpectreReportWriter(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Out), Interactive = InteractionSupport.Yes }))
         : new PlainReportWriter(Out);
 }
