@@ -8,7 +8,8 @@ public static class VecDots
     static readonly IVecDot[] Registered =
     [
         new F32Dot(), new F16Dot(), new BF16Dot(), new Q8_0Dot(), new Q4KDot(), new Q5KDot(), new Q6KDot(),
-        LegacyDot.Q4_0, LegacyDot.Q4_1, LegacyDot.Q5_0, LegacyDot.Q5_1, LegacyDot.Iq4Nl, new Iq4XsDot(), new Q2KDot(),
+        LegacyDot.Q4_0, LegacyDot.Q4_1, LegacyDot.Q5_0, LegacyDot.Q5_1, LegacyDot.Iq4Nl, new Iq4XsDot(), new Q2KDot(), new Q3KDot(),
+        new TQ1_0Dot(), new TQ2_0Dot(),
     ];
 
     public static IReadOnlyList<IVecDot> All => Registered;

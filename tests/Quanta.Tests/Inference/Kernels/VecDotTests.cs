@@ -70,6 +70,21 @@ public sealed class VecDotTests
                     exact += (double)decodedWeights[i] * decodedActivations[i];
                     magnitude += Math.Abs((double)decodedWeights[i] * decodedActivations[i]);
                 }
+                if (type is GgmlType.TQ1_0 or GgmlType.TQ2_0)
+                {
+                    // ggml sums the stored trits 0..2 times the activations and subtracts the activations' sums after,
+                    // so its float lanes are as large as Σ 2·d·|a| even where most weights are zero: that is the
+                    // magnitude its rounding follows.
+                    var blockBytes = GgmlTypeInfo.Of(type).BlockBytes;
+                    for (var b = 0; b < Columns / 256; b++)
+                    {
+                        var d = Math.Abs(Fp16.ToFloat(MemoryMarshal.Read<ushort>(row[((b + 1) * blockBytes - 2)..])));
+                        for (var i = 256 * b; i < 256 * (b + 1); i++)
+                        {
+                            magnitude += 2 * d * Math.Abs((double)decodedActivations[i]);
+                        }
+                    }
+                }
                 if (dot.ActivationType == GgmlType.Q8_1)
                 {
                     // ggml's affine formats take Σ(m·a) as m·s with s the block's fp16 sum, not the decoded values' sum.
