@@ -172,15 +172,26 @@ public sealed class VecDotTests
         {
             MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(bytes);
         }
-        else if (type is GgmlType.IQ2_XXS or GgmlType.IQ2_XS or GgmlType.IQ2_S)
+        else if (type is GgmlType.IQ2_XXS or GgmlType.IQ2_XS or GgmlType.IQ2_S or GgmlType.IQ1_S or GgmlType.IQ1_M)
         {
             // No encoder without an importance matrix; every bit pattern is a valid block (grid indices, signs and
-            // scales all in range), so random bytes with a small finite fp16 d in front of each block cover them.
+            // scales all in range), so random bytes with a small finite fp16 d per block cover them: in front, or
+            // for IQ1_M spread over the top nibbles of its four scale words.
             rng.NextBytes(bytes);
             var blockBytes = GgmlTypeInfo.Of(type).BlockBytes;
             for (var o = 0; o < bytes.Length; o += blockBytes)
             {
-                MemoryMarshal.Write(bytes.AsSpan(o), Fp16.FromFloat((float)(0.001 + 0.01 * rng.NextDouble())));
+                var d = Fp16.FromFloat((float)(0.001 + 0.01 * rng.NextDouble()));
+                if (type != GgmlType.IQ1_M)
+                {
+                    MemoryMarshal.Write(bytes.AsSpan(o), d);
+                    continue;
+                }
+                for (var i = 0; i < 4; i++)
+                {
+                    var word = bytes.AsSpan(o + 48 + 2 * i);
+                    MemoryMarshal.Write(word, (ushort)((MemoryMarshal.Read<ushort>(word) & 0x0FFF) | (((d >> (4 * i)) & 0xF) << 12)));
+                }
             }
         }
         else
