@@ -11,7 +11,7 @@ public static class VecDots
         LegacyDot.Q4_0, LegacyDot.Q4_1, LegacyDot.Q5_0, LegacyDot.Q5_1, LegacyDot.Iq4Nl, new Iq4XsDot(), new Q2KDot(), new Q3KDot(),
         new TQ1_0Dot(), new TQ2_0Dot(), new Iq3XxsDot(), new Iq3SDot(),
         new Iq2XxsDot(), new Iq2XsDot(), new Iq2SDot(), new Iq1SDot(), new Iq1MDot(),
-        new Mxfp4Dot(), new Nvfp4Dot(),
+        new Mxfp4Dot(), new Nvfp4Dot(), new Q1_0Dot(), new Q2_0Dot(),
     ];
 
     public static IReadOnlyList<IVecDot> All => Registered;

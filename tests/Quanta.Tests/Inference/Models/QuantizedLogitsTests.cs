@@ -21,6 +21,8 @@ public sealed class QuantizedLogitsTests(GoldenModelFiles files, ITestOutputHelp
         { "TQ2_0", GgmlType.TQ2_0 },
         { "IQ3_S", GgmlType.IQ3_S },
         { "NVFP4", GgmlType.NVFP4 },
+        { "Q1_0", GgmlType.Q1_0 },
+        { "Q2_0", GgmlType.Q2_0 },
     };
 
     [Theory]
@@ -48,7 +50,7 @@ public sealed class QuantizedLogitsTests(GoldenModelFiles files, ITestOutputHelp
     }
 
     // Measured on the golden llama (Q4_K_M 5.8e-4, Q3_K_M 1.05e-3, NVFP4 1.9e-3, IQ3_S 3.3e-3 with every tensor IQ3_S,
-    // ternary 2.06e-2: its random weights are far from ternary): bounds about 1.5× above, so a wrong lane or scale (KL of
+    // Q2_0 2.0e-2, ternary 2.06e-2, Q1_0 4.0e-2: its random weights are far from ternary or binary): bounds about 1.5× above, so a wrong lane or scale (KL of
     // order 1) cannot pass. IQ3_XXS and the IQ2/IQ1 presets need an importance matrix: their kernels are checked in
     // VecDotTests only.
     static double MaximumKl(string preset) => preset switch
@@ -56,6 +58,8 @@ public sealed class QuantizedLogitsTests(GoldenModelFiles files, ITestOutputHelp
         "Q3_K_M" => 1.6e-3,
         "IQ3_S" => 5e-3,
         "NVFP4" => 3e-3,
+        "Q1_0" => 6e-2,
+        "Q2_0" => 3e-2,
         _ => 3e-2,
     };
 
