@@ -70,6 +70,21 @@ public sealed class VecDotTests
                     exact += (double)decodedWeights[i] * decodedActivations[i];
                     magnitude += Math.Abs((double)decodedWeights[i] * decodedActivations[i]);
                 }
+                if (type is GgmlType.TQ1_0 or GgmlType.TQ2_0)
+                {
+                    // ggml sums the stored trits 0..2 times the activations and subtracts the activations' sums after,
+                    // so its float lanes are as large as Σ 2·d·|a| even where most weights are zero: that is the
+                    // magnitude its rounding follows.
+                    var blockBytes = GgmlTypeInfo.Of(type).BlockBytes;
+                    for (var b = 0; b < Columns / 256; b++)
+                    {
+                        var d = Math.Abs(Fp16.ToFloat(MemoryMarshal.Read<ushort>(row[((b + 1) * blockBytes - 2)..])));
+                        for (var i = 256 * b; i < 256 * (b + 1); i++)
+                        {
+                            magnitude += 2 * d * Math.Abs((double)decodedActivations[i]);
+                        }
+                    }
+                }
                 if (dot.ActivationType == GgmlType.Q8_1)
                 {
                     // ggml's affine formats take Σ(m·a) as m·s with s the block's fp16 sum, not the decoded values' sum.
@@ -156,6 +171,28 @@ public sealed class VecDotTests
         if (type == GgmlType.F32)
         {
             MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(bytes);
+        }
+        else if (type is GgmlType.IQ2_XXS or GgmlType.IQ2_XS or GgmlType.IQ2_S or GgmlType.IQ1_S or GgmlType.IQ1_M)
+        {
+            // No encoder without an importance matrix; every bit pattern is a valid block (grid indices, signs and
+            // scales all in range), so random bytes with a small finite fp16 d per block cover them: in front, or
+            // for IQ1_M spread over the top nibbles of its four scale words.
+            rng.NextBytes(bytes);
+            var blockBytes = GgmlTypeInfo.Of(type).BlockBytes;
+            for (var o = 0; o < bytes.Length; o += blockBytes)
+            {
+                var d = Fp16.FromFloat((float)(0.001 + 0.01 * rng.NextDouble()));
+                if (type != GgmlType.IQ1_M)
+                {
+                    MemoryMarshal.Write(bytes.AsSpan(o), d);
+                    continue;
+                }
+                for (var i = 0; i < 4; i++)
+                {
+                    var word = bytes.AsSpan(o + 48 + 2 * i);
+                    MemoryMarshal.Write(word, (ushort)((MemoryMarshal.Read<ushort>(word) & 0x0FFF) | (((d >> (4 * i)) & 0xF) << 12)));
+                }
+            }
         }
         else
         {

@@ -14,7 +14,10 @@ public sealed class GoldenModelFiles : IDisposable
     readonly Dictionary<(string, string), string> _paths = [];
     readonly Lock _lock = new();
 
-    /// <summary>The file for <paramref name="model"/> (llama, mistral, gemma) and type (f32, q8_0, q4km), built on first use.</summary>
+    /// <summary>
+    /// The file for <paramref name="model"/> (llama, mistral, gemma) and type (f32 and q8_0 converted, q4km or any
+    /// other <c>quanta quantize</c> preset name quantized from f32), built on first use.
+    /// </summary>
     public string Path(string model, string type)
     {
         lock (_lock)
@@ -24,9 +27,9 @@ public sealed class GoldenModelFiles : IDisposable
                 return known;
             }
             var output = System.IO.Path.Combine(_root, $"{model}.{type}.gguf");
-            if (type == "q4km")
+            if (type is not ("f32" or "q8_0"))
             {
-                Check(CliRunner.Run("quantize", Path(model, "f32"), output, "Q4_K_M"));
+                Check(CliRunner.Run("quantize", Path(model, "f32"), output, type == "q4km" ? "Q4_K_M" : type));
             }
             else
             {
