@@ -9,28 +9,28 @@ namespace Quanta.Inference.Kernels;
 /// Σ scaleⱼ·Σ q4·q8 and Σ minⱼ·bsums, then <c>sum += d·sumi</c> and <c>sum −= dmin·summ</c> with
 /// <c>d = d_w·d_a</c>, <c>dmin = dmin_w·d_a</c>.
 /// </summary>
-public sealed class Q4KDot : IVecDot
+public sealed class Q4_KDot : IVecDot
 {
     public GgmlType WeightType => GgmlType.Q4_K;
 
     public GgmlType ActivationType => GgmlType.Q8_K;
 
     public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width) =>
-        Q8KActivations.Quantize(x, destination, width);
+        Q8_KActivations.Quantize(x, destination, width);
 
     public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width) =>
         KQuantDot.AffineDot(weights, activations, n, width, blockBytes: 144, highBits: false);
 }
 
 /// <summary>Q5_K weights against Q8_K activations (<c>ggml_vec_dot_q5_K_q8_K</c>): Q4_K's sums with 5-bit quants.</summary>
-public sealed class Q5KDot : IVecDot
+public sealed class Q5_KDot : IVecDot
 {
     public GgmlType WeightType => GgmlType.Q5_K;
 
     public GgmlType ActivationType => GgmlType.Q8_K;
 
     public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width) =>
-        Q8KActivations.Quantize(x, destination, width);
+        Q8_KActivations.Quantize(x, destination, width);
 
     public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width) =>
         KQuantDot.AffineDot(weights, activations, n, width, blockBytes: 176, highBits: true);
@@ -40,14 +40,14 @@ public sealed class Q5KDot : IVecDot
 /// Q6_K weights against Q8_K activations (<c>ggml_vec_dot_q6_K_q8_K</c>): per super-block the integer
 /// Σ scaleⱼ·Σ (q6 − 32)·q8 over sixteen groups of 16, then <c>sum += d_w·d_a·sumi</c>.
 /// </summary>
-public sealed class Q6KDot : IVecDot
+public sealed class Q6_KDot : IVecDot
 {
     public GgmlType WeightType => GgmlType.Q6_K;
 
     public GgmlType ActivationType => GgmlType.Q8_K;
 
     public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width) =>
-        Q8KActivations.Quantize(x, destination, width);
+        Q8_KActivations.Quantize(x, destination, width);
 
     public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width)
     {
@@ -58,9 +58,9 @@ public sealed class Q6KDot : IVecDot
         for (var b = 0; b < n / 256; b++)
         {
             var w = weights.Slice(b * 210, 210);
-            var a = activations.Slice(b * Q8KActivations.BlockBytes, Q8KActivations.BlockBytes);
+            var a = activations.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes);
             KQuantExpand.Q6K(w[..128], w.Slice(128, 64), q, width);
-            var q8 = IntegerDot.Signed(a.Slice(Q8KActivations.QuantsOffset, 256));
+            var q8 = IntegerDot.Signed(a.Slice(Q8_KActivations.QuantsOffset, 256));
             sums.Clear();
             // Each group of 32 spans two 16-element sub-blocks: lanes 0-3 take the first one's scale, 4-7 the second's.
             for (var g = 0; g < 8; g++)
@@ -93,7 +93,7 @@ internal static class KQuantDot
         for (var b = 0; b < n / 256; b++)
         {
             var w = weights.Slice(b * blockBytes, blockBytes);
-            var a = activations.Slice(b * Q8KActivations.BlockBytes, Q8KActivations.BlockBytes);
+            var a = activations.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes);
             var scales = w.Slice(4, 12);
             if (highBits)
             {
@@ -103,7 +103,7 @@ internal static class KQuantDot
             {
                 KQuantExpand.Q4K(w.Slice(16, 128), q, width);
             }
-            var q8 = IntegerDot.Signed(a.Slice(Q8KActivations.QuantsOffset, 256));
+            var q8 = IntegerDot.Signed(a.Slice(Q8_KActivations.QuantsOffset, 256));
             var da = BinaryPrimitives.ReadSingleLittleEndian(a);
             var dmin = -da * Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w[2..]));
             sums.Clear();
@@ -114,8 +114,8 @@ internal static class KQuantDot
                 {
                     KScales.UnpackScaleMin(j, scales, out var scale, out var min);
                     Avx2DotOrder.AddGroup(q.Slice(32 * j, 32), q8.Slice(32 * j, 32), scale, sums, width);
-                    pair += min * (BinaryPrimitives.ReadInt16LittleEndian(a[(Q8KActivations.SumsOffset + 4 * j)..])
-                        + BinaryPrimitives.ReadInt16LittleEndian(a[(Q8KActivations.SumsOffset + 4 * j + 2)..]));
+                    pair += min * (BinaryPrimitives.ReadInt16LittleEndian(a[(Q8_KActivations.SumsOffset + 4 * j)..])
+                        + BinaryPrimitives.ReadInt16LittleEndian(a[(Q8_KActivations.SumsOffset + 4 * j + 2)..]));
                 }
                 accMins[m] = MathF.FusedMultiplyAdd(dmin, pair, accMins[m]);
             }

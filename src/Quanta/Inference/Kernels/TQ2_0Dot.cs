@@ -18,7 +18,7 @@ public sealed class TQ2_0Dot : IVecDot
     public GgmlType ActivationType => GgmlType.Q8_K;
 
     public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width) =>
-        Q8KActivations.Quantize(x, destination, width);
+        Q8_KActivations.Quantize(x, destination, width);
 
     public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width)
     {
@@ -29,7 +29,7 @@ public sealed class TQ2_0Dot : IVecDot
         {
             var w = weights.Slice(b * BlockBytes, BlockBytes);
             Expand(w[..64], trits, width);
-            TernaryDot.AddBlock(trits, activations.Slice(b * Q8KActivations.BlockBytes, Q8KActivations.BlockBytes), TernaryDot.Scale(w, 64), acc, width);
+            TernaryDot.AddBlock(trits, activations.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes), TernaryDot.Scale(w, 64), acc, width);
         }
         return Avx2DotOrder.Sum(acc);
     }

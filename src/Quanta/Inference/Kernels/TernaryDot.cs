@@ -18,15 +18,15 @@ internal static class TernaryDot
     {
         Span<int> sums = stackalloc int[Avx2DotOrder.Lanes];
         sums.Clear();
-        var q8 = IntegerDot.Signed(activations.Slice(Q8KActivations.QuantsOffset, 256));
+        var q8 = IntegerDot.Signed(activations.Slice(Q8_KActivations.QuantsOffset, 256));
         for (var g = 0; g < 8; g++)
         {
             Avx2DotOrder.AddGroup(trits.Slice(32 * g, 32), q8.Slice(32 * g, 32), 1, sums, width);
         }
         for (var l = 0; l < Avx2DotOrder.Lanes; l++)
         {
-            sums[l] -= BinaryPrimitives.ReadInt16LittleEndian(activations[(Q8KActivations.SumsOffset + 4 * l)..])
-                + BinaryPrimitives.ReadInt16LittleEndian(activations[(Q8KActivations.SumsOffset + 4 * l + 2)..]);
+            sums[l] -= BinaryPrimitives.ReadInt16LittleEndian(activations[(Q8_KActivations.SumsOffset + 4 * l)..])
+                + BinaryPrimitives.ReadInt16LittleEndian(activations[(Q8_KActivations.SumsOffset + 4 * l + 2)..]);
         }
         Avx2DotOrder.Accumulate(BinaryPrimitives.ReadSingleLittleEndian(activations) * weightScale, sums, acc);
     }

@@ -7,11 +7,11 @@ public static class VecDots
 {
     static readonly IVecDot[] Registered =
     [
-        new F32Dot(), new F16Dot(), new BF16Dot(), new Q8_0Dot(), new Q4KDot(), new Q5KDot(), new Q6KDot(),
-        LegacyDot.Q4_0, LegacyDot.Q4_1, LegacyDot.Q5_0, LegacyDot.Q5_1, LegacyDot.Iq4Nl, new Iq4XsDot(), new Q2KDot(), new Q3KDot(),
-        new TQ1_0Dot(), new TQ2_0Dot(), new Iq3XxsDot(), new Iq3SDot(),
-        new Iq2XxsDot(), new Iq2XsDot(), new Iq2SDot(), new Iq1SDot(), new Iq1MDot(),
-        new Mxfp4Dot(), new Nvfp4Dot(), new Q1_0Dot(), new Q2_0Dot(),
+        new F32Dot(), new F16Dot(), new BF16Dot(), new Q8_0Dot(), new Q4_KDot(), new Q5_KDot(), new Q6_KDot(),
+        LegacyDot.Q4_0, LegacyDot.Q4_1, LegacyDot.Q5_0, LegacyDot.Q5_1, LegacyDot.Iq4Nl, new IQ4_XSDot(), new Q2_KDot(), new Q3_KDot(),
+        new TQ1_0Dot(), new TQ2_0Dot(), new IQ3_XXSDot(), new IQ3_SDot(),
+        new IQ2_XXSDot(), new IQ2_XSDot(), new IQ2_SDot(), new IQ1_SDot(), new IQ1_MDot(),
+        new MXFP4Dot(), new NVFP4Dot(), new Q1_0Dot(), new Q2_0Dot(),
     ];
 
     public static IReadOnlyList<IVecDot> All => Registered;

@@ -146,15 +146,15 @@ public sealed class VecDotTests
         x[2] = 2.5f;
         x[3] = 3.5f;
         x[16] = -1.5f;
-        var bytes = new byte[Q8KActivations.BlockBytes];
+        var bytes = new byte[Q8_KActivations.BlockBytes];
         foreach (var width in Widths)
         {
-            Q8KActivations.Quantize(x, bytes, width);
+            Q8_KActivations.Quantize(x, bytes, width);
             Assert.Equal(1f, MemoryMarshal.Read<float>(bytes));
             Assert.Equal(new sbyte[] { -127, 127, 2, 4 }, MemoryMarshal.Cast<byte, sbyte>(bytes.AsSpan(4, 4)).ToArray());
             Assert.Equal(-2, (sbyte)bytes[4 + 16]);
-            Assert.Equal(6, MemoryMarshal.Read<short>(bytes.AsSpan(Q8KActivations.SumsOffset)));
-            Assert.Equal(-2, MemoryMarshal.Read<short>(bytes.AsSpan(Q8KActivations.SumsOffset + 2)));
+            Assert.Equal(6, MemoryMarshal.Read<short>(bytes.AsSpan(Q8_KActivations.SumsOffset)));
+            Assert.Equal(-2, MemoryMarshal.Read<short>(bytes.AsSpan(Q8_KActivations.SumsOffset + 2)));
         }
     }
 

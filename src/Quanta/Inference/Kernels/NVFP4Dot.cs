@@ -11,7 +11,7 @@ namespace Quanta.Inference.Kernels;
 /// <c>fma(ue4m3(d_s)·d_a, lane, acc)</c> with lanes 0–3 under the first sub-block's scale and 4–7 the second's, the
 /// two Q8_0 blocks one after the other.
 /// </summary>
-public sealed class Nvfp4Dot : IVecDot
+public sealed class NVFP4Dot : IVecDot
 {
     const int BlockBytes = 36;
     const int QsOffset = 4;

@@ -10,7 +10,7 @@ namespace Quanta.Inference.Kernels;
 /// scale s per 32 taken as 2s+1; the lane sums (<see cref="Avx2DotOrder"/>) scaled by it and per super-block
 /// <c>fma(d_w·d_a, lane, acc)</c>.
 /// </summary>
-public sealed class Iq3SDot : IVecDot
+public sealed class IQ3_SDot : IVecDot
 {
     const int BlockBytes = 110;
     const int QhOffset = 66;
@@ -22,7 +22,7 @@ public sealed class Iq3SDot : IVecDot
     public GgmlType ActivationType => GgmlType.Q8_K;
 
     public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width) =>
-        Q8KActivations.Quantize(x, destination, width);
+        Q8_KActivations.Quantize(x, destination, width);
 
     public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width)
     {
@@ -34,8 +34,8 @@ public sealed class Iq3SDot : IVecDot
         for (var b = 0; b < n / 256; b++)
         {
             var w = weights.Slice(b * BlockBytes, BlockBytes);
-            var a = activations.Slice(b * Q8KActivations.BlockBytes, Q8KActivations.BlockBytes);
-            var q8 = IntegerDot.Signed(a.Slice(Q8KActivations.QuantsOffset, 256));
+            var a = activations.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes);
+            var q8 = IntegerDot.Signed(a.Slice(Q8_KActivations.QuantsOffset, 256));
             sums.Clear();
             for (var ib = 0; ib < 8; ib++)
             {

@@ -10,7 +10,7 @@ namespace Quanta.Inference.Kernels;
 /// <c>quantize_row_q8_K_ref</c>: the scale comes from the element of largest magnitude (the first one on a tie,
 /// sign kept), <c>iscale = −127/max</c>, values rounded half to even (<c>nearest_int</c>) and capped at 127.
 /// </summary>
-public static class Q8KActivations
+public static class Q8_KActivations
 {
     public const int BlockElements = 256;
     public const int BlockBytes = 292;

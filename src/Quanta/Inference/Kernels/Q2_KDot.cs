@@ -9,7 +9,7 @@ namespace Quanta.Inference.Kernels;
 /// acc)</c>, then the scaled 2-bit products (each group of 32 is two 16-element sub-blocks: lanes 0–3 take the
 /// first's scale, 4–7 the second's), <c>fma(d_a·d_w, lane, acc)</c>; folded at the end (<see cref="Avx2DotOrder"/>).
 /// </summary>
-public sealed class Q2KDot : IVecDot
+public sealed class Q2_KDot : IVecDot
 {
     const int BlockBytes = 84;
 
@@ -18,7 +18,7 @@ public sealed class Q2KDot : IVecDot
     public GgmlType ActivationType => GgmlType.Q8_K;
 
     public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width) =>
-        Q8KActivations.Quantize(x, destination, width);
+        Q8_KActivations.Quantize(x, destination, width);
 
     public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width)
     {
@@ -29,17 +29,17 @@ public sealed class Q2KDot : IVecDot
         for (var b = 0; b < n / 256; b++)
         {
             var w = weights.Slice(b * BlockBytes, BlockBytes);
-            var a = activations.Slice(b * Q8KActivations.BlockBytes, Q8KActivations.BlockBytes);
+            var a = activations.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes);
             var scales = w[..16];
             var da = BinaryPrimitives.ReadSingleLittleEndian(a);
             var dmin = -da * Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w[82..]));
             for (var l = 0; l < Avx2DotOrder.Lanes; l++)
             {
-                var mins = ((scales[2 * l] >> 4) * BinaryPrimitives.ReadInt16LittleEndian(a[(Q8KActivations.SumsOffset + 4 * l)..]))
-                    + ((scales[2 * l + 1] >> 4) * BinaryPrimitives.ReadInt16LittleEndian(a[(Q8KActivations.SumsOffset + 4 * l + 2)..]));
+                var mins = ((scales[2 * l] >> 4) * BinaryPrimitives.ReadInt16LittleEndian(a[(Q8_KActivations.SumsOffset + 4 * l)..]))
+                    + ((scales[2 * l + 1] >> 4) * BinaryPrimitives.ReadInt16LittleEndian(a[(Q8_KActivations.SumsOffset + 4 * l + 2)..]));
                 acc[l] = MathF.FusedMultiplyAdd(dmin, mins, acc[l]);
             }
-            var q8 = IntegerDot.Signed(a.Slice(Q8KActivations.QuantsOffset, 256));
+            var q8 = IntegerDot.Signed(a.Slice(Q8_KActivations.QuantsOffset, 256));
             sums.Clear();
             for (var half = 0; half < 2; half++)
             {

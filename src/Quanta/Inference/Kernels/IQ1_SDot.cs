@@ -11,7 +11,7 @@ namespace Quanta.Inference.Kernels;
 /// times the activations' block sums (<c>bsums</c>) is one integer per super-block, added as
 /// <c>accum1 += d·sumi1</c> (an fma in GCC's build); the result is <c>hsum(acc) + ⅛·accum1</c>.
 /// </summary>
-public sealed class Iq1SDot : IVecDot
+public sealed class IQ1_SDot : IVecDot
 {
     const int BlockBytes = 50;
     const int QhOffset = 34;
@@ -21,7 +21,7 @@ public sealed class Iq1SDot : IVecDot
     public GgmlType ActivationType => GgmlType.Q8_K;
 
     public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width) =>
-        Q8KActivations.Quantize(x, destination, width);
+        Q8_KActivations.Quantize(x, destination, width);
 
     public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width)
     {
@@ -34,8 +34,8 @@ public sealed class Iq1SDot : IVecDot
         for (var b = 0; b < n / 256; b++)
         {
             var w = weights.Slice(b * BlockBytes, BlockBytes);
-            var a = activations.Slice(b * Q8KActivations.BlockBytes, Q8KActivations.BlockBytes);
-            var q8 = IntegerDot.Signed(a.Slice(Q8KActivations.QuantsOffset, 256));
+            var a = activations.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes);
+            var q8 = IntegerDot.Signed(a.Slice(Q8_KActivations.QuantsOffset, 256));
             sums.Clear();
             var shifted = 0;
             for (var ib = 0; ib < 8; ib++)
@@ -47,8 +47,8 @@ public sealed class Iq1SDot : IVecDot
                 }
                 var scale = 2 * ((qh >> 12) & 7) + 1;
                 Avx2DotOrder.AddGroup(q, q8.Slice(32 * ib, 32), scale, sums, width);
-                var blockSum = BinaryPrimitives.ReadInt16LittleEndian(a[(Q8KActivations.SumsOffset + 4 * ib)..])
-                    + BinaryPrimitives.ReadInt16LittleEndian(a[(Q8KActivations.SumsOffset + 4 * ib + 2)..]);
+                var blockSum = BinaryPrimitives.ReadInt16LittleEndian(a[(Q8_KActivations.SumsOffset + 4 * ib)..])
+                    + BinaryPrimitives.ReadInt16LittleEndian(a[(Q8_KActivations.SumsOffset + 4 * ib + 2)..]);
                 shifted += blockSum * ((qh & 0x8000) != 0 ? -1 : 1) * scale;
             }
             var d = BinaryPrimitives.ReadSingleLittleEndian(a) * Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w));

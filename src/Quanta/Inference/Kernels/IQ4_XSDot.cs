@@ -9,7 +9,7 @@ namespace Quanta.Inference.Kernels;
 /// 32-element sub-blocks (IQ4_NL's non-linear values, low nibbles first) scaled by their 6-bit scale − 32 into eight
 /// integer lanes, then <c>fma(d_w·d_a, lane, acc)</c> and the fold of <see cref="Avx2DotOrder"/>.
 /// </summary>
-public sealed class Iq4XsDot : IVecDot
+public sealed class IQ4_XSDot : IVecDot
 {
     const int BlockBytes = 136;
 
@@ -18,7 +18,7 @@ public sealed class Iq4XsDot : IVecDot
     public GgmlType ActivationType => GgmlType.Q8_K;
 
     public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width) =>
-        Q8KActivations.Quantize(x, destination, width);
+        Q8_KActivations.Quantize(x, destination, width);
 
     public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width)
     {
@@ -30,9 +30,9 @@ public sealed class Iq4XsDot : IVecDot
         for (var b = 0; b < n / 256; b++)
         {
             var w = weights.Slice(b * BlockBytes, BlockBytes);
-            var a = activations.Slice(b * Q8KActivations.BlockBytes, Q8KActivations.BlockBytes);
+            var a = activations.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes);
             var scalesHigh = BinaryPrimitives.ReadUInt16LittleEndian(w[2..]);
-            var q8 = IntegerDot.Signed(a.Slice(Q8KActivations.QuantsOffset, 256));
+            var q8 = IntegerDot.Signed(a.Slice(Q8_KActivations.QuantsOffset, 256));
             sums.Clear();
             for (var ib = 0; ib < 8; ib++)
             {

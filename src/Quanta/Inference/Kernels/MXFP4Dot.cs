@@ -11,7 +11,7 @@ namespace Quanta.Inference.Kernels;
 /// added lane by lane before the fold; an odd last block is summed apart as ggml's tail loop does,
 /// <c>sum += d·sumi</c> (an fma in GCC's build).
 /// </summary>
-public sealed class Mxfp4Dot : IVecDot
+public sealed class MXFP4Dot : IVecDot
 {
     const int BlockBytes = 17;
 

@@ -10,7 +10,7 @@ namespace Quanta.Inference.Kernels;
 /// parity) and a 4-bit scale s taken as 2s+1; the lane sums (<see cref="Avx2DotOrder"/>) scaled by it, per super-block
 /// <c>fma(d_w·d_a, lane, acc)</c>, and the folded total times ¼.
 /// </summary>
-public sealed class Iq3XxsDot : IVecDot
+public sealed class IQ3_XXSDot : IVecDot
 {
     const int BlockBytes = 98;
     const int SignsOffset = 66;
@@ -20,7 +20,7 @@ public sealed class Iq3XxsDot : IVecDot
     public GgmlType ActivationType => GgmlType.Q8_K;
 
     public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width) =>
-        Q8KActivations.Quantize(x, destination, width);
+        Q8_KActivations.Quantize(x, destination, width);
 
     public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width)
     {
@@ -32,8 +32,8 @@ public sealed class Iq3XxsDot : IVecDot
         for (var b = 0; b < n / 256; b++)
         {
             var w = weights.Slice(b * BlockBytes, BlockBytes);
-            var a = activations.Slice(b * Q8KActivations.BlockBytes, Q8KActivations.BlockBytes);
-            var q8 = IntegerDot.Signed(a.Slice(Q8KActivations.QuantsOffset, 256));
+            var a = activations.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes);
+            var q8 = IntegerDot.Signed(a.Slice(Q8_KActivations.QuantsOffset, 256));
             sums.Clear();
             for (var ib = 0; ib < 8; ib++)
             {

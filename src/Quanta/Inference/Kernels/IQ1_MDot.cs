@@ -10,7 +10,7 @@ namespace Quanta.Inference.Kernels;
 /// products, and the ±1 shifts times the activations, each per super-block <c>fma(d_a·d_w, lane, acc)</c>, where d_w is
 /// the fp16 spread over the top nibbles of the four scale words; the result is <c>hsum(grid) + ⅛·hsum(shifts)</c>.
 /// </summary>
-public sealed class Iq1MDot : IVecDot
+public sealed class IQ1_MDot : IVecDot
 {
     const int BlockBytes = 56;
     const int QhOffset = 32;
@@ -21,7 +21,7 @@ public sealed class Iq1MDot : IVecDot
     public GgmlType ActivationType => GgmlType.Q8_K;
 
     public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width) =>
-        Q8KActivations.Quantize(x, destination, width);
+        Q8_KActivations.Quantize(x, destination, width);
 
     public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width)
     {
@@ -38,8 +38,8 @@ public sealed class Iq1MDot : IVecDot
         for (var b = 0; b < n / 256; b++)
         {
             var w = weights.Slice(b * BlockBytes, BlockBytes);
-            var a = activations.Slice(b * Q8KActivations.BlockBytes, Q8KActivations.BlockBytes);
-            var q8 = IntegerDot.Signed(a.Slice(Q8KActivations.QuantsOffset, 256));
+            var a = activations.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes);
+            var q8 = IntegerDot.Signed(a.Slice(Q8_KActivations.QuantsOffset, 256));
             for (var i = 0; i < 4; i++)
             {
                 sc[i] = BinaryPrimitives.ReadUInt16LittleEndian(w[(ScalesOffset + 2 * i)..]);

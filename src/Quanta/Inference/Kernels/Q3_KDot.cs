@@ -12,7 +12,7 @@ namespace Quanta.Inference.Kernels;
 /// 6-bit scales (lanes 0–3 the first's, 4–7 the second's, as <c>madd</c> with the shuffled scales leaves them), and
 /// per super-block <c>fma(d_a·d_w, lane, acc)</c>, folded at the end (<see cref="Avx2DotOrder"/>).
 /// </summary>
-public sealed class Q3KDot : IVecDot
+public sealed class Q3_KDot : IVecDot
 {
     const int BlockBytes = 110;
     const int QsOffset = 32;
@@ -24,7 +24,7 @@ public sealed class Q3KDot : IVecDot
     public GgmlType ActivationType => GgmlType.Q8_K;
 
     public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width) =>
-        Q8KActivations.Quantize(x, destination, width);
+        Q8_KActivations.Quantize(x, destination, width);
 
     public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width)
     {
@@ -35,10 +35,10 @@ public sealed class Q3KDot : IVecDot
         for (var b = 0; b < n / 256; b++)
         {
             var w = weights.Slice(b * BlockBytes, BlockBytes);
-            var a = activations.Slice(b * Q8KActivations.BlockBytes, Q8KActivations.BlockBytes);
+            var a = activations.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes);
             Expand(w[..32], w.Slice(QsOffset, 64), q, width);
             var scales = w.Slice(ScalesOffset, 12);
-            var q8 = IntegerDot.Signed(a.Slice(Q8KActivations.QuantsOffset, 256));
+            var q8 = IntegerDot.Signed(a.Slice(Q8_KActivations.QuantsOffset, 256));
             sums.Clear();
             for (var g = 0; g < 8; g++)
             {
