@@ -21,19 +21,14 @@ public sealed class IQ2_XXSDot : IVecDot
     public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width) =>
         Q8_KActivations.Quantize(x, destination, width);
 
-    public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width)
+    public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width) =>
+        IqSuperBlocks.Dot<Groups>(weights, activations, n, BlockBytes, 0.125f, width);
+
+    readonly struct Groups : IIqGroups
     {
-        Span<sbyte> q = stackalloc sbyte[32];
-        Span<float> acc = stackalloc float[Avx2DotOrder.Lanes];
-        Span<int> sums = stackalloc int[Avx2DotOrder.Lanes];
-        acc.Clear();
-        var grids = Iq2Grids.Iq2Xxs;
-        for (var b = 0; b < n / 256; b++)
+        public void Add(ReadOnlySpan<byte> w, ReadOnlySpan<sbyte> q8, Span<sbyte> q, Span<int> sums, KernelWidth width)
         {
-            var w = weights.Slice(b * BlockBytes, BlockBytes);
-            var a = activations.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes);
-            var q8 = IntegerDot.Signed(a.Slice(Q8_KActivations.QuantsOffset, 256));
-            sums.Clear();
+            var grids = Iq2Grids.Iq2Xxs;
             for (var ib = 0; ib < 8; ib++)
             {
                 var indices = BinaryPrimitives.ReadUInt32LittleEndian(w[(2 + 8 * ib)..]);
@@ -44,9 +39,6 @@ public sealed class IQ2_XXSDot : IVecDot
                 }
                 Avx2DotOrder.AddGroup(q, q8.Slice(32 * ib, 32), (int)(2 * (aux >> 28) + 1), sums, width);
             }
-            var d = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w)) * BinaryPrimitives.ReadSingleLittleEndian(a);
-            Avx2DotOrder.Accumulate(d, sums, acc);
         }
-        return 0.125f * Avx2DotOrder.Sum(acc);
     }
 }

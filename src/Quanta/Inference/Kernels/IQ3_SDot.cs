@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Quanta.Codecs.Search;
 using Quanta.Formats;
 
@@ -24,19 +23,14 @@ public sealed class IQ3_SDot : IVecDot
     public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width) =>
         Q8_KActivations.Quantize(x, destination, width);
 
-    public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width)
+    public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width) =>
+        IqSuperBlocks.Dot<Groups>(weights, activations, n, BlockBytes, 1f, width);
+
+    readonly struct Groups : IIqGroups
     {
-        Span<sbyte> q = stackalloc sbyte[32];
-        Span<float> acc = stackalloc float[Avx2DotOrder.Lanes];
-        Span<int> sums = stackalloc int[Avx2DotOrder.Lanes];
-        acc.Clear();
-        var grids = Iq3Grids.Iq3S;
-        for (var b = 0; b < n / 256; b++)
+        public void Add(ReadOnlySpan<byte> w, ReadOnlySpan<sbyte> q8, Span<sbyte> q, Span<int> sums, KernelWidth width)
         {
-            var w = weights.Slice(b * BlockBytes, BlockBytes);
-            var a = activations.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes);
-            var q8 = IntegerDot.Signed(a.Slice(Q8_KActivations.QuantsOffset, 256));
-            sums.Clear();
+            var grids = Iq3Grids.Iq3S;
             for (var ib = 0; ib < 8; ib++)
             {
                 var qh = w[QhOffset + ib];
@@ -50,9 +44,6 @@ public sealed class IQ3_SDot : IVecDot
                 var scale = (ib & 1) == 0 ? packed & 0xF : packed >> 4;
                 Avx2DotOrder.AddGroup(q, q8.Slice(32 * ib, 32), 2 * scale + 1, sums, width);
             }
-            var d = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w)) * BinaryPrimitives.ReadSingleLittleEndian(a);
-            Avx2DotOrder.Accumulate(d, sums, acc);
         }
-        return Avx2DotOrder.Sum(acc);
     }
 }

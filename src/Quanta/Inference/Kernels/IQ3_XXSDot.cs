@@ -22,19 +22,14 @@ public sealed class IQ3_XXSDot : IVecDot
     public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width) =>
         Q8_KActivations.Quantize(x, destination, width);
 
-    public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width)
+    public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width) =>
+        IqSuperBlocks.Dot<Groups>(weights, activations, n, BlockBytes, 0.25f, width);
+
+    readonly struct Groups : IIqGroups
     {
-        Span<sbyte> q = stackalloc sbyte[32];
-        Span<float> acc = stackalloc float[Avx2DotOrder.Lanes];
-        Span<int> sums = stackalloc int[Avx2DotOrder.Lanes];
-        acc.Clear();
-        var grids = Iq3Grids.Iq3Xxs;
-        for (var b = 0; b < n / 256; b++)
+        public void Add(ReadOnlySpan<byte> w, ReadOnlySpan<sbyte> q8, Span<sbyte> q, Span<int> sums, KernelWidth width)
         {
-            var w = weights.Slice(b * BlockBytes, BlockBytes);
-            var a = activations.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes);
-            var q8 = IntegerDot.Signed(a.Slice(Q8_KActivations.QuantsOffset, 256));
-            sums.Clear();
+            var grids = Iq3Grids.Iq3Xxs;
             for (var ib = 0; ib < 8; ib++)
             {
                 var aux = BinaryPrimitives.ReadUInt32LittleEndian(w[(SignsOffset + 4 * ib)..]);
@@ -45,9 +40,6 @@ public sealed class IQ3_XXSDot : IVecDot
                 }
                 Avx2DotOrder.AddGroup(q, q8.Slice(32 * ib, 32), (int)(2 * (aux >> 28) + 1), sums, width);
             }
-            var d = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w)) * BinaryPrimitives.ReadSingleLittleEndian(a);
-            Avx2DotOrder.Accumulate(d, sums, acc);
         }
-        return 0.25f * Avx2DotOrder.Sum(acc);
     }
 }
