@@ -200,6 +200,16 @@ public static class CheckpointShapeCheck
         return specs;
     }
 
+    /// <summary>A layer's attention norm and its separate Q, K, V and output projections (queries <paramref name="q"/> wide, keys <paramref name="k"/>).</summary>
+    static void Attention(List<TensorSpec> specs, string p, Hyperparameters h, Dim q, Dim k)
+    {
+        specs.Add(Need(p + "attn_norm.weight", h.Embd));
+        specs.Add(Need(p + "attn_q.weight", h.Embd, q));
+        specs.Add(Need(p + "attn_k.weight", h.Embd, k));
+        specs.Add(Need(p + "attn_v.weight", h.Embd, h.VGqa));
+        specs.Add(Need(p + "attn_output.weight", q, h.Embd));
+    }
+
     static void FeedForward(List<TensorSpec> specs, string p, Hyperparameters h)
     {
         specs.Add(Need(p + "ffn_gate.weight", h.Embd, h.FeedForward));
@@ -216,11 +226,7 @@ public static class CheckpointShapeCheck
         for (var i = 0; i < h.Layers; i++)
         {
             var p = $"blk.{i}.";
-            specs.Add(Need(p + "attn_norm.weight", h.Embd));
-            specs.Add(Need(p + "attn_q.weight", h.Embd, h.Q));
-            specs.Add(Need(p + "attn_k.weight", h.Embd, h.KGqa));
-            specs.Add(Need(p + "attn_v.weight", h.Embd, h.VGqa));
-            specs.Add(Need(p + "attn_output.weight", h.Q, h.Embd));
+            Attention(specs, p, h, q: h.Q, k: h.KGqa);
             specs.Add(May(p + "attn_q.bias", h.Embd));
             specs.Add(May(p + "attn_k.bias", gqa));
             specs.Add(May(p + "attn_v.bias", gqa));
@@ -242,11 +248,7 @@ public static class CheckpointShapeCheck
         for (var i = 0; i < h.Layers; i++)
         {
             var p = $"blk.{i}.";
-            specs.Add(Need(p + "attn_norm.weight", h.Embd));
-            specs.Add(Need(p + "attn_q.weight", h.Embd, h.Embd));
-            specs.Add(Need(p + "attn_k.weight", h.Embd, h.VGqa));
-            specs.Add(Need(p + "attn_v.weight", h.Embd, h.VGqa));
-            specs.Add(Need(p + "attn_output.weight", h.Embd, h.Embd));
+            Attention(specs, p, h, q: h.Embd, k: h.VGqa);
             specs.Add(May(p + "attn_q.bias", h.Embd));
             specs.Add(May(p + "attn_k.bias", h.VGqa));
             specs.Add(May(p + "attn_v.bias", h.VGqa));
@@ -263,11 +265,7 @@ public static class CheckpointShapeCheck
         for (var i = 0; i < h.Layers; i++)
         {
             var p = $"blk.{i}.";
-            specs.Add(Need(p + "attn_norm.weight", h.Embd));
-            specs.Add(Need(p + "attn_q.weight", h.Embd, h.Q));
-            specs.Add(Need(p + "attn_k.weight", h.Embd, h.VGqa));
-            specs.Add(Need(p + "attn_v.weight", h.Embd, h.VGqa));
-            specs.Add(Need(p + "attn_output.weight", h.Q, h.Embd));
+            Attention(specs, p, h, q: h.Q, k: h.VGqa);
             specs.Add(Need(p + "attn_k_norm.weight", h.HeadKDim));
             specs.Add(Need(p + "attn_q_norm.weight", h.HeadKDim));
             specs.Add(Need(p + "ffn_norm.weight", h.Embd));
@@ -286,11 +284,7 @@ public static class CheckpointShapeCheck
         for (var i = 0; i < h.Layers; i++)
         {
             var p = $"blk.{i}.";
-            specs.Add(Need(p + "attn_norm.weight", h.Embd));
-            specs.Add(Need(p + "attn_q.weight", h.Embd, h.Q));
-            specs.Add(Need(p + "attn_k.weight", h.Embd, h.KGqa));
-            specs.Add(Need(p + "attn_v.weight", h.Embd, h.VGqa));
-            specs.Add(Need(p + "attn_output.weight", h.Q, h.Embd));
+            Attention(specs, p, h, q: h.Q, k: h.KGqa);
             if (postNorms)
             {
                 specs.Add(Need(p + "post_attention_norm.weight", h.Embd));
