@@ -163,6 +163,14 @@ public sealed class CliErrorTests
     [InlineData(2, "gguf", "set", "MODEL", "bad")]
     [InlineData(2, "gguf", "diff", "MODEL", "MISSING")]
     [InlineData(1, "gguf", "frobnicate")]
+    [InlineData(2, "verify", "nosuch", "--store", "STORE")]
+    [InlineData(1, "verify", "--store", "STORE")]
+    [InlineData(1, "prune", "extra", "--store", "STORE")]
+    [InlineData(2, "tokenize", "-m", "MISSING", "-p", "hi")]
+    [InlineData(1, "tokenize", "-m", "MODEL")]
+    [InlineData(2, "logits", "-m", "MISSING", "--tokens", "MISSING", "-o", "OUT")]
+    [InlineData(2, "complete", "-m", "MISSING", "-p", "hi")]
+    [InlineData(2, "perplexity", "-m", "MISSING", "-f", "MISSING")]
     public void Every_command_follows_the_exit_code_table(int exitCode, params string[] args)
     {
         using var dir = new TempDirectory();
