@@ -46,6 +46,55 @@ public sealed partial class ImatrixCommandTests(GoldenModelFiles files) : IClass
     }
 
     [Fact]
+    public void Matrix_of_the_tiny_f16_model_matches_llama_imatrix()
+    {
+        // The tiny model's vocabulary has no '▁' piece, so llama.cpp (and Quanta) can only tokenize text without the
+        // SPM space prefix: the matrix was computed on a copy with tokenizer.ggml.add_space_prefix = false.
+        var model = Temp("tiny-nospace.gguf");
+        var copy = CliRunner.Run("quantize", "--override-kv", "tokenizer.ggml.add_space_prefix=bool:false", CliRunner.TinyModel, model, "COPY");
+        Assert.True(copy.ExitCode == 0, copy.Error);
+        var output = Temp("tiny.dat");
+        var run = CliRunner.Run("imatrix", "-m", model, "-f", ImatrixDatFileTests.Fixture("letters.txt"), "-o", output, "--output-format", "dat",
+            "-c", "128", "--chunks", "8", "-t", "2");
+        Assert.True(run.ExitCode == 0, run.Error);
+        // llama-imatrix printed [1]557.3946 ... [8]539.9750; the F16 model's logits differ by float rounding.
+        var printed = Running().Matches(run.Out).Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(8, printed.Length);
+        Assert.True(Math.Abs(printed[0] - 557.3946) < 1e-4 * 557.3946, $"{printed[0]}");
+        Assert.True(Math.Abs(printed[7] - 539.9750) < 1e-4 * 539.9750, $"{printed[7]}");
+        var actual = ImatrixDatFile.Read(output);
+        AssertMatches(ImatrixDatFileTests.Fixture("tiny.c128.dat"), actual);
+        Assert.Equal(8, actual.LastCall);
+    }
+
+    [Fact]
+    public void Convert_with_an_imatrix_equals_convert_then_quantize_with_it()
+    {
+        var checkpoint = Temp("checkpoint");
+        Quanta.Tests.Conversion.TinyCheckpoint.Write("llama", checkpoint);
+        var matrix = ImatrixDatFileTests.Fixture("llama.c128.out.chunks6.dat");
+        var converted = Temp("converted.gguf");
+        var convert = CliRunner.Run("convert", checkpoint, "--type", "IQ4_XS", "--imatrix", matrix, "-o", converted);
+        Assert.True(convert.ExitCode == 0, convert.Error);
+        var quantized = Temp("quantized.gguf");
+        var quantize = CliRunner.Run("quantize", "--imatrix", matrix, files.Path("llama", "f32"), quantized, "IQ4_XS");
+        Assert.True(quantize.ExitCode == 0, quantize.Error);
+        var plain = Temp("plain.gguf");
+        Assert.Equal(0, CliRunner.Run("quantize", files.Path("llama", "f32"), plain, "IQ4_XS").ExitCode);
+        using var a = GgufFile.Open(converted);
+        using var b = GgufFile.Open(quantized);
+        using var c = GgufFile.Open(plain);
+        Assert.Equal(b.Tensors.Select(t => t.Name), a.Tensors.Select(t => t.Name));
+        for (var i = 0; i < a.Tensors.Count; i++)
+        {
+            Assert.True(a.Tensors[i].Data.SequenceEqual(b.Tensors[i].Data), a.Tensors[i].Name);
+        }
+        // The matrix made a difference (IQ4_XS weighs its scale search by it).
+        Assert.False(b.FindTensor("blk.0.attn_q.weight")!.Data.SequenceEqual(c.FindTensor("blk.0.attn_q.weight")!.Data));
+        Assert.Equal(15u, a.Metadata.GetUInt32("quantize.imatrix.entries_count"));
+    }
+
+    [Fact]
     public void Batches_smaller_than_the_context_count_one_call_each()
     {
         var output = Temp("b32.dat");
