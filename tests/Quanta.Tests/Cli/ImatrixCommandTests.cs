@@ -163,6 +163,32 @@ public sealed partial class ImatrixCommandTests(GoldenModelFiles files) : IClass
         Assert.Contains("no precomputed matrices", run.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Inspect_shows_a_matrix_s_entries_chunks_and_dataset_in_either_format()
+    {
+        var dat = CliRunner.Run("inspect", ImatrixDatFileTests.Fixture("llama.c128.out.chunks6.dat"));
+        Assert.True(dat.ExitCode == 0, dat.Error);
+        Assert.Contains("Format:    legacy imatrix (.dat)\n", dat.Out, StringComparison.Ordinal);
+        Assert.Contains("Entries:   15\n", dat.Out, StringComparison.Ordinal);
+        Assert.Contains("Chunks:    6\n", dat.Out, StringComparison.Ordinal);
+        Assert.Contains("Datasets:  apache2.txt\n", dat.Out, StringComparison.Ordinal);
+        Assert.Matches(@"\n  output\.weight +256 +1 +6 +\d", dat.Out);
+
+        var gguf = Temp("m.gguf");
+        Assert.Equal(0, CliRunner.Run("imatrix", "--in-file", ImatrixDatFileTests.Fixture("llama.c128.b32.dat"), "-o", gguf, "-c", "128").ExitCode);
+        var json = CliRunner.Run("inspect", "--json", gguf);
+        Assert.True(json.ExitCode == 0, json.Error);
+        using var document = System.Text.Json.JsonDocument.Parse(json.Out);
+        var root = document.RootElement;
+        Assert.Equal("gguf", root.GetProperty("format").GetString());
+        Assert.Equal(16, root.GetProperty("chunk_count").GetInt32());
+        Assert.Equal(128, root.GetProperty("chunk_size").GetInt32());
+        Assert.Equal("apache2.txt", root.GetProperty("datasets")[0].GetString());
+        Assert.Equal(14, root.GetProperty("entries").GetArrayLength());
+        // 16 calls of 128 tokens each, as the 2026 loader counts a legacy entry.
+        Assert.Equal(2048, root.GetProperty("entries")[0].GetProperty("count").GetInt64());
+    }
+
     /// <summary>Same entries and call counts as llama-imatrix's file, every value within 1e-3 relative.</summary>
     static void AssertMatches(string expectedPath, ImatrixDatFile actual)
     {
