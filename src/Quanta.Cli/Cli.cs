@@ -36,6 +36,7 @@ public static class Cli
         LogitsCommand.Create,
         CompleteCommand.Create,
         PerplexityCommand.Create,
+        ImatrixCommand.Create,
         CreateCommand.Create,
         ListCommand.Create,
         ShowCommand.Create,

@@ -14,7 +14,7 @@ internal static class InspectCommand
 {
     public static Command Create(CliContext context)
     {
-        var file = CliArguments.InputPath("file", "A GGUF file, or any shard of a split set (name-00001-of-00003.gguf)");
+        var file = CliArguments.InputPath("file", "A GGUF file, any shard of a split set (name-00001-of-00003.gguf), or an importance matrix (GGUF imatrix or .dat)");
         var tensors = new Option<bool>("--tensors", "-t")
         {
             Description = "Also list every tensor: name, shape, type and size",
@@ -39,6 +39,11 @@ internal static class InspectCommand
     {
         RequireFile(path);
         cancellationToken.ThrowIfCancellationRequested();
+        if (ImatrixReport.IsImatrix(path))
+        {
+            ImatrixReport.Write(context, path, json);
+            return;
+        }
         using var model = GgufFile.Open(path);
         var summary = ModelSummary.From(model);
         cancellationToken.ThrowIfCancellationRequested();

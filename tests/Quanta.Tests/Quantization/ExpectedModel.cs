@@ -44,9 +44,12 @@ internal static class ExpectedModel
 
     public sealed record Expected(int FileType, IReadOnlyList<Tensor> Tensors);
 
-    public static Expected Load(string preset)
+    public static Expected Load(string preset) => LoadFile(Path.Combine(Directory, $"tiny-llama.{preset}.expected.json"));
+
+    /// <summary>An expected-file of the same shape elsewhere (Fixtures/imatrix holds those made with an importance matrix).</summary>
+    public static Expected LoadFile(string path)
     {
-        using var json = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Directory, $"tiny-llama.{preset}.expected.json")));
+        using var json = JsonDocument.Parse(File.ReadAllBytes(path));
         var root = json.RootElement;
         var tensors = root.GetProperty("tensors").EnumerateArray().Select(t => new Tensor(
             t.GetProperty("name").GetString()!,
@@ -61,9 +64,11 @@ internal static class ExpectedModel
         [.. file.Tensors.Select(t => new Tensor(t.Name, t.Type.ToString(), [.. t.Shape], Convert.ToHexStringLower(SHA256.HashData(t.Data))))];
 
     /// <summary>Asserts that <paramref name="path"/> holds exactly what llama-quantize wrote for <paramref name="preset"/>.</summary>
-    public static void AssertMatches(string preset, string path)
+    public static void AssertMatches(string preset, string path) => AssertMatches(Load(preset), path);
+
+    /// <summary>Asserts that <paramref name="path"/> holds exactly the tensors and file type of <paramref name="expected"/>.</summary>
+    public static void AssertMatches(Expected expected, string path)
     {
-        var expected = Load(preset);
         using var file = GgufFile.Open(path);
         Assert.Equal(expected.FileType, (int)file.Metadata.GetUInt32(GgufKeys.FileType));
         var actual = Describe(file);

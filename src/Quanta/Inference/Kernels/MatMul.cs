@@ -34,6 +34,8 @@ public sealed class MatMul : IParallelWork
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(y);
+        // Importance-matrix hook (llama-imatrix's cb_eval): the float activations, before they are quantized.
+        ActivationObservation.Current?.Observe(weights.Tensor.Name, x[..(tokens * weights.Columns)], tokens, weights.Columns);
         var rowBytes = weights.ActivationRowBytes;
         if (_activations.Length < rowBytes * tokens)
         {
