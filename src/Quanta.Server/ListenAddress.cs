@@ -23,13 +23,18 @@ public sealed record ListenAddress(string Scheme, string Host, int Port, string 
     /// <summary>Parses a value as Ollama's <c>envconfig.Host</c> does (spaces and surrounding quotes trimmed first, as its <c>Var</c> does).</summary>
     public static ListenAddress Parse(string? value)
     {
-        var s = (value ?? "").Trim().Trim('"', '\'');
+        // Var's trimming, then Host's own TrimSpace.
+        var s = (value ?? "").Trim().Trim('"', '\'').Trim();
         var defaultPort = DefaultPort.ToString(CultureInfo.InvariantCulture);
         string scheme, hostPort;
         var separator = s.IndexOf("://", StringComparison.Ordinal);
         if (separator < 0)
         {
             (scheme, hostPort) = ("http", s);
+            if (s == "ollama.com")
+            {
+                (scheme, hostPort) = ("https", "ollama.com:443");
+            }
         }
         else
         {
@@ -112,6 +117,7 @@ public sealed record ListenAddress(string Scheme, string Host, int Port, string 
         return Dns.GetHostAddresses(Host).FirstOrDefault() ?? throw new ArgumentException($"{Variable}: cannot resolve host '{Host}'");
     }
 
+    /// <summary>The address as Ollama's <c>Host().String()</c> spells it: <c>http://127.0.0.1:11434</c>, <c>http://[::1]:11434</c>.</summary>
     public override string ToString() =>
-        $"{Scheme}://{(Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]" : Host)}:{Port.ToString(CultureInfo.InvariantCulture)}";
+        $"{Scheme}://{(Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]" : Host)}:{Port.ToString(CultureInfo.InvariantCulture)}{(Path.Length > 0 ? "/" + Path : "")}";
 }

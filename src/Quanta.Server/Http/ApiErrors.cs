@@ -27,6 +27,7 @@ public static class ApiErrors
         context.Response.StatusCode = statusCode;
         context.Response.ContentType = ApiJson.ContentType;
         var body = IsOpenAiPath(context.Request.Path) ? OpenAiBody(statusCode, message) : OllamaBody(message);
+        context.Response.ContentLength = body.Length;
         await context.Response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
     }
 

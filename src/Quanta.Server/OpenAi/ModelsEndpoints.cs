@@ -30,7 +30,8 @@ internal static class ModelsEndpoints
 
     static Task Retrieve(HttpContext context)
     {
-        var id = context.Request.RouteValues["id"] as string ?? "";
+        // A catch-all keeps an escaped slash escaped; clients escape the one in "team/llama:v1".
+        var id = Uri.UnescapeDataString(context.Request.RouteValues["id"] as string ?? "");
         var name = ModelNames.Parse(id);
         var store = context.RequestServices.GetRequiredService<ModelStore>();
         if (store.TryGetManifest(name) is null)
