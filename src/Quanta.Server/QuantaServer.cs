@@ -56,7 +56,7 @@ public sealed partial class QuantaServer : IAsyncDisposable
             logging.SetMinimumLevel(options.LogLevel);
             // ASP.NET's own request lines would repeat ours; its warnings and errors still show.
             logging.AddFilter("Microsoft", LogLevel.Warning);
-            logging.AddProvider(new LogfmtLoggerProvider(options.LogWriter ?? Console.Error));
+            logging.AddProvider(new LogfmtLoggerProvider(options.LogWriter ?? Console.Error, stackTraces: options.LogLevel <= LogLevel.Debug));
         });
         var store = new ModelStore(options.StoreRoot);
         builder.Services.AddSingleton(store);
@@ -80,7 +80,7 @@ public sealed partial class QuantaServer : IAsyncDisposable
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is not OperationCanceledException and not IOException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             await app.DisposeAsync().ConfigureAwait(false);
             throw new IOException($"cannot listen on {options.Listen}: {e.Message}", e);

@@ -8,11 +8,14 @@ namespace Quanta.Server.Logging;
 /// Log lines as Ollama's server writes them (Go's slog text handler): <c>time=… level=INFO source=… msg="…"</c> followed
 /// by the event's fields as <c>key=value</c>, one line per event, on one writer (stderr for <c>quanta serve</c>), so
 /// that tools that read logfmt can filter on <c>status=</c>, <c>path=</c> and the rest. An exception adds its type and
-/// message as <c>error=</c>, and its stack trace only below the Error level's events.
+/// message as <c>error=</c>; its stack trace follows only when asked for (<c>QUANTA_DEBUG</c>), so that a log stays one line
+/// per event.
 /// </summary>
-public sealed class LogfmtLoggerProvider(TextWriter writer) : ILoggerProvider
+public sealed class LogfmtLoggerProvider(TextWriter writer, bool stackTraces = false) : ILoggerProvider
 {
     readonly Lock _lock = new();
+
+    bool StackTraces => stackTraces;
 
     public ILogger CreateLogger(string categoryName) => new LogfmtLogger(this, categoryName);
 
@@ -63,7 +66,7 @@ public sealed class LogfmtLoggerProvider(TextWriter writer) : ILoggerProvider
             if (exception is not null)
             {
                 Pair(sb, "error", $"{exception.GetType().Name}: {exception.Message}");
-                if (logLevel >= LogLevel.Error)
+                if (provider.StackTraces)
                 {
                     sb.Append('\n').Append(exception);
                 }
