@@ -142,4 +142,31 @@ public sealed class OllamaCreateEndpointTests
         Assert.EndsWith("this GGUF is not a LoRA adapter (general.type is not \"adapter\")", last.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Null(server.Store.TryGetManifest(ModelName.Parse("m")));
     }
+
+    [Fact]
+    public async Task An_upload_the_client_abandons_leaves_nothing_and_one_log_line()
+    {
+        await using var server = await TestServer.StartAsync();
+        var (bytes, digest) = TestServer.Fixture();
+        using (var client = new System.Net.Sockets.TcpClient())
+        {
+            await client.ConnectAsync(IPAddress.Loopback, server.Address.Port);
+            var stream = client.GetStream();
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+                $"POST /api/blobs/{digest} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {bytes.Length}\r\n\r\n"));
+            await stream.WriteAsync(bytes.AsMemory(0, bytes.Length / 2));
+            await stream.FlushAsync();
+            await Task.Delay(200);
+        }
+
+        // The server notices, cleans up and says so in one line.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!server.Log.Contains("client disconnected", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        Assert.Contains($"msg=\"client disconnected: POST /api/blobs/{digest}\"", server.Log, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", server.Log, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFiles(server.Store.BlobsDirectory));
+    }
 }
