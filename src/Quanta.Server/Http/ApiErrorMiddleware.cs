@@ -19,7 +19,7 @@ public sealed partial class ApiErrorMiddleware(RequestDelegate next, ILogger<Api
         {
             await next(context).ConfigureAwait(false);
         }
-        catch (Exception e) when (context.RequestAborted.IsCancellationRequested && e is OperationCanceledException or IOException)
+        catch (Exception e) when (IsDisconnect(context, e))
         {
             LogDisconnected(logger, context.Request.Method, context.Request.Path.Value ?? "");
             context.Response.StatusCode = ApiErrors.ClientClosedRequest;
@@ -50,6 +50,17 @@ public sealed partial class ApiErrorMiddleware(RequestDelegate next, ILogger<Api
             await ApiErrors.WriteAsync(context, StatusCodes.Status500InternalServerError, e.Message).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// The client went away: the request was aborted, or its body ended before its Content-Length (Kestrel reports that
+    /// as a bad request, sometimes before it marks the request aborted).
+    /// </summary>
+    static bool IsDisconnect(HttpContext context, Exception e) =>
+        context.RequestAborted.IsCancellationRequested && e is OperationCanceledException or IOException
+        || e is BadHttpRequestException bad && bad.Message.StartsWith(UnexpectedEnd, StringComparison.Ordinal);
+
+    /// <summary>Kestrel's message for a body cut short (CoreStrings.BadRequest_UnexpectedEndOfRequestContent).</summary>
+    const string UnexpectedEnd = "Unexpected end of request content";
 
     [LoggerMessage(Level = LogLevel.Information, Message = "client disconnected: {Method} {Path}")]
     static partial void LogDisconnected(ILogger logger, string method, string path);

@@ -9,8 +9,15 @@ namespace Quanta.Server.Ollama;
 /// <summary>A chat message; images are base64 in JSON (Go's []byte).</summary>
 public sealed record Message
 {
+    /// <summary>Lower-cased as it is read, as Ollama's Message.UnmarshalJSON does.</summary>
     [JsonPropertyName("role")]
-    public string Role { get; init; } = "";
+    public string Role
+    {
+        get => _role;
+        init => _role = value.ToLowerInvariant();
+    }
+
+    readonly string _role = "";
 
     [JsonPropertyName("content")]
     public string Content { get; init; } = "";

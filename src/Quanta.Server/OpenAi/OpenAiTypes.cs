@@ -29,6 +29,13 @@ public sealed record OpenAiModelList
     public required IReadOnlyList<OpenAiModel> Data { get; init; }
 }
 
+[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true)]
 [JsonSerializable(typeof(OpenAiModel))]
 [JsonSerializable(typeof(OpenAiModelList))]
+[JsonSerializable(typeof(ChatCompletionRequest))]
+[JsonSerializable(typeof(ChatCompletion))]
+[JsonSerializable(typeof(CompletionRequest))]
+[JsonSerializable(typeof(Completion))]
+[JsonSerializable(typeof(EmbeddingsRequest))]
+[JsonSerializable(typeof(EmbeddingList))]
 internal sealed partial class OpenAiJson : JsonSerializerContext;

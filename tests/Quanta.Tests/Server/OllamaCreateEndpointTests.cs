@@ -165,7 +165,7 @@ public sealed class OllamaCreateEndpointTests
         {
             await Task.Delay(50);
         }
-        Assert.Contains($"msg=\"client disconnected: POST /api/blobs/{digest}\"", server.Log, StringComparison.Ordinal);
+        Assert.True(server.Log.Contains($"msg=\"client disconnected: POST /api/blobs/{digest}\"", StringComparison.Ordinal), server.Log);
         Assert.DoesNotContain("   at ", server.Log, StringComparison.Ordinal);
         Assert.Empty(Directory.EnumerateFiles(server.Store.BlobsDirectory));
     }
