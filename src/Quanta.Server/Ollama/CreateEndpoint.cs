@@ -51,7 +51,7 @@ internal static partial class CreateEndpoint
         string? checkpointDirectory = null;
         try
         {
-            var instructions = Instructions(request, store, ref checkpointDirectory);
+            var instructions = Instructions(request, store, name, ref checkpointDirectory);
             Modelfile modelfile;
             try
             {
@@ -77,7 +77,7 @@ internal static partial class CreateEndpoint
         path == "." || path.Length > 0 && !path.Contains('\\', StringComparison.Ordinal) && !path.Contains('\0', StringComparison.Ordinal)
             && path.Split('/').All(e => e.Length > 0 && e != "." && e != "..");
 
-    static List<ModelfileInstruction> Instructions(CreateRequest request, ModelStore store, ref string? checkpointDirectory)
+    static List<ModelfileInstruction> Instructions(CreateRequest request, ModelStore store, ModelName name, ref string? checkpointDirectory)
     {
         var instructions = new List<ModelfileInstruction>();
         if (!string.IsNullOrEmpty(request.From))
@@ -93,8 +93,8 @@ internal static partial class CreateEndpoint
         {
             if (files.Keys.Any(f => f.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)))
             {
-                checkpointDirectory = LinkCheckpoint(store, files);
-                instructions.Add(new(ModelfileCommand.From, null, checkpointDirectory));
+                checkpointDirectory = Path.Combine(store.Root, $".quanta-create.{Guid.NewGuid():N}");
+                instructions.Add(new(ModelfileCommand.From, null, LinkCheckpoint(store, files, Path.Combine(checkpointDirectory, name.Model))));
             }
             else
             {
@@ -172,25 +172,17 @@ internal static partial class CreateEndpoint
     }
 
     /// <summary>
-    /// A checkpoint's files, named as the client named them, as links to their blobs in a folder of their own inside
-    /// the store (Ollama links them the same way), for the converter to read as a checkpoint directory.
+    /// A checkpoint's files, named as the client named them, as links to their blobs in <paramref name="directory"/>
+    /// (inside the store; Ollama links them the same way), for the converter to read as a checkpoint directory. The
+    /// folder is named after the model, which the converter takes for <c>general.name</c>.
     /// </summary>
-    static string LinkCheckpoint(ModelStore store, Dictionary<string, string> files)
+    static string LinkCheckpoint(ModelStore store, Dictionary<string, string> files, string directory)
     {
-        var directory = Path.Combine(store.Root, $".quanta-create.{Guid.NewGuid():N}");
-        try
+        foreach (var (path, digest) in files)
         {
-            foreach (var (path, digest) in files)
-            {
-                var link = Path.GetFullPath(Path.Combine(directory, path));
-                Directory.CreateDirectory(Path.GetDirectoryName(link)!);
-                File.CreateSymbolicLink(link, ExistingBlob(store, digest));
-            }
-        }
-        catch
-        {
-            TryDeleteDirectory(directory);
-            throw;
+            var link = Path.GetFullPath(Path.Combine(directory, path));
+            Directory.CreateDirectory(Path.GetDirectoryName(link)!);
+            File.CreateSymbolicLink(link, ExistingBlob(store, digest));
         }
         return directory;
     }
@@ -239,13 +231,23 @@ internal static partial class CreateEndpoint
 
         var output = new NdjsonStream(context);
         var last = "";
-        await foreach (var line in lines.Reader.ReadAllAsync(cancellation).ConfigureAwait(false))
+        try
         {
-            last = line;
-            if (stream)
+            await foreach (var line in lines.Reader.ReadAllAsync(cancellation).ConfigureAwait(false))
             {
-                await output.WriteAsync(new ProgressResponse { Status = line }, OllamaJson.Default.ProgressResponse).ConfigureAwait(false);
+                last = line;
+                if (stream)
+                {
+                    await output.WriteAsync(new ProgressResponse { Status = line }, OllamaJson.Default.ProgressResponse).ConfigureAwait(false);
+                }
             }
+        }
+        catch
+        {
+            // The client went away: the create stops at its next check; wait for it to have cleaned up (its blobs,
+            // the lock) before the request ends and the checkpoint links go.
+            await creation.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
+            throw;
         }
         try
         {

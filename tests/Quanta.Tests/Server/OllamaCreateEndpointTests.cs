@@ -169,4 +169,37 @@ public sealed class OllamaCreateEndpointTests
         Assert.DoesNotContain("   at ", server.Log, StringComparison.Ordinal);
         Assert.Empty(Directory.EnumerateFiles(server.Store.BlobsDirectory));
     }
+
+    [Fact]
+    public async Task Create_from_an_uploaded_Hugging_Face_checkpoint_converts_it_as_convert_hf_to_gguf_does()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var checkpoint = new Quanta.Tests.Cli.TempDirectory();
+        Quanta.Tests.Conversion.TinyCheckpoint.Write("llama", checkpoint.Path);
+        var files = new Dictionary<string, string>();
+        foreach (var file in Directory.EnumerateFiles(checkpoint.Path))
+        {
+            var bytes = File.ReadAllBytes(file);
+            var digest = "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+            Assert.Equal(HttpStatusCode.Created, (await server.Http.PostAsync($"/api/blobs/{digest}", new ByteArrayContent(bytes))).StatusCode);
+            files[Path.GetFileName(file)] = digest;
+        }
+
+        // Named like the golden checkpoint's folder, which the converter takes for general.name.
+        var response = await server.PostJsonAsync("/api/create", JsonSerializer.Serialize(new { model = "llama", files }));
+
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("""{"status":"converting model"}""", lines[0]);
+        Assert.Equal("""{"status":"success"}""", lines[^1]);
+        var model = StoredModel.Load(server.Store, ModelName.Parse("llama"));
+        using (var gguf = Quanta.Formats.Gguf.GgufFile.Open(model.ModelPath))
+        {
+            var expected = Quanta.Tests.Conversion.ExpectedConversion.Load(
+                Path.Combine(Quanta.Tests.Conversion.TinyCheckpoint.FixtureDirectory("llama"), "expected.bf16.json"));
+            Quanta.Tests.Conversion.ExpectedConversion.AssertMatches(expected, gguf, includeTokenizer: true);
+        }
+        // The links to the blobs are gone with the request; the blobs stay for a later create.
+        Assert.Empty(Directory.EnumerateDirectories(server.StoreRoot, ".quanta-create.*"));
+        Assert.All(files.Values, digest => Assert.True(File.Exists(server.Store.BlobPath(digest))));
+    }
 }
