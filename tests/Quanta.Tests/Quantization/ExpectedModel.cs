@@ -44,9 +44,12 @@ internal static class ExpectedModel
 
     public sealed record Expected(int FileType, IReadOnlyList<Tensor> Tensors);
 
-    public static Expected Load(string preset)
+    public static Expected Load(string preset) => LoadFile(Path.Combine(Directory, $"tiny-llama.{preset}.expected.json"));
+
+    /// <summary>A record in this layout at <paramref name="path"/> (other models' llama-quantize outputs use it too).</summary>
+    public static Expected LoadFile(string path)
     {
-        using var json = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Directory, $"tiny-llama.{preset}.expected.json")));
+        using var json = JsonDocument.Parse(File.ReadAllBytes(path));
         var root = json.RootElement;
         var tensors = root.GetProperty("tensors").EnumerateArray().Select(t => new Tensor(
             t.GetProperty("name").GetString()!,
