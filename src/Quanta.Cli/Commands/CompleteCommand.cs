@@ -108,13 +108,13 @@ internal static class CompleteCommand
     internal sealed record Options(
         string Model, string? Prompt, string? File, int Predict, SamplingParameters Sampling, int ContextSize, int Threads, bool Ids);
 
-    static void Run(CliContext context, Options options, CancellationToken cancellationToken)
+    internal static void Run(CliContext context, Options options, CancellationToken cancellationToken)
     {
-        LogitsCommand.RequireFile(options.Model);
+        InputFile.Require(options.Model, ".gguf file");
         byte[] text;
         if (options.File is { } path)
         {
-            LogitsCommand.RequireFile(path);
+            InputFile.Require(path);
             text = File.ReadAllBytes(path);
         }
         else

@@ -37,7 +37,7 @@ internal static class InspectCommand
 
     internal static void Run(CliContext context, string path, bool listTensors, bool json, CancellationToken cancellationToken)
     {
-        RequireFile(path);
+        InputFile.Require(path, ".gguf file");
         cancellationToken.ThrowIfCancellationRequested();
         if (ImatrixReport.IsImatrix(path))
         {
@@ -55,18 +55,6 @@ internal static class InspectCommand
         {
             WriteReport(context.CreateReportWriter(), model, summary, listTensors);
         }
-    }
-
-    /// <summary>A plain "not found" beats the memory mapper's wording, and a directory deserves its own message.</summary>
-    static void RequireFile(string path)
-    {
-        if (File.Exists(path))
-        {
-            return;
-        }
-        throw new UserErrorException(Directory.Exists(path)
-            ? $"{path}: is a directory; give the path of a .gguf file"
-            : $"{path}: file not found");
     }
 
     static void WriteReport(IReportWriter report, GgufFile model, ModelSummary summary, bool listTensors)

@@ -55,12 +55,12 @@ internal static class LogitsCommand
     internal static void Run(string modelPath, string? textPath, string? tokensPath, string outputPath, string? tokensOutPath, int threads, CancellationToken cancellationToken)
     {
         var ids = textPath is null ? ReadTokens(tokensPath ?? throw new ArgumentNullException(nameof(tokensPath))) : null;
-        RequireFile(modelPath);
+        InputFile.Require(modelPath, ".gguf file");
         using var file = GgufFile.Open(modelPath);
         using var model = LlamaModel.Load(file, threads);
         if (textPath is not null)
         {
-            RequireFile(textPath);
+            InputFile.Require(textPath);
             var text = File.ReadAllBytes(textPath);
             ids = new Tokenizer(Vocabulary.Load(file)).Tokenize(text, addSpecial: true, parseSpecial: false);
             if (ids.Length == 0)
@@ -97,7 +97,7 @@ internal static class LogitsCommand
 
     static int[] ReadTokens(string path)
     {
-        RequireFile(path);
+        InputFile.Require(path);
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllBytes(path));
@@ -115,14 +115,6 @@ internal static class LogitsCommand
         catch (JsonException e)
         {
             throw new UserErrorException($"{path}: not valid JSON ({e.Message})", e);
-        }
-    }
-
-    internal static void RequireFile(string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new UserErrorException(Directory.Exists(path) ? $"{path} is a directory, not a file" : $"{path}: no such file");
         }
     }
 

@@ -70,7 +70,7 @@ internal static class PerplexityCommand
 
     static void Run(CliContext context, Options options, CancellationToken cancellationToken)
     {
-        RequireFile(options.Model);
+        InputFile.Require(options.Model, ".gguf file");
         using var gguf = GgufFile.Open(options.Model);
         var vocabulary = Vocabulary.Load(gguf);
         if (vocabulary.AddEos)
@@ -99,7 +99,7 @@ internal static class PerplexityCommand
 
     static void RunPerplexity(CliContext context, LlamaModel llama, Tokenizer tokenizer, Options options, int? bos, CancellationToken cancellationToken)
     {
-        RequireFile(options.Text!);
+        InputFile.Require(options.Text!);
         var text = File.ReadAllBytes(options.Text!).AsSpan();
         if (text.Length > 0 && text[^1] == (byte)'\n')
         {
@@ -141,7 +141,7 @@ internal static class PerplexityCommand
 
     static void RunKlDivergence(CliContext context, LlamaModel llama, Options options, int? bos, CancellationToken cancellationToken)
     {
-        RequireFile(options.BaseFile!);
+        InputFile.Require(options.BaseFile!);
         using var stream = new FileStream(options.BaseFile!, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
         var statistics = Perplexity.MeasureKlDivergence(llama, stream, options.BaseFile!, options.Context, bos, (chunk, running) =>
         {
@@ -154,14 +154,6 @@ internal static class PerplexityCommand
         if (statistics.FormatReport() is { } report)
         {
             context.Out.Write(report);
-        }
-    }
-
-    static void RequireFile(string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new UserErrorException(Directory.Exists(path) ? $"{path} is a directory, not a file" : $"{path}: no such file");
         }
     }
 

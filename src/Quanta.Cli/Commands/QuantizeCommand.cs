@@ -380,12 +380,7 @@ internal static class QuantizeCommand
 
     internal static void Run(CliContext context, Request request, CancellationToken cancellationToken)
     {
-        if (!File.Exists(request.Input))
-        {
-            throw new UserErrorException(Directory.Exists(request.Input)
-                ? $"{request.Input}: is a directory; give the path of a .gguf file"
-                : $"{request.Input}: file not found");
-        }
+        InputFile.Require(request.Input, ".gguf file");
         using var model = GgufFile.Open(request.Input);
         QuantizationJob job;
         try

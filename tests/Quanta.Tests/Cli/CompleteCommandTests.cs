@@ -127,7 +127,7 @@ public sealed partial class CompleteCommandTests(GoldenModelFiles files) : IClas
 
         var missing = CliRunner.Run("complete", "-m", dir.File("none.gguf"), "-p", "Hi");
         Assert.Equal(ExitCodes.BadInput, missing.ExitCode);
-        Assert.Contains("no such file", Assert.Single(missing.ErrorLines), StringComparison.Ordinal);
+        Assert.Equal($"error: {dir.File("none.gguf")}: file not found", Assert.Single(missing.ErrorLines));
 
         var bert = new RawGguf().String("general.architecture", "bert").WriteTo(dir.File("bert.gguf"));
         var unsupported = CliRunner.Run("complete", "-m", bert, "-p", "Hi");
