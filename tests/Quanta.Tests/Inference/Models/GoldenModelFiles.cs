@@ -15,8 +15,9 @@ public sealed class GoldenModelFiles : IDisposable
     readonly Lock _lock = new();
 
     /// <summary>
-    /// The file for <paramref name="model"/> (llama, mistral, gemma) and type (f32 and q8_0 converted, q4km or any
-    /// other <c>quanta quantize</c> preset name quantized from f32), built on first use.
+    /// The file for <paramref name="model"/> (llama, mistral, gemma, or any recipe in Fixtures/convert) and type (f32
+    /// and q8_0 converted, q4km or any other <c>quanta quantize</c> preset name quantized from f32), built on first
+    /// use. <c>llama-moe</c> is <see cref="MoeModelFile"/> made from llama's f32 file; its other types are quantized.
     /// </summary>
     public string Path(string model, string type)
     {
@@ -27,9 +28,14 @@ public sealed class GoldenModelFiles : IDisposable
                 return known;
             }
             var output = System.IO.Path.Combine(_root, $"{model}.{type}.gguf");
-            if (type is not ("f32" or "q8_0"))
+            if (model == "llama-moe" && type == "f32")
             {
-                Check(CliRunner.Run("quantize", Path(model, "f32"), output, type == "q4km" ? "Q4_K_M" : type));
+                Directory.CreateDirectory(_root);
+                MoeModelFile.Write(Path("llama", "f32"), output);
+            }
+            else if (type is not ("f32" or "q8_0") || model == "llama-moe")
+            {
+                Check(CliRunner.Run("quantize", Path(model, "f32"), output, type switch { "q4km" => "Q4_K_M", "q8_0" => "Q8_0", _ => type }));
             }
             else
             {
