@@ -8,8 +8,8 @@ namespace Quanta.Inference.Models;
 
 /// <summary>
 /// The forward pass of the llama-like transformers as llama.cpp builds their graphs: llama (and mistral, which
-/// llama.cpp's converter writes as <c>llama</c>; with Mixtral-style experts too), qwen2, qwen3, gemma, gemma2, gemma3
-/// (text) and phi3. This class is the skeleton they share — embedding, the block loop (norm, attention over the KV
+/// llama.cpp's converter writes as <c>llama</c>; with Mixtral-style experts too), qwen2, qwen2moe, qwen3, gemma,
+/// gemma2, gemma3 (text) and phi3. This class is the skeleton they share — embedding, the block loop (norm, attention over the KV
 /// cache, residual, norm, feed-forward, residual), the output norm and matrix — and each family's file
 /// (<see cref="LlamaFamily"/>, <see cref="QwenFamily"/>, <see cref="GemmaFamily"/>, <see cref="Phi3Family"/>) says which
 /// tensors a block has and how it differs. Weights are read in place from the mapped GGUF; activations go through
@@ -313,7 +313,7 @@ public sealed class LlamaModel : IDisposable
         if (layer.Experts is { } experts)
         {
             // Forward reads all its input before it writes any output, so both can be ws.Cur.
-            experts.Forward(_matMul, ws.Cur, n, e, ws.Cur, ws.Experts);
+            experts.Forward(_matMul, ws.Cur, n, e, ws.Cur, ws.Experts, _width);
             return;
         }
         var gate = ws.Gate.AsSpan(0, n * ff);

@@ -1,14 +1,17 @@
+using System.Runtime.InteropServices;
 using Quanta.Formats.Gguf;
 using Quanta.Inference.Kernels;
 
 namespace Quanta.Inference.Models;
 
 /// <summary>
-/// A Mixtral-style routed feed-forward as llama.cpp's <c>llm_build_moe_ffn</c> builds it for llama: router logits
-/// (<c>ffn_gate_inp</c>), their softmax, the top-k experts by <c>ggml_argsort</c> (descending), the chosen
-/// probabilities renormalised by their sum, each chosen expert's SwiGLU (<c>ffn_{gate,up,down}_exps</c>, one
+/// A routed feed-forward as llama.cpp's <c>llm_build_moe_ffn</c> builds it for llama (Mixtral) and qwen2moe: router
+/// logits (<c>ffn_gate_inp</c>), their softmax, the top-k experts by <c>ggml_argsort</c> (descending), the chosen
+/// probabilities (llama: renormalised by their sum), each chosen expert's SwiGLU (<c>ffn_{gate,up,down}_exps</c>, one
 /// <c>[columns, rows, experts]</c> tensor each, read in place expert by expert), and the experts' outputs times their
-/// weights added in rank order. Tokens are grouped by expert so each expert's rows are read once per batch.
+/// weights added in rank order. qwen2moe adds a shared expert (<c>ffn_{gate,up,down}_shexp</c>) whose output is
+/// scaled by <c>sigmoid(ffn_gate_inp_shexp·x)</c> (computed as llama.cpp does, <c>silu(s)/s</c>). Tokens are grouped
+/// by expert so each expert's rows are read once per batch.
 /// </summary>
 internal sealed class MixtureOfExperts
 {
@@ -18,9 +21,13 @@ internal sealed class MixtureOfExperts
     readonly LinearWeights[] _down;
     readonly int _used;
     readonly int _feedForward;
+    readonly bool _normalize;
+    readonly SharedExpert? _shared;
 
-    MixtureOfExperts(LinearWeights router, LinearWeights[] gate, LinearWeights[] up, LinearWeights[] down, int used, int feedForward)
+    MixtureOfExperts(LinearWeights router, LinearWeights[] gate, LinearWeights[] up, LinearWeights[] down, int used, int feedForward, bool normalize, SharedExpert? shared)
     {
+        _normalize = normalize;
+        _shared = shared;
         _router = router;
         _gate = gate;
         _up = up;
@@ -35,7 +42,22 @@ internal sealed class MixtureOfExperts
 
     public int ExpertsUsed => _used;
 
-    public static MixtureOfExperts Load(ModelTensors tensors, TransformerHyperparameters hp, int layer)
+    /// <summary>The widest feed-forward of a token: a routed expert's or the shared one's.</summary>
+    public int ScratchFeedForwardLength => Math.Max(_feedForward, _shared?.Gate.Rows ?? 0);
+
+    /// <summary>
+    /// qwen2moe's always-on expert: its SwiGLU matrices and the vector whose dot with the input, through a sigmoid,
+    /// scales its output.
+    /// </summary>
+    internal sealed record SharedExpert(float[] GateInput, LinearWeights Gate, LinearWeights Up, LinearWeights Down);
+
+    /// <summary>
+    /// The experts of block <paramref name="layer"/>: llama's (weights renormalised, experts as wide as
+    /// <c>feed_forward_length</c>) or, with <paramref name="qwen2Moe"/>, qwen2moe's (weights as the softmax gives them,
+    /// <c>expert_feed_forward_length</c> or <c>feed_forward_length / expert_used_count</c> wide, and a shared expert
+    /// <c>expert_shared_feed_forward_length</c> or <c>feed_forward_length</c> wide).
+    /// </summary>
+    public static MixtureOfExperts Load(ModelTensors tensors, TransformerHyperparameters hp, int layer, bool qwen2Moe = false)
     {
         var arch = hp.Architecture;
         var n = hp.ExpertCount;
@@ -44,20 +66,33 @@ internal sealed class MixtureOfExperts
             throw new GgufFormatException($"{arch}.expert_used_count ({hp.ExpertUsedCount}) should be between 1 and {arch}.expert_count ({n})");
         }
         var e = hp.EmbeddingLength;
-        var ff = TransformerHyperparameters.OptionalInt(tensors.File.Metadata, $"{arch}.expert_feed_forward_length") ?? hp.FeedForwardLength;
+        var metadata = tensors.File.Metadata;
+        var ff = TransformerHyperparameters.OptionalInt(metadata, $"{arch}.expert_feed_forward_length") is { } expertLength and > 0
+            ? expertLength
+            : qwen2Moe ? hp.FeedForwardLength / hp.ExpertUsedCount : hp.FeedForwardLength;
         string Name(string part) => $"blk.{layer}.{part}.weight";
         var router = tensors.Matrix(Name("ffn_gate_inp"), e, n);
         var gate = tensors.Require(Name("ffn_gate_exps"), e, ff, n);
         var up = tensors.Require(Name("ffn_up_exps"), e, ff, n);
         var down = tensors.Require(Name("ffn_down_exps"), ff, e, n);
         LinearWeights[] Experts(GgufTensor t) => [.. Enumerable.Range(0, n).Select(i => ModelTensors.Expert(t, i))];
-        return new MixtureOfExperts(router, Experts(gate), Experts(up), Experts(down), hp.ExpertUsedCount, ff);
+        SharedExpert? shared = null;
+        if (qwen2Moe)
+        {
+            var sharedLength = TransformerHyperparameters.OptionalInt(metadata, $"{arch}.expert_shared_feed_forward_length") is { } s and > 0 ? s : hp.FeedForwardLength;
+            shared = new SharedExpert(
+                tensors.Vector(Name("ffn_gate_inp_shexp"), e),
+                tensors.Matrix(Name("ffn_gate_shexp"), e, sharedLength),
+                tensors.Matrix(Name("ffn_up_shexp"), e, sharedLength),
+                tensors.Matrix(Name("ffn_down_shexp"), sharedLength, e));
+        }
+        return new MixtureOfExperts(router, Experts(gate), Experts(up), Experts(down), hp.ExpertUsedCount, ff, normalize: !qwen2Moe, shared);
     }
 
     /// <summary>
     /// <paramref name="output"/> (<c>tokens × n_embd</c>) = the routed feed-forward of <paramref name="input"/>.
     /// </summary>
-    public void Forward(MatMul matMul, float[] input, int tokens, int embedding, float[] output, Scratch scratch)
+    public void Forward(MatMul matMul, float[] input, int tokens, int embedding, float[] output, Scratch scratch, KernelWidth width)
     {
         scratch.Ensure(tokens, embedding, this);
         var experts = ExpertCount;
@@ -75,11 +110,14 @@ internal sealed class MixtureOfExperts
                 weights[s] = probabilities[chosen[s]];
                 sum += weights[s];
             }
-            // ggml_sum_rows (summed in double, rounded once) then ggml_div.
-            var total = (float)sum;
-            for (var s = 0; s < _used; s++)
+            if (_normalize)
             {
-                weights[s] /= total;
+                // ggml_sum_rows (summed in double, rounded once) then ggml_div.
+                var total = (float)sum;
+                for (var s = 0; s < _used; s++)
+                {
+                    weights[s] /= total;
+                }
             }
         }
         for (var x = 0; x < experts; x++)
@@ -109,6 +147,11 @@ internal sealed class MixtureOfExperts
                 scratch.Down.AsSpan(i * embedding, embedding).CopyTo(scratch.ExpertOutputs.AsSpan(scratch.Slots[i] * embedding, embedding));
             }
         }
+        if (_shared is { } shared)
+        {
+            RunShared(matMul, shared, input, tokens, embedding, scratch, width);
+        }
+        // Everything that reads the input is done: output may be the same array.
         for (var t = 0; t < tokens; t++)
         {
             var y = output.AsSpan(t * embedding, embedding);
@@ -123,8 +166,42 @@ internal sealed class MixtureOfExperts
                     y[i] = s == 0 ? v : y[i] + v;
                 }
             }
+            if (_shared is not null)
+            {
+                // ggml_add(moe_out, ffn_shexp_out).
+                var sharedOutput = scratch.Shared.AsSpan(t * embedding, embedding);
+                for (var i = 0; i < embedding; i++)
+                {
+                    y[i] += sharedOutput[i];
+                }
+            }
         }
     }
+
+    /// <summary>The shared expert's output, already scaled by its gate, into <c>scratch.Shared</c>.</summary>
+    static void RunShared(MatMul matMul, SharedExpert shared, float[] input, int tokens, int embedding, Scratch scratch, KernelWidth width)
+    {
+        var ff = shared.Gate.Rows;
+        var x = input.AsSpan(0, tokens * embedding);
+        matMul.Multiply(shared.Gate, x, tokens, scratch.Gate);
+        matMul.Multiply(shared.Up, x, tokens, scratch.Up);
+        Activations.SiluTimes(scratch.Gate.AsSpan(0, tokens * ff), scratch.Up.AsSpan(0, tokens * ff));
+        matMul.Multiply(shared.Down, scratch.Gate.AsSpan(0, tokens * ff), tokens, scratch.Shared);
+        var gateInput = MemoryMarshal.AsBytes(shared.GateInput.AsSpan());
+        for (var t = 0; t < tokens; t++)
+        {
+            // ffn_gate_inp_shexp is an F32 vector: a one-row F32 mul_mat, then ggml_div(ggml_silu(s), s).
+            var s = SharedGateDot.Dot(gateInput, MemoryMarshal.AsBytes(x.Slice(t * embedding, embedding)), embedding, width);
+            var gate = s / (1f + MathF.Exp(-s)) / s;
+            var row = scratch.Shared.AsSpan(t * embedding, embedding);
+            for (var i = 0; i < embedding; i++)
+            {
+                row[i] *= gate;
+            }
+        }
+    }
+
+    static readonly F32Dot SharedGateDot = new();
 
     /// <summary>ggml_soft_max without mask or scale: max subtracted, exponentials summed in double, float reciprocal.</summary>
     static void Softmax(Span<float> x)
@@ -193,9 +270,11 @@ internal sealed class MixtureOfExperts
 
         public float[] ExpertOutputs { get; private set; } = [];
 
+        public float[] Shared { get; private set; } = [];
+
         public void Ensure(int tokens, int embedding, MixtureOfExperts moe)
         {
-            if (tokens <= _tokens && Gate.Length >= tokens * moe.FeedForwardLength && RouterLogits.Length >= tokens * moe.ExpertCount)
+            if (tokens <= _tokens && Gate.Length >= tokens * moe.ScratchFeedForwardLength && RouterLogits.Length >= tokens * moe.ExpertCount)
             {
                 return;
             }
@@ -206,10 +285,11 @@ internal sealed class MixtureOfExperts
             Weights = new float[tokens * moe.ExpertsUsed];
             Gathered = new float[tokens * embedding];
             Slots = new int[tokens];
-            Gate = new float[tokens * moe.FeedForwardLength];
-            Up = new float[tokens * moe.FeedForwardLength];
+            Gate = new float[tokens * moe.ScratchFeedForwardLength];
+            Up = new float[tokens * moe.ScratchFeedForwardLength];
             Down = new float[tokens * embedding];
             ExpertOutputs = new float[tokens * moe.ExpertsUsed * embedding];
+            Shared = new float[tokens * embedding];
         }
     }
 }

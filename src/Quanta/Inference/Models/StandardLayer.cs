@@ -15,6 +15,9 @@ internal static class StandardLayer
         public bool QueryKeyNorms { get; init; }
 
         public bool PostNorms { get; init; }
+
+        /// <summary>qwen2moe's experts: weights not renormalised, and a shared expert.</summary>
+        public bool Qwen2Experts { get; init; }
     }
 
     internal enum Presence
@@ -37,7 +40,7 @@ internal static class StandardLayer
             Presence.Optional => tensors.OptionalVector(Name(part, "bias"), length),
             _ => null,
         };
-        var moe = hp.ExpertCount > 0 && tensors.File.FindTensor(Name("ffn_gate_inp")) is not null;
+        var moe = parts.Qwen2Experts || (hp.ExpertCount > 0 && tensors.File.FindTensor(Name("ffn_gate_inp")) is not null);
         return new TransformerLayer
         {
             AttentionNorm = tensors.Vector(Name("attn_norm"), e),
@@ -56,7 +59,7 @@ internal static class StandardLayer
             Gate = moe ? null : tensors.Matrix(Name("ffn_gate"), e, hp.FeedForwardLength),
             Up = moe ? null : tensors.Matrix(Name("ffn_up"), e, hp.FeedForwardLength),
             Down = moe ? null : tensors.Matrix(Name("ffn_down"), hp.FeedForwardLength, e),
-            Experts = moe ? MixtureOfExperts.Load(tensors, hp, layer) : null,
+            Experts = moe ? MixtureOfExperts.Load(tensors, hp, layer, parts.Qwen2Experts) : null,
             FeedForwardPostNorm = parts.PostNorms ? tensors.Vector(Name("post_ffw_norm"), e) : null,
             SlidingWindow = slidingWindow,
             RopeFreqBase = ropeFreqBase,

@@ -17,7 +17,8 @@ public sealed class GoldenModelFiles : IDisposable
     /// <summary>
     /// The file for <paramref name="model"/> (llama, mistral, gemma, or any recipe in Fixtures/convert) and type (f32
     /// and q8_0 converted, q4km or any other <c>quanta quantize</c> preset name quantized from f32), built on first
-    /// use. <c>llama-moe</c> is <see cref="MoeModelFile"/> made from llama's f32 file; its other types are quantized.
+    /// use. <c>llama-moe</c> and <c>qwen2moe</c> are <see cref="MoeModelFile"/>s made from llama's and qwen2's f32 files;
+    /// their other types are quantized.
     /// </summary>
     public string Path(string model, string type)
     {
@@ -28,12 +29,12 @@ public sealed class GoldenModelFiles : IDisposable
                 return known;
             }
             var output = System.IO.Path.Combine(_root, $"{model}.{type}.gguf");
-            if (model == "llama-moe" && type == "f32")
+            if (model is "llama-moe" or "qwen2moe" && type == "f32")
             {
                 Directory.CreateDirectory(_root);
-                MoeModelFile.Write(Path("llama", "f32"), output);
+                MoeModelFile.Write(Path(model == "qwen2moe" ? "qwen2" : "llama", "f32"), output, qwen2Moe: model == "qwen2moe");
             }
-            else if (type is not ("f32" or "q8_0") || model == "llama-moe")
+            else if (type is not ("f32" or "q8_0") || model is "llama-moe" or "qwen2moe")
             {
                 Check(CliRunner.Run("quantize", Path(model, "f32"), output, type switch { "q4km" => "Q4_K_M", "q8_0" => "Q8_0", _ => type }));
             }
