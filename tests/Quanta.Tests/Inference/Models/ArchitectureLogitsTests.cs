@@ -12,7 +12,8 @@ namespace Quanta.Tests.Inference.Models;
 /// <summary>
 /// Every family beyond llama/mistral/gemma against llama.cpp (Fixtures/runtime, README there says how each was made):
 /// tiny checkpoints from the recipes in Fixtures/convert (qwen2, qwen3, gemma2, gemma3, phi3, phi3-longrope) converted
-/// by <c>quanta convert</c>, a Mixtral-style llama and a qwen2moe with its shared expert (<see cref="MoeModelFile"/>). Same argmax at every position,
+/// by <c>quanta convert</c>, a Mixtral-style llama and a qwen2moe with its shared expert (<see cref="MoeModelFile"/>), and llama with llama3's
+/// <c>rope_freqs</c> (<see cref="RopeFreqsModelFile"/>). Same argmax at every position,
 /// |Δlogit| ≤ 2e-3 over the 16 largest logits of every position and the whole last row, mean KL ≤ 2e-6, and the
 /// greedy continuation llama.cpp produced token for token.
 /// </summary>
@@ -21,7 +22,7 @@ public sealed class ArchitectureLogitsTests(GoldenModelFiles files, ITestOutputH
     public static TheoryData<string, string> Cases()
     {
         var data = new TheoryData<string, string>();
-        foreach (var model in new[] { "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "phi3-longrope", "llama-moe", "qwen2moe" })
+        foreach (var model in new[] { "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "phi3-longrope", "llama-moe", "qwen2moe", "llama-rope-freqs" })
         {
             foreach (var type in new[] { "f32", "q8_0" })
             {
