@@ -83,6 +83,12 @@ public sealed class LlamaModel : IDisposable
             throw new GgufFormatException($"architecture '{architecture}' cannot be run yet (supported: {string.Join(", ", SupportedArchitectures)})");
         }
         var hp = TransformerHyperparameters.FromMetadata(file.Metadata);
+        if (file.Metadata.GetStringOrNull($"{architecture}.rope.scaling.type") == "yarn")
+        {
+            // YaRN mixes interpolated and extrapolated angles per dimension (ggml's ext_factor); without it the
+            // angles would silently be wrong.
+            throw new GgufFormatException($"{architecture}.rope.scaling.type 'yarn' cannot be run yet");
+        }
         if (hp.KeyLength % GgmlTypeInfo.Of(cacheTypes.Keys).BlockElements != 0)
         {
             throw new GgufFormatException($"a {GgmlTypeInfo.Of(cacheTypes.Keys).Name} key cache needs a head size that is a multiple of {GgmlTypeInfo.Of(cacheTypes.Keys).BlockElements}; this model's is {hp.KeyLength}");
