@@ -41,6 +41,8 @@ internal static class CompleteCommand
         {
             model, prompt, file, predict, temperature, topK, topP, minP, repeatPenalty, seed, contextSize, threads, ids,
         };
+        var cacheTypes = new CacheTypeOptions();
+        cacheTypes.AddTo(command);
         command.Validators.Add(result =>
         {
             if ((result.GetResult(prompt) is not null) == (result.GetResult(file) is not null))
@@ -75,7 +77,10 @@ internal static class CompleteCommand
                 },
                 parseResult.GetValue(contextSize),
                 parseResult.GetValue(threads) is > 0 and var n ? n : Environment.ProcessorCount,
-                parseResult.GetValue(ids));
+                parseResult.GetValue(ids))
+            {
+                CacheTypes = cacheTypes.Read(parseResult),
+            };
             Run(context, options, cancellationToken);
             return Task.FromResult(ExitCodes.Success);
         });
@@ -106,7 +111,11 @@ internal static class CompleteCommand
     }
 
     internal sealed record Options(
-        string Model, string? Prompt, string? File, int Predict, SamplingParameters Sampling, int ContextSize, int Threads, bool Ids);
+        string Model, string? Prompt, string? File, int Predict, SamplingParameters Sampling, int ContextSize, int Threads, bool Ids)
+    {
+        /// <summary>The KV cache's types (<c>-ctk/-ctv</c>).</summary>
+        public KvCacheTypes CacheTypes { get; init; } = KvCacheTypes.Default;
+    }
 
     internal static void Run(CliContext context, Options options, CancellationToken cancellationToken)
     {
@@ -124,7 +133,7 @@ internal static class CompleteCommand
         }
 
         using var gguf = GgufFile.Open(options.Model);
-        using var model = LlamaModel.Load(gguf, options.Threads);
+        using var model = LlamaModel.Load(gguf, options.Threads, null, options.CacheTypes);
         var tokenizer = new Tokenizer(Vocabulary.Load(gguf));
         var vocabulary = tokenizer.Vocabulary;
         if (vocabulary.Count > model.VocabularySize)

@@ -29,6 +29,8 @@ internal static class LogitsCommand
         {
             model, file, tokens, output, tokensOut, threads,
         };
+        var cacheTypes = new CacheTypeOptions();
+        cacheTypes.AddTo(command);
         command.Validators.Add(result =>
         {
             if ((result.GetResult(file) is not null) == (result.GetResult(tokens) is not null))
@@ -45,19 +47,20 @@ internal static class LogitsCommand
                 parseResult.GetRequiredValue(output),
                 parseResult.GetValue(tokensOut),
                 parseResult.GetValue(threads) is > 0 and var n ? n : Environment.ProcessorCount,
-                cancellationToken);
+                cancellationToken,
+                cacheTypes.Read(parseResult));
             return Task.FromResult(ExitCodes.Success);
         });
         return command;
     }
 
     /// <summary>Evaluates the text at <paramref name="textPath"/>, or else the token ids at <paramref name="tokensPath"/>.</summary>
-    internal static void Run(string modelPath, string? textPath, string? tokensPath, string outputPath, string? tokensOutPath, int threads, CancellationToken cancellationToken)
+    internal static void Run(string modelPath, string? textPath, string? tokensPath, string outputPath, string? tokensOutPath, int threads, CancellationToken cancellationToken, KvCacheTypes? cacheTypes = null)
     {
         var ids = textPath is null ? ReadTokens(tokensPath ?? throw new ArgumentNullException(nameof(tokensPath))) : null;
         InputFile.Require(modelPath, ".gguf file");
         using var file = GgufFile.Open(modelPath);
-        using var model = LlamaModel.Load(file, threads);
+        using var model = LlamaModel.Load(file, threads, null, cacheTypes ?? KvCacheTypes.Default);
         if (textPath is not null)
         {
             InputFile.Require(textPath);

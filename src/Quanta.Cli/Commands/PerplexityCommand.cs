@@ -30,6 +30,8 @@ internal static class PerplexityCommand
         {
             model, file, contextSize, batch, chunks, threads, baseFile, klDivergence,
         };
+        var cacheTypes = new CacheTypeOptions();
+        cacheTypes.AddTo(command);
         command.Validators.Add(result =>
         {
             var kl = result.GetValue(klDivergence);
@@ -59,14 +61,21 @@ internal static class PerplexityCommand
                 parseResult.GetValue(chunks),
                 parseResult.GetValue(threads) is > 0 and var n ? n : Environment.ProcessorCount,
                 parseResult.GetValue(baseFile),
-                parseResult.GetValue(klDivergence));
+                parseResult.GetValue(klDivergence))
+            {
+                CacheTypes = cacheTypes.Read(parseResult),
+            };
             Run(context, options, cancellationToken);
             return Task.FromResult(ExitCodes.Success);
         });
         return command;
     }
 
-    sealed record Options(string Model, string? Text, int Context, int Chunks, int Threads, string? BaseFile, bool KlDivergence);
+    sealed record Options(string Model, string? Text, int Context, int Chunks, int Threads, string? BaseFile, bool KlDivergence)
+    {
+        /// <summary>The KV cache's types (<c>-ctk/-ctv</c>).</summary>
+        public KvCacheTypes CacheTypes { get; init; } = KvCacheTypes.Default;
+    }
 
     static void Run(CliContext context, Options options, CancellationToken cancellationToken)
     {
@@ -79,7 +88,7 @@ internal static class PerplexityCommand
             throw new UserErrorException($"{options.Model}: the vocabulary appends EOS to every text, which perplexity cannot score");
         }
         int? bos = vocabulary.AddBos ? vocabulary.Bos : null;
-        using var llama = LlamaModel.Load(gguf, options.Threads);
+        using var llama = LlamaModel.Load(gguf, options.Threads, null, options.CacheTypes);
         try
         {
             if (options.KlDivergence)
