@@ -46,6 +46,21 @@ public sealed partial class ImatrixCommandTests(GoldenModelFiles files) : IClass
     }
 
     [Fact]
+    public void Expert_matrices_of_a_mixture_of_experts_match_llama_imatrix()
+    {
+        // The Mixtral-style llama of MoeModelFile (4 experts, 2 per token): ffn_*_exps entries hold one row of
+        // sums per expert and each expert's own token count, as llama-imatrix collects a MUL_MAT_ID.
+        var model = files.Path("llama-moe", "f32");
+        var output = Temp("moe.dat");
+        var run = CliRunner.Run("imatrix", "-m", model, "-f", Text, "-o", output, "--output-format", "dat",
+            "-c", "128", "--chunks", "3", "-t", "2");
+        Assert.True(run.ExitCode == 0, run.Error);
+        var actual = ImatrixDatFile.Read(output);
+        Assert.Contains(actual.Entries, e => e.Name == "blk.0.ffn_down_exps.weight");
+        AssertMatches(ImatrixDatFileTests.Fixture("llama-moe.c128.chunks3.dat"), actual);
+    }
+
+    [Fact]
     public void Matrix_of_the_tiny_f16_model_matches_llama_imatrix()
     {
         // The tiny model's vocabulary has no '▁' piece, so llama.cpp (and Quanta) can only tokenize text without the

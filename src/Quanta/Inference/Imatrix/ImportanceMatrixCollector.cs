@@ -13,7 +13,7 @@ namespace Quanta.Inference.Imatrix;
 /// (<c>*_exps</c>) are reported through <see cref="ObserveExperts"/>, each token's activations counted for the
 /// experts it was routed to. Sums are float and sequential over tokens, per column, as in llama.cpp.
 /// </summary>
-public sealed class ImportanceMatrixCollector(ImportanceMatrix matrix, bool processOutput) : IActivationObserver
+public sealed class ImportanceMatrixCollector(ImportanceMatrix matrix, bool processOutput) : IExpertActivationObserver
 {
     /// <summary>llama-imatrix ignores batches of fewer tokens (its scheduler callback says "why are small batches ignored?").</summary>
     public const int MinimumTokens = 16;

@@ -15,6 +15,16 @@ namespace Quanta.Inference.Models;
 /// </summary>
 internal sealed class MixtureOfExperts
 {
+    /// <summary>Stands in for the caller's observer while the per-expert multiplications run.</summary>
+    sealed class SilentObserver : IActivationObserver
+    {
+        public static readonly SilentObserver Instance = new();
+
+        public void Observe(string weightName, ReadOnlySpan<float> activations, int tokens, int columns)
+        {
+        }
+    }
+
     readonly LinearWeights _router;
     readonly LinearWeights[] _gate;
     readonly LinearWeights[] _up;
@@ -23,9 +33,11 @@ internal sealed class MixtureOfExperts
     readonly int _feedForward;
     readonly bool _normalize;
     readonly SharedExpert? _shared;
+    readonly string[] _expertTensorNames;
 
-    MixtureOfExperts(LinearWeights router, LinearWeights[] gate, LinearWeights[] up, LinearWeights[] down, int used, int feedForward, bool normalize, SharedExpert? shared)
+    MixtureOfExperts(LinearWeights router, LinearWeights[] gate, LinearWeights[] up, LinearWeights[] down, int used, int feedForward, bool normalize, SharedExpert? shared, string[] expertTensorNames)
     {
+        _expertTensorNames = expertTensorNames;
         _normalize = normalize;
         _shared = shared;
         _router = router;
@@ -86,7 +98,7 @@ internal sealed class MixtureOfExperts
                 tensors.Matrix(Name("ffn_up_shexp"), e, sharedLength),
                 tensors.Matrix(Name("ffn_down_shexp"), sharedLength, e));
         }
-        return new MixtureOfExperts(router, Experts(gate), Experts(up), Experts(down), hp.ExpertUsedCount, ff, normalize: !qwen2Moe, shared);
+        return new MixtureOfExperts(router, Experts(gate), Experts(up), Experts(down), hp.ExpertUsedCount, ff, normalize: !qwen2Moe, shared, [gate.Name, up.Name, down.Name]);
     }
 
     /// <summary>
@@ -120,33 +132,57 @@ internal sealed class MixtureOfExperts
                 }
             }
         }
-        for (var x = 0; x < experts; x++)
+        var observer = ActivationObservation.Current;
+        var expertObserver = observer as IExpertActivationObserver;
+        if (expertObserver is not null)
         {
-            // Gather the tokens routed to expert x, run its SwiGLU once over them, scatter the rows back by rank.
-            var count = 0;
-            for (var t = 0; t < tokens; t++)
+            // The expert tensors are reported whole, as a MUL_MAT_ID, not as the per-expert multiplications below.
+            var chosen = scratch.Chosen.AsSpan(0, tokens * _used);
+            expertObserver.ObserveExperts(_expertTensorNames[0], experts, embedding, input.AsSpan(0, tokens * embedding), 1, chosen, _used);
+            expertObserver.ObserveExperts(_expertTensorNames[1], experts, embedding, input.AsSpan(0, tokens * embedding), 1, chosen, _used);
+            scratch.EnsureDownInputs(tokens * _used * _feedForward);
+        }
+        var silence = observer is null ? null : ActivationObservation.Begin(SilentObserver.Instance);
+        try
+        {
+            for (var x = 0; x < experts; x++)
             {
-                var rank = scratch.Chosen.AsSpan(t * _used, _used).IndexOf(x);
-                if (rank >= 0)
+                // Gather the tokens routed to expert x, run its SwiGLU once over them, scatter the rows back by rank.
+                var count = 0;
+                for (var t = 0; t < tokens; t++)
                 {
-                    input.AsSpan(t * embedding, embedding).CopyTo(scratch.Gathered.AsSpan(count * embedding, embedding));
-                    scratch.Slots[count++] = t * _used + rank;
+                    var rank = scratch.Chosen.AsSpan(t * _used, _used).IndexOf(x);
+                    if (rank >= 0)
+                    {
+                        input.AsSpan(t * embedding, embedding).CopyTo(scratch.Gathered.AsSpan(count * embedding, embedding));
+                        scratch.Slots[count++] = t * _used + rank;
+                    }
+                }
+                if (count == 0)
+                {
+                    continue;
+                }
+                var gathered = scratch.Gathered.AsSpan(0, count * embedding);
+                matMul.Multiply(_gate[x], gathered, count, scratch.Gate);
+                matMul.Multiply(_up[x], gathered, count, scratch.Up);
+                Activations.SiluTimes(scratch.Gate.AsSpan(0, count * _feedForward), scratch.Up.AsSpan(0, count * _feedForward));
+                matMul.Multiply(_down[x], scratch.Gate.AsSpan(0, count * _feedForward), count, scratch.Down);
+                for (var i = 0; i < count; i++)
+                {
+                    scratch.Down.AsSpan(i * embedding, embedding).CopyTo(scratch.ExpertOutputs.AsSpan(scratch.Slots[i] * embedding, embedding));
+                    if (expertObserver is not null)
+                    {
+                        scratch.Gate.AsSpan(i * _feedForward, _feedForward).CopyTo(scratch.DownInputs.AsSpan(scratch.Slots[i] * _feedForward, _feedForward));
+                    }
                 }
             }
-            if (count == 0)
-            {
-                continue;
-            }
-            var gathered = scratch.Gathered.AsSpan(0, count * embedding);
-            matMul.Multiply(_gate[x], gathered, count, scratch.Gate);
-            matMul.Multiply(_up[x], gathered, count, scratch.Up);
-            Activations.SiluTimes(scratch.Gate.AsSpan(0, count * _feedForward), scratch.Up.AsSpan(0, count * _feedForward));
-            matMul.Multiply(_down[x], scratch.Gate.AsSpan(0, count * _feedForward), count, scratch.Down);
-            for (var i = 0; i < count; i++)
-            {
-                scratch.Down.AsSpan(i * embedding, embedding).CopyTo(scratch.ExpertOutputs.AsSpan(scratch.Slots[i] * embedding, embedding));
-            }
         }
+        finally
+        {
+            silence?.Dispose();
+        }
+        // ffn_down_exps multiplies one row per token and selection slot: [token][slot][feed-forward].
+        expertObserver?.ObserveExperts(_expertTensorNames[2], experts, _feedForward, scratch.DownInputs.AsSpan(0, tokens * _used * _feedForward), _used, scratch.Chosen.AsSpan(0, tokens * _used), _used);
         if (_shared is { } shared)
         {
             RunShared(matMul, shared, input, tokens, embedding, scratch, width);
@@ -271,6 +307,17 @@ internal sealed class MixtureOfExperts
         public float[] ExpertOutputs { get; private set; } = [];
 
         public float[] Shared { get; private set; } = [];
+
+        /// <summary>The rows each token's selected experts multiplied by <c>ffn_down</c>, kept only for an observer.</summary>
+        public float[] DownInputs { get; private set; } = [];
+
+        public void EnsureDownInputs(int length)
+        {
+            if (DownInputs.Length < length)
+            {
+                DownInputs = new float[length];
+            }
+        }
 
         public void Ensure(int tokens, int embedding, MixtureOfExperts moe)
         {
