@@ -47,6 +47,7 @@ public static class Cli
         SplitVisionCommand.Create,
         TokenizeCommand.Create,
         Commands.Gguf.GgufCommand.Create,
+        RunCommand.Create,
     ];
 
     /// <summary>Shared by every verb (<see cref="Option.Recursive"/>), so it may come before or after the verb.</summary>

@@ -104,7 +104,7 @@ internal static class ShowCommand
     static bool IsString(System.Text.Json.Nodes.JsonNode node) =>
         node is System.Text.Json.Nodes.JsonValue v && v.GetValueKind() == JsonValueKind.String;
 
-    static void WriteSummary(TextWriter output, StoredModel model)
+    internal static void WriteSummary(TextWriter output, StoredModel model)
     {
         using (var file = GgufFile.Open(model.ModelPath))
         {
