@@ -42,6 +42,9 @@ public sealed class ChatModel : IDisposable
     /// <summary>The context the model was trained with (<c>{arch}.context_length</c>); 0 when the file does not say.</summary>
     public int TrainingContextLength => Model.Hyperparameters.ContextLength;
 
+    /// <summary>The session whose tokens the KV cache holds (another session must not reuse them).</summary>
+    internal object? CacheOwner { get; set; }
+
     /// <summary>How long <see cref="Load"/> took, in nanoseconds.</summary>
     public long LoadDuration { get; }
 

@@ -113,7 +113,10 @@ public sealed class ChatSession
     public void ClearCache()
     {
         _cached.Clear();
-        _model.Model.TruncateSequence(0);
+        if (ReferenceEquals(_model.CacheOwner, this))
+        {
+            _model.Model.TruncateSequence(0);
+        }
     }
 
     /// <summary>
@@ -299,11 +302,13 @@ public sealed class ChatSession
             common--;
         }
         var llama = _model.Model;
-        if (llama.SequenceLength != _cached.Count || contextLength != _cachedContextLength)
+        if (!ReferenceEquals(_model.CacheOwner, this) || llama.SequenceLength != _cached.Count || contextLength != _cachedContextLength)
         {
-            // A cache sized for another num_ctx, or one another user of the model changed, is not reused.
+            // A cache sized for another num_ctx, or one another session of the model filled, is not reused.
             common = 0;
+            _cached.Clear();
         }
+        _model.CacheOwner = this;
         _cachedContextLength = contextLength;
         _cached.RemoveRange(common, _cached.Count - common);
         if (common > 0)
