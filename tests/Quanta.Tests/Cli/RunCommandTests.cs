@@ -115,6 +115,17 @@ public sealed class RunCommandTests(DemoChatModel demo)
         Assert.True(stdout.Writes < 100);
     }
 
+    [Fact]
+    public async Task Ctrl_C_while_the_model_loads_stops_with_exit_130_and_no_answer()
+    {
+        using var cancel = new CancellationTokenSource();
+        await cancel.CancelAsync();
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = await Quanta.Cli.Cli.RunAsync(["run", demo.Path, "The sky is"], new CliContext(stdout, stderr), cancel.Token);
+        Assert.Equal((130, "", "cancelled"), (exit, stdout.ToString(), stderr.ToString().Trim()));
+    }
+
     /// <summary>A writer that asks to stop after the third piece of text written to it.</summary>
     sealed class NotifyingWriter(Action third) : StringWriter
     {

@@ -168,6 +168,35 @@ public sealed class ChatSessionTests(DemoChatModel demo)
     }
 
     [Fact]
+    public void A_file_s_jinja_chat_template_renders_as_huggingface_jinja_renders_it_and_brings_its_stop_words()
+    {
+        // Gemma 2's chat template (llama.cpp's models/templates) in a copy of the demo model, whose BOS text is <s>.
+        var template = File.ReadAllText(System.IO.Path.Combine(AppContext.BaseDirectory, "Fixtures", "templates", "jinja", "llama.cpp", "google-gemma-2-2b-it.jinja"));
+        var path = demo.File("gemma-template.gguf");
+        File.Copy(demo.Path, path, overwrite: true);
+        var set = CliRunner.Run("gguf", "set", path, "tokenizer.chat_template=str:" + template);
+        Assert.True(set.ExitCode == 0, set.Error);
+        using var model = ChatModel.Load(path, threads: 2);
+        var session = new ChatSession(model);
+        Assert.Equal(TemplateLanguage.Jinja, session.TemplateSource.Language);
+
+        // @huggingface/jinja's output for this template and message (Fixtures/templates/jinja/render-cases.json,
+        // "google-gemma-2-2b-it user-only +gen"), less the BOS text, which the tokenizer adds as a token.
+        const string Oracle = "<s><start_of_turn>user\nHello there!<end_of_turn>\n<start_of_turn>model\n";
+        var prompt = OllamaPrompt.Chat(session.Template, new PromptRequest(session.Conversation([new PromptMessage("user", "Hello there!")]))).Text;
+        Assert.Equal(Oracle["<s>".Length..], prompt);
+        // The named template Ollama's create would match it with gives the end-of-turn stop words.
+        Assert.Contains("<end_of_turn>", session.StopSequences(ChatParameters.Defaults));
+
+        var answer = session.Chat(Ask("Hello there!", ("temperature", "0"), ("num_predict", "4")));
+        Assert.Equal(model.Tokenizer.Tokenize(Oracle, addSpecial: false, parseSpecial: true).Length, answer.Statistics.PromptEvalCount);
+        Assert.Equal(model.Tokenizer.Vocabulary.Bos, session.CachedTokens[0]);
+
+        // A stored TEMPLATE wins over the file's.
+        Assert.Equal(TemplateLanguage.Go, new ChatSession(model, "{{ .Prompt }}").TemplateSource.Language);
+    }
+
+    [Fact]
     public void Cancelling_stops_the_answer_and_the_session_goes_on()
     {
         var session = new ChatSession(demo.Model);
