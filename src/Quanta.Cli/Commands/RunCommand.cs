@@ -117,7 +117,7 @@ internal static class RunCommand
         if (interactive)
         {
             using ILineReader lines = context.OutIsTerminal
-                ? new TerminalLineEditor(context.Out)
+                ? new TerminalLineEditor(context.Out, cancellationToken)
                 : new PlainLineReader(Console.In, context.Out);
             var session = new RunSession(context, lines, store, loaded, options, cancellationToken);
             try

@@ -64,7 +64,8 @@ internal sealed class AnswerPrinter
         }
     }
 
-    static int TerminalWidth()
+    /// <summary>The terminal's width in columns; 0 when it cannot be known (Ollama then takes 80).</summary>
+    internal static int TerminalWidth()
     {
         try
         {

@@ -235,7 +235,7 @@ internal sealed class RunSession(CliContext context, ILineReader reader, Func<Mo
                     Out.WriteLine($">>> {message.Content}");
                     break;
                 case "assistant":
-                    new WordWrapWriter(Out, options.WordWrap && context.OutIsTerminal, () => 80).Write(message.Content);
+                    new WordWrapWriter(Out, options.WordWrap && context.OutIsTerminal, AnswerPrinter.TerminalWidth).Write(message.Content);
                     Out.WriteLine();
                     Out.WriteLine();
                     break;

@@ -23,12 +23,16 @@ internal sealed class TerminalLineEditor : ILineReader
     readonly BlockingCollection<ConsoleKeyInfo> _keys = [];
     readonly List<string> _history = [];
     readonly bool _treatedControlCAsInput;
+    readonly CancellationToken _stop;
     Action? _onInterrupt;
     Thread? _reader;
 
-    public TerminalLineEditor(TextWriter output)
+    /// <param name="output">The terminal.</param>
+    /// <param name="stop">A stop request (SIGTERM, SIGHUP, or SIGINT sent with kill) ends a wait for a key.</param>
+    public TerminalLineEditor(TextWriter output, CancellationToken stop)
     {
         _output = output;
+        _stop = stop;
         _treatedControlCAsInput = Console.TreatControlCAsInput;
         Console.TreatControlCAsInput = true;
     }
@@ -81,7 +85,7 @@ internal sealed class TerminalLineEditor : ILineReader
         Redraw();
         while (true)
         {
-            var key = _keys.Take();
+            var key = _keys.Take(_stop);
             var control = (key.Modifiers & ConsoleModifiers.Control) != 0;
             var alt = (key.Modifiers & ConsoleModifiers.Alt) != 0;
             var ch = key.KeyChar;

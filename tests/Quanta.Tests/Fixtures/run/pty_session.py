@@ -52,15 +52,21 @@ for step in steps:
             pump(0.05)
         mark = len(output)
 
+# The command closes the terminal as it exits: wait for it to be gone (reaped), reading what is left.
 end = time.time() + 60
-while not closed and time.time() < end:
+code = None
+while time.time() < end:
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done != 0:
+        code = os.waitstatus_to_exitcode(status)
+        break
     pump(0.1)
-done, status = os.waitpid(pid, os.WNOHANG)
-if done == 0:
+if code is None:
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     code = -9
-else:
-    code = os.waitstatus_to_exitcode(status)
+end = time.time() + 5
+while not closed and time.time() < end:
+    pump(0.1)
 sys.stdout.buffer.write(bytes(output))
 sys.stdout.write("\nEXIT %d\n" % code)
