@@ -29,6 +29,7 @@ public sealed class ChatSession
     float[] _lastLogits = [];
     int _cachedContextLength;
     bool _loadReported;
+    IReadOnlyList<string>? _templateStops;
 
     /// <param name="model">The loaded model; the session uses its KV cache.</param>
     /// <param name="storedTemplate">A stored TEMPLATE layer (Go), which wins over the file's chat template.</param>
@@ -92,7 +93,9 @@ public sealed class ChatSession
     public IReadOnlyList<string> StopSequences(ChatParameters parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        return ChatTemplateChoice.StopWords(parameters.Stop, _storedTemplate, _model.ChatTemplate);
+        // The template's words are found once (matching a chat template to Ollama's named ones is not cheap).
+        _templateStops ??= ChatTemplateChoice.StopWords([], _storedTemplate, _model.ChatTemplate);
+        return [.. parameters.Stop.Concat(_templateStops).Distinct(StringComparer.Ordinal)];
     }
 
     /// <summary>The conversation the template renders: the model's system message and messages, then the request's.</summary>

@@ -187,6 +187,9 @@ public sealed class ChatSessionTests(DemoChatModel demo)
         Assert.Equal(Oracle["<s>".Length..], prompt);
         // The named template Ollama's create would match it with gives the end-of-turn stop words.
         Assert.Contains("<end_of_turn>", session.StopSequences(ChatParameters.Defaults));
+        var named = OllamaNamedTemplates.Match(template);
+        Assert.NotNull(named);
+        Assert.Equal(["###", .. named.Stop], session.StopSequences(ChatParameters.Defaults with { Stop = ["###"] }));
 
         var answer = session.Chat(Ask("Hello there!", ("temperature", "0"), ("num_predict", "4")));
         Assert.Equal(model.Tokenizer.Tokenize(Oracle, addSpecial: false, parseSpecial: true).Length, answer.Statistics.PromptEvalCount);
