@@ -79,6 +79,12 @@ public sealed class RunSeedPathTests : IDisposable
             new { send = "\"\"\"first line" },
             new { send = "second line\"\"\"" },
             new { wait = "Send a message" },
+            new { send = "/show system" },
+            new { wait = "Send a message" },
+            // The history: Up brings back the last line, Enter sends it again.
+            new { raw = "1b5b41" },
+            new { raw = "0d" },
+            new { wait = "Send a message" },
             new { send = "/save saved-chat" },
             new { wait = "Created new model" },
             new { raw = "04" },
@@ -107,6 +113,8 @@ public sealed class RunSeedPathTests : IDisposable
         Assert.Contains("User defined parameters:\r\n  num_predict                    6\r\n", output, StringComparison.Ordinal);
         Assert.Contains("\r\nUse Ctrl + d or /bye to exit.", output, StringComparison.Ordinal);
         Assert.Contains("Created new model 'saved-chat'", output, StringComparison.Ordinal);
+        Assert.Equal(2, output.Split("No system message was specified for this model.").Length - 1);
+        Assert.Contains("\r>>> /show system\x1b[K\r\n", output, StringComparison.Ordinal);
 
         // The saved model: the conversation (the stopped answer left out, as Ollama leaves it out), the session's
         // parameters over the model's.
