@@ -51,9 +51,17 @@ internal static class RunCommand
             {
                 throw new UserErrorException($"--format: unknown format '{options.Format}' (json is the one there is)");
             }
+            var words = new List<string>(parseResult.GetValue(prompt) ?? []);
             if (parseResult.GetResult(think) is { } thinkGiven)
             {
-                options.Think = ParseThink(thinkGiven.Tokens.Count > 0 ? thinkGiven.Tokens[0].Value : "");
+                var value = thinkGiven.Tokens.Count > 0 ? thinkGiven.Tokens[0].Value : "";
+                options.Think = ParseThink(value);
+                if (!IsThinkValue(value))
+                {
+                    // As cobra parses Ollama's --think (a flag whose value needs '='): `--think "Why?"` is thinking on
+                    // and a prompt, which the parser here took for the flag's value.
+                    words.Insert(0, value);
+                }
             }
             foreach (var assignment in parseResult.GetValue(set) ?? [])
             {
@@ -77,23 +85,23 @@ internal static class RunCommand
                     throw new UserErrorException($"--set {assignment}: {e.Message}", e);
                 }
             }
-            var words = parseResult.GetValue(prompt) ?? [];
             Run(context, () => StoreArguments.Open(parseResult, store), parseResult.GetRequiredValue(model), words, options, cancellationToken);
             return Task.FromResult(ExitCodes.Success);
         });
         return command;
     }
 
-    /// <summary>Ollama's values of <c>--think</c>: none or true, false, or a level.</summary>
+    static bool IsThinkValue(string value) => value is "" or "true" or "false" or "high" or "medium" or "low" or "max";
+
+    /// <summary>Ollama's values of <c>--think</c>: none or true, false, or a level; anything else is a prompt (thinking on).</summary>
     static ThinkSetting ParseThink(string value) => value switch
     {
-        "" or "true" => ThinkSetting.FromBool(true),
         "false" => ThinkSetting.FromBool(false),
         "high" or "medium" or "low" or "max" => ThinkSetting.FromLevel(value),
-        _ => throw new UserErrorException($"invalid value for --think: \"{value}\" (must be true, false, high, medium, low, or max)"),
+        _ => ThinkSetting.FromBool(true),
     };
 
-    static void Run(CliContext context, Func<ModelStore> store, string name, string[] words, RunOptions options, CancellationToken cancellationToken)
+    static void Run(CliContext context, Func<ModelStore> store, string name, List<string> words, RunOptions options, CancellationToken cancellationToken)
     {
         var prompts = new List<string>(words);
         var interactive = context.InIsTerminal;
