@@ -161,7 +161,6 @@ internal static class CompleteCommand
         {
             cancellationToken.ThrowIfCancellationRequested();
             var token = chain.Sample(last.Span);
-            chain.Accept(token);
             if (!options.Ids && vocabulary.EndOfGeneration.Contains(token))
             {
                 break;
