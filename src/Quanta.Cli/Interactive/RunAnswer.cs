@@ -14,9 +14,10 @@ internal static class RunAnswer
         var printer = new AnswerPrinter(context.Out, context.OutIsTerminal, options.WordWrap, options.HideThinking);
         try
         {
-            return model.Session.Chat(options.Request(model.Model), printer.Write, cancellationToken);
+            return model.Session.Chat(options.Request(), printer.Write, cancellationToken);
         }
-        catch (Exception e) when (e is ChatException or FormatException or Templates.Go.TemplateException or Templates.Jinja.JinjaException)
+        catch (Exception e) when (e is ChatException or FormatException or Templates.Go.TemplateException or Templates.Jinja.JinjaException
+            or Inference.Sampling.Grammar.JsonSchemaConversionException or Inference.Sampling.Grammar.GbnfFormatException)
         {
             throw new UserErrorException(e.Message, e);
         }

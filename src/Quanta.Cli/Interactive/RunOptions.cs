@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Quanta.Inference.Chat;
-using Quanta.Inference.Sampling;
 using Quanta.Store;
 using Quanta.Templates.Ollama;
 
@@ -13,15 +12,6 @@ namespace Quanta.Cli.Interactive;
 /// </summary>
 internal sealed class RunOptions
 {
-    /// <summary>
-    /// Makes the constraint for <c>--format json</c> (a JSON grammar sampler over the vocabulary). Null while no JSON
-    /// grammar is built in: <c>--format json</c> is then refused with one line.
-    /// </summary>
-    internal static Func<ChatModel, ISampler>? JsonConstraint { get; set; }
-
-    /// <summary>Makes the splitter of <c>&lt;think&gt;...&lt;/think&gt;</c> answers; null: answers are all content.</summary>
-    internal static Func<ChatModel, IThinkingParser?>? ThinkingParser { get; set; }
-
     public List<PromptMessage> Messages { get; } = [];
 
     /// <summary>The system message of <c>/set system</c> (empty: the model's).</summary>
@@ -61,23 +51,13 @@ internal sealed class RunOptions
     }
 
     /// <summary>The request for the conversation so far.</summary>
-    /// <exception cref="Quanta.Cli.UserErrorException"><c>--format json</c> without a JSON grammar.</exception>
-    public ChatRequest Request(ChatModel model)
+    public ChatRequest Request() => new([.. Messages])
     {
-        ISampler? constraint = null;
-        if (Format == "json")
-        {
-            constraint = JsonConstraint?.Invoke(model)
-                ?? throw new UserErrorException("--format json: this build has no JSON grammar yet");
-        }
-        return new ChatRequest([.. Messages])
-        {
-            Options = RunModel.Options(Options),
-            Think = Think,
-            Constraint = constraint,
-            ThinkingParser = ThinkingParser?.Invoke(model),
-        };
-    }
+        Options = RunModel.Options(Options),
+        Think = Think,
+        // As ollama run sends it: the format as a JSON string.
+        Format = Format.Length == 0 ? null : "\"" + Format + "\"",
+    };
 
     /// <summary>The session's options as <c>%v</c> prints them, for <c>/show parameters</c>.</summary>
     public IEnumerable<(string Name, string Value)> OptionLines() =>

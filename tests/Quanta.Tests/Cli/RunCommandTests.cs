@@ -44,6 +44,24 @@ public sealed class RunCommandTests(DemoChatModel demo)
     }
 
     [Fact]
+    public void Format_json_and_thinking_show_as_ollama_shows_them()
+    {
+        var json = CliRunner.Run("run", demo.Path, "The sky is", "--format", "json", "--set", "temperature=0", "--set", "num_predict=10", "--set", "num_thread=2");
+        Assert.True(json.ExitCode == 0, json.Error);
+        Assert.StartsWith("{", json.Out, StringComparison.Ordinal);
+
+        using var store = new TempDirectory();
+        File.WriteAllText(store.File("Modelfile"), $"FROM {demo.Path}\nTEMPLATE \"\"\"{{{{ range .Messages }}}}{{{{ .Content }}}}{{{{ if .Thinking }}}}<think>{{{{ .Thinking }}}}</think>{{{{ end }}}}{{{{ end }}}}<think>\"\"\"\n");
+        var created = CliRunner.Run("create", "thinker", "-f", store.File("Modelfile"), "--store", store.Path);
+        Assert.True(created.ExitCode == 0, created.Error);
+        string[] args = ["run", "thinker", "The sky is", "--store", store.Path, "--set", "temperature=0", "--set", "num_predict=8", "--set", "num_thread=2"];
+        var thinking = CliRunner.Run([.. args, "--think"]);
+        Assert.True(thinking.ExitCode == 0, thinking.Error);
+        Assert.StartsWith("Thinking...\n", thinking.Out, StringComparison.Ordinal);
+        Assert.Equal("\n\n", CliRunner.Run([.. args, "--think", "--hidethinking"]).Out);
+    }
+
+    [Fact]
     public void Verbose_prints_ollama_s_statistics_on_stderr()
     {
         var result = CliRunner.Run("run", demo.Path, "The sky is", "--verbose", "--set", "temperature=0", "--set", "num_predict=8", "--set", "num_thread=2");

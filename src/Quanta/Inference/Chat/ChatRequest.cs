@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Quanta.Inference.Sampling;
+using Quanta.Inference.Sampling.Grammar;
 using Quanta.Templates.Ollama;
 
 namespace Quanta.Inference.Chat;
@@ -17,26 +17,10 @@ public sealed record ChatRequest(IReadOnlyList<PromptMessage> Messages)
     public ThinkSetting? Think { get; init; }
 
     /// <summary>
-    /// A constraint applied to the logits before the sampler chain, such as a grammar (<c>--format json</c>): it sees
-    /// only the generated tokens, not the prompt's. A new instance per request.
+    /// Ollama's <c>format</c> as raw JSON: <c>"json"</c> (quoted) for any JSON object, or a JSON schema object; null
+    /// for free text. The answer is constrained by the grammar <see cref="OutputFormat"/> makes of it.
     /// </summary>
-    public ISampler? Constraint { get; init; }
-
-    /// <summary>Splits the answer into thinking and content (<c>&lt;think&gt;</c> models); null: all of it is content.</summary>
-    public IThinkingParser? ThinkingParser { get; init; }
-}
-
-/// <summary>
-/// Splits streamed answer text into what the model thought and what it answered (a <c>&lt;think&gt;...&lt;/think&gt;</c>
-/// parser). Text is pushed as it is generated; a tag split over pushes is held back until it is whole.
-/// </summary>
-public interface IThinkingParser
-{
-    /// <summary>Adds answer text; returns the thinking and the content it completes.</summary>
-    ChatDelta Add(string text);
-
-    /// <summary>Ends the answer: whatever was held back.</summary>
-    ChatDelta Flush();
+    public string? Format { get; init; }
 }
 
 /// <summary>A piece of a streamed answer: thinking text, content text (either may be empty).</summary>

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using Quanta.Inference.Chat.Thinking;
 using Quanta.Inference.Sampling;
+using Quanta.Inference.Sampling.Grammar;
 using Quanta.Inference.Tokenizers;
 using Quanta.Templates.Ollama;
 
@@ -44,6 +46,9 @@ public sealed class ChatSession
         Template = TemplateSource.Language == TemplateLanguage.Go
             ? OllamaPromptTemplate.Parse(TemplateSource.Text)
             : new JinjaChatTemplate(TemplateSource.Text, model.Tokenizer.Vocabulary);
+        ThinkingTags = TemplateSource.Language == TemplateLanguage.Go
+            ? Thinking.ThinkingTags.FromGoTemplate(Templates.OllamaTemplate.Parse(TemplateSource.Text))
+            : Thinking.ThinkingTags.FromJinjaTemplate(TemplateSource.Text);
     }
 
     /// <summary>The model.</summary>
@@ -140,6 +145,8 @@ public sealed class ChatSession
         var tokenizer = _model.Tokenizer;
         var vocabulary = tokenizer.Vocabulary;
 
+        // Checked before anything is evaluated: a format Ollama refuses is the request's error.
+        var grammar = OutputFormat.FromOllamaFormat(request.Format);
         var prompt = OllamaPrompt.Chat(
             Template,
             new PromptRequest(Conversation(request.Messages)) { Think = request.Think },
@@ -156,13 +163,14 @@ public sealed class ChatSession
         var evaluated = EvaluatePrompt(tokens, contextLength, parameters.NumBatch, cancellationToken);
         var promptDuration = Elapsed(promptClock);
 
-        var samplers = SamplerChainBuilder.Build(parameters.ToSampling(), _model.Model.VocabularySize, contextLength);
+        var sampling = parameters.ToSampling() with { Grammar = grammar };
+        var chain = SamplerChainBuilder.Build(sampling, _model.Model.VocabularySize, contextLength, new TokenizerSamplingVocabulary(tokenizer));
         foreach (var token in tokens)
         {
-            // llama.cpp's server accepts the prompt into the samplers (the penalties see it), not into a grammar.
-            samplers.Accept(token);
+            // llama.cpp's server accepts the prompt into the samplers (the penalties see it), not into the grammar.
+            chain.Accept(token);
         }
-        var chain = request.Constraint is null ? samplers : new SamplerChain(_model.Model.VocabularySize, [request.Constraint, .. samplers.Samplers]);
+        var thinkingParser = ThinkingParserFor(request, prompt.Text);
 
         var evalClock = Stopwatch.StartNew();
         var detokenizer = new StreamingDetokenizer(tokenizer, special: false);
@@ -182,7 +190,7 @@ public sealed class ChatSession
         {
             if (text.Length > 0)
             {
-                Emit(request.ThinkingParser?.Add(text) ?? new ChatDelta("", text));
+                Emit(thinkingParser is null ? new ChatDelta("", text) : Delta(thinkingParser.AddContent(text)));
             }
         }
 
@@ -226,15 +234,30 @@ public sealed class ChatSession
             EmitText(stops.Push(detokenizer.Flush()));
             EmitText(stops.Flush());
         }
-        if (request.ThinkingParser is { } parser)
-        {
-            Emit(parser.Flush());
-        }
 
         var evalDuration = Elapsed(evalClock);
         var statistics = new ChatStatistics(Elapsed(clock) + loadDuration, loadDuration, evaluated, promptDuration, generated, evalDuration);
         return new ChatResult(content.ToString(), thinking.ToString(), doneReason, statistics);
     }
+
+    /// <summary>
+    /// The thinking parser of a request, as Ollama's chat handler sets one up: when the request asks for thinking and
+    /// the template shows where thinking goes (its tags); a prompt that ends with the opening tag starts the answer
+    /// inside the thinking. Null otherwise: the whole answer is content.
+    /// </summary>
+    ThinkingParser? ThinkingParserFor(ChatRequest request, string prompt)
+    {
+        if (request.Think is not { Enabled: true } || ThinkingTags is not { } tags)
+        {
+            return null;
+        }
+        return ThinkingParser.ForPrompt(prompt, tags.Opening, tags.Closing);
+    }
+
+    /// <summary>The tags around the model's thinking in its template, or null when the template shows none.</summary>
+    public ThinkingTags? ThinkingTags { get; }
+
+    static ChatDelta Delta(ThinkingPiece piece) => new(piece.Thinking, piece.Content);
 
     static long Elapsed(Stopwatch clock) => (long)clock.Elapsed.TotalNanoseconds;
 

@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.Extensions.AI;
-using Quanta.Inference.Sampling;
 using Quanta.Templates.Ollama;
 
 namespace Quanta.Inference.Chat;
@@ -13,8 +12,9 @@ namespace Quanta.Inference.Chat;
 /// .NET AI ecosystem, answering as <c>quanta run</c> does. <see cref="ChatOptions"/> map onto Ollama's options:
 /// Temperature, TopP, TopK, MaxOutputTokens (<c>num_predict</c>), StopSequences (<c>stop</c>), Seed,
 /// FrequencyPenalty, PresencePenalty; Instructions become a system message; AdditionalProperties named as Ollama's
-/// options (<c>num_ctx</c>, <c>min_p</c>, <c>repeat_penalty</c>...) are passed on as they are. Requests are answered
-/// one at a time.
+/// options (<c>num_ctx</c>, <c>min_p</c>, <c>repeat_penalty</c>...) are passed on as they are; a JSON
+/// ResponseFormat constrains the answer with a grammar (its schema's, or any JSON object's), as Ollama's
+/// <c>format</c>. Requests are answered one at a time.
 /// </summary>
 /// <example>
 /// <code>
@@ -47,12 +47,6 @@ public sealed class QuantaChatClient : IChatClient
 
     /// <summary>Describes the client: provider "quanta", the model file's name as the model id.</summary>
     public ChatClientMetadata Metadata { get; }
-
-    /// <summary>
-    /// Makes the constraint for <see cref="ChatResponseFormat.Json"/> (a JSON grammar sampler); without one, a request
-    /// for JSON is refused with <see cref="NotSupportedException"/>.
-    /// </summary>
-    public Func<ISampler>? JsonConstraint { get; init; }
 
     /// <inheritdoc/>
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
@@ -178,12 +172,11 @@ public sealed class QuantaChatClient : IChatClient
             prompt.Add(new PromptMessage("system", instructions));
         }
         prompt.AddRange(messages.Select(m => new PromptMessage(m.Role.Value, m.Text)));
-        ISampler? constraint = null;
-        if (options?.ResponseFormat is ChatResponseFormatJson)
-        {
-            constraint = JsonConstraint?.Invoke() ?? throw new NotSupportedException("JSON output needs a JSON grammar constraint (JsonConstraint)");
-        }
-        return new ChatRequest(prompt) { Options = ToOptions(options), Constraint = constraint };
+        // JSON output as Ollama's format: a schema when one is given, else any JSON object.
+        var format = options?.ResponseFormat is ChatResponseFormatJson json
+            ? json.Schema is { } schema ? schema.GetRawText() : "\"json\""
+            : null;
+        return new ChatRequest(prompt) { Options = ToOptions(options), Format = format };
     }
 
     /// <summary><see cref="ChatOptions"/> as Ollama's request options.</summary>

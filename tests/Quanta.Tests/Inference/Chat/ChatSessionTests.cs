@@ -200,6 +200,32 @@ public sealed class ChatSessionTests(DemoChatModel demo)
     }
 
     [Fact]
+    public void Format_json_constrains_the_answer_to_json_and_a_bad_format_is_ollama_s_error()
+    {
+        var session = new ChatSession(demo.Model);
+        var answer = session.Chat(Ask(Prompt, ("temperature", "0"), ("num_predict", "12")) with { Format = "\"json\"" });
+        Assert.StartsWith("{", answer.Content, StringComparison.Ordinal);
+        var free = session.Chat(Ask(Prompt, ("temperature", "0"), ("num_predict", "12")));
+        Assert.NotEqual(free.Content, answer.Content);
+        var e = Assert.Throws<Quanta.Inference.Sampling.Grammar.JsonSchemaConversionException>(() => session.Chat(Ask(Prompt) with { Format = "\"yaml\"" }));
+        Assert.StartsWith("invalid format: ", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void With_think_on_a_template_that_opens_the_thinking_puts_the_answer_in_the_thinking()
+    {
+        // A template whose messages show thinking between <think> tags and whose prompt opens one (Ollama infers the tags).
+        const string Template = "{{ range .Messages }}{{ .Content }}{{ if .Thinking }}<think>{{ .Thinking }}</think>{{ end }}{{ end }}<think>";
+        var session = new ChatSession(demo.Model, Template);
+        Assert.Equal(new Quanta.Inference.Chat.Thinking.ThinkingTags("<think>", "</think>"), session.ThinkingTags);
+        var plain = session.Chat(Ask(Prompt, ("temperature", "0"), ("num_predict", "10")));
+        var thinking = session.Chat(Ask(Prompt, ("temperature", "0"), ("num_predict", "10")) with { Think = ThinkSetting.FromBool(true) });
+        Assert.Equal("", thinking.Content);
+        Assert.Equal(plain.Content.Trim(), thinking.Thinking.Trim());
+        Assert.Null(new ChatSession(demo.Model).ThinkingTags);
+    }
+
+    [Fact]
     public void Cancelling_stops_the_answer_and_the_session_goes_on()
     {
         var session = new ChatSession(demo.Model);

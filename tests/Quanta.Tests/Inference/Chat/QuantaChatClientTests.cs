@@ -105,7 +105,11 @@ public sealed class QuantaChatClientTests(DemoChatModel demo)
         Assert.Equal(["x", "y"], penalties.Stop);
         Assert.Same(quanta.Metadata, client.GetService(typeof(ChatClientMetadata)));
         Assert.Equal("quanta", client.GetService<ChatClientMetadata>()?.ProviderName);
-        Assert.Throws<NotSupportedException>(() => quanta.ToRequest([new ChatMessage(ChatRole.User, "hi")], new ChatOptions { ResponseFormat = ChatResponseFormat.Json }));
+        // JSON output is Ollama's format: "json" quoted, or the schema.
+        Assert.Equal("\"json\"", quanta.ToRequest([], new ChatOptions { ResponseFormat = ChatResponseFormat.Json }).Format);
+        var schema = System.Text.Json.JsonDocument.Parse("""{"type":"object","properties":{"a":{"type":"integer"}}}""").RootElement;
+        Assert.Equal(schema.GetRawText(), quanta.ToRequest([], new ChatOptions { ResponseFormat = ChatResponseFormat.ForJsonSchema(schema) }).Format);
+        Assert.Null(quanta.ToRequest([], new ChatOptions()).Format);
         var answer = await client.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")], new ChatOptions { Instructions = "Be brief.", Temperature = 0, MaxOutputTokens = 4 });
         Assert.Equal(4, answer.Usage?.OutputTokenCount);
     }
