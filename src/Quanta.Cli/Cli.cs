@@ -49,6 +49,7 @@ public static class Cli
         TokenizeCommand.Create,
         Commands.Gguf.GgufCommand.Create,
         ServeCommand.Create,
+        RunCommand.Create,
     ];
 
     /// <summary>Shared by every verb (<see cref="Option.Recursive"/>), so it may come before or after the verb.</summary>

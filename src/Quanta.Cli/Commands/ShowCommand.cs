@@ -76,7 +76,7 @@ internal static class ShowCommand
 
     static bool IsString(System.Text.Json.Nodes.JsonNode node) => ShowResponseWriter.IsString(node);
 
-    static void WriteSummary(TextWriter output, StoredModel model)
+    internal static void WriteSummary(TextWriter output, StoredModel model)
     {
         using (var file = GgufFile.Open(model.ModelPath))
         {

@@ -352,6 +352,38 @@ public sealed class LlamaModel : IDisposable
         _matMul.Multiply(layer.Down!, gate, n, ws.Cur);
     }
 
+    /// <summary>The number of positions of the current sequence held in the cache.</summary>
+    public int SequenceLength => _cache?.Length ?? 0;
+
+    /// <summary>
+    /// Forgets the cached positions from <paramref name="length"/> on, so that the sequence continues there: llama.cpp's
+    /// <c>llama_kv_cache_seq_rm(ctx, seq, length, -1)</c>, which a chat uses to reuse the prompt it shares with the
+    /// previous turn. The forgotten cells are zeroed, as a new cache starts.
+    /// </summary>
+    public void TruncateSequence(int length)
+    {
+        var cache = _cache;
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, cache?.Length ?? 0);
+        if (cache is null || length == cache.Length)
+        {
+            return;
+        }
+        var hp = Hyperparameters;
+        for (var l = 0; l < hp.BlockCount; l++)
+        {
+            for (var h = 0; h < hp.KvHeadCount; h++)
+            {
+                cache.Keys[l].AsSpan((h * cache.Capacity + length) * hp.KeyLength, (cache.Length - length) * hp.KeyLength).Clear();
+                for (var d = 0; d < hp.ValueLength; d++)
+                {
+                    cache.Values[l].AsSpan((h * hp.ValueLength + d) * cache.Capacity + length, cache.Length - length).Clear();
+                }
+            }
+        }
+        cache.Length = length;
+    }
+
     void Embed(ReadOnlySpan<int> tokens, float[] x)
     {
         var e = Hyperparameters.EmbeddingLength;
