@@ -72,7 +72,7 @@ internal static class ShowCommand
 
     static string ParameterLines(ModelParameters parameters) => ShowResponseWriter.ParameterLines(parameters);
 
-    static string GoQuote(string value) => ShowResponseWriter.GoQuote(value);
+    static string GoQuote(string value) => Quanta.Templates.Go.GoQuoting.Quote(value);
 
     static bool IsString(System.Text.Json.Nodes.JsonNode node) => ShowResponseWriter.IsString(node);
 

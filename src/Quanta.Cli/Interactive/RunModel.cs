@@ -48,7 +48,7 @@ internal sealed class RunModel : IDisposable
         string path;
         if (IsFile(nameOrPath))
         {
-            Commands.LogitsCommand.RequireFile(nameOrPath);
+            Commands.InputFile.Require(nameOrPath, ".gguf file");
             path = nameOrPath;
         }
         else

@@ -325,7 +325,7 @@ internal sealed class RunSession(CliContext context, ILineReader reader, Func<Mo
                 }
                 catch (FormatException e)
                 {
-                    Out.WriteLine($"Couldn't set parameter: {Commands.ShowCommand.GoQuote(e.Message)}");
+                    Out.WriteLine($"Couldn't set parameter: {Quanta.Templates.Go.GoQuoting.Quote(e.Message)}");
                 }
                 break;
             case "system":

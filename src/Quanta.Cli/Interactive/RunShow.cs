@@ -83,7 +83,7 @@ internal static class RunShow
             foreach (var (name, value) in merged.Lines())
             {
                 var quoted = merged[name] is System.Text.Json.Nodes.JsonArray || IsString(merged[name])
-                    ? Commands.ShowCommand.GoQuote(value)
+                    ? Quanta.Templates.Go.GoQuoting.Quote(value)
                     : value;
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name,-30} {quoted}"));
             }

@@ -1,3 +1,4 @@
+using Quanta.Templates.Go;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -178,7 +179,7 @@ public static class ShowResponseWriter
         var sb = new StringBuilder();
         foreach (var (key, value) in parameters.Lines())
         {
-            var shown = parameters[key] is JsonArray || IsString(parameters[key]) ? GoQuote(value) : value;
+            var shown = parameters[key] is JsonArray || IsString(parameters[key]) ? GoQuoting.Quote(value) : value;
             sb.Append(CultureInfo.InvariantCulture, $"{key,-30} {shown}\n");
         }
         return sb.ToString();
@@ -186,25 +187,4 @@ public static class ShowResponseWriter
 
     /// <summary>Whether a parameter's value is a string (quoted by Go's <c>%#v</c>).</summary>
     public static bool IsString(JsonNode node) => node is JsonValue v && v.GetValueKind() == JsonValueKind.String;
-
-    /// <summary>A string as Go's <c>%#v</c> prints it: double quotes, backslash escapes for quotes, backslashes and control characters.</summary>
-    public static string GoQuote(string value)
-    {
-        ArgumentNullException.ThrowIfNull(value);
-        var sb = new StringBuilder("\"");
-        foreach (var c in value)
-        {
-            sb.Append(c switch
-            {
-                '"' => "\\\"",
-                '\\' => "\\\\",
-                '\n' => "\\n",
-                '\r' => "\\r",
-                '\t' => "\\t",
-                < ' ' => $"\\x{(int)c:x2}",
-                _ => c.ToString(),
-            });
-        }
-        return sb.Append('"').ToString();
-    }
 }

@@ -108,7 +108,7 @@ public sealed class RunCommandTests(DemoChatModel demo)
         Assert.Equal((2, "error: model 'no-such-model:latest' not found"), (unknown.ExitCode, Assert.Single(unknown.ErrorLines)));
 
         var missing = CliRunner.Run("run", store.File("missing.gguf"), "hi");
-        Assert.Equal((2, $"error: {store.File("missing.gguf")}: no such file"), (missing.ExitCode, Assert.Single(missing.ErrorLines)));
+        Assert.Equal((2, $"error: {store.File("missing.gguf")}: file not found"), (missing.ExitCode, Assert.Single(missing.ErrorLines)));
 
         var mamba = store.File("mamba.gguf");
         File.Copy(demo.Path, mamba);

@@ -78,4 +78,29 @@ internal sealed class KvCache
             Array.Clear(cells);
         }
     }
+
+    /// <summary>
+    /// Forgets the positions from <paramref name="length"/> on (zeroed, as a new cache starts), so the sequence
+    /// continues there: llama.cpp's <c>llama_kv_cache_seq_rm(ctx, seq, length, -1)</c>.
+    /// </summary>
+    public void Truncate(int length, TransformerHyperparameters hp)
+    {
+        ArgumentNullException.ThrowIfNull(hp);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, Length);
+        var forgotten = Length - length;
+        for (var l = 0; l < Keys.Length; l++)
+        {
+            for (var h = 0; h < hp.KvHeadCount; h++)
+            {
+                // Keys: [kv head][cell] rows of KeyRowBytes; values transposed: [kv head][dim][cell].
+                Keys[l].AsSpan(((h * Capacity) + length) * KeyRowBytes, forgotten * KeyRowBytes).Clear();
+                for (var d = 0; d < hp.ValueLength; d++)
+                {
+                    Values[l].AsSpan(((h * hp.ValueLength + d) * Capacity) + length, forgotten).Clear();
+                }
+            }
+        }
+        Length = length;
+    }
 }

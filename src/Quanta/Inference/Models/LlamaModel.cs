@@ -369,19 +369,7 @@ public sealed class LlamaModel : IDisposable
         {
             return;
         }
-        var hp = Hyperparameters;
-        for (var l = 0; l < hp.BlockCount; l++)
-        {
-            for (var h = 0; h < hp.KvHeadCount; h++)
-            {
-                cache.Keys[l].AsSpan((h * cache.Capacity + length) * hp.KeyLength, (cache.Length - length) * hp.KeyLength).Clear();
-                for (var d = 0; d < hp.ValueLength; d++)
-                {
-                    cache.Values[l].AsSpan((h * hp.ValueLength + d) * cache.Capacity + length, cache.Length - length).Clear();
-                }
-            }
-        }
-        cache.Length = length;
+        cache.Truncate(length, Hyperparameters);
     }
 
     void Embed(ReadOnlySpan<int> tokens, float[] x)

@@ -1,3 +1,4 @@
+using Quanta.Templates.Go;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -30,7 +31,7 @@ public static class OutputFormat
         }
         if (rawFormat[0] != '{')
         {
-            throw new JsonSchemaConversionException($"invalid format: {GoQuote(rawFormat)}; expected \"json\" or a valid JSON Schema object");
+            throw new JsonSchemaConversionException($"invalid format: {GoQuoting.Quote(rawFormat)}; expected \"json\" or a valid JSON Schema object");
         }
         try
         {
@@ -65,25 +66,5 @@ public static class OutputFormat
                 && jsonSchema.TryGetProperty("schema", out var schema) => FromOllamaFormat(schema),
             _ => null,
         };
-    }
-
-    // Go's %q of the format's bytes, as Ollama's error message shows them
-    static string GoQuote(string text)
-    {
-        var output = new StringBuilder("\"");
-        foreach (var c in text)
-        {
-            output.Append(c switch
-            {
-                '"' => "\\\"",
-                '\\' => "\\\\",
-                '\n' => "\\n",
-                '\r' => "\\r",
-                '\t' => "\\t",
-                < ' ' => string.Create(CultureInfo.InvariantCulture, $"\\x{(int)c:x2}"),
-                _ => c.ToString(),
-            });
-        }
-        return output.Append('"').ToString();
     }
 }
