@@ -20,9 +20,14 @@ public sealed class IQ1_SCodec : SuperBlockCodec
     /// <summary>ggml's <c>GROUP_MAX_EPS_IQ1_S</c>: a group whose largest magnitude is below this is zero.</summary>
     private const float GroupMaxEps = 1e-12f;
 
-    /// <summary>The scalar search; there is no lane-parallel path for the IQ1 formats.</summary>
     public IQ1_SCodec()
-        : base(GgmlType.IQ1_S, vectorized: false)
+        : this(VectorizeByDefault)
+    {
+    }
+
+    /// <param name="vectorized">Score eight splits at once (see <see cref="Iq1SplitSearch"/>); the bytes are the same.</param>
+    internal IQ1_SCodec(bool vectorized)
+        : base(GgmlType.IQ1_S, vectorized)
     {
     }
 
@@ -31,9 +36,9 @@ public sealed class IQ1_SCodec : SuperBlockCodec
         throw new ArgumentException("ggml quantizes iq1_s only with importance weights (an importance matrix); none were given", "importance");
 
     protected override void EncodeBlockWeighted(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block) =>
-        EncodeSuperBlock(x, importance, block);
+        EncodeSuperBlock(x, importance, Vectorized, block);
 
-    private static void EncodeSuperBlock(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block)
+    private static void EncodeSuperBlock(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, bool vectorized, Span<byte> block)
     {
         var neighbours = Iq1Neighbours.Instance;
         var up = Iq1Encoding.ShiftedUp;
@@ -84,34 +89,16 @@ public sealed class IQ1_SCodec : SuperBlockCodec
                 sumx[j + 1] = sumx[j] + weight[i] * xb[i];
                 sumw[j + 1] = sumw[j] + weight[i];
             }
-            float bestScore = -Iq1Encoding.FltMin, scale = max;
-            int besti1 = -1, besti2 = -1, bestShift = 0;
-            for (var i1 = 0; i1 <= GroupSize; ++i1)
+            var split = new Iq1Split { Score = -Iq1Encoding.FltMin, Scale = max, I1 = -1, I2 = -1 };
+            if (vectorized)
             {
-                for (var i2 = i1; i2 <= GroupSize; ++i2)
-                {
-                    var sumqx = (sumx[i1] - sumx[0]) * up[0] + (sumx[i2] - sumx[i1]) * up[1] + (sumx[GroupSize] - sumx[i2]) * up[2];
-                    var sumq2 = (sumw[i1] - sumw[0]) * up[0] * up[0] + (sumw[i2] - sumw[i1]) * up[1] * up[1] + (sumw[GroupSize] - sumw[i2]) * up[2] * up[2];
-                    if (sumq2 > 0 && sumqx * sumqx > bestScore * sumq2)
-                    {
-                        scale = sumqx / sumq2;
-                        bestScore = scale * sumqx;
-                        besti1 = i1;
-                        besti2 = i2;
-                        bestShift = 1;
-                    }
-                    sumqx = (sumx[i1] - sumx[0]) * down[0] + (sumx[i2] - sumx[i1]) * down[1] + (sumx[GroupSize] - sumx[i2]) * down[2];
-                    sumq2 = (sumw[i1] - sumw[0]) * down[0] * down[0] + (sumw[i2] - sumw[i1]) * down[1] * down[1] + (sumw[GroupSize] - sumw[i2]) * down[2] * down[2];
-                    if (sumq2 > 0 && sumqx * sumqx > bestScore * sumq2)
-                    {
-                        scale = sumqx / sumq2;
-                        bestScore = scale * sumqx;
-                        besti1 = i1;
-                        besti2 = i2;
-                        bestShift = -1;
-                    }
-                }
+                Iq1SplitSearch.Vector(sumx, sumw, GroupSize, ref split);
             }
+            else
+            {
+                Iq1SplitSearch.Scalar(sumx, sumw, GroupSize, ref split);
+            }
+            var (scale, besti1, besti2, bestShift) = (split.Scale, split.I1, split.I2, split.Shift);
             if (besti1 < 0)
             {
                 // ggml asserts here; it happens only when every weight of the group is zero or negative.
