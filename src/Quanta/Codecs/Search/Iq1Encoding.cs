@@ -38,23 +38,30 @@ internal static class Iq1Encoding
     /// <summary>
     /// ggml's <c>iq1_find_best_neighbour2</c>: among <paramref name="neighbours"/> the grid point whose shifted
     /// levels <paramref name="xx"/> times <paramref name="scale"/> are nearest to the eight values in weighted
-    /// squared distance; the first of equals wins.
+    /// squared distance; the first of equals wins. Each coordinate's term <c>w·diff·diff</c> takes one of three
+    /// values, so they are computed once (the same floats ggml computes) and each point's distance is their sum in
+    /// coordinate order, as ggml adds them.
     /// </summary>
     public static int BestNeighbour(
         ReadOnlySpan<ushort> neighbours, ReadOnlySpan<float> xval, ReadOnlySpan<float> weight, float scale, ReadOnlySpan<float> xx)
     {
+        Span<float> term = stackalloc float[8 * 3];
+        for (var i = 0; i < 8; ++i)
+        {
+            for (var l = 0; l < 3; ++l)
+            {
+                var diff = scale * xx[l] - xval[i];
+                term[3 * i + l] = weight[i] * diff * diff;
+            }
+        }
+        var levels = Iq1Neighbours.Levels;
         var best = float.MaxValue;
         var index = -1;
         foreach (var n in neighbours)
         {
-            var point = Iq1Grids.Iq1S[n];
-            float d2 = 0;
-            for (var i = 0; i < 8; ++i)
-            {
-                var q = xx[(sbyte)(point >> (8 * i)) + 1];
-                var diff = scale * q - xval[i];
-                d2 += weight[i] * diff * diff;
-            }
+            var p = levels.Slice(8 * n, 8);
+            var d2 = term[p[0]] + term[3 + p[1]] + term[6 + p[2]] + term[9 + p[3]] + term[12 + p[4]] + term[15 + p[5]]
+                + term[18 + p[6]] + term[21 + p[7]];
             if (d2 < best)
             {
                 best = d2;

@@ -20,6 +20,11 @@ internal sealed class Iq1Neighbours
 
     private static readonly Lazy<Iq1Neighbours> Shared = new(Build);
 
+    private static readonly byte[] LevelTable = BuildLevels();
+
+    /// <summary>Levels (0, 1, 2) of every grid point, eight bytes a point.</summary>
+    public static ReadOnlySpan<byte> Levels => LevelTable;
+
     /// <summary>Grid index of each code, or −1 when the code is not on the grid.</summary>
     private readonly short[] _gridIndex;
 
@@ -48,10 +53,23 @@ internal sealed class Iq1Neighbours
     /// <summary>Level (0, 1, 2) of coordinate <paramref name="j"/> of grid point <paramref name="index"/>.</summary>
     public static int LevelOf(int index, int j) => (sbyte)(Iq1Grids.Iq1S[index] >> (8 * j)) + 1;
 
+    private static byte[] BuildLevels()
+    {
+        var levels = new byte[Iq1Grids.Iq1S.Length * 8];
+        for (var i = 0; i < Iq1Grids.Iq1S.Length; ++i)
+        {
+            for (var j = 0; j < 8; ++j)
+            {
+                levels[8 * i + j] = (byte)LevelOf(i, j);
+            }
+        }
+        return levels;
+    }
+
     private static Iq1Neighbours Build()
     {
         var grid = Iq1Grids.Iq1S;
-        var levels = new byte[grid.Length * 8];
+        var levels = LevelTable;
         var gridIndex = new short[CodeCount];
         Array.Fill(gridIndex, (short)-1);
         for (var i = 0; i < grid.Length; ++i)
@@ -59,7 +77,6 @@ internal sealed class Iq1Neighbours
             var code = 0;
             for (var j = 0; j < 8; ++j)
             {
-                levels[8 * i + j] = (byte)LevelOf(i, j);
                 code |= levels[8 * i + j] << (2 * j);
             }
             gridIndex[code] = (short)i;
