@@ -68,6 +68,13 @@ public class BlockCodecsTests
     /// <summary>A few blocks, and never fewer than 32 values, so plain float formats get real rows too.</summary>
     static int RowLength(GgmlTypeInfo info, int blocks) => Math.Max(32, info.BlockElements * blocks);
 
+    /// <summary>Formats ggml quantizes only with importance weights (it asserts without them).</summary>
+    static bool NeedsImportance(GgmlType type) => type is GgmlType.IQ1_S;
+
+    /// <summary>No weights and the given ones, or only the given ones where ggml requires them.</summary>
+    static float[][] ImportanceChoices(GgmlType type, float[] weights) =>
+        NeedsImportance(type) ? [weights] : [[], weights];
+
     static float[] RandomRows(int count, int seed)
     {
         var random = new Random(seed);
@@ -143,7 +150,7 @@ public class BlockCodecsTests
         var rowLength = RowLength(info, 4);
         foreach (var bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity, BitConverter.UInt32BitsToSingle(0xFF800001) })
         {
-            foreach (var importance in new[] { Array.Empty<float>(), Enumerable.Repeat(1f, rowLength).ToArray() })
+            foreach (var importance in ImportanceChoices(type, Enumerable.Repeat(1f, rowLength).ToArray()))
             {
                 var rows = RandomRows(rowLength * 3, 2);
                 var column = rowLength - 5;
@@ -178,7 +185,7 @@ public class BlockCodecsTests
         var rows = RandomRows(rowLength * 5, 3);
         var bytes = new byte[(int)info.RowBytes(rowLength) * 5];
         var importance = RandomRows(rowLength, 4).Select(MathF.Abs).ToArray();
-        foreach (var weights in new[] { Array.Empty<float>(), importance })
+        foreach (var weights in ImportanceChoices(type, importance))
         {
             codec.Encode(rows, rowLength, weights, bytes);
             var back = new float[rows.Length];
@@ -201,13 +208,33 @@ public class BlockCodecsTests
                 // IQ3_XXS also stores an even number of minus signs per 8 values, so one value may change sign
                 // (the one with the smallest weighted square, which importance weights can make a large one).
                 GgmlType.IQ3_XXS => 1.2f,
+                // Three levels, shifted ±1/8, and groups of eight only on the 2048 grid points: a value can land on
+                // a neighbouring point's opposite level, so single values say little; the RMS check below bounds them.
+                GgmlType.IQ1_S or GgmlType.IQ1_M => 2.0f,
                 _ => 0.16f,
             };
             for (var i = 0; i < rows.Length; i++)
             {
                 Assert.True(MathF.Abs(rows[i] - back[i]) <= tolerance, $"{info.Name}: value {i} {rows[i]} came back as {back[i]}");
             }
+            if (info.Type is GgmlType.IQ1_S or GgmlType.IQ1_M)
+            {
+                // Uniform values on [-1, 1] have an RMS of 0.58; the 1-bit formats keep well over half of it.
+                var rms = Math.Sqrt(rows.Zip(back, (a, b) => (double)(a - b) * (a - b)).Average());
+                Assert.True(rms < 0.4, $"{info.Name}: RMS error {rms}");
+            }
         }
+    }
+
+    [Fact]
+    public void IQ1_S_without_importance_is_refused_before_anything_is_written()
+    {
+        var codec = BlockCodecs.Get(GgmlType.IQ1_S);
+        var destination = new byte[2 * 50];
+        destination.AsSpan().Fill(0xAB);
+        var error = Assert.Throws<ArgumentException>(() => codec.Encode(RandomRows(512, 7), 256, default, destination));
+        Assert.Contains("iq1_s only with importance weights", error.Message, StringComparison.Ordinal);
+        Assert.All(destination, b => Assert.Equal(0xAB, b));
     }
 
     [Fact]

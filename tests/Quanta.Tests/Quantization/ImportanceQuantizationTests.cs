@@ -32,6 +32,10 @@ public sealed class ImportanceQuantizationTests
     [InlineData("Q6_K", "Q6_K")]
     [InlineData("Q4_K_M.exclude-ffn_down-attn_q", "Q4_K_M", "--exclude-weights", "ffn_down", "--exclude-weights", "attn_q")]
     [InlineData("IQ4_XS.include-attn_v-blk.3", "IQ4_XS", "--include-weights", "attn_v", "--include-weights", "blk.3")]
+    // The IQ1 mixes put attn_output in IQ2_XXS; --pure keeps every layer tensor in IQ1 (the embeddings, which the
+    // matrix does not cover, in Q2_K and the output in Q5_K, as the mix would).
+    [InlineData("IQ1_S.pure", "IQ1_S", "--pure", "--token-embedding-type", "q2_K", "--output-tensor-type", "q5_K")]
+    [InlineData("IQ1_M.pure", "IQ1_M", "--pure", "--token-embedding-type", "q2_K", "--output-tensor-type", "q5_K")]
     public void Quantize_with_a_llama_imatrix_matrix_writes_llama_quantize_s_bytes(string expected, string preset, params string[] switches)
     {
         using var dir = new TempDirectory();
@@ -86,6 +90,8 @@ public sealed class ImportanceQuantizationTests
 
     [Theory]
     [InlineData("IQ2_XXS", "iq2_xxs")]
+    [InlineData("IQ1_S", "iq2_xxs")] // attn_output; the iq1_s tensors themselves are written (see the .pure cases)
+    [InlineData("IQ1_M", "iq2_xxs")]
     [InlineData("IQ3_XXS", "iq2_s")] // its mix puts attn_k in IQ2_S on this model
     public void Presets_whose_encoders_are_missing_are_refused_by_type_even_with_a_matrix(string preset, string type)
     {
