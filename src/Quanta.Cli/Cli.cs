@@ -46,6 +46,7 @@ public static class Cli
         MergeCommand.Create,
         SplitVisionCommand.Create,
         TokenizeCommand.Create,
+        BenchCommand.Create,
         Commands.Gguf.GgufCommand.Create,
     ];
 

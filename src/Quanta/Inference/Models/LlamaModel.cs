@@ -98,7 +98,17 @@ public sealed class LlamaModel : IDisposable
     /// holds <paramref name="contextLength"/> positions; a later call must continue exactly where the previous one
     /// ended (as llama.cpp's <c>llama_decode</c> with one sequence appends to its KV cache).
     /// </summary>
-    public void Evaluate(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, CancellationToken cancellationToken = default)
+    public void Evaluate(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, CancellationToken cancellationToken = default) =>
+        Forward(tokens, position, contextLength, logits, lastOnly: false, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Evaluate(ReadOnlySpan{int}, int, int, float[], CancellationToken)"/>, but only the last token's
+    /// logits are computed (<c>[vocabulary]</c>), as llama.cpp does for a batch that asks for no other outputs.
+    /// </summary>
+    public void EvaluateLast(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, CancellationToken cancellationToken = default) =>
+        Forward(tokens, position, contextLength, logits, lastOnly: true, cancellationToken);
+
+    void Forward(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, bool lastOnly, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(logits);
         var hp = Hyperparameters;
@@ -107,9 +117,9 @@ public sealed class LlamaModel : IDisposable
         {
             throw new ArgumentException("no tokens to evaluate", nameof(tokens));
         }
-        if (logits.Length < (long)n * VocabularySize)
+        if (logits.Length < (lastOnly ? 1 : (long)n) * VocabularySize)
         {
-            throw new ArgumentException($"{logits.Length} floats cannot hold {n} × {VocabularySize} logits", nameof(logits));
+            throw new ArgumentException($"{logits.Length} floats cannot hold {(lastOnly ? 1 : n)} × {VocabularySize} logits", nameof(logits));
         }
         if (position == 0)
         {
@@ -240,8 +250,16 @@ public sealed class LlamaModel : IDisposable
             _matMul.Multiply(layer.Down, gate, n, cur);
             Add(x, cur);
         }
-        Normalize(ws.X, _outputNorm, cur, n);
-        _matMul.Multiply(_output, cur, n, logits);
+        if (lastOnly)
+        {
+            RmsNorm.Apply(x.Slice((n - 1) * e, e), _outputNorm, hp.RmsEpsilon, cur.AsSpan(0, e));
+            _matMul.Multiply(_output, cur, 1, logits);
+        }
+        else
+        {
+            Normalize(ws.X, _outputNorm, cur, n);
+            _matMul.Multiply(_output, cur, n, logits);
+        }
         cache.Length = position + n;
     }
 
