@@ -25,6 +25,7 @@ public sealed class LlamaModel : IDisposable
     readonly LinearWeights _output;
     readonly WorkerPool _pool;
     readonly MatMul _matMul;
+    readonly AttentionHeads _attention;
     readonly KernelWidth _width;
     readonly bool _gemma;
     Workspace? _workspace;
@@ -61,6 +62,7 @@ public sealed class LlamaModel : IDisposable
         }
         _pool = new WorkerPool(threads);
         _matMul = new MatMul(_pool, width);
+        _attention = new AttentionHeads(_pool, width);
     }
 
     public TransformerHyperparameters Hyperparameters { get; }
@@ -158,8 +160,6 @@ public sealed class LlamaModel : IDisposable
         var gate = ws.Gate.AsSpan(0, n * hp.FeedForwardLength);
         var up = ws.Up.AsSpan(0, n * hp.FeedForwardLength);
         var cosSin = ws.CosSin;
-        var scores = cache.Scores;
-        var scratch16 = cache.Scratch16;
 
         Embed(tokens, ws.X);
         if (_gemma)
@@ -177,7 +177,6 @@ public sealed class LlamaModel : IDisposable
         // llama.cpp scales the scores in the softmax; gemma scales the query after rope and the softmax by 1.
         var kqScale = _gemma ? 1f : 1f / MathF.Sqrt(hp.KeyLength);
         var queryScale = 1f / MathF.Sqrt(hp.KeyLength);
-        var group = hp.HeadCount / hp.KvHeadCount;
 
         for (var l = 0; l < _layers.Length; l++)
         {
@@ -215,25 +214,7 @@ public sealed class LlamaModel : IDisposable
                     }
                 }
             }
-            for (var t = 0; t < n; t++)
-            {
-                for (var h = 0; h < hp.HeadCount; h++)
-                {
-                    var kvHead = h / group;
-                    Attention.Head(
-                        q.AsSpan((t * hp.HeadCount + h) * hp.KeyLength, hp.KeyLength),
-                        keyCache.AsSpan(kvHead * kvCapacity * hp.KeyLength, kvLength * hp.KeyLength),
-                        valueCache.AsSpan(kvHead * hp.ValueLength * kvCapacity, hp.ValueLength * kvCapacity),
-                        kvCapacity,
-                        visible: position + t + 1,
-                        kvLength,
-                        kqScale,
-                        attention.AsSpan((t * hp.HeadCount + h) * hp.ValueLength, hp.ValueLength),
-                        scores,
-                        scratch16,
-                        _width);
-                }
-            }
+            _attention.Run(q, keyCache, valueCache, kvCapacity, n, position, kvLength, hp.HeadCount, hp.KvHeadCount, hp.KeyLength, hp.ValueLength, kqScale, attention);
             _matMul.Multiply(layer.AttentionOutput, attention, n, cur);
             Add(x, cur);
             Normalize(ws.X, layer.FeedForwardNorm, cur, n);
