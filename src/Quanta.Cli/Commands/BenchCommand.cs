@@ -29,20 +29,18 @@ internal static class BenchCommand
         var generations = new Option<string>("--n-gen", "-n") { Description = "Generation lengths, comma separated (0: none)", DefaultValueFactory = _ => "128" };
         var threads = new Option<int>("--threads", "-t") { Description = "Threads (default: all processors)" };
         var repetitions = new Option<int>("--repetitions", "-r") { Description = "Measured runs of each test", DefaultValueFactory = _ => 5 };
-        var batch = new Option<int>("--batch-size", "-b") { Description = "Logical batch: tokens handed to the model at once", DefaultValueFactory = _ => 2048 };
-        var microBatch = new Option<int>("--ubatch-size", "-ub") { Description = "Physical batch: tokens evaluated together", DefaultValueFactory = _ => 512 };
+        var batches = new BatchOptions();
         var output = new Option<string>("--output", "-o") { Description = "md (a markdown table, as llama-bench prints) or json", DefaultValueFactory = _ => "md" };
         output.AcceptOnlyFromAmong("md", "json");
         var command = new Command("bench", "Measure prompt processing and generation speed, as llama-bench does")
         {
-            models, prompts, generations, threads, repetitions, batch, microBatch, output,
+            models, prompts, generations, threads, repetitions, output,
         };
+        batches.AddTo(command);
         command.Validators.Add(result =>
         {
             Check(result, threads, t => t >= 0, "-t must be a number of threads");
             Check(result, repetitions, r => r >= 1, "-r must be at least 1");
-            Check(result, batch, b => b >= 1, "-b must be at least 1");
-            Check(result, microBatch, b => b >= 1, "-ub must be at least 1");
             foreach (var list in new[] { prompts, generations })
             {
                 if (result.GetResult(list) is not null && !TryParseLengths(result.GetValue(list) ?? "", out _))
@@ -59,8 +57,8 @@ internal static class BenchCommand
                 promptLengths, generationLengths,
                 parseResult.GetValue(threads) is > 0 and var t ? t : Environment.ProcessorCount,
                 parseResult.GetValue(repetitions),
-                parseResult.GetValue(batch),
-                parseResult.GetValue(microBatch));
+                parseResult.GetValue(batches.Batch),
+                parseResult.GetValue(batches.MicroBatch));
             Run(context, parseResult.GetRequiredValue(models), settings, parseResult.GetValue(output) == "json", cancellationToken);
             return Task.FromResult(ExitCodes.Success);
         });
@@ -97,6 +95,7 @@ internal static class BenchCommand
         {
             using var file = GgufFile.Open(path);
             using var model = LlamaModel.Load(file, settings.Threads);
+            model.MicroBatch = Math.Min(settings.Batch, settings.MicroBatch);
             var tests = settings.PromptLengths.Where(p => p > 0).Select(p => (Prompt: p, Generated: 0))
                 .Concat(settings.GenerationLengths.Where(n => n > 0).Select(n => (Prompt: 0, Generated: n)));
             foreach (var (prompt, generated) in tests)
@@ -133,9 +132,10 @@ internal static class BenchCommand
             {
                 tokens[i] = i == 0 && bos is { } b ? b : random.Next(model.VocabularySize);
             }
+            // llama-bench hands the model batches of -b tokens, which it evaluates in pieces of -ub.
             for (var done = 0; done < prompt;)
             {
-                var n = Math.Min(prompt - done, Math.Min(settings.Batch, settings.MicroBatch));
+                var n = Math.Min(prompt - done, settings.Batch);
                 model.EvaluateLast(tokens.AsSpan(done, n), done, contextLength, logits, cancellationToken);
                 done += n;
             }

@@ -29,6 +29,7 @@ public sealed class LlamaModel : IDisposable
     readonly KernelWidth _width;
     readonly bool _gemma;
     Workspace? _workspace;
+    int _microBatch = 512;
     KvCache? _cache;
 
     LlamaModel(GgufFile file, TransformerHyperparameters hp, int threads, KernelWidth width)
@@ -101,19 +102,33 @@ public sealed class LlamaModel : IDisposable
     /// ended (as llama.cpp's <c>llama_decode</c> with one sequence appends to its KV cache).
     /// </summary>
     public void Evaluate(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, CancellationToken cancellationToken = default) =>
-        Forward(tokens, position, contextLength, logits, lastOnly: false, cancellationToken);
+        EvaluateInMicroBatches(tokens, position, contextLength, logits, lastOnly: false, cancellationToken);
 
     /// <summary>
     /// As <see cref="Evaluate(ReadOnlySpan{int}, int, int, float[], CancellationToken)"/>, but only the last token's
     /// logits are computed (<c>[vocabulary]</c>), as llama.cpp does for a batch that asks for no other outputs.
     /// </summary>
     public void EvaluateLast(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, CancellationToken cancellationToken = default) =>
-        Forward(tokens, position, contextLength, logits, lastOnly: true, cancellationToken);
+        EvaluateInMicroBatches(tokens, position, contextLength, logits, lastOnly: true, cancellationToken);
 
-    void Forward(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, bool lastOnly, CancellationToken cancellationToken)
+    /// <summary>
+    /// llama.cpp's <c>n_ubatch</c>: a longer batch is evaluated in pieces of at most this many tokens through the KV
+    /// cache, which bounds the buffers of a forward pass. The logits do not change: each token's products are its
+    /// own, and the cells a piece does not see yet are masked to exact zeros either way.
+    /// </summary>
+    public int MicroBatch
+    {
+        get => _microBatch;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _microBatch = value;
+        }
+    }
+
+    void EvaluateInMicroBatches(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, bool lastOnly, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(logits);
-        var hp = Hyperparameters;
         var n = tokens.Length;
         if (n == 0)
         {
@@ -123,6 +138,30 @@ public sealed class LlamaModel : IDisposable
         {
             throw new ArgumentException($"{logits.Length} floats cannot hold {(lastOnly ? 1 : n)} × {VocabularySize} logits", nameof(logits));
         }
+        if (position == 0)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, n);
+        }
+        for (var done = 0; done < n; done += _microBatch)
+        {
+            var piece = Math.Min(_microBatch, n - done);
+            var outputs = !lastOnly ? Outputs.All : done + piece == n ? Outputs.Last : Outputs.None;
+            Forward(tokens.Slice(done, piece), position + done, contextLength, logits, lastOnly ? 0 : done * VocabularySize, outputs, cancellationToken);
+        }
+    }
+
+    /// <summary>Which logits a forward pass computes.</summary>
+    enum Outputs
+    {
+        None,
+        Last,
+        All,
+    }
+
+    void Forward(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, int logitsOffset, Outputs outputs, CancellationToken cancellationToken)
+    {
+        var hp = Hyperparameters;
+        var n = tokens.Length;
         if (position == 0)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, n);
@@ -231,15 +270,15 @@ public sealed class LlamaModel : IDisposable
             _matMul.Multiply(layer.Down, gate, n, cur);
             Add(x, cur);
         }
-        if (lastOnly)
+        if (outputs == Outputs.Last)
         {
             RmsNorm.Apply(x.Slice((n - 1) * e, e), _outputNorm, hp.RmsEpsilon, cur.AsSpan(0, e));
             _matMul.Multiply(_output, cur, 1, logits);
         }
-        else
+        else if (outputs == Outputs.All)
         {
             Normalize(ws.X, _outputNorm, cur, n);
-            _matMul.Multiply(_output, cur, n, logits);
+            _matMul.Multiply(_output, cur, n, logits, logitsOffset, VocabularySize);
         }
         cache.Length = position + n;
     }
