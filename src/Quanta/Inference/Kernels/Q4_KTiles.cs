@@ -1,6 +1,5 @@
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using Quanta.Codecs.Search;
 using Quanta.Formats;
 
 namespace Quanta.Inference.Kernels;
@@ -28,7 +27,7 @@ internal static unsafe class Q4_KTiles
         var mins = stackalloc Vector128<short>[RowGroup];
         var d = stackalloc float[RowGroup];
         var dmin = stackalloc float[RowGroup];
-        var minValues = stackalloc short[8];
+        var unpacked = stackalloc uint[4];
         var nibble = Vector256.Create((byte)0xF);
         fixed (byte* w = weights, a = activations)
         fixed (float* y = output)
@@ -51,14 +50,20 @@ internal static unsafe class Q4_KTiles
                             var block = w + ((long)(r0 + r) * rowBytes) + (b * BlockBytes);
                             d[r] = Fp16.ToFloat(*(ushort*)block);
                             dmin[r] = Fp16.ToFloat(*(ushort*)(block + 2));
-                            var packed = new ReadOnlySpan<byte>(block + 4, 12);
+                            // ggml's utmp shuffle: the twelve packed bytes to eight 6-bit scales, then eight 6-bit mins
+                            // (what KScales.UnpackScaleMin gives one at a time), in a few word operations.
+                            var packed = (uint*)(block + 4);
+                            var (u0, u1, u2) = (packed[0], packed[1], packed[2]);
+                            unpacked[3] = ((u2 >> 4) & 0x0F0F0F0F) | (((u1 >> 6) & 0x03030303) << 4);
+                            unpacked[2] = u1 & 0x3F3F3F3F;
+                            unpacked[1] = (u2 & 0x0F0F0F0F) | (((u0 >> 6) & 0x03030303) << 4);
+                            unpacked[0] = u0 & 0x3F3F3F3F;
+                            var bytes = (byte*)unpacked;
                             for (var j = 0; j < 8; j++)
                             {
-                                KScales.UnpackScaleMin(j, packed, out var scale, out var min);
-                                scales[(r * 8) + j] = Vector256.Create((short)scale);
-                                minValues[j] = min;
+                                scales[(r * 8) + j] = Vector256.Create((short)bytes[j]);
                             }
-                            mins[r] = Vector128.Load(minValues);
+                            mins[r] = Sse41.ConvertToVector128Int16(bytes + 8);
                             for (var k = 0; k < 4; k++)
                             {
                                 var q = Vector256.Load(block + 16 + (32 * k));
