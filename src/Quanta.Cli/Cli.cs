@@ -36,6 +36,7 @@ public static class Cli
         LogitsCommand.Create,
         CompleteCommand.Create,
         PerplexityCommand.Create,
+        ImatrixCommand.Create,
         CreateCommand.Create,
         ListCommand.Create,
         ShowCommand.Create,
@@ -48,6 +49,8 @@ public static class Cli
         TokenizeCommand.Create,
         BenchCommand.Create,
         Commands.Gguf.GgufCommand.Create,
+        ServeCommand.Create,
+        RunCommand.Create,
     ];
 
     /// <summary>Shared by every verb (<see cref="Option.Recursive"/>), so it may come before or after the verb.</summary>

@@ -16,13 +16,23 @@ public sealed record CliContext(TextWriter Out, TextWriter Error, bool OutIsTerm
     /// <summary>Standard input as bytes, for verbs that read it (<c>tokenize --stdin</c>); tests supply their own.</summary>
     public Func<Stream> OpenStandardInput { get; init; } = Console.OpenStandardInput;
 
+    /// <summary>True when standard input is a terminal a person types at (<c>quanta run</c> then asks for lines).</summary>
+    public bool InIsTerminal { get; init; }
+
+    /// <summary>True when standard input is a pipe or a file (<c>quanta run</c> then reads it into the prompt).</summary>
+    public bool InIsRedirected { get; init; }
+
     /// <summary>
     /// The process's own console, with terminal detection. A terminal (stderr, where progress is drawn from a
     /// thread of its own, and stdout) drops writes once it is closed (<see cref="HangUpTolerantWriter"/>).
     /// </summary>
     public static CliContext FromConsole() =>
         new(OnTerminal(Console.Out, !Console.IsOutputRedirected), OnTerminal(Console.Error, !Console.IsErrorRedirected),
-            !Console.IsOutputRedirected, !Console.IsErrorRedirected);
+            !Console.IsOutputRedirected, !Console.IsErrorRedirected)
+        {
+            InIsTerminal = !Console.IsInputRedirected,
+            InIsRedirected = Console.IsInputRedirected,
+        };
 
     // stdout too: a command that completes just as its terminal closes, before SIGHUP's handler has run, must not
     // fail on printing its summary to nobody; its output is complete.

@@ -79,7 +79,7 @@ internal static class BenchCommand
     {
         foreach (var path in modelPaths)
         {
-            LogitsCommand.RequireFile(path);
+            InputFile.Require(path, ".gguf file");
         }
         if (json)
         {

@@ -43,6 +43,8 @@ internal static class CompleteCommand
             model, prompt, file, predict, temperature, topK, topP, minP, repeatPenalty, seed, contextSize, threads, ids,
         };
         batches.AddTo(command);
+        var cacheTypes = new CacheTypeOptions();
+        cacheTypes.AddTo(command);
         command.Validators.Add(result =>
         {
             if ((result.GetResult(prompt) is not null) == (result.GetResult(file) is not null))
@@ -80,6 +82,7 @@ internal static class CompleteCommand
                 parseResult.GetValue(ids))
             {
                 MicroBatch = batches.PieceSize(parseResult),
+                CacheTypes = cacheTypes.Read(parseResult),
             };
             Run(context, options, cancellationToken);
             return Task.FromResult(ExitCodes.Success);
@@ -115,15 +118,18 @@ internal static class CompleteCommand
     {
         /// <summary>The prompt is evaluated in pieces of this many tokens (the smaller of -b and -ub).</summary>
         public int MicroBatch { get; init; } = 512;
+
+        /// <summary>The KV cache's types (<c>-ctk/-ctv</c>).</summary>
+        public KvCacheTypes CacheTypes { get; init; } = KvCacheTypes.Default;
     }
 
-    static void Run(CliContext context, Options options, CancellationToken cancellationToken)
+    internal static void Run(CliContext context, Options options, CancellationToken cancellationToken)
     {
-        LogitsCommand.RequireFile(options.Model);
+        InputFile.Require(options.Model, ".gguf file");
         byte[] text;
         if (options.File is { } path)
         {
-            LogitsCommand.RequireFile(path);
+            InputFile.Require(path);
             text = File.ReadAllBytes(path);
         }
         else
@@ -133,7 +139,7 @@ internal static class CompleteCommand
         }
 
         using var gguf = GgufFile.Open(options.Model);
-        using var model = LlamaModel.Load(gguf, options.Threads);
+        using var model = LlamaModel.Load(gguf, options.Threads, null, options.CacheTypes);
         model.MicroBatch = options.MicroBatch;
         var tokenizer = new Tokenizer(Vocabulary.Load(gguf));
         var vocabulary = tokenizer.Vocabulary;
@@ -171,7 +177,6 @@ internal static class CompleteCommand
         {
             cancellationToken.ThrowIfCancellationRequested();
             var token = chain.Sample(last.Span);
-            chain.Accept(token);
             if (!options.Ids && vocabulary.EndOfGeneration.Contains(token))
             {
                 break;

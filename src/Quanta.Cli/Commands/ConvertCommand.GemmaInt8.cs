@@ -34,9 +34,9 @@ internal static partial class ConvertCommand
             variant = GemmaVariant.Find(name)
                 ?? throw new UserErrorException($"unknown Gemma variant '{name}'; known: {string.Join(", ", GemmaVariant.Known.Select(v => v.Name))}");
         }
-        if (request.Tokenizer is { } tokenizerPath && !File.Exists(tokenizerPath))
+        if (request.Tokenizer is { } tokenizerPath)
         {
-            throw new UserErrorException($"{tokenizerPath}: file not found");
+            InputFile.Require(tokenizerPath, "tokenizer.model file");
         }
         try
         {

@@ -41,15 +41,11 @@ internal static partial class ConvertCommand
         var command = new Command("convert", "Convert a Hugging Face checkpoint (safetensors) to GGUF, straight to any quantization")
         {
             input, type, output, mmproj, o.Pure, o.OutputTensorType, o.TokenEmbeddingType, o.TensorType, o.TensorTypeFile,
-            o.LeaveOutputTensor, o.OverrideKv, o.SplitMaxSize, o.SplitMaxTensors, o.PruneLayers, o.VisionType, o.ProjectorType, o.Threads, o.DryRun, o.Imatrix,
+            o.LeaveOutputTensor, o.OverrideKv, o.SplitMaxSize, o.SplitMaxTensors, o.PruneLayers, o.VisionType, o.ProjectorType, o.Threads, o.DryRun, o.Imatrix, o.IncludeWeights, o.ExcludeWeights,
             variant, tokenizer,
         };
         command.SetAction((parseResult, cancellationToken) =>
         {
-            if (parseResult.GetValue(o.Imatrix) is not null)
-            {
-                throw new UserErrorException("--imatrix: importance matrices are not supported yet; they come in a later version of Quanta");
-            }
             var threads = parseResult.GetValue(o.Threads) ?? 0;
             if (threads < 0)
             {
@@ -87,7 +83,7 @@ internal static partial class ConvertCommand
         {
             return o.LeaveOutputTensor.Name;
         }
-        foreach (var option in new Option[] { o.OutputTensorType, o.TokenEmbeddingType, o.TensorType, o.TensorTypeFile, o.PruneLayers, o.VisionType, o.ProjectorType })
+        foreach (var option in new Option[] { o.OutputTensorType, o.TokenEmbeddingType, o.TensorType, o.TensorTypeFile, o.PruneLayers, o.VisionType, o.ProjectorType, o.Imatrix })
         {
             if (parseResult.GetResult(option) is { Implicit: false })
             {

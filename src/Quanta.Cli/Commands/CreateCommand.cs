@@ -23,7 +23,7 @@ internal static class CreateCommand
         {
             name, file, quantize, quantizeProjector, store,
             o.Pure, o.OutputTensorType, o.TokenEmbeddingType, o.TensorType, o.TensorTypeFile, o.LeaveOutputTensor,
-            o.AllowRequantize, o.OverrideKv, o.PruneLayers, o.VisionType, o.ProjectorType, o.Threads, o.Imatrix,
+            o.AllowRequantize, o.OverrideKv, o.PruneLayers, o.VisionType, o.ProjectorType, o.Threads, o.Imatrix, o.IncludeWeights, o.ExcludeWeights,
         };
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -69,6 +69,10 @@ internal static class CreateCommand
             // The same reading (and the same errors) as 'quanta quantize IN TYPE'.
             var request = QuantizeCommand.ReadRequest(parseResult, ["model", quantize], o);
             (preset, quantizationOptions, run) = (request.Preset, request.Options, request.Run);
+        }
+        if (quantize is null && parseResult.GetValue(o.Imatrix) is not null)
+        {
+            throw new UserErrorException("--imatrix is used when quantizing: give --quantize TYPE too");
         }
         QuantizationPreset? projector = null;
         if (quantizeProjector is not null && !QuantizationPresets.TryParse(quantizeProjector, out projector))

@@ -6,6 +6,7 @@ using Quanta.Codecs;
 using Quanta.Demo;
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
+using Quanta.Inference.Sampling;
 using Quanta.Quantization;
 
 namespace Quanta.Cli.Commands;
@@ -13,12 +14,24 @@ namespace Quanta.Cli.Commands;
 /// <summary>
 /// <c>quanta demo</c>: builds a small llama-style model in a temporary folder (nothing is downloaded),
 /// quantizes it to Q4_K_M and Q8_0, and shows the plan, the summary and how far each tensor moved
-/// (RMSE and largest error, decoded with the same codecs). <c>--write-model PATH</c> only writes the
-/// synthetic model, in any size: the benchmark script uses it to make its 1 GB input.
+/// (RMSE and largest error, decoded with the same codecs); then a trained model that ships with the tool continues
+/// a prompt, so that real text comes out. <c>--write-model PATH</c> only writes the synthetic model, in any size:
+/// the benchmark script uses it to make its 1 GB input.
 /// </summary>
 internal static class DemoCommand
 {
     static readonly string[] Presets = ["Q4_K_M", "Q8_0"];
+
+    /// <summary>
+    /// tests/Quanta.Tests/Fixtures/models/tiny-llama-trained's Q8_0 file, copied beside the tool at build (and packed
+    /// with it): an 11 M-parameter Llama trained on package READMEs and changelogs, so its greedy text is English.
+    /// </summary>
+    internal static string TrainedModelPath => Path.Combine(AppContext.BaseDirectory, "models", "tiny-llama-trained.Q8_0.gguf");
+
+    internal const string TrainedModelPrompt = "The package";
+
+    /// <summary>Enough tokens for a line of text, few enough that the demo stays quick.</summary>
+    internal const int TrainedModelTokens = 16;
 
     public static Command Create(CliContext context)
     {
@@ -117,6 +130,7 @@ internal static class DemoCommand
                 QuantizeSummary.Write(report, input, result);
                 report.WriteTable(ErrorTable(name, model, output, cancellationToken));
             }
+            ContinueWithTrainedModel(context, report, threads, cancellationToken);
         }
         finally
         {
@@ -129,6 +143,33 @@ internal static class DemoCommand
                 // A temporary folder left behind is harmless.
             }
         }
+    }
+
+    /// <summary>
+    /// Greedy tokens from the trained model, streamed through <c>quanta complete</c>'s own code path: the line a user
+    /// can run next is printed above them.
+    /// </summary>
+    static void ContinueWithTrainedModel(CliContext context, IReportWriter report, int threads, CancellationToken cancellationToken)
+    {
+        var model = TrainedModelPath;
+        if (!File.Exists(model))
+        {
+            report.WriteLine($"(No trained model beside this build of quanta ({model}), so no text to show.)");
+            return;
+        }
+        report.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"== Real text: a trained 11M-parameter llama (Q8_0, {new FileInfo(model).Length / (1024 * 1024)} MiB) continues \"{TrainedModelPrompt}\" with {TrainedModelTokens} greedy tokens\n" +
+            $"   (quanta complete -m {model} -p \"{TrainedModelPrompt}\" -n {TrainedModelTokens} --temp 0)\n"));
+        context.Out.Write(TrainedModelPrompt);
+        var options = new CompleteCommand.Options(model, TrainedModelPrompt, null, TrainedModelTokens,
+            SamplingParameters.LlamaCli with { Temperature = 0 }, ContextSize: 64, threads > 0 ? threads : Environment.ProcessorCount, Ids: false);
+        CompleteCommand.Run(context, options, cancellationToken);
+        if (!context.OutIsTerminal)
+        {
+            // On a terminal complete ends its text with a newline itself; piped, it leaves the text as it is.
+            context.Out.WriteLine();
+        }
+        context.Out.Flush();
     }
 
     static void WriteModel(string path, SyntheticLlamaShape shape, int threads, GgufWriterOptions options,

@@ -38,10 +38,7 @@ internal static class ExportCommand
 
     static void Run(CliContext context, string path, string directory, CancellationToken cancellationToken)
     {
-        if (!File.Exists(path))
-        {
-            throw new UserErrorException(Directory.Exists(path) ? $"{path}: is a directory; give a GGUF file" : $"{path}: file not found");
-        }
+        InputFile.Require(path, ".gguf file");
         if (File.Exists(directory))
         {
             throw new UserErrorException($"{directory}: is a file; give the directory to write the checkpoint into");

@@ -14,7 +14,7 @@ internal static class InspectCommand
 {
     public static Command Create(CliContext context)
     {
-        var file = CliArguments.InputPath("file", "A GGUF file, or any shard of a split set (name-00001-of-00003.gguf)");
+        var file = CliArguments.InputPath("file", "A GGUF file, any shard of a split set (name-00001-of-00003.gguf), or an importance matrix (GGUF imatrix or .dat)");
         var tensors = new Option<bool>("--tensors", "-t")
         {
             Description = "Also list every tensor: name, shape, type and size",
@@ -37,8 +37,13 @@ internal static class InspectCommand
 
     internal static void Run(CliContext context, string path, bool listTensors, bool json, CancellationToken cancellationToken)
     {
-        RequireFile(path);
+        InputFile.Require(path, ".gguf file");
         cancellationToken.ThrowIfCancellationRequested();
+        if (ImatrixReport.IsImatrix(path))
+        {
+            ImatrixReport.Write(context, path, json);
+            return;
+        }
         using var model = GgufFile.Open(path);
         var summary = ModelSummary.From(model);
         cancellationToken.ThrowIfCancellationRequested();
@@ -50,18 +55,6 @@ internal static class InspectCommand
         {
             WriteReport(context.CreateReportWriter(), model, summary, listTensors);
         }
-    }
-
-    /// <summary>A plain "not found" beats the memory mapper's wording, and a directory deserves its own message.</summary>
-    static void RequireFile(string path)
-    {
-        if (File.Exists(path))
-        {
-            return;
-        }
-        throw new UserErrorException(Directory.Exists(path)
-            ? $"{path}: is a directory; give the path of a .gguf file"
-            : $"{path}: file not found");
     }
 
     static void WriteReport(IReportWriter report, GgufFile model, ModelSummary summary, bool listTensors)

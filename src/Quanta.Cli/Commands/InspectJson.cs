@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Quanta.Cli.Rendering;
 using Quanta.Formats.Gguf;
+using Quanta.Store;
 
 namespace Quanta.Cli.Commands;
 

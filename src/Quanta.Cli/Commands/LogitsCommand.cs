@@ -31,6 +31,8 @@ internal static class LogitsCommand
             model, file, tokens, output, tokensOut, threads,
         };
         batches.AddTo(command);
+        var cacheTypes = new CacheTypeOptions();
+        cacheTypes.AddTo(command);
         command.Validators.Add(result =>
         {
             if ((result.GetResult(file) is not null) == (result.GetResult(tokens) is not null))
@@ -48,6 +50,7 @@ internal static class LogitsCommand
                 parseResult.GetValue(tokensOut),
                 parseResult.GetValue(threads) is > 0 and var n ? n : Environment.ProcessorCount,
                 cancellationToken,
+                cacheTypes.Read(parseResult),
                 batches.PieceSize(parseResult));
             return Task.FromResult(ExitCodes.Success);
         });
@@ -55,16 +58,16 @@ internal static class LogitsCommand
     }
 
     /// <summary>Evaluates the text at <paramref name="textPath"/>, or else the token ids at <paramref name="tokensPath"/>.</summary>
-    internal static void Run(string modelPath, string? textPath, string? tokensPath, string outputPath, string? tokensOutPath, int threads, CancellationToken cancellationToken, int microBatch = 512)
+    internal static void Run(string modelPath, string? textPath, string? tokensPath, string outputPath, string? tokensOutPath, int threads, CancellationToken cancellationToken, KvCacheTypes? cacheTypes = null, int microBatch = 512)
     {
         var ids = textPath is null ? ReadTokens(tokensPath ?? throw new ArgumentNullException(nameof(tokensPath))) : null;
-        RequireFile(modelPath);
+        InputFile.Require(modelPath, ".gguf file");
         using var file = GgufFile.Open(modelPath);
-        using var model = LlamaModel.Load(file, threads);
+        using var model = LlamaModel.Load(file, threads, null, cacheTypes ?? KvCacheTypes.Default);
         model.MicroBatch = microBatch;
         if (textPath is not null)
         {
-            RequireFile(textPath);
+            InputFile.Require(textPath);
             var text = File.ReadAllBytes(textPath);
             ids = new Tokenizer(Vocabulary.Load(file)).Tokenize(text, addSpecial: true, parseSpecial: false);
             if (ids.Length == 0)
@@ -101,7 +104,7 @@ internal static class LogitsCommand
 
     static int[] ReadTokens(string path)
     {
-        RequireFile(path);
+        InputFile.Require(path);
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllBytes(path));
@@ -119,14 +122,6 @@ internal static class LogitsCommand
         catch (JsonException e)
         {
             throw new UserErrorException($"{path}: not valid JSON ({e.Message})", e);
-        }
-    }
-
-    internal static void RequireFile(string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new UserErrorException(Directory.Exists(path) ? $"{path} is a directory, not a file" : $"{path}: no such file");
         }
     }
 

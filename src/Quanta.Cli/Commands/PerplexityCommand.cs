@@ -31,6 +31,8 @@ internal static class PerplexityCommand
             model, file, contextSize, chunks, threads, baseFile, klDivergence,
         };
         batches.AddTo(command);
+        var cacheTypes = new CacheTypeOptions();
+        cacheTypes.AddTo(command);
         command.Validators.Add(result =>
         {
             var kl = result.GetValue(klDivergence);
@@ -59,6 +61,7 @@ internal static class PerplexityCommand
                 parseResult.GetValue(klDivergence))
             {
                 MicroBatch = batches.PieceSize(parseResult),
+                CacheTypes = cacheTypes.Read(parseResult),
             };
             Run(context, options, cancellationToken);
             return Task.FromResult(ExitCodes.Success);
@@ -70,11 +73,14 @@ internal static class PerplexityCommand
     {
         /// <summary>A chunk is evaluated in pieces of this many tokens (the smaller of -b and -ub).</summary>
         public int MicroBatch { get; init; } = 512;
+
+        /// <summary>The KV cache's types (<c>-ctk/-ctv</c>).</summary>
+        public KvCacheTypes CacheTypes { get; init; } = KvCacheTypes.Default;
     }
 
     static void Run(CliContext context, Options options, CancellationToken cancellationToken)
     {
-        RequireFile(options.Model);
+        InputFile.Require(options.Model, ".gguf file");
         using var gguf = GgufFile.Open(options.Model);
         var vocabulary = Vocabulary.Load(gguf);
         if (vocabulary.AddEos)
@@ -83,7 +89,7 @@ internal static class PerplexityCommand
             throw new UserErrorException($"{options.Model}: the vocabulary appends EOS to every text, which perplexity cannot score");
         }
         int? bos = vocabulary.AddBos ? vocabulary.Bos : null;
-        using var llama = LlamaModel.Load(gguf, options.Threads);
+        using var llama = LlamaModel.Load(gguf, options.Threads, null, options.CacheTypes);
         llama.MicroBatch = options.MicroBatch;
         try
         {
@@ -104,7 +110,7 @@ internal static class PerplexityCommand
 
     static void RunPerplexity(CliContext context, LlamaModel llama, Tokenizer tokenizer, Options options, int? bos, CancellationToken cancellationToken)
     {
-        RequireFile(options.Text!);
+        InputFile.Require(options.Text!);
         var text = File.ReadAllBytes(options.Text!).AsSpan();
         if (text.Length > 0 && text[^1] == (byte)'\n')
         {
@@ -146,7 +152,7 @@ internal static class PerplexityCommand
 
     static void RunKlDivergence(CliContext context, LlamaModel llama, Options options, int? bos, CancellationToken cancellationToken)
     {
-        RequireFile(options.BaseFile!);
+        InputFile.Require(options.BaseFile!);
         using var stream = new FileStream(options.BaseFile!, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
         var statistics = Perplexity.MeasureKlDivergence(llama, stream, options.BaseFile!, options.Context, bos, (chunk, running) =>
         {
@@ -159,14 +165,6 @@ internal static class PerplexityCommand
         if (statistics.FormatReport() is { } report)
         {
             context.Out.Write(report);
-        }
-    }
-
-    static void RequireFile(string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new UserErrorException(Directory.Exists(path) ? $"{path} is a directory, not a file" : $"{path}: no such file");
         }
     }
 

@@ -33,7 +33,7 @@ internal static class QuantizeCommand
         {
             positional, o.Pure, o.OutputTensorType, o.TokenEmbeddingType, o.TensorType, o.TensorTypeFile,
             o.LeaveOutputTensor, o.AllowRequantize, o.OverrideKv, o.KeepSplit, o.SplitMaxSize, o.SplitMaxTensors,
-            o.PruneLayers, o.VisionType, o.ProjectorType, o.Threads, o.DryRun, o.Imatrix, store,
+            o.PruneLayers, o.VisionType, o.ProjectorType, o.Threads, o.DryRun, o.Imatrix, o.IncludeWeights, o.ExcludeWeights, store,
         };
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -78,7 +78,9 @@ internal static class QuantizeCommand
         };
         public readonly Option<int?> Threads = new("--threads", "-t") { Description = "Threads (default: all processors)", HelpName = "N" };
         public readonly Option<bool> DryRun = new("--dry-run") { Description = "Print the plan (each tensor's type and why) and the output size; write nothing" };
-        public readonly Option<string> Imatrix = new("--imatrix") { Description = "Importance matrix (not supported yet)", HelpName = "file", Hidden = true };
+        public readonly Option<string> Imatrix = new("--imatrix") { Description = "Importance matrix for the quantization (GGUF imatrix or legacy .dat, from 'quanta imatrix' or llama-imatrix)", HelpName = "file" };
+        public readonly Option<string[]> IncludeWeights = new("--include-weights") { Description = "Use the importance matrix only for tensors whose name contains this (repeatable)", HelpName = "name" };
+        public readonly Option<string[]> ExcludeWeights = new("--exclude-weights") { Description = "Do not use the importance matrix for tensors whose name contains this (repeatable)", HelpName = "name" };
     }
 
     /// <summary>Everything the command line asked for, checked and parsed.</summary>
@@ -135,10 +137,6 @@ internal static class QuantizeCommand
 
     internal static Request ReadRequest(ParseResult parseResult, string[] args, Switches o)
     {
-        if (parseResult.GetValue(o.Imatrix) is not null)
-        {
-            throw new UserErrorException("--imatrix: importance matrices are not supported yet; they come in a later version of Quanta");
-        }
         var input = args[0];
         var keepSplit = parseResult.GetValue(o.KeepSplit);
         var dryRun = parseResult.GetValue(o.DryRun);
@@ -211,6 +209,7 @@ internal static class QuantizeCommand
             KeepSplit = keepSplit,
             VisionType = ParseType(parseResult.GetValue(o.VisionType), "--vision-type"),
             ProjectorType = ParseType(parseResult.GetValue(o.ProjectorType), "--projector-type"),
+            Importance = ReadImportance(parseResult, o),
         };
         var run = new QuantizerOptions
         {
@@ -224,6 +223,37 @@ internal static class QuantizeCommand
                 : null,
         };
         return (options, run);
+    }
+
+    /// <summary>--imatrix with --include-weights / --exclude-weights, as llama-quantize's prepare_imatrix applies them.</summary>
+    static ImportanceWeights? ReadImportance(ParseResult parseResult, Switches o)
+    {
+        var included = parseResult.GetValue(o.IncludeWeights) ?? [];
+        var excluded = parseResult.GetValue(o.ExcludeWeights) ?? [];
+        if (included.Length > 0 && excluded.Length > 0)
+        {
+            throw new UserErrorException("--include-weights and --exclude-weights cannot be used together");
+        }
+        if (parseResult.GetValue(o.Imatrix) is not { } path)
+        {
+            if (included.Length > 0 || excluded.Length > 0)
+            {
+                throw new UserErrorException($"{(included.Length > 0 ? "--include-weights" : "--exclude-weights")} needs an importance matrix (--imatrix FILE)");
+            }
+            return null;
+        }
+        if (!File.Exists(path))
+        {
+            throw new UserErrorException(Directory.Exists(path) ? $"--imatrix: {path} is a directory, not a file" : $"--imatrix: {path}: no such file");
+        }
+        try
+        {
+            return ImportanceWeights.Load(path).Filter(included, excluded);
+        }
+        catch (QuantizationException e)
+        {
+            throw new UserErrorException(e.Message, e);
+        }
     }
 
     /// <summary>
@@ -350,12 +380,7 @@ internal static class QuantizeCommand
 
     internal static void Run(CliContext context, Request request, CancellationToken cancellationToken)
     {
-        if (!File.Exists(request.Input))
-        {
-            throw new UserErrorException(Directory.Exists(request.Input)
-                ? $"{request.Input}: is a directory; give the path of a .gguf file"
-                : $"{request.Input}: file not found");
-        }
+        InputFile.Require(request.Input, ".gguf file");
         using var model = GgufFile.Open(request.Input);
         QuantizationJob job;
         try
@@ -386,6 +411,16 @@ internal static class QuantizeCommand
         if (job.Plan.FallbackCount > 0)
         {
             context.Error.WriteLine($"warning: {job.Plan.FallbackCount} of {job.Plan.Entries.Count} tensor(s) required fallback quantization (row length not a multiple of the block size)");
+        }
+        if (request.Options.Importance is { } importance)
+        {
+            context.Error.WriteLine(
+                $"using the importance matrix {importance.File}: {importance.Count} entries computed on {importance.ChunkCount} chunks" +
+                (importance.Datasets.Count > 0 ? $" of '{importance.Datasets[0]}'" : ""));
+            if (job.TensorsWithoutImportance is { Count: > 0 } without)
+            {
+                context.Error.WriteLine($"warning: the importance matrix has no entry for {without.Count} tensor(s) ({string.Join(", ", without.Take(3))}{(without.Count > 3 ? ", ..." : "")}); they are quantized without one");
+            }
         }
         context.Error.WriteLine(
             $"quantizing '{request.Input}' to '{string.Join("', '", job.Files.Select(f => f.Path))}' as {request.Preset.Name} using {request.Run.EffectiveThreads} thread(s)");

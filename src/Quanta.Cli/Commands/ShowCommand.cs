@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Quanta.Cli.Rendering;
+using Quanta.Server.Ollama;
 using Quanta.Formats.Gguf;
 using Quanta.Store;
 
@@ -58,7 +59,7 @@ internal static class ShowCommand
                     output.WriteLine(string.Join("\n", model.Licenses));
                     break;
                 case "--json":
-                    WriteJson(output, model);
+                    WriteJson(output, modelStore, model);
                     break;
                 default:
                     WriteSummary(output, model);
@@ -69,42 +70,13 @@ internal static class ShowCommand
         return command;
     }
 
-    /// <summary>Ollama's <c>%-30s %#v</c> lines: strings quoted, numbers and booleans as they are.</summary>
-    static string ParameterLines(ModelParameters parameters)
-    {
-        var sb = new System.Text.StringBuilder();
-        foreach (var (key, value) in parameters.Lines())
-        {
-            var shown = parameters[key] is System.Text.Json.Nodes.JsonArray || IsString(parameters[key]) ? GoQuote(value) : value;
-            sb.Append(CultureInfo.InvariantCulture, $"{key,-30} {shown}\n");
-        }
-        return sb.ToString();
-    }
+    static string ParameterLines(ModelParameters parameters) => ShowResponseWriter.ParameterLines(parameters);
 
-    /// <summary>A string as Go's <c>%#v</c> prints it: double quotes, backslash escapes for quotes, backslashes and control characters.</summary>
-    internal static string GoQuote(string value)
-    {
-        var sb = new System.Text.StringBuilder("\"");
-        foreach (var c in value)
-        {
-            sb.Append(c switch
-            {
-                '"' => "\\\"",
-                '\\' => "\\\\",
-                '\n' => "\\n",
-                '\r' => "\\r",
-                '\t' => "\\t",
-                < ' ' => $"\\x{(int)c:x2}",
-                _ => c.ToString(),
-            });
-        }
-        return sb.Append('"').ToString();
-    }
+    static string GoQuote(string value) => Quanta.Templates.Go.GoQuoting.Quote(value);
 
-    static bool IsString(System.Text.Json.Nodes.JsonNode node) =>
-        node is System.Text.Json.Nodes.JsonValue v && v.GetValueKind() == JsonValueKind.String;
+    static bool IsString(System.Text.Json.Nodes.JsonNode node) => ShowResponseWriter.IsString(node);
 
-    static void WriteSummary(TextWriter output, StoredModel model)
+    internal static void WriteSummary(TextWriter output, StoredModel model)
     {
         using (var file = GgufFile.Open(model.ModelPath))
         {
@@ -170,81 +142,17 @@ internal static class ShowCommand
         output.WriteLine();
     }
 
-    static void WriteJson(TextWriter output, StoredModel model)
+    /// <summary>Ollama's /api/show answer, the same document <c>quanta serve</c> sends, with the model's name and layers added.</summary>
+    static void WriteJson(TextWriter output, ModelStore store, StoredModel model)
     {
+        var json = ShowResponseWriter.Write(store, model, new ShowResponseWriter.ShowOptions { IncludeStoreDetails = true });
+        using var document = JsonDocument.Parse(json);
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
-            w.WriteStartObject();
-            w.WriteString("name", model.Name.DisplayShortest);
-            w.WriteString("license", string.Join("\n", model.Licenses));
-            w.WriteString("modelfile", model.ToModelfile());
-            w.WriteString("parameters", ParameterLines(model.Parameters).TrimEnd('\n'));
-            w.WriteString("template", model.Template ?? "");
-            w.WriteString("system", model.System ?? "");
-            w.WriteStartObject("details");
-            w.WriteString("parent_model", model.ParentModel ?? "");
-            w.WriteString("format", model.Config.ModelFormat);
-            w.WriteString("family", model.Config.ModelFamily);
-            w.WriteStartArray("families");
-            foreach (var family in model.Config.ModelFamilies ?? [])
-            {
-                w.WriteStringValue(family);
-            }
-            w.WriteEndArray();
-            w.WriteString("parameter_size", model.Config.ModelType);
-            w.WriteString("quantization_level", model.Config.FileType);
-            w.WriteEndObject();
-            w.WriteStartArray("messages");
-            foreach (var (role, content) in model.Messages)
-            {
-                w.WriteStartObject();
-                w.WriteString("role", role);
-                w.WriteString("content", content);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            using (var file = GgufFile.Open(model.ModelPath))
-            {
-                w.WritePropertyName("model_info");
-                WriteInfo(w, file);
-            }
-            if (model.ProjectorPaths.Count > 0)
-            {
-                using var projector = GgufFile.Open(model.ProjectorPaths[0]);
-                w.WritePropertyName("projector_info");
-                WriteInfo(w, projector);
-            }
-            w.WriteStartArray("layers");
-            foreach (var layer in model.Manifest.Layers)
-            {
-                w.WriteStartObject();
-                w.WriteString("mediaType", layer.MediaType);
-                w.WriteString("digest", layer.Digest);
-                w.WriteNumber("size", layer.Size);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
+            document.WriteTo(w);
         }
         output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
-    }
-
-    /// <summary>Ollama's model_info: every key but general.name and the chat template; arrays over 5 items are null.</summary>
-    static void WriteInfo(Utf8JsonWriter w, GgufFile file)
-    {
-        w.WriteStartObject();
-        w.WriteNumber("general.parameter_count", file.Tensors.Sum(t => t.Info.ElementCount));
-        foreach (var (key, value) in file.Metadata)
-        {
-            if (key is GgufKeys.Name or "tokenizer.chat_template" or "general.parameter_count")
-            {
-                continue;
-            }
-            w.WritePropertyName(key);
-            GgufValueJson.Write(w, value.RawValue, GgufJsonStyle.Show);
-        }
-        w.WriteEndObject();
     }
 
     /// <summary>A summary row of <paramref name="label"/> and the integer at <paramref name="key"/>, when the file has one.</summary>

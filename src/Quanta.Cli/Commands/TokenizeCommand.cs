@@ -60,10 +60,7 @@ internal static class TokenizeCommand
 
     static void Run(CliContext context, Options options, CancellationToken cancellationToken)
     {
-        if (!System.IO.File.Exists(options.Model))
-        {
-            throw new UserErrorException($"{options.Model}: file not found");
-        }
+        InputFile.Require(options.Model, ".gguf file");
         var text = ReadPrompt(context, options);
         if (!options.NoEscape)
         {
@@ -125,10 +122,7 @@ internal static class TokenizeCommand
     {
         if (options.File is { } path)
         {
-            if (!System.IO.File.Exists(path))
-            {
-                throw new UserErrorException(Directory.Exists(path) ? $"{path}: is a directory" : $"{path}: file not found");
-            }
+            InputFile.Require(path);
             return System.IO.File.ReadAllBytes(path);
         }
         if (options.Stdin)

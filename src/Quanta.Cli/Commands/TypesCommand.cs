@@ -72,7 +72,9 @@ internal static class TypesCommand
     {
         if (preset.RequiresImportanceMatrix)
         {
-            return "needs imatrix (later)";
+            // Written with an importance matrix where the preset's own type has an encoder (its mix may still
+            // reach a type that has none on some models, which quantize then names).
+            return BlockCodecs.TryGet(preset.DefaultType, out var own) && own.CanEncode ? "with --imatrix" : "needs imatrix (later)";
         }
         if (preset.IsCopy)
         {

@@ -49,6 +49,27 @@ public sealed class QuantizationJob
     public ISourceTensor SourceOf(int index) => _sources[index];
 
     /// <summary>
+    /// The importance-matrix weights plan entry <paramref name="index"/> is encoded with (one per column, per
+    /// matrix for a 3-D tensor), or null: no matrix, a tensor written as it is, or one the matrix has no entry
+    /// for. The entry is looked up by the input tensor's name, so a layer renumbered by pruning still finds the
+    /// statistics of the layer it was (llama.cpp's <c>remap_imatrix</c>).
+    /// </summary>
+    public float[]? ImportanceOf(int index) =>
+        FoundImportance(index) is { } weights && weights.Length == ImportanceLength(Plan.Entries[index]) ? weights : null;
+
+    float[]? FoundImportance(int index) =>
+        Plan.Options.Importance is { } importance && !Plan.Entries[index].IsCopied ? importance.Find(_sources[index].Info.Name) : null;
+
+    /// <summary>One weight per column, for each matrix of a 3-D tensor (llama.cpp's <c>ne[0] · ne[2]</c>).</summary>
+    static long ImportanceLength(QuantizationPlanEntry entry) =>
+        entry.Tensor.Shape[0] * (entry.Tensor.Shape.Count > 2 ? entry.Tensor.Shape[2] : 1);
+
+    /// <summary>Tensors to be quantized that the importance matrix has no entry for (llama.cpp: "did not find weights for ...").</summary>
+    public IReadOnlyList<string> TensorsWithoutImportance => Plan.Options.Importance is { Count: > 0 }
+        ? [.. Plan.Entries.Select((e, i) => (e, i)).Where(x => !x.e.IsCopied && ImportanceOf(x.i) is null).Select(x => x.e.Name)]
+        : [];
+
+    /// <summary>
     /// Plans <paramref name="input"/> and lays out the output at <paramref name="outputPath"/> (null for a dry
     /// run: nothing is laid out and only the plan is checked).
     /// </summary>
@@ -67,6 +88,14 @@ public sealed class QuantizationJob
         CheckRunOptions(options, run);
 
         var metadata = OutputMetadata(input, preset, run);
+        if (options.Importance is { Count: > 0 } importance)
+        {
+            // llama-quantize appends these after the --override-kv switches.
+            foreach (var (key, value) in importance.MetadataKeys())
+            {
+                metadata.Set(key, value);
+            }
+        }
         var model = ModelHyperparameters.FromMetadata(metadata);
 
         // llama.cpp renames while walking its name-sorted tensor map, then (for --keep-split) re-sorts by file
@@ -342,16 +371,43 @@ public sealed class QuantizationJob
         return files;
     }
 
+    /// <summary>
+    /// llama-quantize's importance-matrix checks, made before anything is written: an entry whose size is not the
+    /// tensor's row length (times its experts) is an error, except for the token embeddings, which it ignores; a
+    /// tensor whose type needs a matrix and has no entry for it is refused with llama.cpp's message.
+    /// </summary>
+    void CheckImportance()
+    {
+        var importance = Plan.Options.Importance;
+        for (var i = 0; i < Plan.Entries.Count; i++)
+        {
+            var entry = Plan.Entries[i];
+            if (entry.IsCopied)
+            {
+                continue;
+            }
+            var found = FoundImportance(i);
+            var expected = ImportanceLength(entry);
+            if (found is not null && found.Length != expected && _sources[i].Info.Name != "token_embd.weight")
+            {
+                // llama.cpp aborts here: quantizing most of a model without its matrix by mistake is worse.
+                throw new QuantizationException($"imatrix size {found.Length} is different from tensor size {expected} for {entry.Name}");
+            }
+            if (entry.RequiresImportanceMatrix && ImportanceOf(i) is null)
+            {
+                throw new QuantizationException(
+                    $"Missing importance matrix for tensor {entry.Name} in a very low-bit quantization ({GgmlTypeInfo.Of(entry.TargetType).Name}); " +
+                    (importance is null
+                        ? "compute one with 'quanta imatrix' and pass it with --imatrix"
+                        : $"{importance.File} has no entry for it"));
+            }
+        }
+    }
+
     /// <summary>The checks that only matter when bytes are to be written (a dry run shows the plan regardless).</summary>
     void CheckExecutable()
     {
-        if (Plan.RequiresImportanceMatrix)
-        {
-            var entry = Plan.Entries.First(e => e.RequiresImportanceMatrix);
-            throw new QuantizationException(
-                $"this quantization requires an importance matrix (tensor '{entry.Name}' would be {GgmlTypeInfo.Of(entry.TargetType).Name}); " +
-                "importance matrices are not supported yet and come in a later version of Quanta");
-        }
+        CheckImportance();
         foreach (var entry in Plan.Entries)
         {
             if (entry.IsCopied)

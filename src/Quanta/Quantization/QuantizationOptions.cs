@@ -25,10 +25,19 @@ public sealed record QuantizationOptions
     public bool LeaveOutputTensor { get; init; }
 
     /// <summary>
-    /// <c>--imatrix</c> was given. Several rules choose differently with one (IQ3_XXS attn_v, IQ4_NL/IQ4_XS and
-    /// Q4_0/Q5_0 ffn_down), and without one some types are refused.
+    /// <c>--imatrix</c> was given (and kept some entries after <c>--include-weights</c> / <c>--exclude-weights</c>,
+    /// as llama-quantize only passes a non-empty matrix on). Several rules choose differently with one (IQ3_XXS
+    /// attn_v, IQ4_NL/IQ4_XS and Q4_0/Q5_0 ffn_down), and without one some types are refused. Set by
+    /// <see cref="Importance"/>, or alone to plan as if a matrix were given.
     /// </summary>
-    public bool HasImportanceMatrix { get; init; }
+    public bool HasImportanceMatrix
+    {
+        get => field || Importance is { Count: > 0 };
+        init;
+    }
+
+    /// <summary>The importance matrix (<c>--imatrix</c>): per tensor, the weights every codec that takes them gets.</summary>
+    public ImportanceWeights? Importance { get; init; }
 
     /// <summary>
     /// <c>--keep-split</c>: the output keeps the input's shards, and llama.cpp then visits the tensors in the

@@ -41,7 +41,7 @@ public static class Quantizer
         {
             for (var i = file.FirstEntry; i < file.FirstEntry + file.EntryCount; i++)
             {
-                works[i] = new TensorWork(i, plan.Entries[i], job.SourceOf(i), fileIndex, items, run.ChunkElements);
+                works[i] = new TensorWork(i, plan.Entries[i], job.SourceOf(i), fileIndex, items, run.ChunkElements, job.ImportanceOf(i));
                 items += works[i].ItemCount;
             }
         }
@@ -271,15 +271,46 @@ public static class Quantizer
             var output2 = Slot.Ensure(ref slot.Output, targetBytes);
             try
             {
-                work.Encoder.Encode(floats, rowLength, default, output2.AsSpan(0, targetBytes));
+                Encode(work, floats, firstRow, rows, output2.AsSpan(0, targetBytes));
             }
             catch (NonFiniteValueException e)
             {
                 var what = float.IsNaN(e.Value) ? "NaN" : float.IsPositiveInfinity(e.Value) ? "+infinity" : "-infinity";
                 throw new QuantizationException(
-                    $"tensor '{work.Entry.Name}' holds {what} (row {firstRow + e.Row}, column {e.Column}); NaN and infinity cannot be quantized", e);
+                    $"tensor '{work.Entry.Name}' holds {what} (row {e.Row}, column {e.Column}); NaN and infinity cannot be quantized", e);
             }
             slot.OutputLength = targetBytes;
+        }
+
+        /// <summary>
+        /// Encodes rows <paramref name="firstRow"/>.. of the tensor, each matrix's rows with that matrix's importance
+        /// weights (llama.cpp quantizes a 3-D tensor one expert at a time, with <c>imatrix + expert · n_per_row</c>).
+        /// A <see cref="NonFiniteValueException"/> carries the row's index in the whole tensor.
+        /// </summary>
+        static void Encode(TensorWork work, ReadOnlySpan<float> floats, long firstRow, long rows, Span<byte> output)
+        {
+            var rowLength = (int)work.RowLength;
+            var importance = work.Importance;
+            for (long done = 0; done < rows;)
+            {
+                var row = firstRow + done;
+                var matrix = row / work.RowsPerMatrix;
+                var count = importance is null || importance.Length == rowLength ? rows - done : Math.Min(rows - done, (matrix + 1) * work.RowsPerMatrix - row);
+                ReadOnlySpan<float> weights = importance is null ? default
+                    : importance.Length == rowLength ? importance
+                    : importance.AsSpan((int)(matrix * rowLength), rowLength);
+                try
+                {
+                    work.Encoder!.Encode(
+                        floats.Slice((int)(done * rowLength), (int)(count * rowLength)), rowLength, weights,
+                        output.Slice((int)(done * work.TargetRowBytes), (int)(count * work.TargetRowBytes)));
+                }
+                catch (NonFiniteValueException e)
+                {
+                    throw new NonFiniteValueException(row + e.Row, e.Column, e.Value);
+                }
+                done += count;
+            }
         }
 
         TensorWork FindWork(long item)

@@ -17,8 +17,11 @@ internal sealed class TensorWork
     /// </summary>
     internal const int CopyChunkBytes = 1 << 20;
 
-    public TensorWork(int index, QuantizationPlanEntry entry, ISourceTensor source, int file, long firstItem, int chunkElements)
+    public TensorWork(int index, QuantizationPlanEntry entry, ISourceTensor source, int file, long firstItem, int chunkElements, float[]? importance = null)
     {
+        Importance = importance;
+        // A 3-D tensor (experts) is a stack of matrices, each with its own importance weights.
+        RowsPerMatrix = entry.Tensor.Shape.Count > 1 ? entry.Tensor.Shape[1] : 1;
         Index = index;
         Entry = entry;
         Source = source;
@@ -43,6 +46,12 @@ internal sealed class TensorWork
             Decoder = BlockCodecs.Get(entry.SourceType);
         }
     }
+
+    /// <summary>The importance-matrix weights: one per column, or per column of each matrix of a 3-D tensor; null for none.</summary>
+    public float[]? Importance { get; }
+
+    /// <summary>Rows of one matrix (<c>ne[1]</c>): where the next expert's importance weights take over.</summary>
+    public long RowsPerMatrix { get; }
 
     /// <summary>Position in the plan (0-based).</summary>
     public int Index { get; }

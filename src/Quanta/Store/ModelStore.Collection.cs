@@ -104,6 +104,28 @@ public sealed partial class ModelStore
     /// <exception cref="ModelNotFoundException">No such model.</exception>
     public IReadOnlyList<string>? Remove(ModelName name, Action<string>? warning = null)
     {
+        var own = RemoveManifest(name, warning);
+        return own is null ? [] : DeleteUnreferenced(own.Blobs.Select(l => l.Digest), RemoveCollectionWait, warning);
+    }
+
+    /// <summary><see cref="Remove"/> for a server: the wait for writers to finish holds no thread.</summary>
+    /// <exception cref="ModelNotFoundException">No such model.</exception>
+    public async Task<IReadOnlyList<string>?> RemoveAsync(ModelName name, Action<string>? warning = null, CancellationToken cancellationToken = default)
+    {
+        var own = RemoveManifest(name, warning);
+        if (own is null)
+        {
+            return [];
+        }
+        using var collector = await TryEnterCollectorAsync(RemoveCollectionWait, cancellationToken).ConfigureAwait(false);
+        return collector is null ? null : DeleteUnreferencedLocked(own.Blobs.Select(l => l.Digest), warning);
+    }
+
+    static readonly TimeSpan RemoveCollectionWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>Deletes the model's manifest; returns it, or null when it could not be read (its layers are then unknown).</summary>
+    Manifest? RemoveManifest(ModelName name, Action<string>? warning)
+    {
         ArgumentNullException.ThrowIfNull(name);
         var path = ManifestPath(name);
         if (!File.Exists(path))
@@ -122,7 +144,7 @@ public sealed partial class ModelStore
         }
         File.Delete(path);
         RemoveEmptyParents(path);
-        return own is null ? [] : DeleteUnreferenced(own.Blobs.Select(l => l.Digest), TimeSpan.FromSeconds(5), warning);
+        return own;
     }
 
     /// <summary>Empty model, namespace and host directories go with their last manifest, as Ollama's PruneDirectory removes them.</summary>
@@ -155,10 +177,12 @@ public sealed partial class ModelStore
     internal IReadOnlyList<string>? DeleteUnreferenced(IEnumerable<string> candidates, TimeSpan wait, Action<string>? warning = null)
     {
         using var collector = TryEnterCollector(wait);
-        if (collector is null)
-        {
-            return null;
-        }
+        return collector is null ? null : DeleteUnreferencedLocked(candidates, warning);
+    }
+
+    /// <summary>The work of <see cref="DeleteUnreferenced"/>, once the collector's lock is held.</summary>
+    List<string> DeleteUnreferencedLocked(IEnumerable<string> candidates, Action<string>? warning)
+    {
         var deleted = new List<string>();
         if (ReferencedDigests(warning) is not { } referenced)
         {

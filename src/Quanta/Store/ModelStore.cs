@@ -81,10 +81,48 @@ public sealed partial class ModelStore
             {
                 return handle;
             }
-            cancellationToken.WaitHandle.WaitOne(20);
+            cancellationToken.WaitHandle.WaitOne(LockPollInterval);
             cancellationToken.ThrowIfCancellationRequested();
         }
     }
+
+    /// <summary>
+    /// <see cref="EnterWriter"/> for a server: waits for a collection in progress without holding a thread (the lock
+    /// file has no waitable handle, so both poll; this one between awaits).
+    /// </summary>
+    public async ValueTask<IDisposable> EnterWriterAsync(CancellationToken cancellationToken = default)
+    {
+        EnsureDirectories();
+        while (true)
+        {
+            if (TryLock(FileShare.ReadWrite) is { } handle)
+            {
+                return handle;
+            }
+            await Task.Delay(LockPollInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary><see cref="TryEnterCollector"/> without holding a thread while writers finish.</summary>
+    public async ValueTask<IDisposable?> TryEnterCollectorAsync(TimeSpan wait, CancellationToken cancellationToken = default)
+    {
+        EnsureDirectories();
+        var deadline = DateTime.UtcNow + wait;
+        while (true)
+        {
+            if (TryLock(FileShare.None) is { } handle)
+            {
+                return handle;
+            }
+            if (DateTime.UtcNow >= deadline)
+            {
+                return null;
+            }
+            await Task.Delay(LockPollInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    static readonly TimeSpan LockPollInterval = TimeSpan.FromMilliseconds(20);
 
     /// <summary>The exclusive lock of a garbage collection, or null if writers are still at work after <paramref name="wait"/>.</summary>
     public IDisposable? TryEnterCollector(TimeSpan wait)
@@ -101,7 +139,7 @@ public sealed partial class ModelStore
             {
                 return null;
             }
-            Thread.Sleep(20);
+            Thread.Sleep(LockPollInterval);
         }
     }
 
@@ -200,6 +238,57 @@ public sealed partial class ModelStore
             var digest = Digests.FromHash(hash.GetHashAndReset());
             var state = Existing(digest, size, cancellationToken);
             return state == BlobState.Intact ? Reused(digest, size) : Publish(temp, digest, size, state == BlobState.Corrupt);
+        }
+        finally
+        {
+            TryDelete(temp);
+        }
+    }
+
+    /// <summary>
+    /// Stores what <paramref name="source"/> holds as a blob that must hash to <paramref name="expectedDigest"/>
+    /// (<c>POST /api/blobs/:digest</c>): read without holding a thread, hashed while written to a temporary file,
+    /// and named by its digest only when that is the one expected; otherwise nothing is kept.
+    /// </summary>
+    /// <exception cref="DigestMismatchException">The bytes hash to another digest.</exception>
+    public async Task<StoredBlob> ImportStreamAsync(Stream source, string expectedDigest, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var expected = Digests.Prefix + Digests.FileName(expectedDigest)["sha256-".Length..];
+        Step(StoreStep.BlobWrite);
+        var temp = NewTempPath();
+        try
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+            try
+            {
+                var target = new FileStream(temp, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, Options = FileOptions.Asynchronous });
+                await using (target.ConfigureAwait(false))
+                {
+                    int n;
+                    while ((n = await source.ReadAsync(buffer.AsMemory(), cancellationToken).ConfigureAwait(false)) > 0)
+                    {
+                        hash.AppendData(buffer, 0, n);
+                        await target.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+                    }
+                    target.Flush(flushToDisk: true);
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
+            var digest = Digests.FromHash(hash.GetHashAndReset());
+            if (!digest.Equals(expected, StringComparison.Ordinal))
+            {
+                throw new DigestMismatchException($"digest mismatch, expected \"{expectedDigest}\", got \"{digest}\"");
+            }
+            // The writer's lock, so that a collection cannot see the new blob between its rename and a later create.
+            using (await EnterWriterAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return CommitTempFile(temp, digest, cancellationToken);
+            }
         }
         finally
         {

@@ -63,7 +63,17 @@ public sealed class Modelfile
     public static Modelfile Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var instructions = ModelfileParser.Parse(text);
+        return FromInstructions(ModelfileParser.Parse(text));
+    }
+
+    /// <summary>
+    /// A Modelfile from instructions built in code (<c>/api/create</c> turns its request into them), checked as a
+    /// parsed one is: typed parameters, REQUIRES, a FROM.
+    /// </summary>
+    /// <exception cref="ModelfileException">A parameter, REQUIRES or FROM is not usable.</exception>
+    public static Modelfile FromInstructions(IReadOnlyList<ModelfileInstruction> instructions)
+    {
+        ArgumentNullException.ThrowIfNull(instructions);
         var parameters = new ModelParameters();
         var warnings = new List<string>();
         foreach (var instruction in instructions)

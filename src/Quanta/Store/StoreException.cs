@@ -53,3 +53,21 @@ public sealed class CorruptBlobException : StoreException
     {
     }
 }
+
+/// <summary>An uploaded blob's bytes hash to another digest than the one it was sent as; it is not kept.</summary>
+public sealed class DigestMismatchException : StoreException
+{
+    public DigestMismatchException()
+    {
+    }
+
+    public DigestMismatchException(string message)
+        : base(message)
+    {
+    }
+
+    public DigestMismatchException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

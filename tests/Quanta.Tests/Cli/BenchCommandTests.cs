@@ -89,7 +89,7 @@ public sealed class BenchCommandTests
         var result = CliRunner.Run("bench", "-m", "/nonexistent/model.gguf", "-p", "8", "-n", "0");
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Equal(["error: /nonexistent/model.gguf: no such file"], result.ErrorLines);
+        Assert.Equal(["error: /nonexistent/model.gguf: file not found"], result.ErrorLines);
         Assert.Equal("", result.Out);
     }
 }

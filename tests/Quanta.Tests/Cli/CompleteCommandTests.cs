@@ -127,12 +127,12 @@ public sealed partial class CompleteCommandTests(GoldenModelFiles files) : IClas
 
         var missing = CliRunner.Run("complete", "-m", dir.File("none.gguf"), "-p", "Hi");
         Assert.Equal(ExitCodes.BadInput, missing.ExitCode);
-        Assert.Contains("no such file", Assert.Single(missing.ErrorLines), StringComparison.Ordinal);
+        Assert.Equal($"error: {dir.File("none.gguf")}: file not found", Assert.Single(missing.ErrorLines));
 
         var bert = new RawGguf().String("general.architecture", "bert").WriteTo(dir.File("bert.gguf"));
         var unsupported = CliRunner.Run("complete", "-m", bert, "-p", "Hi");
         Assert.Equal(ExitCodes.BadInput, unsupported.ExitCode);
-        Assert.Contains("'bert' cannot be run yet (supported: llama, gemma)", Assert.Single(unsupported.ErrorLines), StringComparison.Ordinal);
+        Assert.Contains("'bert' cannot be run yet (supported: llama, gemma, gemma2, gemma3, qwen2, qwen2moe, qwen3, phi3)", Assert.Single(unsupported.ErrorLines), StringComparison.Ordinal);
 
         // The golden prompt is 25 tokens.
         var tooLong = CliRunner.Run("complete", "-m", model, "-f", PromptFile, "-c", "24", "-t", "2");

@@ -1,6 +1,7 @@
 using Quanta.Conversion;
 using Quanta.Demo;
 using Quanta.Tests.Conversion.Tokenizers;
+using Quanta.Tests.Inference.Models;
 using Quanta.Formats.Gguf;
 using ScratchDirectory = Quanta.Tests.Formats.Gguf.TempDirectory;
 
@@ -22,6 +23,20 @@ public class TypesAndDemoCommandTests
         Assert.Contains(lines, l => l.TrimStart().StartsWith("IQ2_XXS", StringComparison.Ordinal) && l.Contains("needs imatrix", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.TrimStart().StartsWith("q4_K ", StringComparison.Ordinal) && l.Contains("read/write", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.TrimStart().StartsWith("nvfp4", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Demo_ends_with_the_trained_model_s_greedy_text_as_llama_simple_prints_it()
+    {
+        var result = CliRunner.Run("demo", "--layers", "1", "--vocab", "256", "-t", "2");
+        Assert.True(result.ExitCode == 0, result.Error);
+        // llama-simple -m tiny-llama-trained.Q8_0.gguf -n 16 "The package": the prompt's pieces (BOS shown as <s>),
+        // then the text of its 16 greedy tokens.
+        var simple = File.ReadAllText(Path.Combine(TinyTrainedModel.Directory, "llama.cpp", "llama-simple.Q8_0.the-package.n16.txt"));
+        Assert.StartsWith("<s> The package", simple, StringComparison.Ordinal);
+        Assert.EndsWith("\n\n" + simple["<s> ".Length..], result.Out, StringComparison.Ordinal);
+        var trained = global::Quanta.Cli.Commands.DemoCommand.TrainedModelPath;
+        Assert.Contains($"quanta complete -m {trained} -p \"The package\" -n 16 --temp 0", result.Out, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -28,19 +28,10 @@ internal static class GgufCommand
         return command;
     }
 
-    /// <summary>The path must be an existing file; a clear one-line error otherwise.</summary>
-    internal static void RequireFile(string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new UserErrorException(Directory.Exists(path) ? $"{path}: is a directory; give the path of a .gguf file" : $"{path}: file not found");
-        }
-    }
-
     /// <summary>Opens a GGUF file (or split set) after checking it exists.</summary>
     internal static GgufFile Open(string path)
     {
-        RequireFile(path);
+        InputFile.Require(path, ".gguf file");
         return GgufFile.Open(path);
     }
 

@@ -22,8 +22,8 @@ internal static class GgufDiffCommand
         command.SetAction((parseResult, cancellationToken) =>
         {
             var (pathA, pathB) = (parseResult.GetRequiredValue(a), parseResult.GetRequiredValue(b));
-            GgufCommand.RequireFile(pathA);
-            GgufCommand.RequireFile(pathB);
+            InputFile.Require(pathA, ".gguf file");
+            InputFile.Require(pathB, ".gguf file");
             using var fileA = GgufFile.Open(pathA);
             using var fileB = GgufFile.Open(pathB);
             var differences = GgufDiff.Compare(fileA, fileB, cancellationToken);

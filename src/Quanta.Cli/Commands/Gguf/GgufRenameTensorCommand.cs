@@ -19,7 +19,7 @@ internal static class GgufRenameTensorCommand
         {
             var path = parseResult.GetRequiredValue(file);
             var (from, to) = (parseResult.GetRequiredValue(oldName), parseResult.GetRequiredValue(newName));
-            GgufCommand.RequireFile(path);
+            InputFile.Require(path, ".gguf file");
             GgufCommand.UserErrors(() =>
             {
                 GgufEdit.RenameTensor(path, from, to, cancellationToken);

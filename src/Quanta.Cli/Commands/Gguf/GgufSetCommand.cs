@@ -21,7 +21,7 @@ internal static class GgufSetCommand
         {
             var path = parseResult.GetRequiredValue(file);
             var (key, value) = Parse(parseResult.GetRequiredValue(assignment));
-            GgufCommand.RequireFile(path);
+            InputFile.Require(path, ".gguf file");
             var old = GgufCommand.UserErrors(() => GgufEdit.SetKey(path, key, value, cancellationToken));
             context.Error.WriteLine(old is null
                 ? $"{path}: added {key} ({GgufValueTypes.Name(value.Type)}) = {value}"

@@ -63,6 +63,24 @@ public sealed unsafe class GgufTensor : ISourceTensor
         _shard.Read(FileOffset + start, destination);
     }
 
+    /// <summary>
+    /// Slice <paramref name="index"/> of the outermost dimension as a tensor of its own (<c>name[index]</c>, one
+    /// dimension fewer, the same mapped bytes): one expert's matrix of a <c>[columns, rows, experts]</c> MoE tensor.
+    /// </summary>
+    public GgufTensor Slab(int index)
+    {
+        var count = Shape[^1];
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, count);
+        if (Shape.Count < 2)
+        {
+            throw new InvalidOperationException($"tensor '{Name}' has one dimension; it has no slabs");
+        }
+        var bytes = ByteSize / count;
+        var info = new GgufTensorInfo($"{Name}[{index}]", [.. Shape.Take(Shape.Count - 1)], Type, Info.Offset + (index * bytes));
+        return new GgufTensor(info, _shard) { ShardIndex = ShardIndex };
+    }
+
     /// <summary>Which file of a split set holds the tensor: 0 for the first (or only) file.</summary>
     internal int ShardIndex { get; init; }
 

@@ -53,6 +53,8 @@ public sealed class MatMul : IParallelWork
         {
             throw new ArgumentException($"{y.Length} floats at offset {offset}, stride {stride} cannot hold {tokens} × {weights.Rows} results", nameof(y));
         }
+        // Importance-matrix hook (llama-imatrix's cb_eval): the float activations, before they are quantized.
+        ActivationObservation.Current?.Observe(weights.Tensor.Name, x[..(tokens * weights.Columns)], tokens, weights.Columns);
         var rowBytes = weights.ActivationRowBytes;
         if (_activations.Length < rowBytes * tokens)
         {

@@ -7,19 +7,26 @@ using Quanta.Inference.Kernels;
 namespace Quanta.Inference.Models;
 
 /// <summary>
-/// The forward pass of llama-family models as llama.cpp builds it (<c>build_llama</c>, <c>build_gemma</c>): llama
-/// (and mistral, which llama.cpp's converter writes as <c>llama</c>) and gemma. Weights are read in place from the
-/// mapped GGUF; activations go through ggml-cpu's conversions (<see cref="IVecDot"/>), keys and values are stored
-/// in an F16 cache as llama.cpp's default cache type does, and a prompt is evaluated in one batch with the
-/// logits of every position. The cache keeps every layer's keys and values, so a sequence can go on one token
-/// at a time after its prompt (<see cref="Evaluate(ReadOnlySpan{int}, int, int, float[], CancellationToken)"/>).
+/// The forward pass of the llama-like transformers as llama.cpp builds their graphs: llama (and mistral, which
+/// llama.cpp's converter writes as <c>llama</c>; with Mixtral-style experts too), qwen2, qwen2moe, qwen3, gemma,
+/// gemma2, gemma3 (text) and phi3. This class is the skeleton they share — embedding, the block loop (norm, attention over the KV
+/// cache, residual, norm, feed-forward, residual), the output norm and matrix — and each family's file
+/// (<see cref="LlamaFamily"/>, <see cref="QwenFamily"/>, <see cref="GemmaFamily"/>, <see cref="Phi3Family"/>) says which
+/// tensors a block has and how it differs. Weights are read in place from the mapped GGUF; activations go through
+/// ggml-cpu's conversions (<see cref="IVecDot"/>), keys and values are stored in an F16 cache as llama.cpp's default
+/// cache type does (keys optionally Q8_0), and a prompt is evaluated in micro-batches (<see cref="MicroBatch"/>) with
+/// the logits of every position (or of the last only, <see cref="EvaluateLast"/>); attention runs on every thread
+/// (<see cref="AttentionHeads"/>). The cache keeps every layer's keys and values, so a sequence can go on one token at a time after its
+/// prompt (<see cref="Evaluate(ReadOnlySpan{int}, int, int, float[], CancellationToken)"/>).
 /// </summary>
 public sealed class LlamaModel : IDisposable
 {
     /// <summary>The architectures this forward pass runs.</summary>
-    public static IReadOnlyList<string> SupportedArchitectures { get; } = ["llama", "gemma"];
+    public static IReadOnlyList<string> SupportedArchitectures { get; } =
+        [.. LlamaFamily.Architectures, .. GemmaFamily.Architectures, .. QwenFamily.Architectures, .. Phi3Family.Architectures];
 
-    readonly Layer[] _layers;
+    readonly ArchitectureOptions _options;
+    readonly TransformerLayer[] _layers;
     readonly GgufTensor _tokenEmbedding;
     readonly float[] _outputNorm;
     readonly LinearWeights _output;
@@ -27,40 +34,29 @@ public sealed class LlamaModel : IDisposable
     readonly MatMul _matMul;
     readonly AttentionHeads _attention;
     readonly KernelWidth _width;
-    readonly bool _gemma;
     Workspace? _workspace;
     int _microBatch = 512;
     KvCache? _cache;
 
-    LlamaModel(GgufFile file, TransformerHyperparameters hp, int threads, KernelWidth width)
+    LlamaModel(GgufFile file, TransformerHyperparameters hp, int threads, KernelWidth width, KvCacheTypes cacheTypes)
     {
         Hyperparameters = hp;
-        _gemma = hp.Architecture == "gemma";
+        CacheTypes = cacheTypes;
         _width = width;
+        var tensors = new ModelTensors(file);
         var e = hp.EmbeddingLength;
-        _tokenEmbedding = Require(file, "token_embd.weight", e, -1);
+        _tokenEmbedding = tensors.Require("token_embd.weight", e, -1);
         VocabularySize = checked((int)_tokenEmbedding.Shape[1]);
-        _outputNorm = ReadVector(Require(file, "output_norm.weight", e));
-        // Gemma (and llama files without output.weight) reuse the token embeddings as the output matrix.
-        _output = new LinearWeights(file.FindTensor("output.weight") is { } output ? CheckShape(output, e, VocabularySize) : _tokenEmbedding);
-        _layers = new Layer[hp.BlockCount];
-        var q = hp.HeadCount * hp.KeyLength;
-        var k = hp.KvHeadCount * hp.KeyLength;
-        var v = hp.KvHeadCount * hp.ValueLength;
-        for (var i = 0; i < hp.BlockCount; i++)
+        _outputNorm = tensors.Vector("output_norm.weight", e);
+        // Gemma (and files without output.weight) reuse the token embeddings as the output matrix.
+        _output = new LinearWeights(tensors.Optional("output.weight", e, VocabularySize) ?? _tokenEmbedding);
+        (_options, _layers) = hp.Architecture switch
         {
-            string Name(string part) => $"blk.{i}.{part}.weight";
-            _layers[i] = new Layer(
-                ReadVector(Require(file, Name("attn_norm"), e)),
-                new LinearWeights(Require(file, Name("attn_q"), e, q)),
-                new LinearWeights(Require(file, Name("attn_k"), e, k)),
-                new LinearWeights(Require(file, Name("attn_v"), e, v)),
-                new LinearWeights(Require(file, Name("attn_output"), hp.HeadCount * hp.ValueLength, e)),
-                ReadVector(Require(file, Name("ffn_norm"), e)),
-                new LinearWeights(Require(file, Name("ffn_gate"), e, hp.FeedForwardLength)),
-                new LinearWeights(Require(file, Name("ffn_up"), e, hp.FeedForwardLength)),
-                new LinearWeights(Require(file, Name("ffn_down"), hp.FeedForwardLength, e)));
-        }
+            _ when LlamaFamily.Architectures.Contains(hp.Architecture) => LlamaFamily.Build(tensors, hp),
+            _ when QwenFamily.Architectures.Contains(hp.Architecture) => QwenFamily.Build(tensors, hp),
+            _ when GemmaFamily.Architectures.Contains(hp.Architecture) => GemmaFamily.Build(tensors, hp),
+            _ => Phi3Family.Build(tensors, hp),
+        };
         _pool = new WorkerPool(threads);
         _matMul = new MatMul(_pool, width);
         _attention = new AttentionHeads(_pool, width);
@@ -70,20 +66,38 @@ public sealed class LlamaModel : IDisposable
 
     public int VocabularySize { get; }
 
+    /// <summary>The KV cache's element types.</summary>
+    public KvCacheTypes CacheTypes { get; }
+
     /// <summary>
     /// Builds the forward pass over an open file (which must stay open while the model is used). Unsupported
     /// architectures, missing tensors and unexpected shapes are <see cref="GgufFormatException"/>s naming them.
     /// </summary>
-    public static LlamaModel Load(GgufFile file, int threads, KernelWidth? width = null)
+    public static LlamaModel Load(GgufFile file, int threads, KernelWidth? width = null) => Load(file, threads, width, KvCacheTypes.Default);
+
+    /// <summary>As <see cref="Load(GgufFile, int, KernelWidth?)"/>, with the KV cache's types (<c>--cache-type-k/v</c>).</summary>
+    public static LlamaModel Load(GgufFile file, int threads, KernelWidth? width, KvCacheTypes cacheTypes)
     {
         ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(cacheTypes);
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         var architecture = file.Metadata.GetStringOrNull(GgufKeys.Architecture) ?? throw new GgufFormatException($"the model has no {GgufKeys.Architecture} key");
         if (!SupportedArchitectures.Contains(architecture))
         {
             throw new GgufFormatException($"architecture '{architecture}' cannot be run yet (supported: {string.Join(", ", SupportedArchitectures)})");
         }
-        return new LlamaModel(file, TransformerHyperparameters.FromMetadata(file.Metadata), threads, width ?? KernelWidths.Current);
+        var hp = TransformerHyperparameters.FromMetadata(file.Metadata);
+        if (file.Metadata.GetStringOrNull($"{architecture}.rope.scaling.type") == "yarn")
+        {
+            // YaRN mixes interpolated and extrapolated angles per dimension (ggml's ext_factor); without it the
+            // angles would silently be wrong.
+            throw new GgufFormatException($"{architecture}.rope.scaling.type 'yarn' cannot be run yet");
+        }
+        if (hp.KeyLength % GgmlTypeInfo.Of(cacheTypes.Keys).BlockElements != 0)
+        {
+            throw new GgufFormatException($"a {GgmlTypeInfo.Of(cacheTypes.Keys).Name} key cache needs a head size that is a multiple of {GgmlTypeInfo.Of(cacheTypes.Keys).BlockElements}; this model's is {hp.KeyLength}");
+        }
+        return new LlamaModel(file, hp, threads, width ?? KernelWidths.Current, cacheTypes);
     }
 
     /// <summary>
@@ -165,11 +179,10 @@ public sealed class LlamaModel : IDisposable
         if (position == 0)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, n);
-            if (_cache is null || _cache.Capacity < Workspace.Pad(contextLength))
+            if (_cache is null || _cache.Capacity < KvCache.Pad(contextLength))
             {
-                _cache = new KvCache(hp, contextLength);
+                _cache = new KvCache(hp, contextLength, CacheTypes.Keys);
             }
-            // llama.cpp's cache starts zeroed; masked cells then contribute exact zeros.
             _cache.Clear(contextLength);
         }
         else if (_cache is null || position != _cache.Length)
@@ -181,27 +194,17 @@ public sealed class LlamaModel : IDisposable
         {
             throw new ArgumentException($"{position} + {n} positions do not fit the context of {cache.ContextLength}", nameof(tokens));
         }
-        var e = hp.EmbeddingLength;
-        var kvLength = Workspace.Pad(position + n);
         if (_workspace is null || _workspace.Tokens < n)
         {
             // Sized for the largest batch so far and reused: evaluating again allocates nothing.
             _workspace = new Workspace(hp, n);
         }
         var ws = _workspace;
-        var kvCapacity = cache.Capacity;
+        var e = hp.EmbeddingLength;
         var x = ws.X.AsSpan(0, n * e);
-        var cur = ws.Cur;
-        var q = ws.Q;
-        var k = ws.K;
-        var v = ws.V;
-        var attention = ws.AttentionOutput;
-        var gate = ws.Gate.AsSpan(0, n * hp.FeedForwardLength);
-        var up = ws.Up.AsSpan(0, n * hp.FeedForwardLength);
-        var cosSin = ws.CosSin;
 
         Embed(tokens, ws.X);
-        if (_gemma)
+        if (_options.ScaleEmbeddings)
         {
             var scale = MathF.Sqrt(e);
             for (var i = 0; i < x.Length; i++)
@@ -209,57 +212,160 @@ public sealed class LlamaModel : IDisposable
                 x[i] *= scale;
             }
         }
-        for (var t = 0; t < n; t++)
-        {
-            Rope.Angles(position + t, hp.RopeDimensions, hp.RopeFreqBase, 1f, cosSin.AsSpan(t * hp.RopeDimensions, hp.RopeDimensions));
-        }
-        // llama.cpp scales the scores in the softmax; gemma scales the query after rope and the softmax by 1.
-        var kqScale = _gemma ? 1f : 1f / MathF.Sqrt(hp.KeyLength);
-        var queryScale = 1f / MathF.Sqrt(hp.KeyLength);
-
+        // llama.cpp picks phi3's LongRoPE factors by its (padded) context size.
+        var ropeFactors = _options.RopeFactorsFor(KvCache.Pad(cache.ContextLength));
+        (float Base, float Scale)? angles = null;
         for (var l = 0; l < _layers.Length; l++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var layer = _layers[l];
-            var keyCache = cache.Keys[l];
-            var valueCache = cache.Values[l];
-            Normalize(ws.X, layer.AttentionNorm, cur, n);
-            _matMul.Multiply(layer.Query, cur, n, q);
-            _matMul.Multiply(layer.Key, cur, n, k);
-            _matMul.Multiply(layer.Value, cur, n, v);
+            if (angles != (layer.RopeFreqBase, layer.RopeFreqScale))
+            {
+                angles = (layer.RopeFreqBase, layer.RopeFreqScale);
+                for (var t = 0; t < n; t++)
+                {
+                    Rope.Angles(position + t, hp.RopeDimensions, layer.RopeFreqBase, layer.RopeFreqScale, ropeFactors, _options.RopeAttentionFactor, ws.CosSin.AsSpan(t * hp.RopeDimensions, hp.RopeDimensions));
+                }
+            }
+            Normalize(ws.X, layer.AttentionNorm, ws.Cur, n);
+            Attend(layer, l, position, n, cache, ws);
+            if (layer.AttentionPostNorm is { } attentionPostNorm)
+            {
+                Normalize(ws.Cur, attentionPostNorm, ws.Cur, n);
+            }
+            Add(x, ws.Cur.AsSpan(0, n * e));
+            Normalize(ws.X, layer.FeedForwardNorm, ws.Cur, n);
+            FeedForward(layer, n, ws);
+            if (layer.FeedForwardPostNorm is { } feedForwardPostNorm)
+            {
+                Normalize(ws.Cur, feedForwardPostNorm, ws.Cur, n);
+            }
+            Add(x, ws.Cur.AsSpan(0, n * e));
+        }
+        var computed = 0;
+        if (outputs == Outputs.Last)
+        {
+            RmsNorm.Apply(x.Slice((n - 1) * e, e), _outputNorm, hp.RmsEpsilon, ws.Cur.AsSpan(0, e));
+            _matMul.Multiply(_output, ws.Cur.AsSpan(0, e), 1, logits);
+            computed = 1;
+        }
+        else if (outputs == Outputs.All)
+        {
+            Normalize(ws.X, _outputNorm, ws.Cur, n);
+            _matMul.Multiply(_output, ws.Cur.AsSpan(0, n * e), n, logits, logitsOffset, VocabularySize);
+            computed = n;
+        }
+        if (_options.FinalSoftcap != 0f && computed > 0)
+        {
+            var cap = _options.FinalSoftcap;
+            var all = logits.AsSpan(outputs == Outputs.Last ? 0 : logitsOffset, computed * VocabularySize);
+            for (var i = 0; i < all.Length; i++)
+            {
+                all[i] = MathF.Tanh(all[i] * (1f / cap)) * cap;
+            }
+        }
+        cache.Length = position + n;
+    }
+
+    /// <summary>The attention half of a block: <c>ws.Cur</c> (normalised input) in, the projected attention output out.</summary>
+    void Attend(TransformerLayer layer, int l, int position, int n, KvCache cache, Workspace ws)
+    {
+        var hp = Hyperparameters;
+        var qWidth = hp.HeadCount * hp.KeyLength;
+        var kWidth = hp.KvHeadCount * hp.KeyLength;
+        var vWidth = hp.KvHeadCount * hp.ValueLength;
+        var cur = ws.Cur.AsSpan(0, n * hp.EmbeddingLength);
+        if (layer.QueryKeyValue is { } fused)
+        {
+            // phi3: one matrix, each token's rows Q | K | V (ggml views of the same output).
+            _matMul.Multiply(fused, cur, n, ws.Qkv);
+            var stride = qWidth + kWidth + vWidth;
             for (var t = 0; t < n; t++)
             {
-                var angles = cosSin.AsSpan(t * hp.RopeDimensions, hp.RopeDimensions);
-                for (var h = 0; h < hp.HeadCount; h++)
+                var row = ws.Qkv.AsSpan(t * stride, stride);
+                row[..qWidth].CopyTo(ws.Q.AsSpan(t * qWidth, qWidth));
+                row.Slice(qWidth, kWidth).CopyTo(ws.K.AsSpan(t * kWidth, kWidth));
+                row.Slice(qWidth + kWidth, vWidth).CopyTo(ws.V.AsSpan(t * vWidth, vWidth));
+            }
+        }
+        else
+        {
+            _matMul.Multiply(layer.Query!, cur, n, ws.Q);
+            _matMul.Multiply(layer.Key!, cur, n, ws.K);
+            _matMul.Multiply(layer.Value!, cur, n, ws.V);
+        }
+        AddBias(ws.Q, layer.QueryBias, n);
+        AddBias(ws.K, layer.KeyBias, n);
+        AddBias(ws.V, layer.ValueBias, n);
+
+        var keyCache = cache.Keys[l];
+        var valueCache = cache.Values[l];
+        var kvCapacity = cache.Capacity;
+        var keyRow = cache.KeyRowBytes;
+        for (var t = 0; t < n; t++)
+        {
+            var angles = ws.CosSin.AsSpan(t * hp.RopeDimensions, hp.RopeDimensions);
+            for (var h = 0; h < hp.HeadCount; h++)
+            {
+                var head = ws.Q.AsSpan((t * hp.HeadCount + h) * hp.KeyLength, hp.KeyLength);
+                if (layer.QueryNorm is { } queryNorm)
                 {
-                    var head = q.AsSpan((t * hp.HeadCount + h) * hp.KeyLength, hp.KeyLength);
-                    Rope.Apply(head, angles, hp.RopeDimensions, neox: _gemma);
-                    if (_gemma)
-                    {
-                        for (var i = 0; i < head.Length; i++)
-                        {
-                            head[i] *= queryScale;
-                        }
-                    }
+                    RmsNorm.Apply(head, queryNorm, hp.RmsEpsilon, head);
                 }
-                for (var h = 0; h < hp.KvHeadCount; h++)
+                Rope.Apply(head, angles, hp.RopeDimensions, _options.NeoxRope);
+                if (_options.QueryScale != 1f)
                 {
-                    var head = k.AsSpan((t * hp.KvHeadCount + h) * hp.KeyLength, hp.KeyLength);
-                    Rope.Apply(head, angles, hp.RopeDimensions, neox: _gemma);
-                    Fp16.FromFloat(head, keyCache.AsSpan((h * kvCapacity + position + t) * hp.KeyLength, hp.KeyLength));
-                    for (var d = 0; d < hp.ValueLength; d++)
+                    for (var i = 0; i < head.Length; i++)
                     {
-                        valueCache[(h * hp.ValueLength + d) * kvCapacity + position + t] = Fp16.FromFloat(v[(t * hp.KvHeadCount + h) * hp.ValueLength + d]);
+                        head[i] *= _options.QueryScale;
                     }
                 }
             }
-            _attention.Run(q, keyCache, valueCache, kvCapacity, n, position, kvLength, hp.HeadCount, hp.KvHeadCount, hp.KeyLength, hp.ValueLength, kqScale, attention);
-            _matMul.Multiply(layer.AttentionOutput, attention, n, cur);
-            Add(x, cur);
-            Normalize(ws.X, layer.FeedForwardNorm, cur, n);
-            _matMul.Multiply(layer.Gate, cur, n, ws.Gate);
-            _matMul.Multiply(layer.Up, cur, n, ws.Up);
-            if (_gemma)
+            for (var h = 0; h < hp.KvHeadCount; h++)
+            {
+                var head = ws.K.AsSpan((t * hp.KvHeadCount + h) * hp.KeyLength, hp.KeyLength);
+                if (layer.KeyNorm is { } keyNorm)
+                {
+                    RmsNorm.Apply(head, keyNorm, hp.RmsEpsilon, head);
+                }
+                Rope.Apply(head, angles, hp.RopeDimensions, _options.NeoxRope);
+                // ggml_cpy into the cache: the key type's from_float (F16 rounding or Q8_0 blocks).
+                cache.KeyDot.QuantizeActivations(head, keyCache.AsSpan((h * kvCapacity + position + t) * keyRow, keyRow), _width);
+                for (var d = 0; d < hp.ValueLength; d++)
+                {
+                    valueCache[(h * hp.ValueLength + d) * kvCapacity + position + t] = Fp16.FromFloat(ws.V[(t * hp.KvHeadCount + h) * hp.ValueLength + d]);
+                }
+            }
+        }
+        var window = layer.SlidingWindow ? _options.SlidingWindow : 0;
+        _attention.Run(
+            ws.Q, cache.KeyDot, keyCache, keyRow, valueCache, kvCapacity, n, position, KvCache.Pad(position + n),
+            hp.HeadCount, hp.KvHeadCount, hp.KeyLength, hp.ValueLength, window, _options.KqScale, _options.AttentionSoftcap,
+            ws.AttentionOutput);
+        _matMul.Multiply(layer.AttentionOutput, ws.AttentionOutput.AsSpan(0, n * hp.HeadCount * hp.ValueLength), n, ws.Cur);
+        AddBias(ws.Cur, layer.AttentionOutputBias, n);
+    }
+
+    /// <summary>The feed-forward half of a block: <c>ws.Cur</c> (normalised) in, the output in <c>ws.Cur</c>.</summary>
+    void FeedForward(TransformerLayer layer, int n, Workspace ws)
+    {
+        var hp = Hyperparameters;
+        var e = hp.EmbeddingLength;
+        var ff = hp.FeedForwardLength;
+        var cur = ws.Cur.AsSpan(0, n * e);
+        if (layer.Experts is { } experts)
+        {
+            // Forward reads all its input before it writes any output, so both can be ws.Cur.
+            experts.Forward(_matMul, ws.Cur, n, e, ws.Cur, ws.Experts, _width);
+            return;
+        }
+        var gate = ws.Gate.AsSpan(0, n * ff);
+        if (layer.Gate is { } gateWeights)
+        {
+            _matMul.Multiply(gateWeights, cur, n, ws.Gate);
+            _matMul.Multiply(layer.Up!, cur, n, ws.Up);
+            var up = ws.Up.AsSpan(0, n * ff);
+            if (_options.Gelu)
             {
                 Activations.GeluTimes(gate, up);
             }
@@ -267,20 +373,40 @@ public sealed class LlamaModel : IDisposable
             {
                 Activations.SiluTimes(gate, up);
             }
-            _matMul.Multiply(layer.Down, gate, n, cur);
-            Add(x, cur);
         }
-        if (outputs == Outputs.Last)
+        else
         {
-            RmsNorm.Apply(x.Slice((n - 1) * e, e), _outputNorm, hp.RmsEpsilon, cur.AsSpan(0, e));
-            _matMul.Multiply(_output, cur, 1, logits);
+            // phi3's fused ffn_up: each token's 2·ff outputs are gate | up (LLM_FFN_SWIGLU).
+            _matMul.Multiply(layer.Up!, cur, n, ws.Up);
+            for (var t = 0; t < n; t++)
+            {
+                var row = ws.Up.AsSpan(t * 2 * ff, 2 * ff);
+                var g = gate.Slice(t * ff, ff);
+                row[..ff].CopyTo(g);
+                Activations.SiluTimes(g, row[ff..]);
+            }
         }
-        else if (outputs == Outputs.All)
+        _matMul.Multiply(layer.Down!, gate, n, ws.Cur);
+    }
+
+    /// <summary>The number of positions of the current sequence held in the cache.</summary>
+    public int SequenceLength => _cache?.Length ?? 0;
+
+    /// <summary>
+    /// Forgets the cached positions from <paramref name="length"/> on, so that the sequence continues there: llama.cpp's
+    /// <c>llama_kv_cache_seq_rm(ctx, seq, length, -1)</c>, which a chat uses to reuse the prompt it shares with the
+    /// previous turn. The forgotten cells are zeroed, as a new cache starts.
+    /// </summary>
+    public void TruncateSequence(int length)
+    {
+        var cache = _cache;
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, cache?.Length ?? 0);
+        if (cache is null || length == cache.Length)
         {
-            Normalize(ws.X, _outputNorm, cur, n);
-            _matMul.Multiply(_output, cur, n, logits, logitsOffset, VocabularySize);
+            return;
         }
-        cache.Length = position + n;
+        cache.Truncate(length, Hyperparameters);
     }
 
     void Embed(ReadOnlySpan<int> tokens, float[] x)
@@ -317,6 +443,23 @@ public sealed class LlamaModel : IDisposable
         }
     }
 
+    /// <summary><c>ggml_add</c> of a bias broadcast over the tokens.</summary>
+    static void AddBias(float[] x, float[]? bias, int tokens)
+    {
+        if (bias is null)
+        {
+            return;
+        }
+        for (var t = 0; t < tokens; t++)
+        {
+            var row = x.AsSpan(t * bias.Length, bias.Length);
+            for (var i = 0; i < row.Length; i++)
+            {
+                row[i] += bias[i];
+            }
+        }
+    }
+
     static void Add(Span<float> x, ReadOnlySpan<float> y)
     {
         for (var i = 0; i < x.Length; i++)
@@ -325,117 +468,5 @@ public sealed class LlamaModel : IDisposable
         }
     }
 
-    static GgufTensor Require(GgufFile file, string name, params long[] shape) =>
-        CheckShape(file.FindTensor(name) ?? throw new GgufFormatException($"{file.Path}: tensor '{name}' is missing"), shape);
-
-    static GgufTensor CheckShape(GgufTensor tensor, params long[] shape)
-    {
-        var ok = tensor.Shape.Count == shape.Length;
-        for (var i = 0; ok && i < shape.Length; i++)
-        {
-            ok = shape[i] < 0 || tensor.Shape[i] == shape[i];
-        }
-        if (!ok)
-        {
-            throw new GgufFormatException($"tensor '{tensor.Name}' has shape [{string.Join(", ", tensor.Shape)}], expected [{string.Join(", ", shape.Select(s => s < 0 ? "*" : s.ToString(System.Globalization.CultureInfo.InvariantCulture)))}]");
-        }
-        return tensor;
-    }
-
-    static float[] ReadVector(GgufTensor tensor)
-    {
-        var values = new float[tensor.Info.ElementCount];
-        if (tensor.Type == GgmlType.F32)
-        {
-            MemoryMarshal.Cast<byte, float>(tensor.Data).CopyTo(values);
-        }
-        else
-        {
-            BlockCodecs.Get(tensor.Type).Decode(tensor.Data, values);
-        }
-        return values;
-    }
-
     public void Dispose() => _pool.Dispose();
-
-    /// <summary>Every buffer of a forward pass, for batches of up to <see cref="Tokens"/> tokens.</summary>
-    sealed class Workspace(TransformerHyperparameters hp, int tokens)
-    {
-        public int Tokens { get; } = tokens;
-
-        public float[] X { get; } = new float[tokens * hp.EmbeddingLength];
-
-        public float[] Cur { get; } = new float[tokens * hp.EmbeddingLength];
-
-        public float[] Q { get; } = new float[tokens * hp.HeadCount * hp.KeyLength];
-
-        public float[] K { get; } = new float[tokens * hp.KvHeadCount * hp.KeyLength];
-
-        public float[] V { get; } = new float[tokens * hp.KvHeadCount * hp.ValueLength];
-
-        public float[] AttentionOutput { get; } = new float[tokens * hp.HeadCount * hp.ValueLength];
-
-        public float[] Gate { get; } = new float[tokens * hp.FeedForwardLength];
-
-        public float[] Up { get; } = new float[tokens * hp.FeedForwardLength];
-
-        public float[] CosSin { get; } = new float[tokens * hp.RopeDimensions];
-
-        public static int Pad(int n) => (n + Kernels.Attention.KvPadding - 1) / Kernels.Attention.KvPadding * Kernels.Attention.KvPadding;
-    }
-
-    /// <summary>
-    /// The F16 keys (<c>[kv head][cell][dim]</c>) and transposed values (<c>[kv head][dim][cell]</c>, llama.cpp's
-    /// V layout) of every layer, for up to <see cref="ContextLength"/> positions, and the attention scratch sized
-    /// for them. <see cref="Length"/> positions are filled.
-    /// </summary>
-    sealed class KvCache
-    {
-        public KvCache(TransformerHyperparameters hp, int contextLength)
-        {
-            Capacity = Workspace.Pad(contextLength);
-            Keys = new ushort[hp.BlockCount][];
-            Values = new ushort[hp.BlockCount][];
-            for (var l = 0; l < hp.BlockCount; l++)
-            {
-                Keys[l] = new ushort[hp.KvHeadCount * Capacity * hp.KeyLength];
-                Values[l] = new ushort[hp.KvHeadCount * hp.ValueLength * Capacity];
-            }
-            Scores = new float[Capacity];
-            Scratch16 = new ushort[Math.Max(hp.KeyLength, hp.ValueLength) + Capacity];
-        }
-
-        public int Capacity { get; }
-
-        public int ContextLength { get; private set; }
-
-        public int Length { get; set; }
-
-        public ushort[][] Keys { get; }
-
-        public ushort[][] Values { get; }
-
-        public float[] Scores { get; }
-
-        public ushort[] Scratch16 { get; }
-
-        /// <summary>Empties the cache for a new sequence of up to <paramref name="contextLength"/> positions.</summary>
-        public void Clear(int contextLength)
-        {
-            ContextLength = contextLength;
-            Length = 0;
-            foreach (var cells in Keys)
-            {
-                Array.Clear(cells);
-            }
-            foreach (var cells in Values)
-            {
-                Array.Clear(cells);
-            }
-        }
-    }
-
-    sealed record Layer(
-        float[] AttentionNorm, LinearWeights Query, LinearWeights Key, LinearWeights Value, LinearWeights AttentionOutput,
-        float[] FeedForwardNorm, LinearWeights Gate, LinearWeights Up, LinearWeights Down);
 }

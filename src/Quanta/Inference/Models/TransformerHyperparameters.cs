@@ -21,6 +21,18 @@ public sealed record TransformerHyperparameters(
     float RmsEpsilon,
     int ContextLength)
 {
+    /// <summary><c>{arch}.expert_count</c>: experts per MoE layer, 0 for a dense model.</summary>
+    public int ExpertCount { get; init; }
+
+    /// <summary><c>{arch}.expert_used_count</c>: experts each token is routed to.</summary>
+    public int ExpertUsedCount { get; init; }
+
+    /// <summary>
+    /// Rope frequency scale: 1 / <c>{arch}.rope.scaling.factor</c> (or the older <c>rope.scale_linear</c>), 1 without
+    /// one, as llama.cpp's <c>rope_freq_scale_train</c>.
+    /// </summary>
+    public float RopeFreqScale { get; init; } = 1f;
+
     public static TransformerHyperparameters FromMetadata(GgufMetadata metadata)
     {
         ArgumentNullException.ThrowIfNull(metadata);
@@ -45,13 +57,18 @@ public sealed record TransformerHyperparameters(
             OptionalInt(metadata, $"{arch}.rope.dimension_count") ?? keyLength,
             OptionalFloat(metadata, $"{arch}.rope.freq_base") ?? 10000f,
             OptionalFloat(metadata, $"{arch}.attention.layer_norm_rms_epsilon") ?? throw new GgufFormatException($"the model has no {arch}.attention.layer_norm_rms_epsilon key"),
-            OptionalInt(metadata, $"{arch}.context_length") ?? 0);
+            OptionalInt(metadata, $"{arch}.context_length") ?? 0)
+        {
+            ExpertCount = OptionalInt(metadata, $"{arch}.expert_count") ?? 0,
+            ExpertUsedCount = OptionalInt(metadata, $"{arch}.expert_used_count") ?? 0,
+            RopeFreqScale = (OptionalFloat(metadata, $"{arch}.rope.scaling.factor") ?? OptionalFloat(metadata, $"{arch}.rope.scale_linear") ?? 0f) is var factor && factor != 0f ? 1f / factor : 1f,
+        };
     }
 
-    static int RequiredInt(GgufMetadata metadata, string key) =>
+    internal static int RequiredInt(GgufMetadata metadata, string key) =>
         OptionalInt(metadata, key) ?? throw new GgufFormatException($"the model has no {key} key");
 
-    static int? OptionalInt(GgufMetadata metadata, string key)
+    internal static int? OptionalInt(GgufMetadata metadata, string key)
     {
         if (!metadata.TryGetValue(key, out var value))
         {
@@ -65,7 +82,7 @@ public sealed record TransformerHyperparameters(
         return (int)n;
     }
 
-    static float? OptionalFloat(GgufMetadata metadata, string key)
+    internal static float? OptionalFloat(GgufMetadata metadata, string key)
     {
         if (!metadata.TryGetValue(key, out var value))
         {

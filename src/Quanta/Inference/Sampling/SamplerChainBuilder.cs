@@ -1,3 +1,5 @@
+using Quanta.Inference.Sampling.Grammar;
+
 namespace Quanta.Inference.Sampling;
 
 /// <summary>
@@ -5,7 +7,9 @@ namespace Quanta.Inference.Sampling;
 /// February 2025): logit bias; then, without mirostat, the filters in <see cref="SamplingParameters.Samplers"/>
 /// order (by default penalties, DRY, top-k, typical, top-p, min-p, XTC, temperature with the dynamic range)
 /// and the seeded draw; with mirostat 1 or 2, temperature and the
-/// mirostat sampler. A temperature ≤ 0 leaves one finite logit, so the draw is greedy.
+/// mirostat sampler. A temperature ≤ 0 leaves one finite logit, so the draw is greedy. A
+/// <see cref="SamplingParameters.Grammar"/> becomes the chain's <see cref="SamplerChain.Grammar"/>, beside the
+/// chain as <c>common_sampler_init</c> puts it.
 /// </summary>
 public static class SamplerChainBuilder
 {
@@ -13,7 +17,9 @@ public static class SamplerChainBuilder
     /// The chain for <paramref name="parameters"/> over a vocabulary of <paramref name="vocabularySize"/>
     /// tokens; <paramref name="contextLength"/> resolves <c>repeat_last_n = -1</c>. DRY, when enabled, needs
     /// the <paramref name="vocabulary"/> for its breakers and works over the model's training context
-    /// (<paramref name="trainingContextLength"/>, as llama-cli passes <c>llama_model_n_ctx_train</c>).
+    /// (<paramref name="trainingContextLength"/>, as llama-cli passes <c>llama_model_n_ctx_train</c>). A
+    /// grammar needs the <paramref name="vocabulary"/> too, for each token's text and the end-of-generation
+    /// tokens; a grammar that does not parse throws <see cref="GbnfFormatException"/>.
     /// </summary>
     public static SamplerChain Build(
         SamplingParameters parameters,
@@ -66,7 +72,20 @@ public static class SamplerChainBuilder
                 samplers.Add(new MirostatV2Sampler(p.Seed, p.MirostatTau, p.MirostatEta));
                 break;
         }
-        return new SamplerChain(vocabularySize, samplers);
+        return new SamplerChain(vocabularySize, samplers, CreateGrammar(p, vocabulary));
+    }
+
+    static GrammarSampler? CreateGrammar(SamplingParameters p, ISamplingVocabulary? vocabulary)
+    {
+        if (string.IsNullOrEmpty(p.Grammar))
+        {
+            return null;
+        }
+        if (vocabulary is null)
+        {
+            throw new ArgumentException("a grammar needs the vocabulary to match token texts", nameof(vocabulary));
+        }
+        return new GrammarSampler(p.Grammar, vocabulary, p.GrammarRoot);
     }
 
     static DrySampler CreateDry(SamplingParameters p, ISamplingVocabulary? vocabulary, int trainingContextLength)

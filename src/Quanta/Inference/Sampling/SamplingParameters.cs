@@ -91,4 +91,14 @@ public sealed record SamplingParameters
 
     /// <summary>Logit biases by token id (<c>--logit-bias</c>), applied first.</summary>
     public IReadOnlyList<KeyValuePair<int, float>> LogitBias { get; init; } = [];
+
+    /// <summary>
+    /// A GBNF grammar the output must follow (<c>--grammar</c>, <c>--grammar-file</c>; Ollama's
+    /// <c>format</c> through <see cref="Grammar.JsonGrammar"/> and <see cref="Grammar.JsonSchemaGrammar"/>);
+    /// null or empty for none. The builder needs the vocabulary to apply it.
+    /// </summary>
+    public string? Grammar { get; init; }
+
+    /// <summary>The rule of <see cref="Grammar"/> the output starts from (llama.cpp's common sampler uses <c>root</c>).</summary>
+    public string GrammarRoot { get; init; } = "root";
 }

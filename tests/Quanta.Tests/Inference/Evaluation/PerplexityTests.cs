@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Quanta.Tests.Cli;
 using Quanta.Tests.Inference.Models;
 using Xunit;
@@ -12,7 +10,7 @@ namespace Quanta.Tests.Inference.Evaluation;
 /// the f32 models' running and final perplexity within 0.01 %, and, with the base file our f32 run writes, the
 /// q8_0 and Q4_K_M models' KL-divergence blocks within 3 % (to the printed precision) and the same-top count exactly.
 /// </summary>
-public sealed partial class PerplexityTests(GoldenModelFiles files, ITestOutputHelper output) : IClassFixture<GoldenModelFiles>
+public sealed class PerplexityTests(GoldenModelFiles files, ITestOutputHelper output) : IClassFixture<GoldenModelFiles>
 {
     static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "runtime", name);
 
@@ -34,18 +32,18 @@ public sealed partial class PerplexityTests(GoldenModelFiles files, ITestOutputH
             output.WriteLine($"{model}: f32 perplexity {clock.Elapsed.TotalSeconds:F1} s");
             output.WriteLine(run.Out);
             var golden = File.ReadAllText(Fixture($"{model}.f32.perplexity.txt"));
-            var expected = Running().Matches(golden).Select(m => double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)).ToArray();
-            var actual = Running().Matches(run.Out).Select(m => double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)).ToArray();
+            var expected = LlamaPerplexityOutput.Running(golden);
+            var actual = LlamaPerplexityOutput.Running(run.Out);
             Assert.Equal(21, expected.Length);
             Assert.Equal(expected.Length, actual.Length);
             for (var i = 0; i < expected.Length; i++)
             {
-                AssertRelative(expected[i], actual[i], 1e-4, $"{model} chunk {i + 1}");
+                LlamaPerplexityOutput.AssertRelative(expected[i], actual[i], 1e-4, $"{model} chunk {i + 1}");
             }
-            var (expectedPpl, expectedUncertainty) = Final(golden);
-            var (actualPpl, actualUncertainty) = Final(run.Out);
-            AssertRelative(expectedPpl, actualPpl, 1e-4, $"{model} final PPL");
-            AssertRelative(expectedUncertainty, actualUncertainty, 1e-3, $"{model} final uncertainty");
+            var (expectedPpl, expectedUncertainty) = LlamaPerplexityOutput.Final(golden);
+            var (actualPpl, actualUncertainty) = LlamaPerplexityOutput.Final(run.Out);
+            LlamaPerplexityOutput.AssertRelative(expectedPpl, actualPpl, 1e-4, $"{model} final PPL");
+            LlamaPerplexityOutput.AssertRelative(expectedUncertainty, actualUncertainty, 1e-3, $"{model} final uncertainty");
 
             foreach (var type in new[] { "q8_0", "q4km" })
             {
@@ -55,7 +53,7 @@ public sealed partial class PerplexityTests(GoldenModelFiles files, ITestOutputH
                 Assert.True(kl.ExitCode == 0, kl.Error);
                 output.WriteLine($"{model}.{type}: KL divergence {clock.Elapsed.TotalSeconds:F1} s");
                 output.WriteLine(kl.Out);
-                CompareStatistics(File.ReadAllText(Fixture($"{model}.{type}.kld.txt")), kl.Out, $"{model}.{type}");
+                LlamaPerplexityOutput.CompareStatistics(File.ReadAllText(Fixture($"{model}.{type}.kld.txt")), kl.Out, $"{model}.{type}", scoredPerChunk: 63);
             }
         }
         finally
@@ -116,94 +114,4 @@ public sealed partial class PerplexityTests(GoldenModelFiles files, ITestOutputH
         Assert.Equal(1, run.ExitCode);
         Assert.Contains("--kl-divergence needs --kl-divergence-base FILE", run.Error, StringComparison.Ordinal);
     }
-
-    /// <summary>
-    /// Every line of the statistics blocks (from "====== Perplexity statistics" to "Same top p") and every per-chunk
-    /// line: same label, each number within 3 % or one unit of its last printed digit; "Same top p" exact.
-    /// </summary>
-    void CompareStatistics(string golden, string ours, string name)
-    {
-        var expected = StatisticLines(golden);
-        var actual = StatisticLines(ours);
-        Assert.True(expected.Count > 50, $"{name}: the golden file has only {expected.Count} statistics lines");
-        Assert.Equal(expected.Count, actual.Count);
-        for (var i = 0; i < expected.Count; i++)
-        {
-            var e = expected[i];
-            var a = actual[i];
-            Assert.Equal(Label().Replace(e, "#"), Label().Replace(a, "#"));
-            var en = Number().Matches(e).Select(m => m.Value).ToArray();
-            var an = Number().Matches(a).Select(m => m.Value).ToArray();
-            Assert.Equal(en.Length, an.Length);
-            var sameTop = e.StartsWith("Same top p", StringComparison.Ordinal);
-            // Differences of two perplexities: each side is reproducible to the 0.01 % the perplexity itself is
-            // (our f32 base is not llama.cpp's to the last bit), which is already 30 % of such a small difference.
-            var difference = e.StartsWith("Mean ln(PPL(Q)/PPL(base))", StringComparison.Ordinal) ? 1e-4
-                : e.StartsWith("Mean PPL(Q)-PPL(base)", StringComparison.Ordinal) ? 1e-4 * double.Parse(Number().Match(expected.First(l => l.StartsWith("Mean PPL(base)", StringComparison.Ordinal))).Value, CultureInfo.InvariantCulture)
-                : 0;
-            for (var k = 0; k < en.Length; k++)
-            {
-                var x = double.Parse(en[k], CultureInfo.InvariantCulture);
-                var y = double.Parse(an[k], CultureInfo.InvariantCulture);
-                var unit = Math.Pow(10, -(en[k].Length - en[k].IndexOf('.', StringComparison.Ordinal) - 1));
-                // Same top p: the argmax of our base row and llama.cpp's may differ where two logits tie to a uint16
-                // code, so one position may move (1 in 63 per chunk so far, 1 in 1323 overall); more is a real difference.
-                // A chunk line's third number is ln(PPL(Q)/PPL(base)) again, its ninth the running same-top share.
-                var chunkLine = ChunkLine().IsMatch(e);
-                var chunk = chunkLine ? int.Parse(e.AsSpan(0, 4).Trim(), CultureInfo.InvariantCulture) : 0;
-                var tolerance = Math.Max(0.03 * Math.Abs(x), unit * 1.0001);
-                if (sameTop)
-                {
-                    tolerance = k == 0 ? 100.0 / 1323 * 1.01 : 0.01;
-                }
-                else if (chunkLine && k == 2)
-                {
-                    tolerance = Math.Max(tolerance, 1e-4);
-                }
-                else if (chunkLine && k >= 8)
-                {
-                    tolerance = Math.Max(tolerance, 100.0 / (63 * chunk) * (k == 8 ? 1.01 : 0.5));
-                }
-                else if (k == 0)
-                {
-                    tolerance = Math.Max(tolerance, difference);
-                }
-                Assert.True(Math.Abs(x - y) <= tolerance, $"{name}: '{a}' vs llama-perplexity's '{e}' (number {k + 1})");
-            }
-        }
-    }
-
-    static List<string> StatisticLines(string text)
-    {
-        var lines = text.Split('\n');
-        var start = Array.FindIndex(lines, l => l.StartsWith("====== Perplexity statistics", StringComparison.Ordinal));
-        var end = Array.FindIndex(lines, l => l.StartsWith("Same top p", StringComparison.Ordinal));
-        var chunkLines = lines.Where(l => ChunkLine().IsMatch(l));
-        return [.. chunkLines, .. lines[start..(end + 1)].Where(l => l.Length > 0)];
-    }
-
-    static (double Value, double Uncertainty) Final(string text)
-    {
-        var match = FinalEstimate().Match(text);
-        Assert.True(match.Success, "no Final estimate line");
-        return (double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture));
-    }
-
-    static void AssertRelative(double expected, double actual, double tolerance, string what) =>
-        Assert.True(Math.Abs(actual - expected) <= tolerance * Math.Abs(expected), $"{what}: {actual} vs llama-perplexity's {expected}");
-
-    [GeneratedRegex(@"\[(\d+)\](\d+\.\d+),")]
-    private static partial Regex Running();
-
-    [GeneratedRegex(@"Final estimate: PPL = (\d+\.\d+) \+/- (\d+\.\d+)")]
-    private static partial Regex FinalEstimate();
-
-    [GeneratedRegex(@"-?\d+\.\d+")]
-    private static partial Regex Number();
-
-    [GeneratedRegex(@"\s*-?\d+\.\d+")]
-    private static partial Regex Label();
-
-    [GeneratedRegex(@"^ +\d+ +\d+\.\d+ ± ")]
-    private static partial Regex ChunkLine();
 }

@@ -69,7 +69,7 @@ public sealed class GoldenLogitsTests(GoldenModelFiles files, ITestOutputHelper 
         Assert.True(meanKl <= 2e-6, $"{model}.{type}: mean KL {meanKl:G3} > 2e-6");
     }
 
-    static int ArgMax(ReadOnlySpan<float> row)
+    internal static int ArgMax(ReadOnlySpan<float> row)
     {
         var best = 0;
         for (var i = 1; i < row.Length; i++)

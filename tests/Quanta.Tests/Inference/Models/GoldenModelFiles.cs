@@ -15,8 +15,11 @@ public sealed class GoldenModelFiles : IDisposable
     readonly Lock _lock = new();
 
     /// <summary>
-    /// The file for <paramref name="model"/> (llama, mistral, gemma) and type (f32 and q8_0 converted, q4km or any
-    /// other <c>quanta quantize</c> preset name quantized from f32), built on first use.
+    /// The file for <paramref name="model"/> (llama, mistral, gemma, or any recipe in Fixtures/convert) and type (f32
+    /// and q8_0 converted, q4km or any other <c>quanta quantize</c> preset name quantized from f32), built on first
+    /// use. <c>llama-moe</c> and <c>qwen2moe</c> are <see cref="MoeModelFile"/>s made from llama's and qwen2's f32 files;
+    /// their other types are quantized. <c>llama-rope-freqs</c> is llama's file of the same type with llama3's
+    /// <c>rope_freqs</c> added (<see cref="RopeFreqsModelFile"/>).
     /// </summary>
     public string Path(string model, string type)
     {
@@ -27,9 +30,19 @@ public sealed class GoldenModelFiles : IDisposable
                 return known;
             }
             var output = System.IO.Path.Combine(_root, $"{model}.{type}.gguf");
-            if (type is not ("f32" or "q8_0"))
+            if (model == "llama-rope-freqs")
             {
-                Check(CliRunner.Run("quantize", Path(model, "f32"), output, type == "q4km" ? "Q4_K_M" : type));
+                Directory.CreateDirectory(_root);
+                RopeFreqsModelFile.Write(Path("llama", type), output);
+            }
+            else if (model is "llama-moe" or "qwen2moe" && type == "f32")
+            {
+                Directory.CreateDirectory(_root);
+                MoeModelFile.Write(Path(model == "qwen2moe" ? "qwen2" : "llama", "f32"), output, qwen2Moe: model == "qwen2moe");
+            }
+            else if (type is not ("f32" or "q8_0") || model is "llama-moe" or "qwen2moe")
+            {
+                Check(CliRunner.Run("quantize", Path(model, "f32"), output, type switch { "q4km" => "Q4_K_M", "q8_0" => "Q8_0", _ => type }));
             }
             else
             {

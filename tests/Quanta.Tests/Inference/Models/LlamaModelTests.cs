@@ -75,4 +75,44 @@ public sealed class LlamaModelTests(GoldenModelFiles files) : IClassFixture<Gold
         reused.Evaluate(tokens.AsSpan(0, 3), logits);
         Assert.Equal(expected, logits);
     }
+
+    [Fact]
+    public void Family_specific_tensors_and_unsupported_rope_scaling_are_refused_by_name()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("model.gguf");
+        File.Copy(files.Path("qwen2", "q8_0"), path);
+        GgufEdit.RenameTensor(path, "blk.1.attn_k.bias", "blk.1.attn_k.bias_");
+        using (var file = GgufFile.Open(path))
+        {
+            Assert.Contains("'blk.1.attn_k.bias' is missing", Assert.Throws<GgufFormatException>(() => LlamaModel.Load(file, 1)).Message, StringComparison.Ordinal);
+        }
+
+        File.Copy(files.Path("gemma3", "q8_0"), path, overwrite: true);
+        GgufEdit.RenameTensor(path, "blk.0.attn_q_norm.weight", "blk.0.attn_q_norm.weight_");
+        using (var file = GgufFile.Open(path))
+        {
+            Assert.Contains("'blk.0.attn_q_norm.weight' is missing", Assert.Throws<GgufFormatException>(() => LlamaModel.Load(file, 1)).Message, StringComparison.Ordinal);
+        }
+
+        File.Copy(files.Path("qwen2", "q8_0"), path, overwrite: true);
+        GgufEdit.SetKey(path, "qwen2.rope.scaling.type", GgufValue.String("yarn"));
+        using (var file = GgufFile.Open(path))
+        {
+            Assert.Contains("'yarn' cannot be run yet", Assert.Throws<GgufFormatException>(() => LlamaModel.Load(file, 1)).Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void A_q8_0_key_cache_needs_heads_of_whole_blocks()
+    {
+        // gemma2's recipe has 32-wide heads; the golden llama's are 64: both run. A 16-wide head cannot hold Q8_0 blocks.
+        using var dir = new TempDirectory();
+        var path = dir.File("model.gguf");
+        File.Copy(files.Path("llama", "q8_0"), path);
+        GgufEdit.SetKey(path, "llama.attention.key_length", GgufValue.UInt32(16));
+        using var file = GgufFile.Open(path);
+        var error = Assert.Throws<GgufFormatException>(() => LlamaModel.Load(file, 1, null, new KvCacheTypes(Quanta.Formats.GgmlType.Q8_0, Quanta.Formats.GgmlType.F16)));
+        Assert.Contains("multiple of 32", error.Message, StringComparison.Ordinal);
+    }
 }

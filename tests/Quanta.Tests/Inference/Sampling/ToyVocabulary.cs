@@ -19,6 +19,9 @@ sealed class ToyVocabulary : ISamplingVocabulary
 
     public ReadOnlySpan<byte> TokenText(int token) => texts[token];
 
+    // the oracle's toy vocabulary has no end-of-generation token
+    public bool IsEndOfGeneration(int token) => false;
+
     public IReadOnlyList<int> Tokenize(ReadOnlySpan<byte> text)
     {
         var tokens = new List<int>();

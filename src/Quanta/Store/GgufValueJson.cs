@@ -3,10 +3,10 @@ using System.Text.Json;
 using Quanta.Formats.Gguf;
 using Quanta.Templates.Go;
 
-namespace Quanta.Cli.Rendering;
+namespace Quanta.Store;
 
 /// <summary>Which document a GGUF value is written for: they differ in long arrays, NaN and float spelling.</summary>
-internal enum GgufJsonStyle
+public enum GgufJsonStyle
 {
     /// <summary>
     /// <c>inspect --json</c>, Quanta's own contract with scripts: arrays up to <see cref="GgufValueJson.InspectMaxArrayItems"/>
@@ -21,10 +21,17 @@ internal enum GgufJsonStyle
     /// <see cref="GgufValueJson.WriteGoFloat"/>).
     /// </summary>
     Show,
+
+    /// <summary><see cref="Show"/> with every array in full: <c>/api/show</c> with <c>verbose</c>.</summary>
+    ShowVerbose,
 }
 
-/// <summary>GGUF metadata values as JSON, for <c>inspect --json</c> and <c>show --json</c>: one walk over the value, two styles.</summary>
-internal static class GgufValueJson
+/// <summary>
+/// GGUF metadata values as JSON, for <c>inspect --json</c>, <c>show --json</c> and <c>/api/show</c>: one walk over the
+/// value, two styles. It lives in Store, beside <see cref="StoreJson"/>, because Ollama's style spells floats as Go does
+/// (Templates' <see cref="GoJson"/>), which Formats may not reference.
+/// </summary>
+public static class GgufValueJson
 {
     public const int InspectMaxArrayItems = 16;
 
@@ -45,8 +52,8 @@ internal static class GgufValueJson
             case int n: json.WriteNumberValue(n); break;
             case ulong n: json.WriteNumberValue(n); break;
             case long n: json.WriteNumberValue(n); break;
-            case float f when style == GgufJsonStyle.Show: WriteGoFloat(json, f, single: true); break;
-            case double d when style == GgufJsonStyle.Show: WriteGoFloat(json, d, single: false); break;
+            case float f when style != GgufJsonStyle.Inspect: WriteGoFloat(json, f, single: true); break;
+            case double d when style != GgufJsonStyle.Inspect: WriteGoFloat(json, d, single: false); break;
             case float f when float.IsFinite(f): json.WriteNumberValue(f); break;
             case double d when double.IsFinite(d): json.WriteNumberValue(d); break;
             // JSON has no NaN or infinity; GGUF floats can hold them, so inspect writes the strings
@@ -89,7 +96,7 @@ internal static class GgufValueJson
     /// Ollama cannot answer <c>/api/show</c> at all for such a model, and null is the one JSON value that says
     /// "no number" to every reader.
     /// </summary>
-    internal static void WriteGoFloat(Utf8JsonWriter json, double value, bool single)
+    public static void WriteGoFloat(Utf8JsonWriter json, double value, bool single)
     {
         if (GoJson.Float(value, single) is { } text)
         {

@@ -1,0 +1,86 @@
+using System.Text.Json.Nodes;
+using Quanta.Inference.Chat;
+using Quanta.Store;
+using Quanta.Templates.Ollama;
+
+namespace Quanta.Cli.Interactive;
+
+/// <summary>
+/// The model <c>quanta run</c> talks to: a model of the store (its TEMPLATE, SYSTEM, PARAMETER, MESSAGE and LICENSE
+/// layers mapped onto a <see cref="ChatSession"/>, as Ollama's server maps them) or a bare GGUF file (its chat
+/// template, Ollama's default options).
+/// </summary>
+internal sealed class RunModel : IDisposable
+{
+    RunModel(string name, StoredModel? stored, ChatModel model, ChatSession session)
+    {
+        Name = name;
+        Stored = stored;
+        Model = model;
+        Session = session;
+    }
+
+    /// <summary>The name as given (a model name or a file path).</summary>
+    public string Name { get; }
+
+    /// <summary>The stored model, or null for a GGUF file.</summary>
+    public StoredModel? Stored { get; }
+
+    public ChatModel Model { get; }
+
+    public ChatSession Session { get; }
+
+    /// <summary>The model's own parameters (its params layer); empty for a GGUF file.</summary>
+    public ModelParameters Parameters => Stored?.Parameters ?? new ModelParameters();
+
+    /// <summary>Whether <paramref name="nameOrPath"/> names a GGUF file rather than a model of the store.</summary>
+    public static bool IsFile(string nameOrPath) =>
+        File.Exists(nameOrPath) || nameOrPath.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Loads <paramref name="nameOrPath"/>: a GGUF file, or a model of <paramref name="store"/>. The threads are
+    /// <c>num_thread</c> of the session's or the model's parameters, else every processor.
+    /// </summary>
+    /// <exception cref="ModelNotFoundException">No such model in the store.</exception>
+    public static RunModel Load(Func<ModelStore> store, string nameOrPath, ModelParameters sessionOptions, CancellationToken cancellationToken)
+    {
+        StoredModel? stored = null;
+        string path;
+        if (IsFile(nameOrPath))
+        {
+            Commands.InputFile.Require(nameOrPath, ".gguf file");
+            path = nameOrPath;
+        }
+        else
+        {
+            stored = StoredModel.Load(store(), Commands.StoreArguments.Name(nameOrPath));
+            path = stored.ModelPath;
+        }
+        var parameters = ChatParameters.Defaults.With(Options(stored?.Parameters ?? new ModelParameters()));
+        var threads = parameters.With(Options(sessionOptions)).NumThread;
+        var model = ChatModel.Load(path, Math.Max(threads, 0), cancellationToken);
+        try
+        {
+            var session = new ChatSession(model, stored?.Template)
+            {
+                System = stored?.System ?? "",
+                Messages = stored is null ? [] : [.. stored.Messages.Select(m => new PromptMessage(m.Role, m.Content))],
+                Parameters = parameters,
+                // A prompt that does not fit is an error the user can act on (num_ctx), not a silent cut.
+                TruncateLongPrompts = false,
+            };
+            return new RunModel(nameOrPath, stored, model, session);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Stored parameters as the options a <see cref="ChatParameters"/> takes.</summary>
+    public static List<KeyValuePair<string, JsonNode?>> Options(ModelParameters parameters) =>
+        [.. parameters.Names.Select(name => new KeyValuePair<string, JsonNode?>(name, parameters[name].DeepClone()))];
+
+    public void Dispose() => Model.Dispose();
+}

@@ -1,0 +1,416 @@
+using System.Diagnostics;
+using Quanta.Inference.Chat.Thinking;
+using Quanta.Inference.Sampling;
+using Quanta.Inference.Sampling.Grammar;
+using Quanta.Inference.Tokenizers;
+using Quanta.Templates.Ollama;
+
+namespace Quanta.Inference.Chat;
+
+/// <summary>
+/// A conversation with a loaded model, answered as Ollama answers <c>/api/chat</c>: the model's system message and
+/// MESSAGE layers go before the request's messages, the chat template turns them into the prompt (the oldest messages
+/// dropped until it fits <c>num_ctx</c>), the options are Ollama's (built-in defaults &lt; the model's parameters &lt; the
+/// request's), the tokens are sampled by llama.cpp's chain, and the answer streams until an end-of-generation token,
+/// a stop sequence (never shown, even split over tokens) or the <c>num_predict</c> budget. The KV cache is kept
+/// between turns: a turn evaluates only the prompt tokens after the part it shares with what the cache holds. When
+/// the context fills, it is shifted as llama.cpp's server shifts it for Ollama: the first <c>num_keep</c> tokens
+/// (and BOS) stay, half of the rest is dropped.
+/// </summary>
+/// <remarks>
+/// The template: a stored TEMPLATE (Go) wins, else the file's <c>tokenizer.chat_template</c> (Jinja), else
+/// <c>{{ .Prompt }}</c> (<see cref="ChatTemplateChoice"/>). The session knows nothing of the store: the caller maps a
+/// stored model's layers onto <see cref="ChatSession(ChatModel, string?)"/>, <see cref="System"/>,
+/// <see cref="Messages"/> and <see cref="Parameters"/>. One request at a time.
+/// </remarks>
+public sealed class ChatSession
+{
+    readonly ChatModel _model;
+    readonly string? _storedTemplate;
+    readonly List<int> _cached = [];
+    float[] _lastLogits = [];
+    int _cachedContextLength;
+    bool _loadReported;
+    IReadOnlyList<string>? _templateStops;
+
+    /// <param name="model">The loaded model; the session uses its KV cache.</param>
+    /// <param name="storedTemplate">A stored TEMPLATE layer (Go), which wins over the file's chat template.</param>
+    /// <exception cref="Templates.Go.TemplateException">The chosen Go template does not parse.</exception>
+    /// <exception cref="Templates.Jinja.JinjaException">The chosen Jinja template does not parse.</exception>
+    public ChatSession(ChatModel model, string? storedTemplate = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        _model = model;
+        _storedTemplate = storedTemplate;
+        TemplateSource = ChatTemplateChoice.Choose(storedTemplate, model.ChatTemplate);
+        Template = TemplateSource.Language == TemplateLanguage.Go
+            ? OllamaPromptTemplate.Parse(TemplateSource.Text)
+            : new JinjaChatTemplate(TemplateSource.Text, model.Tokenizer.Vocabulary);
+        ThinkingTags = TemplateSource.Language == TemplateLanguage.Go
+            ? Thinking.ThinkingTags.FromGoTemplate(Templates.OllamaTemplate.Parse(TemplateSource.Text))
+            : Thinking.ThinkingTags.FromJinjaTemplate(TemplateSource.Text);
+    }
+
+    /// <summary>The model.</summary>
+    public ChatModel Model => _model;
+
+    /// <summary>The template prompts are rendered with, and its language.</summary>
+    public ChatTemplateSource TemplateSource { get; }
+
+    /// <summary>The parsed template.</summary>
+    public IChatTemplate Template { get; }
+
+    /// <summary>The model's system message (a SYSTEM layer), put first unless the conversation starts with its own.</summary>
+    public string System { get; set; } = "";
+
+    /// <summary>The model's MESSAGE layers, put before the conversation.</summary>
+    public IReadOnlyList<PromptMessage> Messages { get; set; } = [];
+
+    /// <summary>The built-in defaults with the model's parameters applied; a request's options go over these.</summary>
+    public ChatParameters Parameters { get; set; } = ChatParameters.Defaults;
+
+    /// <summary>
+    /// Whether a prompt longer than the context is cut as Ollama cuts it (the first <c>num_keep</c> tokens and the last
+    /// ones that leave half the rest free; Ollama's default) rather than refused with a <see cref="ChatException"/>.
+    /// </summary>
+    public bool TruncateLongPrompts { get; set; } = true;
+
+    /// <summary>The tokens whose keys and values the cache holds, in order.</summary>
+    public IReadOnlyList<int> CachedTokens => _cached;
+
+    /// <summary>The options a request is answered with: <see cref="Parameters"/> with its options applied.</summary>
+    /// <exception cref="FormatException">An option of the wrong type.</exception>
+    public ChatParameters Resolve(ChatRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return Parameters.With(request.Options);
+    }
+
+    /// <summary>The context length a request runs with: <c>num_ctx</c>, no longer than the model was trained for.</summary>
+    public int ContextLength(ChatParameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        var train = _model.TrainingContextLength;
+        return Math.Max(1, train > 0 ? Math.Min(parameters.NumCtx, train) : parameters.NumCtx);
+    }
+
+    /// <summary>The stop sequences of a request: its <c>stop</c> option, then the chat template's end-of-turn markers.</summary>
+    public IReadOnlyList<string> StopSequences(ChatParameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        // The template's words are found once (matching a chat template to Ollama's named ones is not cheap).
+        _templateStops ??= ChatTemplateChoice.StopWords([], _storedTemplate, _model.ChatTemplate);
+        return [.. parameters.Stop.Concat(_templateStops).Distinct(StringComparer.Ordinal)];
+    }
+
+    /// <summary>The conversation the template renders: the model's system message and messages, then the request's.</summary>
+    public IReadOnlyList<PromptMessage> Conversation(IReadOnlyList<PromptMessage> messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var all = new List<PromptMessage>(Messages.Count + messages.Count + 1);
+        if (System.Length > 0 && (messages.Count == 0 || messages[0].Role != "system"))
+        {
+            all.Add(new PromptMessage("system", System));
+        }
+        all.AddRange(Messages);
+        all.AddRange(messages);
+        return all;
+    }
+
+    /// <summary>Forgets the cached prompt (the next turn evaluates its whole prompt).</summary>
+    public void ClearCache()
+    {
+        _cached.Clear();
+        if (ReferenceEquals(_model.CacheOwner, this))
+        {
+            _model.Model.TruncateSequence(0);
+        }
+    }
+
+    /// <summary>
+    /// Answers <paramref name="request"/>, giving the text to <paramref name="onDelta"/> as it is generated.
+    /// Cancelling stops the answer between two tokens (or inside an evaluation) with an
+    /// <see cref="OperationCanceledException"/>; the session stays usable.
+    /// </summary>
+    /// <exception cref="ChatException">The prompt does not fit the context (and <see cref="TruncateLongPrompts"/> is off).</exception>
+    /// <exception cref="FormatException">An option of the wrong type.</exception>
+    /// <exception cref="Templates.Go.TemplateException">The template failed.</exception>
+    /// <exception cref="Templates.Jinja.JinjaException">The template failed.</exception>
+    public ChatResult Chat(ChatRequest request, Action<ChatDelta>? onDelta = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var clock = Stopwatch.StartNew();
+        var parameters = Resolve(request);
+        var contextLength = ContextLength(parameters);
+        var tokenizer = _model.Tokenizer;
+        var vocabulary = tokenizer.Vocabulary;
+
+        // Checked before anything is evaluated: a format Ollama refuses is the request's error.
+        var grammar = OutputFormat.FromOllamaFormat(request.Format);
+        var prompt = OllamaPrompt.Chat(
+            Template,
+            new PromptRequest(Conversation(request.Messages)) { Think = request.Think },
+            new PromptBudget(contextLength, text => Tokenize(text).Length));
+        var tokens = FitContext(Tokenize(prompt.Text), parameters, contextLength);
+        var loadDuration = 0L;
+        if (!_loadReported)
+        {
+            loadDuration = _model.LoadDuration;
+            _loadReported = true;
+        }
+
+        var promptClock = Stopwatch.StartNew();
+        var evaluated = EvaluatePrompt(tokens, contextLength, parameters.NumBatch, cancellationToken);
+        var promptDuration = Elapsed(promptClock);
+
+        var sampling = parameters.ToSampling() with { Grammar = grammar };
+        var chain = SamplerChainBuilder.Build(sampling, _model.Model.VocabularySize, contextLength, new TokenizerSamplingVocabulary(tokenizer));
+        foreach (var token in tokens)
+        {
+            // llama.cpp's server accepts the prompt into the samplers (the penalties see it), not into the grammar.
+            chain.Accept(token);
+        }
+        var thinkingParser = ThinkingParserFor(request, prompt.Text);
+
+        var evalClock = Stopwatch.StartNew();
+        var detokenizer = new StreamingDetokenizer(tokenizer, special: false);
+        var stops = new StopSequenceFilter(StopSequences(parameters));
+        var content = new global::System.Text.StringBuilder();
+        var thinking = new global::System.Text.StringBuilder();
+        void Emit(ChatDelta delta)
+        {
+            if (!delta.IsEmpty)
+            {
+                content.Append(delta.Content);
+                thinking.Append(delta.Thinking);
+                onDelta?.Invoke(delta);
+            }
+        }
+        void EmitText(string text)
+        {
+            if (text.Length > 0)
+            {
+                Emit(thinkingParser is null ? new ChatDelta("", text) : Delta(thinkingParser.AddContent(text)));
+            }
+        }
+
+        var limit = parameters.PredictionLimit(contextLength);
+        var keep = KeepCount(parameters, tokens.Length, contextLength);
+        var logits = _lastLogits;
+        var single = new int[1];
+        var generated = 0;
+        var doneReason = DoneReasons.Length;
+        while (generated < limit)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var token = chain.Sample(logits.AsSpan(0, _model.Model.VocabularySize));
+            generated++;
+            if (vocabulary.IsEndOfGeneration(token))
+            {
+                doneReason = DoneReasons.Stop;
+                break;
+            }
+            EmitText(stops.Push(detokenizer.Push(token)));
+            if (stops.Stopped)
+            {
+                doneReason = DoneReasons.Stop;
+                break;
+            }
+            if (generated == limit)
+            {
+                break;
+            }
+            if (_cached.Count + 1 >= contextLength && !ShiftContext(keep, contextLength, parameters.NumBatch, cancellationToken))
+            {
+                // Nothing can be dropped (num_keep fills the context): the answer ends here.
+                break;
+            }
+            single[0] = token;
+            _model.Model.Evaluate(single, _cached.Count, contextLength, logits, cancellationToken);
+            _cached.Add(token);
+        }
+        if (!stops.Stopped)
+        {
+            EmitText(stops.Push(detokenizer.Flush()));
+            EmitText(stops.Flush());
+        }
+
+        var evalDuration = Elapsed(evalClock);
+        var statistics = new ChatStatistics(Elapsed(clock) + loadDuration, loadDuration, evaluated, promptDuration, generated, evalDuration);
+        return new ChatResult(content.ToString(), thinking.ToString(), doneReason, statistics);
+    }
+
+    /// <summary>
+    /// The thinking parser of a request, as Ollama's chat handler sets one up: when the request asks for thinking and
+    /// the template shows where thinking goes (its tags); a prompt that ends with the opening tag starts the answer
+    /// inside the thinking. Null otherwise: the whole answer is content.
+    /// </summary>
+    ThinkingParser? ThinkingParserFor(ChatRequest request, string prompt)
+    {
+        if (request.Think is not { Enabled: true } || ThinkingTags is not { } tags)
+        {
+            return null;
+        }
+        return ThinkingParser.ForPrompt(prompt, tags.Opening, tags.Closing);
+    }
+
+    /// <summary>The tags around the model's thinking in its template, or null when the template shows none.</summary>
+    public ThinkingTags? ThinkingTags { get; }
+
+    static ChatDelta Delta(ThinkingPiece piece) => new(piece.Thinking, piece.Content);
+
+    static long Elapsed(Stopwatch clock) => (long)clock.Elapsed.TotalNanoseconds;
+
+    /// <summary>
+    /// As Ollama's runner tokenizes a prompt: BOS as the vocabulary says, special tokens parsed; an empty prompt is
+    /// the BOS token alone.
+    /// </summary>
+    int[] Tokenize(string text)
+    {
+        var vocabulary = _model.Tokenizer.Vocabulary;
+        var tokens = _model.Tokenizer.Tokenize(text, addSpecial: true, parseSpecial: true);
+        if (tokens.Length == 0 && vocabulary.Bos != Vocabulary.NoToken)
+        {
+            tokens = [vocabulary.Bos];
+        }
+        return tokens.Length > 0 ? tokens : throw new ChatException("the prompt is empty, and the vocabulary has no BOS token to start from");
+    }
+
+    /// <summary>
+    /// The prompt, or, when it is longer than the context less one token, Ollama's cut of it
+    /// (<c>completionPromptForRequest</c>): the first <c>num_keep</c> tokens (and BOS), then the last ones, so that
+    /// half of the rest of the context is free.
+    /// </summary>
+    int[] FitContext(int[] tokens, ChatParameters parameters, int contextLength)
+    {
+        var fullPromptLimit = contextLength - 1;
+        if (tokens.Length <= fullPromptLimit)
+        {
+            return tokens;
+        }
+        if (!TruncateLongPrompts)
+        {
+            throw new ChatException($"the prompt is {tokens.Length} tokens, longer than the context of {contextLength} (num_ctx)");
+        }
+        var keep = Math.Min(KeepCount(parameters, tokens.Length, contextLength), fullPromptLimit);
+        var limit = contextLength <= 1 ? 0 : contextLength - Math.Max((contextLength - keep) / 2, 1);
+        var discard = tokens.Length - limit;
+        return [.. tokens.AsSpan(0, keep), .. tokens.AsSpan(keep + discard)];
+    }
+
+    /// <summary>The tokens a context shift keeps: <c>num_keep</c> (−1: the prompt), plus BOS when the tokenizer adds one.</summary>
+    int KeepCount(ChatParameters parameters, int promptLength, int contextLength)
+    {
+        var keep = parameters.NumKeep < 0 ? promptLength : parameters.NumKeep;
+        if (_model.Tokenizer.Vocabulary.AddBos)
+        {
+            keep++;
+        }
+        return Math.Clamp(keep, 0, Math.Max(contextLength - 1, 0));
+    }
+
+    /// <summary>
+    /// Evaluates the prompt tokens the cache does not hold yet and leaves the logits of the last one in
+    /// <see cref="_lastLogits"/>; returns how many were evaluated. The cache keeps the longest prefix it shares with
+    /// the prompt, less the last prompt token when it holds all of them (its logits are needed), as Ollama's runner
+    /// reuses a slot.
+    /// </summary>
+    int EvaluatePrompt(int[] tokens, int contextLength, int batchSize, CancellationToken cancellationToken)
+    {
+        var common = 0;
+        var limit = Math.Min(_cached.Count, tokens.Length);
+        while (common < limit && _cached[common] == tokens[common])
+        {
+            common++;
+        }
+        if (common == tokens.Length)
+        {
+            common--;
+        }
+        var llama = _model.Model;
+        if (!ReferenceEquals(_model.CacheOwner, this) || llama.SequenceLength != _cached.Count || contextLength != _cachedContextLength)
+        {
+            // A cache sized for another num_ctx, or one another session of the model filled, is not reused.
+            common = 0;
+            _cached.Clear();
+        }
+        _model.CacheOwner = this;
+        _cachedContextLength = contextLength;
+        _cached.RemoveRange(common, _cached.Count - common);
+        if (common > 0)
+        {
+            llama.TruncateSequence(common);
+        }
+        Evaluate(tokens.AsSpan(common), contextLength, batchSize, cancellationToken);
+        return tokens.Length - common;
+    }
+
+    /// <summary>Evaluates <paramref name="tokens"/> after the cached ones, in batches, keeping the last token's logits.</summary>
+    void Evaluate(ReadOnlySpan<int> tokens, int contextLength, int batchSize, CancellationToken cancellationToken)
+    {
+        var llama = _model.Model;
+        var vocabularySize = llama.VocabularySize;
+        var batch = Math.Clamp(batchSize, 1, Math.Max(tokens.Length, 1));
+        var logits = new float[(long)Math.Min(batch, tokens.Length) * vocabularySize];
+        for (var start = 0; start < tokens.Length; start += batch)
+        {
+            var part = tokens.Slice(start, Math.Min(batch, tokens.Length - start));
+            // Position 0 starts a new sequence in a cache of contextLength positions.
+            llama.Evaluate(part, _cached.Count, contextLength, logits, cancellationToken);
+            foreach (var token in part)
+            {
+                _cached.Add(token);
+            }
+            if (start + part.Length == tokens.Length)
+            {
+                if (_lastLogits.Length != vocabularySize)
+                {
+                    _lastLogits = new float[vocabularySize];
+                }
+                logits.AsSpan((part.Length - 1) * vocabularySize, vocabularySize).CopyTo(_lastLogits);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Makes room for one more token as llama.cpp's server does for Ollama: keeps the first <paramref name="keep"/>
+    /// tokens, drops half of the others (the oldest), and moves the rest down. llama.cpp moves the cached keys by
+    /// rotating them again; here the kept tail is evaluated again at its new positions, which gives the same
+    /// sequence. False when nothing can be dropped.
+    /// </summary>
+    bool ShiftContext(int keep, int contextLength, int batchSize, CancellationToken cancellationToken)
+    {
+        var left = _cached.Count - keep;
+        var discard = left / 2;
+        if (discard <= 0)
+        {
+            return false;
+        }
+        int[] tail = [.. _cached.Skip(keep + discard)];
+        _cached.RemoveRange(keep, _cached.Count - keep);
+        _model.Model.TruncateSequence(keep);
+        if (tail.Length > 0)
+        {
+            Evaluate(tail, contextLength, batchSize, cancellationToken);
+        }
+        return true;
+    }
+}
+
+/// <summary>A request that cannot be answered as it is (a prompt longer than the context); the message says why.</summary>
+public sealed class ChatException : Exception
+{
+    public ChatException()
+    {
+    }
+
+    public ChatException(string message)
+        : base(message)
+    {
+    }
+
+    public ChatException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
