@@ -9,6 +9,8 @@ using Quanta.Benchmarks.Gguf;
 //   copy IN OUT [--chunk BYTES] [--no-fsync]   copies it through GgufWriter and prints the rate
 //   throughput [--rows R] [--cols C] [--types A,B] [--runs N]
 //                                              codec encode/decode Melem/s table (stopwatch, single thread)
+//   inference-profile MODEL [--tokens 1,128] [--threads 2] [--runs 3]
+//                                              time per matrix kind and type of a forward pass, and the rest
 switch (args.FirstOrDefault())
 {
     case "generate-gguf" when args.Length == 2:
@@ -41,6 +43,8 @@ switch (args.FirstOrDefault())
         return 0;
     case "throughput":
         return ThroughputRunner.Run(args[1..]);
+    case "inference-profile":
+        return Quanta.Benchmarks.Inference.InferenceProfile.Run(args[1..]);
     default:
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;

@@ -47,6 +47,7 @@ public static class Cli
         MergeCommand.Create,
         SplitVisionCommand.Create,
         TokenizeCommand.Create,
+        BenchCommand.Create,
         Commands.Gguf.GgufCommand.Create,
         ServeCommand.Create,
         RunCommand.Create,

@@ -36,11 +36,13 @@ internal static class CompleteCommand
         var seed = new Option<long>("--seed", "-s") { Description = "Random seed (-1: a random one)", DefaultValueFactory = _ => -1 };
         var contextSize = new Option<int>("--ctx-size", "-c") { Description = $"Context size in tokens (0: the model's, at most {DefaultContextCap})" };
         var threads = new Option<int>("--threads", "-t") { Description = "Threads (default: all processors)" };
+        var batches = new BatchOptions();
         var ids = new Option<bool>("--ids") { Description = "Print one line of JSON {\"prompt_tokens\": [...], \"generated\": [...]} instead of text; -n tokens, not stopped at end of generation" };
         var command = new Command("complete", "Continue a prompt with a model, as llama-cli does")
         {
             model, prompt, file, predict, temperature, topK, topP, minP, repeatPenalty, seed, contextSize, threads, ids,
         };
+        batches.AddTo(command);
         var cacheTypes = new CacheTypeOptions();
         cacheTypes.AddTo(command);
         command.Validators.Add(result =>
@@ -79,6 +81,7 @@ internal static class CompleteCommand
                 parseResult.GetValue(threads) is > 0 and var n ? n : Environment.ProcessorCount,
                 parseResult.GetValue(ids))
             {
+                MicroBatch = batches.PieceSize(parseResult),
                 CacheTypes = cacheTypes.Read(parseResult),
             };
             Run(context, options, cancellationToken);
@@ -113,6 +116,9 @@ internal static class CompleteCommand
     internal sealed record Options(
         string Model, string? Prompt, string? File, int Predict, SamplingParameters Sampling, int ContextSize, int Threads, bool Ids)
     {
+        /// <summary>The prompt is evaluated in pieces of this many tokens (the smaller of -b and -ub).</summary>
+        public int MicroBatch { get; init; } = 512;
+
         /// <summary>The KV cache's types (<c>-ctk/-ctv</c>).</summary>
         public KvCacheTypes CacheTypes { get; init; } = KvCacheTypes.Default;
     }
@@ -134,6 +140,7 @@ internal static class CompleteCommand
 
         using var gguf = GgufFile.Open(options.Model);
         using var model = LlamaModel.Load(gguf, options.Threads, null, options.CacheTypes);
+        model.MicroBatch = options.MicroBatch;
         var tokenizer = new Tokenizer(Vocabulary.Load(gguf));
         var vocabulary = tokenizer.Vocabulary;
         if (vocabulary.Count > model.VocabularySize)

@@ -25,10 +25,12 @@ internal static class LogitsCommand
         var output = new Option<string>("--output", "-o") { Description = "Where to write the logits (float32, [n_tokens][n_vocab])", Required = true };
         var tokensOut = new Option<string>("--tokens-out") { Description = "Also write the token ids as JSON {\"n_vocab\": N, \"tokens\": [...]}" };
         var threads = new Option<int>("--threads", "-t") { Description = "Threads (default: all processors)" };
+        var batches = new BatchOptions();
         var command = new Command("logits", "Evaluate a prompt in one batch and write the logits of every position")
         {
             model, file, tokens, output, tokensOut, threads,
         };
+        batches.AddTo(command);
         var cacheTypes = new CacheTypeOptions();
         cacheTypes.AddTo(command);
         command.Validators.Add(result =>
@@ -48,19 +50,21 @@ internal static class LogitsCommand
                 parseResult.GetValue(tokensOut),
                 parseResult.GetValue(threads) is > 0 and var n ? n : Environment.ProcessorCount,
                 cancellationToken,
-                cacheTypes.Read(parseResult));
+                cacheTypes.Read(parseResult),
+                batches.PieceSize(parseResult));
             return Task.FromResult(ExitCodes.Success);
         });
         return command;
     }
 
     /// <summary>Evaluates the text at <paramref name="textPath"/>, or else the token ids at <paramref name="tokensPath"/>.</summary>
-    internal static void Run(string modelPath, string? textPath, string? tokensPath, string outputPath, string? tokensOutPath, int threads, CancellationToken cancellationToken, KvCacheTypes? cacheTypes = null)
+    internal static void Run(string modelPath, string? textPath, string? tokensPath, string outputPath, string? tokensOutPath, int threads, CancellationToken cancellationToken, KvCacheTypes? cacheTypes = null, int microBatch = 512)
     {
         var ids = textPath is null ? ReadTokens(tokensPath ?? throw new ArgumentNullException(nameof(tokensPath))) : null;
         InputFile.Require(modelPath, ".gguf file");
         using var file = GgufFile.Open(modelPath);
         using var model = LlamaModel.Load(file, threads, null, cacheTypes ?? KvCacheTypes.Default);
+        model.MicroBatch = microBatch;
         if (textPath is not null)
         {
             InputFile.Require(textPath);

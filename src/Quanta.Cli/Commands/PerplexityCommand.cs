@@ -21,15 +21,16 @@ internal static class PerplexityCommand
         var model = new Option<string>("--model", "-m") { Description = "The GGUF model", Required = true };
         var file = new Option<string>("--file", "-f") { Description = "The text (one trailing newline dropped, as llama-perplexity does)" };
         var contextSize = new Option<int>("--ctx-size", "-c") { Description = "Tokens per chunk (default 512)", DefaultValueFactory = _ => 512 };
-        var batch = new Option<int>("--batch-size", "-b") { Description = "Accepted for llama-perplexity's scripts; a chunk is always one batch here", DefaultValueFactory = _ => 2048 };
+        var batches = new BatchOptions();
         var chunks = new Option<int>("--chunks") { Description = "At most this many chunks (default: all)", DefaultValueFactory = _ => -1 };
         var threads = new Option<int>("--threads", "-t") { Description = "Threads (default: all processors)" };
         var baseFile = new Option<string>("--kl-divergence-base") { Description = "The base log-probability file: written by a plain run, read with --kl-divergence" };
         var klDivergence = new Option<bool>("--kl-divergence") { Description = "Compare against --kl-divergence-base instead of measuring perplexity" };
         var command = new Command("perplexity", "Measure perplexity over a text, or KL divergence from a base model, as llama-perplexity does")
         {
-            model, file, contextSize, batch, chunks, threads, baseFile, klDivergence,
+            model, file, contextSize, chunks, threads, baseFile, klDivergence,
         };
+        batches.AddTo(command);
         var cacheTypes = new CacheTypeOptions();
         cacheTypes.AddTo(command);
         command.Validators.Add(result =>
@@ -47,10 +48,6 @@ internal static class PerplexityCommand
             {
                 result.AddError("-c must be at least 4");
             }
-            if (result.GetResult(batch) is not null && result.GetValue(batch) < 1)
-            {
-                result.AddError("-b must be at least 1");
-            }
         });
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -63,6 +60,7 @@ internal static class PerplexityCommand
                 parseResult.GetValue(baseFile),
                 parseResult.GetValue(klDivergence))
             {
+                MicroBatch = batches.PieceSize(parseResult),
                 CacheTypes = cacheTypes.Read(parseResult),
             };
             Run(context, options, cancellationToken);
@@ -73,6 +71,9 @@ internal static class PerplexityCommand
 
     sealed record Options(string Model, string? Text, int Context, int Chunks, int Threads, string? BaseFile, bool KlDivergence)
     {
+        /// <summary>A chunk is evaluated in pieces of this many tokens (the smaller of -b and -ub).</summary>
+        public int MicroBatch { get; init; } = 512;
+
         /// <summary>The KV cache's types (<c>-ctk/-ctv</c>).</summary>
         public KvCacheTypes CacheTypes { get; init; } = KvCacheTypes.Default;
     }
@@ -89,6 +90,7 @@ internal static class PerplexityCommand
         }
         int? bos = vocabulary.AddBos ? vocabulary.Bos : null;
         using var llama = LlamaModel.Load(gguf, options.Threads, null, options.CacheTypes);
+        llama.MicroBatch = options.MicroBatch;
         try
         {
             if (options.KlDivergence)

@@ -38,6 +38,28 @@ public sealed class LogitsCommandTests(GoldenModelFiles files) : IClassFixture<G
     }
 
     [Fact]
+    public void Micro_batches_give_the_same_logits_llama_cpp_wrote()
+    {
+        using var dir = new TempDirectory();
+        var reference = GoldenLogitsTests.Reference.Load("llama", "q8_0");
+        var tokens = dir.File("prompt.json");
+        File.WriteAllText(tokens, JsonSerializer.Serialize(new { tokens = reference.Tokens }));
+        var output = dir.File("out.f32");
+
+        // Pieces of 5 tokens (-ub 5 under -b 8): the prompt goes through the KV cache piece by piece.
+        var result = CliRunner.Run("logits", "-m", files.Path("llama", "q8_0"), "--tokens", tokens, "-o", output, "-t", "2", "-b", "8", "-ub", "5");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        var logits = MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(output));
+        for (var r = 0; r < reference.RowPositions.Length; r++)
+        {
+            Assert.Equal(
+                reference.Rows.AsSpan(r * reference.VocabularySize, reference.VocabularySize).ToArray(),
+                logits.Slice(reference.RowPositions[r] * reference.VocabularySize, reference.VocabularySize).ToArray());
+        }
+    }
+
+    [Fact]
     public void A_text_gives_llama_cpp_s_tokens_and_the_logits_of_those_tokens()
     {
         using var dir = new TempDirectory();

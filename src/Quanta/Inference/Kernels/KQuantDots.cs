@@ -9,7 +9,7 @@ namespace Quanta.Inference.Kernels;
 /// Σ scaleⱼ·Σ q4·q8 and Σ minⱼ·bsums, then <c>sum += d·sumi</c> and <c>sum −= dmin·summ</c> with
 /// <c>d = d_w·d_a</c>, <c>dmin = dmin_w·d_a</c>.
 /// </summary>
-public sealed class Q4_KDot : IVecDot
+public sealed class Q4_KDot : IVecDot, IMatrixDot
 {
     public GgmlType WeightType => GgmlType.Q4_K;
 
@@ -20,6 +20,11 @@ public sealed class Q4_KDot : IVecDot
 
     public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width) =>
         KQuantDot.AffineDot(weights, activations, n, width, blockBytes: 144, highBits: false);
+
+    public bool CanMultiply(KernelWidth width) => TileSums.Supported(width);
+
+    public void Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> output, int outputStride) =>
+        Q4_KTiles.Multiply(weights, rowBytes, rows, activations, activationRowBytes, tokens, n, output, outputStride);
 }
 
 /// <summary>Q5_K weights against Q8_K activations (<c>ggml_vec_dot_q5_K_q8_K</c>): Q4_K's sums with 5-bit quants.</summary>
@@ -40,7 +45,7 @@ public sealed class Q5_KDot : IVecDot
 /// Q6_K weights against Q8_K activations (<c>ggml_vec_dot_q6_K_q8_K</c>): per super-block the integer
 /// Σ scaleⱼ·Σ (q6 − 32)·q8 over sixteen groups of 16, then <c>sum += d_w·d_a·sumi</c>.
 /// </summary>
-public sealed class Q6_KDot : IVecDot
+public sealed class Q6_KDot : IVecDot, IMatrixDot
 {
     public GgmlType WeightType => GgmlType.Q6_K;
 
@@ -72,6 +77,11 @@ public sealed class Q6_KDot : IVecDot
         }
         return Avx2DotOrder.Sum(acc);
     }
+
+    public bool CanMultiply(KernelWidth width) => TileSums.Supported(width);
+
+    public void Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> output, int outputStride) =>
+        Q6_KTiles.Multiply(weights, rowBytes, rows, activations, activationRowBytes, tokens, n, output, outputStride);
 }
 
 /// <summary>The shared sums of the two K-quants with a scale and a min per 32-element sub-block.</summary>

@@ -2,11 +2,19 @@ namespace Quanta.Inference.Kernels;
 
 /// <summary>
 /// <c>y = W·x</c> for a batch of tokens, as ggml-cpu's <c>mul_mat</c>: every token's activations converted once
-/// to the weights' <c>vec_dot_type</c>, then the weight rows split across the threads, each row dotted with every
-/// token while it is in cache. Buffers are the caller's and reused; nothing is allocated per call.
+/// to the weights' <c>vec_dot_type</c>, then the weight rows handed out to the threads in chunks (taken from a
+/// shared counter, so a thread the machine runs late takes fewer), each chunk multiplied with every token in
+/// tiles (<see cref="IMatrixDot"/>) where the type has them, else row by row. Buffers are the caller's and
+/// reused; nothing is allocated per call.
 /// </summary>
 public sealed class MatMul : IParallelWork
 {
+    /// <summary>Rows per chunk are a multiple of this (the tile kernels' row group).</summary>
+    const int RowAlignment = 4;
+
+    /// <summary>Chunks per thread: enough for one thread to make up for another that starts late.</summary>
+    const int ChunksPerThread = 8;
+
     readonly WorkerPool _pool;
     readonly KernelWidth _width;
     byte[] _activations = [];
@@ -15,6 +23,8 @@ public sealed class MatMul : IParallelWork
     int _tokens;
     int _outputOffset;
     int _outputStride;
+    int _chunkRows;
+    int _nextChunk;
 
     public MatMul(WorkerPool pool, KernelWidth width)
     {
@@ -34,6 +44,15 @@ public sealed class MatMul : IParallelWork
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(y);
+        ArgumentOutOfRangeException.ThrowIfLessThan(tokens, 1);
+        if (x.Length < (long)tokens * weights.Columns)
+        {
+            throw new ArgumentException($"{x.Length} floats cannot hold {tokens} × {weights.Columns} activations", nameof(x));
+        }
+        if (offset < 0 || stride < weights.Rows || y.Length < offset + ((long)(tokens - 1) * stride) + weights.Rows)
+        {
+            throw new ArgumentException($"{y.Length} floats at offset {offset}, stride {stride} cannot hold {tokens} × {weights.Rows} results", nameof(y));
+        }
         // Importance-matrix hook (llama-imatrix's cb_eval): the float activations, before they are quantized.
         ActivationObservation.Current?.Observe(weights.Tensor.Name, x[..(tokens * weights.Columns)], tokens, weights.Columns);
         var rowBytes = weights.ActivationRowBytes;
@@ -51,6 +70,9 @@ public sealed class MatMul : IParallelWork
         _tokens = tokens;
         _outputOffset = offset;
         _outputStride = stride;
+        var chunks = Math.Max(1, _pool.ThreadCount * ChunksPerThread);
+        _chunkRows = Math.Max(RowAlignment, (weights.Rows + chunks - 1) / chunks / RowAlignment * RowAlignment);
+        _nextChunk = 0;
         _pool.Run(this);
         _weights = null;
         _output = null;
@@ -59,18 +81,40 @@ public sealed class MatMul : IParallelWork
     void IParallelWork.Execute(int thread, int threadCount)
     {
         var weights = _weights!;
-        var first = (int)((long)weights.Rows * thread / threadCount);
-        var end = (int)((long)weights.Rows * (thread + 1) / threadCount);
         var data = weights.Tensor.Data;
-        var rowBytes = weights.ActivationRowBytes;
-        var activations = _activations.AsSpan();
+        var activationRowBytes = weights.ActivationRowBytes;
+        var activations = _activations.AsSpan(0, activationRowBytes * _tokens);
         var output = _output!;
-        for (var r = first; r < end; r++)
+        var tiles = weights.Dot as IMatrixDot;
+        if (tiles is not null && !tiles.CanMultiply(_width))
         {
-            var row = data.Slice(r * weights.RowBytes, weights.RowBytes);
-            for (var t = 0; t < _tokens; t++)
+            tiles = null;
+        }
+        while (true)
+        {
+            var first = Interlocked.Increment(ref _nextChunk) - 1;
+            first *= _chunkRows;
+            if (first >= weights.Rows)
             {
-                output[_outputOffset + t * _outputStride + r] = weights.Dot.Dot(row, activations.Slice(t * rowBytes, rowBytes), weights.Columns, _width);
+                return;
+            }
+            var rows = Math.Min(_chunkRows, weights.Rows - first);
+            if (tiles is not null)
+            {
+                var start = _outputOffset + first;
+                tiles.Multiply(
+                    data.Slice(first * weights.RowBytes, rows * weights.RowBytes), weights.RowBytes, rows,
+                    activations, activationRowBytes, _tokens, weights.Columns,
+                    output.AsSpan(start, ((_tokens - 1) * _outputStride) + rows), _outputStride);
+                continue;
+            }
+            for (var r = first; r < first + rows; r++)
+            {
+                var row = data.Slice(r * weights.RowBytes, weights.RowBytes);
+                for (var t = 0; t < _tokens; t++)
+                {
+                    output[_outputOffset + (t * _outputStride) + r] = weights.Dot.Dot(row, activations.Slice(t * activationRowBytes, activationRowBytes), weights.Columns, _width);
+                }
             }
         }
     }

@@ -8,7 +8,7 @@ namespace Quanta.Inference.Kernels;
 /// and llamafile's <c>tinyBLAS_Q0_AVX</c>, which agree): per block eight exact integer sums of four products,
 /// multiplied by <c>d_w·d_a</c> into eight float lanes, folded at the end (<see cref="Avx2DotOrder"/>).
 /// </summary>
-public sealed class Q8_0Dot : IVecDot
+public sealed class Q8_0Dot : IVecDot, IMatrixDot
 {
     public GgmlType WeightType => GgmlType.Q8_0;
 
@@ -33,4 +33,9 @@ public sealed class Q8_0Dot : IVecDot
         }
         return Avx2DotOrder.Sum(acc);
     }
+
+    public bool CanMultiply(KernelWidth width) => TileSums.Supported(width);
+
+    public void Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> output, int outputStride) =>
+        Q8_0Tiles.Multiply(weights, rowBytes, rows, activations, activationRowBytes, tokens, n, output, outputStride);
 }

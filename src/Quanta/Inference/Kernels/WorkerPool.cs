@@ -8,27 +8,33 @@ public interface IParallelWork
 
 /// <summary>
 /// A fixed set of threads that run one <see cref="IParallelWork"/> at a time, the caller's thread taking part as
-/// thread 0. Starting a run allocates nothing, so a forward pass can hand out its kernels for every token.
+/// thread 0. A token's forward pass is dozens of small products, so, as ggml's thread pool does, the workers spin
+/// on a generation counter for a while after each run instead of sleeping at once: waking a sleeping thread costs
+/// more than most of those products. The spinning yields the processor between checks (the machine may have
+/// fewer free cores than threads), and a worker that finds nothing for <see cref="SpinTicks"/> sleeps until the
+/// next run. Starting a run allocates nothing.
 /// </summary>
 public sealed class WorkerPool : IDisposable
 {
+    /// <summary>How long a worker spins before it sleeps: a millisecond, longer than a token's gaps between products.</summary>
+    static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 1000;
+
     readonly Thread[] _threads;
-    readonly SemaphoreSlim[] _start;
-    readonly CountdownEvent _done;
+    readonly object _gate = new();
     IParallelWork? _work;
     Exception? _failure;
+    int _generation;
+    int _sleepers;
+    int _pending;
     volatile bool _stopping;
 
     public WorkerPool(int threadCount)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threadCount, 1);
         ThreadCount = threadCount;
-        _start = new SemaphoreSlim[threadCount];
         _threads = new Thread[threadCount];
-        _done = new CountdownEvent(1);
         for (var i = 1; i < threadCount; i++)
         {
-            _start[i] = new SemaphoreSlim(0);
             var index = i;
             _threads[i] = new Thread(() => Loop(index)) { IsBackground = true, Name = $"quanta-kernel-{i}" };
             _threads[i].Start();
@@ -49,10 +55,16 @@ public sealed class WorkerPool : IDisposable
         }
         _work = work;
         _failure = null;
-        _done.Reset(ThreadCount - 1);
-        for (var i = 1; i < ThreadCount; i++)
+        Volatile.Write(ref _pending, ThreadCount - 1);
+        // A full fence (Interlocked) between publishing the run and reading _sleepers; a worker going to sleep
+        // increments _sleepers and then rereads _generation under the lock, so one of the two always sees the other.
+        Interlocked.Increment(ref _generation);
+        if (Volatile.Read(ref _sleepers) > 0)
         {
-            _start[i].Release();
+            lock (_gate)
+            {
+                Monitor.PulseAll(_gate);
+            }
         }
         try
         {
@@ -60,7 +72,11 @@ public sealed class WorkerPool : IDisposable
         }
         finally
         {
-            _done.Wait();
+            var spinner = default(SpinWait);
+            while (Volatile.Read(ref _pending) > 0)
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
             _work = null;
         }
         if (_failure is { } failure)
@@ -71,13 +87,33 @@ public sealed class WorkerPool : IDisposable
 
     void Loop(int index)
     {
+        var seen = 0;
         while (true)
         {
-            _start[index].Wait();
+            var spinner = default(SpinWait);
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            while (Volatile.Read(ref _generation) == seen && !_stopping)
+            {
+                if (System.Diagnostics.Stopwatch.GetTimestamp() - start < SpinTicks)
+                {
+                    spinner.SpinOnce(sleep1Threshold: -1);
+                    continue;
+                }
+                lock (_gate)
+                {
+                    Interlocked.Increment(ref _sleepers);
+                    while (Volatile.Read(ref _generation) == seen && !_stopping)
+                    {
+                        Monitor.Wait(_gate);
+                    }
+                    Interlocked.Decrement(ref _sleepers);
+                }
+            }
             if (_stopping)
             {
                 return;
             }
+            seen = Volatile.Read(ref _generation);
             try
             {
                 _work!.Execute(index, ThreadCount);
@@ -88,7 +124,7 @@ public sealed class WorkerPool : IDisposable
             }
             finally
             {
-                _done.Signal();
+                Interlocked.Decrement(ref _pending);
             }
         }
     }
@@ -100,12 +136,13 @@ public sealed class WorkerPool : IDisposable
             return;
         }
         _stopping = true;
+        lock (_gate)
+        {
+            Monitor.PulseAll(_gate);
+        }
         for (var i = 1; i < ThreadCount; i++)
         {
-            _start[i].Release();
             _threads[i].Join();
-            _start[i].Dispose();
         }
-        _done.Dispose();
     }
 }

@@ -6,8 +6,8 @@ namespace Quanta.Inference.Models;
 /// <summary>
 /// Every layer's keys (<c>[kv head][cell][row]</c>, rows of the key type: F16 or Q8_0 blocks as ggml's <c>ggml_cpy</c>
 /// writes them) and F16 transposed values (<c>[kv head][dim][cell]</c>, llama.cpp's V layout without flash attention),
-/// for up to <see cref="ContextLength"/> positions, and the attention scratch sized for them. <see cref="Length"/>
-/// positions are filled.
+/// for up to <see cref="ContextLength"/> positions. <see cref="Length"/> positions are filled. The attention scratch is
+/// per thread, in <see cref="AttentionHeads"/>.
 /// </summary>
 internal sealed class KvCache
 {
@@ -32,9 +32,6 @@ internal sealed class KvCache
             Keys[l] = new byte[hp.KvHeadCount * Capacity * KeyRowBytes];
             Values[l] = new ushort[hp.KvHeadCount * hp.ValueLength * Capacity];
         }
-        Scores = new float[Capacity];
-        Probabilities = new ushort[Capacity];
-        Query = new byte[KeyDot.ActivationRowBytes(hp.KeyLength)];
     }
 
     public GgmlType KeyType { get; }
@@ -53,13 +50,6 @@ internal sealed class KvCache
     public byte[][] Keys { get; }
 
     public ushort[][] Values { get; }
-
-    public float[] Scores { get; }
-
-    public ushort[] Probabilities { get; }
-
-    /// <summary>One query head converted for <see cref="KeyDot"/>.</summary>
-    public byte[] Query { get; }
 
     public static int Pad(int n) => (n + Attention.KvPadding - 1) / Attention.KvPadding * Attention.KvPadding;
 

@@ -14,8 +14,9 @@ namespace Quanta.Inference.Models;
 /// (<see cref="LlamaFamily"/>, <see cref="QwenFamily"/>, <see cref="GemmaFamily"/>, <see cref="Phi3Family"/>) says which
 /// tensors a block has and how it differs. Weights are read in place from the mapped GGUF; activations go through
 /// ggml-cpu's conversions (<see cref="IVecDot"/>), keys and values are stored in an F16 cache as llama.cpp's default
-/// cache type does (keys optionally Q8_0), and a prompt is evaluated in one batch with the logits of every
-/// position. The cache keeps every layer's keys and values, so a sequence can go on one token at a time after its
+/// cache type does (keys optionally Q8_0), and a prompt is evaluated in micro-batches (<see cref="MicroBatch"/>) with
+/// the logits of every position (or of the last only, <see cref="EvaluateLast"/>); attention runs on every thread
+/// (<see cref="AttentionHeads"/>). The cache keeps every layer's keys and values, so a sequence can go on one token at a time after its
 /// prompt (<see cref="Evaluate(ReadOnlySpan{int}, int, int, float[], CancellationToken)"/>).
 /// </summary>
 public sealed class LlamaModel : IDisposable
@@ -31,8 +32,10 @@ public sealed class LlamaModel : IDisposable
     readonly LinearWeights _output;
     readonly WorkerPool _pool;
     readonly MatMul _matMul;
+    readonly AttentionHeads _attention;
     readonly KernelWidth _width;
     Workspace? _workspace;
+    int _microBatch = 512;
     KvCache? _cache;
 
     LlamaModel(GgufFile file, TransformerHyperparameters hp, int threads, KernelWidth width, KvCacheTypes cacheTypes)
@@ -56,6 +59,7 @@ public sealed class LlamaModel : IDisposable
         };
         _pool = new WorkerPool(threads);
         _matMul = new MatMul(_pool, width);
+        _attention = new AttentionHeads(_pool, width);
     }
 
     public TransformerHyperparameters Hyperparameters { get; }
@@ -111,19 +115,67 @@ public sealed class LlamaModel : IDisposable
     /// holds <paramref name="contextLength"/> positions; a later call must continue exactly where the previous one
     /// ended (as llama.cpp's <c>llama_decode</c> with one sequence appends to its KV cache).
     /// </summary>
-    public void Evaluate(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, CancellationToken cancellationToken = default)
+    public void Evaluate(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, CancellationToken cancellationToken = default) =>
+        EvaluateInMicroBatches(tokens, position, contextLength, logits, lastOnly: false, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Evaluate(ReadOnlySpan{int}, int, int, float[], CancellationToken)"/>, but only the last token's
+    /// logits are computed (<c>[vocabulary]</c>), as llama.cpp does for a batch that asks for no other outputs.
+    /// </summary>
+    public void EvaluateLast(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, CancellationToken cancellationToken = default) =>
+        EvaluateInMicroBatches(tokens, position, contextLength, logits, lastOnly: true, cancellationToken);
+
+    /// <summary>
+    /// llama.cpp's <c>n_ubatch</c>: a longer batch is evaluated in pieces of at most this many tokens through the KV
+    /// cache, which bounds the buffers of a forward pass. The logits do not change: each token's products are its
+    /// own, and the cells a piece does not see yet are masked to exact zeros either way.
+    /// </summary>
+    public int MicroBatch
+    {
+        get => _microBatch;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _microBatch = value;
+        }
+    }
+
+    void EvaluateInMicroBatches(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, bool lastOnly, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(logits);
-        var hp = Hyperparameters;
         var n = tokens.Length;
         if (n == 0)
         {
             throw new ArgumentException("no tokens to evaluate", nameof(tokens));
         }
-        if (logits.Length < (long)n * VocabularySize)
+        if (logits.Length < (lastOnly ? 1 : (long)n) * VocabularySize)
         {
-            throw new ArgumentException($"{logits.Length} floats cannot hold {n} × {VocabularySize} logits", nameof(logits));
+            throw new ArgumentException($"{logits.Length} floats cannot hold {(lastOnly ? 1 : n)} × {VocabularySize} logits", nameof(logits));
         }
+        if (position == 0)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, n);
+        }
+        for (var done = 0; done < n; done += _microBatch)
+        {
+            var piece = Math.Min(_microBatch, n - done);
+            var outputs = !lastOnly ? Outputs.All : done + piece == n ? Outputs.Last : Outputs.None;
+            Forward(tokens.Slice(done, piece), position + done, contextLength, logits, lastOnly ? 0 : done * VocabularySize, outputs, cancellationToken);
+        }
+    }
+
+    /// <summary>Which logits a forward pass computes.</summary>
+    enum Outputs
+    {
+        None,
+        Last,
+        All,
+    }
+
+    void Forward(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, int logitsOffset, Outputs outputs, CancellationToken cancellationToken)
+    {
+        var hp = Hyperparameters;
+        var n = tokens.Length;
         if (position == 0)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, n);
@@ -190,12 +242,23 @@ public sealed class LlamaModel : IDisposable
             }
             Add(x, ws.Cur.AsSpan(0, n * e));
         }
-        Normalize(ws.X, _outputNorm, ws.Cur, n);
-        _matMul.Multiply(_output, ws.Cur.AsSpan(0, n * e), n, logits);
-        if (_options.FinalSoftcap != 0f)
+        var computed = 0;
+        if (outputs == Outputs.Last)
+        {
+            RmsNorm.Apply(x.Slice((n - 1) * e, e), _outputNorm, hp.RmsEpsilon, ws.Cur.AsSpan(0, e));
+            _matMul.Multiply(_output, ws.Cur.AsSpan(0, e), 1, logits);
+            computed = 1;
+        }
+        else if (outputs == Outputs.All)
+        {
+            Normalize(ws.X, _outputNorm, ws.Cur, n);
+            _matMul.Multiply(_output, ws.Cur.AsSpan(0, n * e), n, logits, logitsOffset, VocabularySize);
+            computed = n;
+        }
+        if (_options.FinalSoftcap != 0f && computed > 0)
         {
             var cap = _options.FinalSoftcap;
-            var all = logits.AsSpan(0, n * VocabularySize);
+            var all = logits.AsSpan(outputs == Outputs.Last ? 0 : logitsOffset, computed * VocabularySize);
             for (var i = 0; i < all.Length; i++)
             {
                 all[i] = MathF.Tanh(all[i] * (1f / cap)) * cap;
@@ -274,37 +337,11 @@ public sealed class LlamaModel : IDisposable
                 }
             }
         }
-        var kvLength = KvCache.Pad(position + n);
-        var group = hp.HeadCount / hp.KvHeadCount;
         var window = layer.SlidingWindow ? _options.SlidingWindow : 0;
-        for (var t = 0; t < n; t++)
-        {
-            var p = position + t;
-            // llama.cpp masks a cell when p − cell ≥ n_swa.
-            var first = window > 0 ? Math.Max(0, p - window + 1) : 0;
-            for (var h = 0; h < hp.HeadCount; h++)
-            {
-                var kvHead = h / group;
-                cache.KeyDot.QuantizeActivations(ws.Q.AsSpan((t * hp.HeadCount + h) * hp.KeyLength, hp.KeyLength), cache.Query, _width);
-                Attention.Head(
-                    cache.Query,
-                    cache.KeyDot,
-                    keyCache.AsSpan(kvHead * kvCapacity * keyRow, kvLength * keyRow),
-                    keyRow,
-                    hp.KeyLength,
-                    valueCache.AsSpan(kvHead * hp.ValueLength * kvCapacity, hp.ValueLength * kvCapacity),
-                    kvCapacity,
-                    first,
-                    visible: p + 1,
-                    kvLength,
-                    _options.KqScale,
-                    _options.AttentionSoftcap,
-                    ws.AttentionOutput.AsSpan((t * hp.HeadCount + h) * hp.ValueLength, hp.ValueLength),
-                    cache.Scores,
-                    cache.Probabilities,
-                    _width);
-            }
-        }
+        _attention.Run(
+            ws.Q, cache.KeyDot, keyCache, keyRow, valueCache, kvCapacity, n, position, KvCache.Pad(position + n),
+            hp.HeadCount, hp.KvHeadCount, hp.KeyLength, hp.ValueLength, window, _options.KqScale, _options.AttentionSoftcap,
+            ws.AttentionOutput);
         _matMul.Multiply(layer.AttentionOutput, ws.AttentionOutput.AsSpan(0, n * hp.HeadCount * hp.ValueLength), n, ws.Cur);
         AddBias(ws.Cur, layer.AttentionOutputBias, n);
     }

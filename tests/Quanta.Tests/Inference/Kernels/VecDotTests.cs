@@ -108,6 +108,47 @@ public sealed class VecDotTests
         }
     }
 
+    public static TheoryData<GgmlType> TiledTypes() => [.. VecDots.All.Where(d => d is IMatrixDot).Select(d => d.WeightType)];
+
+    [Theory]
+    [MemberData(nameof(TiledTypes))]
+    public void Tiles_equal_the_scalar_dot_of_every_row_and_token(GgmlType type)
+    {
+        // 6 rows (a full row group and a partial one) × 37 tokens (a full token group and a partial one).
+        const int tokens = 37;
+        Assert.True(VecDots.TryGet(type, out var dot));
+        var tiles = (IMatrixDot)dot;
+        var (weights, rowBytes) = RandomWeights(type, seed: 3);
+        var activationRowBytes = dot.ActivationRowBytes(Columns);
+        var activations = new byte[tokens * activationRowBytes];
+        for (var t = 0; t < tokens; t++)
+        {
+            dot.QuantizeActivations(RandomActivations(t % 4, seed: 30 + t), activations.AsSpan(t * activationRowBytes, activationRowBytes), KernelWidth.Scalar);
+        }
+        var widths = Widths.Where(tiles.CanMultiply).ToArray();
+        Assert.Equal(System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported ? 2 : 0, widths.Length);
+        Assert.False(tiles.CanMultiply(KernelWidth.Scalar));
+        foreach (var width in widths)
+        {
+            // A stride wider than the rows, with a sentinel in the gaps that must survive.
+            const int stride = Rows + 3;
+            var output = Enumerable.Repeat(float.NaN, tokens * stride).ToArray();
+            tiles.Multiply(weights, rowBytes, Rows, activations, activationRowBytes, tokens, Columns, output, stride);
+            for (var t = 0; t < tokens; t++)
+            {
+                for (var r = 0; r < Rows; r++)
+                {
+                    var expected = dot.Dot(weights.AsSpan(r * rowBytes, rowBytes), activations.AsSpan(t * activationRowBytes, activationRowBytes), Columns, KernelWidth.Scalar);
+                    Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(output[(t * stride) + r]));
+                }
+                for (var r = Rows; r < stride; r++)
+                {
+                    Assert.True(float.IsNaN(output[(t * stride) + r]), $"{width}: the gap after token {t}'s rows was written");
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Q8_0_activations_round_as_ggml_cpu_x86_does()
     {
