@@ -65,6 +65,30 @@ public class BlockCodecsTests
 
     static (IBlockCodec Codec, GgmlTypeInfo Info) Lookup(GgmlType type) => (BlockCodecs.Get(type), GgmlTypeInfo.Of(type));
 
+    /// <summary>The formats ggml quantizes only with importance weights (<c>GGML_ASSERT(quant_weights)</c>).</summary>
+    static bool NeedsImportance(GgmlType type) => type is GgmlType.IQ2_XXS or GgmlType.IQ2_XS;
+
+    /// <summary>No weights and uniform weights, or only the latter where the format needs them.</summary>
+    static float[][] ImportanceChoices(GgmlType type, int rowLength) =>
+        NeedsImportance(type)
+            ? [Enumerable.Repeat(1f, rowLength).ToArray()]
+            : [[], Enumerable.Repeat(1f, rowLength).ToArray()];
+
+    [Theory]
+    [InlineData(GgmlType.IQ2_XXS)]
+    [InlineData(GgmlType.IQ2_XS)]
+    public void Formats_that_need_importance_refuse_without_it_before_writing(GgmlType type)
+    {
+        var (codec, info) = Lookup(type);
+        Assert.True(NeedsImportance(type));
+        var rowLength = RowLength(info, 2);
+        var destination = new byte[(int)info.RowBytes(rowLength) * 2];
+        var error = Assert.Throws<ArgumentException>(() => codec.Encode(RandomRows(rowLength * 2, 8), rowLength, default, destination));
+        Assert.Contains(info.Name, error.Message, StringComparison.Ordinal);
+        Assert.Contains("importance", error.Message, StringComparison.Ordinal);
+        Assert.All(destination, b => Assert.Equal(0, b));
+    }
+
     /// <summary>A few blocks, and never fewer than 32 values, so plain float formats get real rows too.</summary>
     static int RowLength(GgmlTypeInfo info, int blocks) => Math.Max(32, info.BlockElements * blocks);
 
@@ -143,7 +167,7 @@ public class BlockCodecsTests
         var rowLength = RowLength(info, 4);
         foreach (var bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity, BitConverter.UInt32BitsToSingle(0xFF800001) })
         {
-            foreach (var importance in new[] { Array.Empty<float>(), Enumerable.Repeat(1f, rowLength).ToArray() })
+            foreach (var importance in ImportanceChoices(type, rowLength))
             {
                 var rows = RandomRows(rowLength * 3, 2);
                 var column = rowLength - 5;
@@ -178,7 +202,7 @@ public class BlockCodecsTests
         var rows = RandomRows(rowLength * 5, 3);
         var bytes = new byte[(int)info.RowBytes(rowLength) * 5];
         var importance = RandomRows(rowLength, 4).Select(MathF.Abs).ToArray();
-        foreach (var weights in new[] { Array.Empty<float>(), importance })
+        foreach (var weights in NeedsImportance(type) ? [importance] : new[] { Array.Empty<float>(), importance })
         {
             codec.Encode(rows, rowLength, weights, bytes);
             var back = new float[rows.Length];
@@ -201,6 +225,12 @@ public class BlockCodecsTests
                 // IQ3_XXS also stores an even number of minus signs per 8 values, so one value may change sign
                 // (the one with the smallest weighted square, which importance weights can make a large one).
                 GgmlType.IQ3_XXS => 1.2f,
+                // Three magnitudes per value and eight values per grid point (measured worst: 0.57, 0.62 weighted).
+                GgmlType.IQ2_S => 0.7f,
+                // IQ2_XS and IQ2_XXS also keep the count of minus signs even, as IQ3_XXS does (measured worst 1.13
+                // and 1.48: a flipped value with a small weight).
+                GgmlType.IQ2_XS => 1.25f,
+                GgmlType.IQ2_XXS => 1.6f,
                 _ => 0.16f,
             };
             for (var i = 0; i < rows.Length; i++)
