@@ -30,6 +30,11 @@ public sealed class ImportanceQuantizationTests
     [InlineData("IQ3_M", "IQ3_M")]
     [InlineData("Q4_0", "Q4_0")]
     [InlineData("Q6_K", "Q6_K")]
+    [InlineData("IQ2_XXS", "IQ2_XXS")]
+    [InlineData("IQ2_XS", "IQ2_XS")]
+    [InlineData("IQ2_S", "IQ2_S")]
+    [InlineData("IQ2_M", "IQ2_M")]
+    [InlineData("IQ3_XXS", "IQ3_XXS")] // its mix puts attn_k in IQ2_S on this model
     [InlineData("Q4_K_M.exclude-ffn_down-attn_q", "Q4_K_M", "--exclude-weights", "ffn_down", "--exclude-weights", "attn_q")]
     [InlineData("IQ4_XS.include-attn_v-blk.3", "IQ4_XS", "--include-weights", "attn_v", "--include-weights", "blk.3")]
     public void Quantize_with_a_llama_imatrix_matrix_writes_llama_quantize_s_bytes(string expected, string preset, params string[] switches)
@@ -85,8 +90,8 @@ public sealed class ImportanceQuantizationTests
     }
 
     [Theory]
-    [InlineData("IQ2_XXS", "iq2_xxs")]
-    [InlineData("IQ3_XXS", "iq2_s")] // its mix puts attn_k in IQ2_S on this model
+    [InlineData("IQ1_S", "iq1_s")]
+    [InlineData("IQ1_M", "iq1_m")]
     public void Presets_whose_encoders_are_missing_are_refused_by_type_even_with_a_matrix(string preset, string type)
     {
         using var dir = new TempDirectory();
