@@ -22,7 +22,7 @@ public sealed class IQ2_XXSCodec : SuperBlockCodec
     {
     }
 
-    protected override bool RequiresImportance => true;
+    public override bool RequiresImportance => true;
 
     protected override void EncodeBlock(ReadOnlySpan<float> x, Span<byte> block) =>
         throw new InvalidOperationException("unreachable: SuperBlockCodec refuses to encode without importance weights first");

@@ -84,7 +84,7 @@ public abstract class SuperBlockCodec : IBlockCodec
     /// Formats ggml quantizes only with importance weights (IQ2_XXS, IQ2_XS: <c>GGML_ASSERT(quant_weights)</c>):
     /// encoding without them is refused before anything is written, and <see cref="EncodeBlock"/> is never called.
     /// </summary>
-    protected virtual bool RequiresImportance => false;
+    public virtual bool RequiresImportance => false;
 
     /// <summary>One super-block on ggml's no-importance path (<c>quantize_row_*_ref</c>).</summary>
     protected abstract void EncodeBlock(ReadOnlySpan<float> x, Span<byte> block);
