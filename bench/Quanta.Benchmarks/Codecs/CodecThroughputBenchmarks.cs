@@ -218,12 +218,14 @@ public static class ThroughputRunner
             }
             var rowBytes = info.RowBytes(cols);
             var encoded = new byte[rowBytes * rows];
-            var plain = Median(() => codec.Encode(x, cols, [], encoded), runs);
+            // IQ2_XXS and IQ2_XS encode only with importance weights, as in ggml.
+            var needsImportance = codec is SuperBlockCodec { RequiresImportance: true };
+            var plain = needsImportance ? "-" : Rate(elements, Median(() => codec.Encode(x, cols, [], encoded), runs));
             var weighted = Median(() => codec.Encode(x, cols, importance, encoded), runs);
-            codec.Encode(x, cols, [], encoded);
+            codec.Encode(x, cols, needsImportance ? importance : [], encoded);
             var decode = Median(() => codec.Decode(encoded, decoded), runs);
             var sb = new StringBuilder();
-            sb.Append(inv, $"| {name} | {rowBytes * 8.0 / cols:G4} | {Rate(elements, plain)} | {Rate(elements, weighted)} | ");
+            sb.Append(inv, $"| {name} | {rowBytes * 8.0 / cols:G4} | {plain} | {Rate(elements, weighted)} | ");
             sb.Append(inv, $"{Rate(elements, decode)} | {elements * 4 / decode.Median / 1e9:F2} |");
             Console.WriteLine(sb.ToString());
         }

@@ -75,7 +75,7 @@ public sealed class IQ2_SCodec : SuperBlockCodec
                 scales[ib] = 0;
                 continue;
             }
-            var scale = Iq2Search.FindScale(lattice, Iq2Search.XsOrS, xval, weight, waux, max, levels);
+            var scale = Iq2Search.FindScale(lattice, Iq2Search.XsOrS, Vectorized, xval, weight, waux, max, levels);
             if (scale < 0)
             {
                 scale = -scale;

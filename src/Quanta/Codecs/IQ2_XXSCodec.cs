@@ -58,7 +58,7 @@ public sealed class IQ2_XXSCodec : SuperBlockCodec
                 levels.Clear();
                 continue;
             }
-            var scale = Iq2Search.FindScale(lattice, Iq2Search.Xxs, xval, weight, waux, max, levels);
+            var scale = Iq2Search.FindScale(lattice, Iq2Search.Xxs, Vectorized, xval, weight, waux, max, levels);
             if (scale < 0)
             {
                 // ggml: "should never happen"; the scale is stored unsigned, so the signs flip instead.

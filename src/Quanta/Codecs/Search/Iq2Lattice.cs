@@ -78,6 +78,56 @@ internal sealed class Iq2Lattice
             lists[start] = (ushort)(lists.Count - start - 1);
         }
         Neighbours = [.. lists];
+        (ChunkLevels, ChunkPoints) = BuildChunks();
+    }
+
+    /// <summary>Lanes per neighbour chunk: one 256-bit vector of floats.</summary>
+    public const int ChunkLanes = 8;
+
+    /// <summary>
+    /// The neighbour lists again for the lane-parallel search, eight neighbours per chunk (the last chunk padded
+    /// with copies of the list's last point, which can never win: ties go to the first). Chunk c of the list at
+    /// <see cref="ChunkStart"/> gives each list's first chunk.
+    /// Per chunk, the neighbours' levels as floats, coordinate-major: [coordinate][lane], 64 floats.
+    /// </summary>
+    public float[] ChunkLevels { get; }
+
+    /// <summary>Per chunk, the neighbours' grid indices (8 per chunk).</summary>
+    public ushort[] ChunkPoints { get; }
+
+    /// <summary>The first chunk of an off-grid code's neighbours, indexed by its list's offset in <see cref="Neighbours"/>.</summary>
+    public int ChunkStart(int mapEntry) => _chunkStart[-mapEntry - 1];
+
+    private int[] _chunkStart = [];
+
+    private (float[] Levels, ushort[] Points) BuildChunks()
+    {
+        _chunkStart = new int[Neighbours.Length];
+        var chunks = 0;
+        for (var at = 0; at < Neighbours.Length; at += Neighbours[at] + 1)
+        {
+            _chunkStart[at] = chunks;
+            chunks += (Neighbours[at] + ChunkLanes - 1) / ChunkLanes;
+        }
+        var levels = new float[chunks * Dimensions * ChunkLanes];
+        var points = new ushort[chunks * ChunkLanes];
+        for (var at = 0; at < Neighbours.Length; at += Neighbours[at] + 1)
+        {
+            int count = Neighbours[at];
+            var padded = (count + ChunkLanes - 1) / ChunkLanes * ChunkLanes;
+            for (var j = 0; j < padded; ++j)
+            {
+                var point = Neighbours[at + 1 + Math.Min(j, count - 1)];
+                var chunk = _chunkStart[at] + j / ChunkLanes;
+                var lane = j % ChunkLanes;
+                points[chunk * ChunkLanes + lane] = point;
+                for (var i = 0; i < Dimensions; ++i)
+                {
+                    levels[(chunk * Dimensions + i) * ChunkLanes + lane] = Levels[Dimensions * point + i];
+                }
+            }
+        }
+        return (levels, points);
     }
 
     /// <summary>The IQ2_XXS lattice (256 points, neighbours within the 2 nearest distances).</summary>

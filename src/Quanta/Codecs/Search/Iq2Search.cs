@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Quanta.Codecs.Search;
 
@@ -35,7 +37,7 @@ internal static class Iq2Search
     /// ggml stores those.
     /// </summary>
     public static float FindScale(
-        Iq2Lattice lattice, Variant variant, ReadOnlySpan<float> xval, ReadOnlySpan<float> weight, ReadOnlySpan<float> waux,
+        Iq2Lattice lattice, Variant variant, bool vectorized, ReadOnlySpan<float> xval, ReadOnlySpan<float> weight, ReadOnlySpan<float> waux,
         float max, Span<sbyte> levels)
     {
         var n = xval.Length;
@@ -78,7 +80,7 @@ internal static class Iq2Search
                 candidateOnGrid[k] = entry >= 0;
                 if (entry < 0)
                 {
-                    BestNeighbour(lattice, entry, xval.Slice(8 * k, 8), waux.Slice(8 * k, 8), thisScale, candidate.Slice(8 * k, 8));
+                    Neighbour(lattice, vectorized, entry, xval.Slice(8 * k, 8), waux.Slice(8 * k, 8), thisScale, candidate.Slice(8 * k, 8));
                 }
             }
             float sumqx = 0;
@@ -121,7 +123,7 @@ internal static class Iq2Search
                 var entry = map[code];
                 if (entry < 0)
                 {
-                    BestNeighbour(lattice, entry, xval.Slice(8 * k, 8), waux.Slice(8 * k, 8), scale, group);
+                    Neighbour(lattice, vectorized, entry, xval.Slice(8 * k, 8), waux.Slice(8 * k, 8), scale, group);
                 }
             }
             float sumqx = 0;
@@ -144,6 +146,52 @@ internal static class Iq2Search
     /// <summary>ggml's <c>MAX(0, MIN(kMaxQ-1, nearest_int(0.5f*(id*x-1))))</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Level(float id, float x) => Math.Clamp(GgmlMath.NearestInt(0.5f * (id * x - 1)), 0, Iq2Lattice.MaxLevel);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Neighbour(
+        Iq2Lattice lattice, bool vectorized, int mapEntry, ReadOnlySpan<float> xval, ReadOnlySpan<float> waux, float scale, Span<sbyte> levels) =>
+        vectorized
+            ? BestNeighbourLanes(lattice, mapEntry, xval, waux, scale, levels)
+            : BestNeighbour(lattice, mapEntry, xval, waux, scale, levels);
+
+    /// <summary>
+    /// <see cref="BestNeighbour"/> eight neighbours at a time: each lane computes one neighbour's error with the
+    /// scalar form's operations in the scalar form's order (no fused multiply-add), so the errors are the same
+    /// floats; the lanes are then compared in list order with the same strict test, so the same point wins.
+    /// </summary>
+    public static int BestNeighbourLanes(
+        Iq2Lattice lattice, int mapEntry, ReadOnlySpan<float> xval, ReadOnlySpan<float> waux, float scale, Span<sbyte> levels)
+    {
+        int count = lattice.NeighboursOf(mapEntry)[0];
+        var chunks = (count + Iq2Lattice.ChunkLanes - 1) / Iq2Lattice.ChunkLanes;
+        var first = lattice.ChunkStart(mapEntry);
+        var chunkLevels = MemoryMarshal.Cast<float, Vector256<float>>(
+            lattice.ChunkLevels.AsSpan(first * Iq2Lattice.Dimensions * Iq2Lattice.ChunkLanes, chunks * Iq2Lattice.Dimensions * Iq2Lattice.ChunkLanes));
+        var points = lattice.ChunkPoints.AsSpan(first * Iq2Lattice.ChunkLanes, chunks * Iq2Lattice.ChunkLanes);
+        var scaleLanes = Vector256.Create(scale);
+        Span<float> errors = stackalloc float[Iq2Lattice.ChunkLanes];
+        var bestD2 = float.MaxValue;
+        var point = -1;
+        for (var c = 0; c < chunks; ++c)
+        {
+            var d2 = Vector256<float>.Zero;
+            for (var i = 0; i < Iq2Lattice.Dimensions; ++i)
+            {
+                var diff = (scaleLanes * chunkLevels[c * Iq2Lattice.Dimensions + i]) - Vector256.Create(xval[i]);
+                d2 += Vector256.Create(waux[i]) * diff * diff;
+            }
+            d2.CopyTo(errors);
+            for (var lane = 0; lane < Iq2Lattice.ChunkLanes; ++lane)
+            {
+                if (errors[lane] < bestD2)
+                {
+                    bestD2 = errors[lane];
+                    point = points[c * Iq2Lattice.ChunkLanes + lane];
+                }
+            }
+        }
+        return Keep(lattice, point, levels);
+    }
 
     /// <summary>
     /// ggml's <c>iq2_find_best_neighbour</c>: the first neighbour with the smallest weighted squared error at
@@ -173,6 +221,13 @@ internal static class Iq2Search
                 point = p;
             }
         }
+        return Keep(lattice, point, levels);
+    }
+
+    /// <summary>Writes the levels of the neighbour found; −1 (every error infinite or NaN) is ggml's abort.</summary>
+    private static int Keep(Iq2Lattice lattice, int point, Span<sbyte> levels)
+    {
+        var grid = lattice.Levels;
         if (point < 0)
         {
             throw new ArgumentException(
