@@ -218,14 +218,14 @@ public static class ThroughputRunner
             }
             var rowBytes = info.RowBytes(cols);
             var encoded = new byte[rowBytes * rows];
-            // ggml quantizes IQ1_S only with importance weights; it has no plain rate.
-            var importanceOnly = codec.Type == GgmlType.IQ1_S;
-            var plain = importanceOnly ? default : Median(() => codec.Encode(x, cols, [], encoded), runs);
+            // IQ1_S, IQ2_XXS and IQ2_XS encode only with importance weights, as in ggml.
+            var needsImportance = codec is SuperBlockCodec { RequiresImportance: true };
+            var plain = needsImportance ? "-" : Rate(elements, Median(() => codec.Encode(x, cols, [], encoded), runs));
             var weighted = Median(() => codec.Encode(x, cols, importance, encoded), runs);
-            codec.Encode(x, cols, importanceOnly ? importance : [], encoded);
+            codec.Encode(x, cols, needsImportance ? importance : [], encoded);
             var decode = Median(() => codec.Decode(encoded, decoded), runs);
             var sb = new StringBuilder();
-            sb.Append(inv, $"| {name} | {rowBytes * 8.0 / cols:G4} | {(importanceOnly ? "n/a" : Rate(elements, plain))} | {Rate(elements, weighted)} | ");
+            sb.Append(inv, $"| {name} | {rowBytes * 8.0 / cols:G4} | {plain} | {Rate(elements, weighted)} | ");
             sb.Append(inv, $"{Rate(elements, decode)} | {elements * 4 / decode.Median / 1e9:F2} |");
             Console.WriteLine(sb.ToString());
         }

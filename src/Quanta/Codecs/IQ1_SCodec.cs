@@ -32,8 +32,10 @@ public sealed class IQ1_SCodec : SuperBlockCodec
     }
 
     /// <summary>ggml asserts on <c>quant_weights</c>: without an importance matrix IQ1_S is refused.</summary>
+    public override bool RequiresImportance => true;
+
     protected override void EncodeBlock(ReadOnlySpan<float> x, Span<byte> block) =>
-        throw new ArgumentException("ggml quantizes iq1_s only with importance weights (an importance matrix); none were given", "importance");
+        throw new InvalidOperationException("unreachable: SuperBlockCodec refuses to encode without importance weights first");
 
     protected override void EncodeBlockWeighted(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block) =>
         EncodeSuperBlock(x, importance, Vectorized, block);

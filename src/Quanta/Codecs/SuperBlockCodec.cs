@@ -45,6 +45,11 @@ public abstract class SuperBlockCodec : IBlockCodec
         var info = GgmlTypeInfo.Of(Type);
         var rowCount = CodecArguments.CheckEncode(info, rows.Length, rowLength, importance, destination.Length);
         var blocksPerRow = rowLength / SuperBlockSize;
+        if (RequiresImportance && importance.IsEmpty && rowCount > 0)
+        {
+            throw new ArgumentException(
+                $"{info.Name} needs importance weights (an importance matrix); ggml refuses to quantize it without them", nameof(importance));
+        }
         for (var r = 0; r < rowCount; ++r)
         {
             var row = rows.Slice(r * rowLength, rowLength);
@@ -74,6 +79,12 @@ public abstract class SuperBlockCodec : IBlockCodec
             DecodeBlock(source.Slice(b * _blockBytes, _blockBytes), destination.Slice(b * SuperBlockSize, SuperBlockSize));
         }
     }
+
+    /// <summary>
+    /// Formats ggml quantizes only with importance weights (IQ2_XXS, IQ2_XS: <c>GGML_ASSERT(quant_weights)</c>):
+    /// encoding without them is refused before anything is written, and <see cref="EncodeBlock"/> is never called.
+    /// </summary>
+    public virtual bool RequiresImportance => false;
 
     /// <summary>One super-block on ggml's no-importance path (<c>quantize_row_*_ref</c>).</summary>
     protected abstract void EncodeBlock(ReadOnlySpan<float> x, Span<byte> block);

@@ -20,7 +20,8 @@ public class TypesAndDemoCommandTests
         Assert.Contains("+0.1755", q4km, StringComparison.Ordinal);
         Assert.Contains("0.031273", q4km, StringComparison.Ordinal);
         Assert.Contains("4.89", q4km, StringComparison.Ordinal);
-        Assert.Contains(lines, l => l.TrimStart().StartsWith("IQ2_XXS", StringComparison.Ordinal) && l.Contains("needs imatrix", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.TrimStart().StartsWith("IQ2_XXS", StringComparison.Ordinal) && l.Contains("with --imatrix", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.TrimStart().StartsWith("IQ1_S", StringComparison.Ordinal) && l.Contains("with --imatrix", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.TrimStart().StartsWith("q4_K ", StringComparison.Ordinal) && l.Contains("read/write", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.TrimStart().StartsWith("nvfp4", StringComparison.Ordinal));
     }

@@ -65,11 +65,27 @@ public class BlockCodecsTests
 
     static (IBlockCodec Codec, GgmlTypeInfo Info) Lookup(GgmlType type) => (BlockCodecs.Get(type), GgmlTypeInfo.Of(type));
 
+    [Theory]
+    [InlineData(GgmlType.IQ1_S)]
+    [InlineData(GgmlType.IQ2_XXS)]
+    [InlineData(GgmlType.IQ2_XS)]
+    public void Formats_that_need_importance_refuse_without_it_before_writing(GgmlType type)
+    {
+        var (codec, info) = Lookup(type);
+        Assert.True(NeedsImportance(type));
+        var rowLength = RowLength(info, 2);
+        var destination = new byte[(int)info.RowBytes(rowLength) * 2];
+        var error = Assert.Throws<ArgumentException>(() => codec.Encode(RandomRows(rowLength * 2, 8), rowLength, default, destination));
+        Assert.Contains(info.Name, error.Message, StringComparison.Ordinal);
+        Assert.Contains("importance", error.Message, StringComparison.Ordinal);
+        Assert.All(destination, b => Assert.Equal(0, b));
+    }
+
     /// <summary>A few blocks, and never fewer than 32 values, so plain float formats get real rows too.</summary>
     static int RowLength(GgmlTypeInfo info, int blocks) => Math.Max(32, info.BlockElements * blocks);
 
     /// <summary>Formats ggml quantizes only with importance weights (it asserts without them).</summary>
-    static bool NeedsImportance(GgmlType type) => type is GgmlType.IQ1_S;
+    static bool NeedsImportance(GgmlType type) => type is GgmlType.IQ1_S or GgmlType.IQ2_XXS or GgmlType.IQ2_XS;
 
     /// <summary>No weights and the given ones, or only the given ones where ggml requires them.</summary>
     static float[][] ImportanceChoices(GgmlType type, float[] weights) =>
@@ -211,6 +227,12 @@ public class BlockCodecsTests
                 // Three levels, shifted ±1/8, and groups of eight only on the 2048 grid points: a value can land on
                 // a neighbouring point's opposite level, so single values say little; the RMS check below bounds them.
                 GgmlType.IQ1_S or GgmlType.IQ1_M => 2.0f,
+                // Three magnitudes per value and eight values per grid point (measured worst: 0.57, 0.62 weighted).
+                GgmlType.IQ2_S => 0.7f,
+                // IQ2_XS and IQ2_XXS also keep the count of minus signs even, as IQ3_XXS does (measured worst 1.13
+                // and 1.48: a flipped value with a small weight).
+                GgmlType.IQ2_XS => 1.25f,
+                GgmlType.IQ2_XXS => 1.6f,
                 _ => 0.16f,
             };
             for (var i = 0; i < rows.Length; i++)
@@ -233,7 +255,7 @@ public class BlockCodecsTests
         var destination = new byte[2 * 50];
         destination.AsSpan().Fill(0xAB);
         var error = Assert.Throws<ArgumentException>(() => codec.Encode(RandomRows(512, 7), 256, default, destination));
-        Assert.Contains("iq1_s only with importance weights", error.Message, StringComparison.Ordinal);
+        Assert.Contains("iq1_s needs importance weights", error.Message, StringComparison.Ordinal);
         Assert.All(destination, b => Assert.Equal(0xAB, b));
     }
 

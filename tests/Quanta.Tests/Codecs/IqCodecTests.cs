@@ -190,6 +190,9 @@ public class IqCodecTests
     [Theory]
     [InlineData(GgmlType.IQ3_XXS)]
     [InlineData(GgmlType.IQ3_S)]
+    [InlineData(GgmlType.IQ2_XXS)]
+    [InlineData(GgmlType.IQ2_XS)]
+    [InlineData(GgmlType.IQ2_S)]
     public void Negative_importance_is_refused(GgmlType type)
     {
         var codec = BlockCodecs.Get(type);
@@ -204,9 +207,16 @@ public class IqCodecTests
     [InlineData(GgmlType.IQ3_XXS, true)]
     [InlineData(GgmlType.IQ3_S, false)]
     [InlineData(GgmlType.IQ3_S, true)]
+    [InlineData(GgmlType.IQ2_S, false)]
+    [InlineData(GgmlType.IQ2_S, true)]
     public void Values_whose_squares_overflow_are_refused_on_both_paths(GgmlType type, bool vectorized)
     {
-        IBlockCodec codec = type == GgmlType.IQ3_S ? new IQ3_SCodec(vectorized) : new IQ3_XXSCodec(vectorized);
+        IBlockCodec codec = type switch
+        {
+            GgmlType.IQ3_S => new IQ3_SCodec(vectorized),
+            GgmlType.IQ2_S => new IQ2_SCodec(vectorized),
+            _ => new IQ3_XXSCodec(vectorized),
+        };
         var rng = new Random(3);
         var x = Enumerable.Range(0, 256).Select(_ => (float)(rng.NextDouble() - 0.5) * 1e30f).ToArray();
         var error = Assert.Throws<ArgumentException>(() => codec.Encode(x, 256, [], new byte[GgmlTypeInfo.Of(type).BlockBytes]));

@@ -4,7 +4,7 @@ using Xunit;
 namespace Quanta.Tests.Codecs;
 
 /// <summary>
-/// The scalar K-quant and IQ3 code is the specification (it reproduces ggml's golden bytes); the lane-parallel path must
+/// The scalar K-quant, IQ3 and IQ2 code is the specification (it reproduces ggml's golden bytes); the lane-parallel path must
 /// give the same bytes on any input. Runs on every machine: where 256-bit vectors are not hardware-accelerated,
 /// .NET emulates them with the same IEEE operations, so the comparison still checks the lane logic.
 /// </summary>
@@ -15,11 +15,14 @@ public sealed class KQuantVectorPathTests
     public static TheoryData<string, bool> TypesAndImportance()
     {
         var data = new TheoryData<string, bool>();
-        foreach (var type in new[] { "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ3_XXS", "IQ3_S" })
+        foreach (var type in new[] { "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ3_XXS", "IQ3_S", "IQ2_S" })
         {
             data.Add(type, false);
             data.Add(type, true);
         }
+        // ggml quantizes these two only with importance weights.
+        data.Add("IQ2_XXS", true);
+        data.Add("IQ2_XS", true);
         return data;
     }
 
@@ -67,6 +70,10 @@ public sealed class KQuantVectorPathTests
     [InlineData("IQ3_S", true)]
     [InlineData("IQ3_XXS", false)]
     [InlineData("IQ3_XXS", true)]
+    [InlineData("IQ2_S", false)]
+    [InlineData("IQ2_S", true)]
+    [InlineData("IQ2_XS", true)]
+    [InlineData("IQ2_XXS", true)]
     public void WidePathMatchesScalarPathOnManyBlocks(string type, bool withImportance)
     {
         var scalar = CreateCodec(type, vectorized: false);
@@ -140,6 +147,9 @@ public sealed class KQuantVectorPathTests
         "Q6_K" => new Q6_KCodec(vectorized),
         "IQ3_XXS" => new IQ3_XXSCodec(vectorized),
         "IQ3_S" => new IQ3_SCodec(vectorized),
+        "IQ2_XXS" => new IQ2_XXSCodec(vectorized),
+        "IQ2_XS" => new IQ2_XSCodec(vectorized),
+        "IQ2_S" => new IQ2_SCodec(vectorized),
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 

@@ -30,10 +30,17 @@ public sealed class ImportanceQuantizationTests
     [InlineData("IQ3_M", "IQ3_M")]
     [InlineData("Q4_0", "Q4_0")]
     [InlineData("Q6_K", "Q6_K")]
+    [InlineData("IQ2_XXS", "IQ2_XXS")]
+    [InlineData("IQ2_XS", "IQ2_XS")]
+    [InlineData("IQ2_S", "IQ2_S")]
+    [InlineData("IQ2_M", "IQ2_M")]
+    [InlineData("IQ3_XXS", "IQ3_XXS")] // its mix puts attn_k in IQ2_S on this model
+    [InlineData("IQ1_S", "IQ1_S")] // attn_output in IQ2_XXS
+    [InlineData("IQ1_M", "IQ1_M")]
     [InlineData("Q4_K_M.exclude-ffn_down-attn_q", "Q4_K_M", "--exclude-weights", "ffn_down", "--exclude-weights", "attn_q")]
     [InlineData("IQ4_XS.include-attn_v-blk.3", "IQ4_XS", "--include-weights", "attn_v", "--include-weights", "blk.3")]
-    // The IQ1 mixes put attn_output in IQ2_XXS; --pure keeps every layer tensor in IQ1 (the embeddings, which the
-    // matrix does not cover, in Q2_K and the output in Q5_K, as the mix would).
+    // --pure keeps every layer tensor in IQ1 (the embeddings, which the matrix does not cover, in Q2_K and the
+    // output in Q5_K, as the mix would).
     [InlineData("IQ1_S.pure", "IQ1_S", "--pure", "--token-embedding-type", "q2_K", "--output-tensor-type", "q5_K")]
     [InlineData("IQ1_M.pure", "IQ1_M", "--pure", "--token-embedding-type", "q2_K", "--output-tensor-type", "q5_K")]
     public void Quantize_with_a_llama_imatrix_matrix_writes_llama_quantize_s_bytes(string expected, string preset, params string[] switches)
@@ -86,19 +93,6 @@ public sealed class ImportanceQuantizationTests
         Assert.Equal(2, run.ExitCode);
         Assert.StartsWith("error: Missing importance matrix for tensor blk.0.attn_q.weight in a very low-bit quantization (q2_K)", run.Error, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFiles(dir.Path));
-    }
-
-    [Theory]
-    [InlineData("IQ2_XXS", "iq2_xxs")]
-    [InlineData("IQ1_S", "iq2_xxs")] // attn_output; the iq1_s tensors themselves are written (see the .pure cases)
-    [InlineData("IQ1_M", "iq2_xxs")]
-    [InlineData("IQ3_XXS", "iq2_s")] // its mix puts attn_k in IQ2_S on this model
-    public void Presets_whose_encoders_are_missing_are_refused_by_type_even_with_a_matrix(string preset, string type)
-    {
-        using var dir = new TempDirectory();
-        var run = CliRunner.Run("quantize", "--imatrix", Matrix, ExpectedModel.TinyModel, dir.File("out.gguf"), preset);
-        Assert.Equal(2, run.ExitCode);
-        Assert.StartsWith($"error: Quanta cannot write {type} yet", run.Error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -277,7 +277,7 @@ public static partial class Gemma3VisionPackaging
         var tensor = file.FindTensor(TokenEmbedding)
             ?? throw new ConversionException($"{file.Path}: no tensor '{TokenEmbedding}' to requantize");
         var info = GgmlTypeInfo.Of(target);
-        if (!BlockCodecs.TryGet(target, out var encoder) || !encoder.CanEncode)
+        if (!BlockCodecs.TryGet(target, out var encoder) || !encoder.CanEncode || encoder is SuperBlockCodec { RequiresImportance: true })
         {
             throw new ConversionException($"--token-embedding-type {info.Name}: Quanta cannot write {info.Name} without an importance matrix; use q6_k or q8_0");
         }
