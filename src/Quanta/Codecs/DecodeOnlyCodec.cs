@@ -20,11 +20,6 @@ public abstract class DecodeOnlyCodec : IBlockCodec
         _whyNotEncode = whyNotEncode;
     }
 
-    /// <summary>The reason for the IQ formats ggml quantizes only with an importance matrix.</summary>
-    protected static string NeedsImportanceQuantizer(GgmlType type) =>
-        $"Quanta can read {GgmlTypeInfo.Of(type).Name} but cannot write it yet: ggml quantizes it with an importance-matrix " +
-        "search that Quanta does not have; an importance-matrix quantizer for it comes later";
-
     public GgmlType Type { get; }
 
     public bool CanEncode => false;
