@@ -28,7 +28,7 @@ internal sealed record ModelSummary(
         var (_, elements, bytes) = TensorTypeTotals.Sum(totals);
         var tensorsPerFile = model.Tensors.GroupBy(t => t.FilePath, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         var files = model.FilePaths
-            .Select(path => new ModelFileEntry(path, new FileInfo(path).Length, tensorsPerFile.GetValueOrDefault(path)))
+            .Select(path => new ModelFileEntry(path, Quanta.Formats.FileLength.Of(path), tensorsPerFile.GetValueOrDefault(path)))
             .ToList();
         return new ModelSummary(
             TextOf(model.Metadata, GgufKeys.Architecture),

@@ -28,7 +28,7 @@ internal abstract unsafe class GgufMemory : IDisposable
         long length;
         try
         {
-            length = new FileInfo(path).Length;
+            length = FileLength.Of(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {

@@ -41,7 +41,7 @@ public sealed unsafe class PyTorchCheckpoint : IDisposable
     /// <summary>Opens and validates <paramref name="path"/>.</summary>
     public static PyTorchCheckpoint Open(string path)
     {
-        var length = new FileInfo(path).Length;
+        var length = FileLength.Of(path);
         if (length == 0)
         {
             throw new PyTorchFormatException(path, "the file is empty");

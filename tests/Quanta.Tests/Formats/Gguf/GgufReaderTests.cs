@@ -50,6 +50,26 @@ public class GgufReaderTests
     }
 
     [Fact]
+    public void Opens_a_file_through_a_relative_symbolic_link()
+    {
+        // A link's own length is its target's name (here 11 bytes): the file it leads to is what counts.
+        var dir = Directory.CreateTempSubdirectory("quanta-link-");
+        try
+        {
+            File.Copy(TinyLlama, Path.Combine(dir.FullName, "model.gguf"));
+            var link = Path.Combine(dir.FullName, "link.gguf");
+            File.CreateSymbolicLink(link, "model.gguf");
+            using var file = GgufFile.Open(link);
+            Assert.Equal(39, file.Tensors.Count);
+            Assert.Equal(new FileInfo(TinyLlama).Length, file.FileSize);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void Reads_every_value_type_arrays_of_strings_nested_and_empty_arrays()
     {
         var b = new GgufBytes()
