@@ -26,8 +26,8 @@ internal static class ImatrixCommand
         var format = new Option<string>("--output-format") { Description = "gguf (default, llama.cpp 2026) or dat (the legacy imatrix.dat)" };
         format.AcceptOnlyFromAmong("gguf", "dat");
         var contextSize = new Option<int>("--ctx-size", "-c") { Description = "Tokens per chunk (default 512)", DefaultValueFactory = _ => 512 };
-        var batch = new Option<int>("--batch-size", "-b") { Description = "Tokens per decode call (default 2048, at most -c)", DefaultValueFactory = _ => 2048 };
-        var microBatch = new Option<int>("--ubatch-size", "-ub") { Description = "Tokens per forward pass (default 512); each pass of 16 tokens or more is one call", DefaultValueFactory = _ => 512 };
+        // -b tokens per decode call (at most -c), -ub per forward pass; each pass of 16 tokens or more is one call.
+        var batches = new BatchOptions();
         var chunks = new Option<int>("--chunks") { Description = "At most this many chunks (default: all)", DefaultValueFactory = _ => -1 };
         var skip = new Option<int>("--chunk") { Description = "Skip this many chunks at the start of the text" };
         var threads = new Option<int>("--threads", "-t") { Description = "Threads (default: all processors)" };
@@ -36,7 +36,7 @@ internal static class ImatrixCommand
         var inFiles = new Option<string[]>("--in-file") { Description = "A matrix to merge in (repeatable; GGUF or .dat)", AllowMultipleArgumentsPerToken = false };
         var command = new Command("imatrix", "Compute an importance matrix over a calibration text, as llama-imatrix does, or merge matrices")
         {
-            model, file, output, format, contextSize, batch, microBatch, chunks, skip, threads, processOutput, noPerplexity, inFiles,
+            model, file, output, format, contextSize, chunks, skip, threads, processOutput, noPerplexity, inFiles,
         };
         command.Validators.Add(result =>
         {
@@ -54,18 +54,15 @@ internal static class ImatrixCommand
             {
                 result.AddError("-c must be at least 4");
             }
-            if ((result.GetResult(batch) is not null && result.GetValue(batch) < 1) || (result.GetResult(microBatch) is not null && result.GetValue(microBatch) < 1))
-            {
-                result.AddError("-b and -ub must be at least 1");
-            }
         });
+        batches.AddTo(command);
         command.SetAction((parseResult, cancellationToken) =>
         {
             var options = new ImportanceMatrixOptions
             {
                 Context = parseResult.GetValue(contextSize),
-                Batch = parseResult.GetValue(batch),
-                MicroBatch = parseResult.GetValue(microBatch),
+                Batch = parseResult.GetValue(batches.Batch),
+                MicroBatch = parseResult.GetValue(batches.MicroBatch),
                 MaxChunks = parseResult.GetValue(chunks),
                 SkipChunks = parseResult.GetValue(skip),
                 ProcessOutput = parseResult.GetValue(processOutput),

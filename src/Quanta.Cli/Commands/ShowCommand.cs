@@ -72,8 +72,6 @@ internal static class ShowCommand
 
     static string ParameterLines(ModelParameters parameters) => ShowResponseWriter.ParameterLines(parameters);
 
-    static string GoQuote(string value) => Quanta.Templates.Go.GoQuoting.Quote(value);
-
     static bool IsString(System.Text.Json.Nodes.JsonNode node) => ShowResponseWriter.IsString(node);
 
     internal static void WriteSummary(TextWriter output, StoredModel model)
@@ -109,7 +107,7 @@ internal static class ShowCommand
         if (model.Parameters.Count > 0)
         {
             Section(output, "Parameters", model.Parameters.Lines().Select(p =>
-                new[] { p.Name, IsString(model.Parameters[p.Name]) || model.Parameters[p.Name] is System.Text.Json.Nodes.JsonArray ? GoQuote(p.Value) : p.Value }));
+                new[] { p.Name, IsString(model.Parameters[p.Name]) || model.Parameters[p.Name] is System.Text.Json.Nodes.JsonArray ? Quanta.Templates.Go.GoQuoting.Quote(p.Value) : p.Value }));
         }
         if (!string.IsNullOrEmpty(model.System))
         {

@@ -399,14 +399,13 @@ public sealed class LlamaModel : IDisposable
     /// </summary>
     public void TruncateSequence(int length)
     {
-        var cache = _cache;
-        ArgumentOutOfRangeException.ThrowIfNegative(length);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, cache?.Length ?? 0);
-        if (cache is null || length == cache.Length)
+        if (_cache is null)
         {
+            // Nothing evaluated yet: only the empty sequence exists.
+            ArgumentOutOfRangeException.ThrowIfNotEqual(length, 0);
             return;
         }
-        cache.Truncate(length, Hyperparameters);
+        _cache.Truncate(length, Hyperparameters);
     }
 
     void Embed(ReadOnlySpan<int> tokens, float[] x)
