@@ -46,6 +46,7 @@ public static class Cli
         VerifyCommand.Create,
         MergeCommand.Create,
         SplitVisionCommand.Create,
+        ShardStatusCommand.Create,
         TokenizeCommand.Create,
         BenchCommand.Create,
         Commands.Gguf.GgufCommand.Create,

@@ -41,7 +41,7 @@ internal static partial class ConvertCommand
         var command = new Command("convert", "Convert a Hugging Face checkpoint (safetensors) to GGUF, straight to any quantization")
         {
             input, type, output, mmproj, o.Pure, o.OutputTensorType, o.TokenEmbeddingType, o.TensorType, o.TensorTypeFile,
-            o.LeaveOutputTensor, o.OverrideKv, o.SplitMaxSize, o.SplitMaxTensors, o.PruneLayers, o.VisionType, o.ProjectorType, o.Threads, o.DryRun, o.Imatrix, o.IncludeWeights, o.ExcludeWeights,
+            o.LeaveOutputTensor, o.OverrideKv, o.SplitMaxSize, o.SplitMaxTensors, o.Shards, o.Shard, o.PruneLayers, o.VisionType, o.ProjectorType, o.Threads, o.DryRun, o.Imatrix, o.IncludeWeights, o.ExcludeWeights,
             variant, tokenizer,
         };
         command.SetAction((parseResult, cancellationToken) =>
@@ -134,17 +134,19 @@ internal static partial class ConvertCommand
         }
 
         var typeLabel = converterType?.ToString() ?? preset!.Name;
-        var outputPath = request.DryRun ? null : request.Output ?? DefaultOutput(model, typeLabel);
+        var plannedOutput = request.Output ?? DefaultOutput(model, typeLabel);
+        var outputPath = request.DryRun ? null : plannedOutput;
         var jobs = new List<QuantizationJob>();
         try
         {
             jobs.Add(converterType is { } outType
                 ? CheckpointConversion.CreateJob(model, outType, outputPath, request.Run)
                 : CheckpointConversion.CreateJob(model, preset!, outputPath, request.Options, request.Run));
-            if (projector is not null)
+            // A projector is one small file beside the set: the task of shard 1 writes it.
+            if (projector is not null && request.Run.OnlyShard is null or 1)
             {
                 var projectorPath = outputPath is null ? null : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outputPath))!, "mmproj-" + Path.GetFileName(outputPath));
-                jobs.Add(ProjectorJob(projector, converterType, preset is null ? null : request.Options, projectorPath, request.Run with { MetadataOverrides = [] }));
+                jobs.Add(ProjectorJob(projector, converterType, preset is null ? null : request.Options, projectorPath, request.Run with { MetadataOverrides = [], Shards = null, OnlyShard = null }));
             }
         }
         catch (QuantizationException e)
@@ -165,7 +167,7 @@ internal static partial class ConvertCommand
             context.Error.WriteLine($"warning: {warning}");
         }
         IReadOnlyList<InputTensors> inputs = projector is null ? [StoredTensors(model)] : [StoredTensors(model), StoredTensors(projector)];
-        Execute(context, request, jobs, inputKind, typeLabel, cancellationToken, inputs);
+        Execute(context, request, jobs, inputKind, typeLabel, cancellationToken, inputs, plannedOutput);
     }
 
     /// <summary>The checkpoint's own types and sizes (BF16 ...), which the pipeline's float32 rows hide.</summary>
@@ -177,7 +179,7 @@ internal static partial class ConvertCommand
     /// prints each summary.
     /// </summary>
     static void Execute(CliContext context, Request request, IReadOnlyList<QuantizationJob> jobs, string inputKind, string typeLabel, CancellationToken cancellationToken,
-        IReadOnlyList<InputTensors>? inputs = null)
+        IReadOnlyList<InputTensors>? inputs = null, string? plannedOutput = null)
     {
         if (request.DryRun)
         {
@@ -188,6 +190,10 @@ internal static partial class ConvertCommand
                     context.Out.WriteLine(i == 0 ? "text model:" : "projector (mmproj):");
                 }
                 context.Out.Write(jobs[i].Plan.ToTable((inputs?[i] ?? InputTensors.AsPlanned).Of));
+                if (i == 0 && plannedOutput is not null)
+                {
+                    QuantizeCommand.WriteShardPlan(context, jobs[i], plannedOutput);
+                }
             }
             return;
         }

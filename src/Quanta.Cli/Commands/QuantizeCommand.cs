@@ -32,7 +32,7 @@ internal static class QuantizeCommand
         var command = new Command("quantize", "Quantize a GGUF model as llama-quantize does, byte for byte")
         {
             positional, o.Pure, o.OutputTensorType, o.TokenEmbeddingType, o.TensorType, o.TensorTypeFile,
-            o.LeaveOutputTensor, o.AllowRequantize, o.OverrideKv, o.KeepSplit, o.SplitMaxSize, o.SplitMaxTensors,
+            o.LeaveOutputTensor, o.AllowRequantize, o.OverrideKv, o.KeepSplit, o.SplitMaxSize, o.SplitMaxTensors, o.Shards, o.Shard,
             o.PruneLayers, o.VisionType, o.ProjectorType, o.Threads, o.DryRun, o.Imatrix, o.IncludeWeights, o.ExcludeWeights, store,
         };
         command.SetAction((parseResult, cancellationToken) =>
@@ -64,6 +64,16 @@ internal static class QuantizeCommand
         public readonly Option<bool> KeepSplit = new("--keep-split") { Description = "Write the output in the same shards as the input" };
         public readonly Option<string> SplitMaxSize = new("--split-max-size") { Description = "Write a split set with at most this many tensor bytes per shard (e.g. 4G, 500M)", HelpName = "N(M|G)" };
         public readonly Option<int?> SplitMaxTensors = new("--split-max-tensors") { Description = "Write a split set with at most N tensors per shard", HelpName = "N" };
+        public readonly Option<int?> Shards = new("--shards")
+        {
+            Description = "Write the output as N shards OUT-0000I-of-0000N.gguf (a gguf-split set), balanced by encoding cost",
+            HelpName = "N",
+        };
+        public readonly Option<string> Shard = new("--shard")
+        {
+            Description = "Write only shard I of the --shards N set (I from 1 to N), reading only its tensors: one task of a batch job (Kubernetes Indexed Job, Slurm array)",
+            HelpName = "I/N",
+        };
         public readonly Option<string> PruneLayers = new("--prune-layers") { Description = "Drop these blocks and renumber the rest, e.g. 20,21,22", HelpName = "L0,L1,..." };
         public readonly Option<string> VisionType = new("--vision-type")
         {
@@ -90,7 +100,8 @@ internal static class QuantizeCommand
         QuantizationPreset Preset,
         QuantizationOptions Options,
         QuantizerOptions Run,
-        bool DryRun);
+        bool DryRun,
+        string? PlannedOutput = null);
 
     /// <summary>
     /// SRC DST TYPE where SRC is no file or directory but a valid model name, and DST one too: the store form.
@@ -190,7 +201,7 @@ internal static class QuantizeCommand
         }
 
         var (options, run) = ReadSwitches(parseResult, o, threads ?? 0, keepSplit);
-        return new Request(input, dryRun ? null : output, preset, options, run, dryRun);
+        return new Request(input, dryRun ? null : output, preset, options, run, dryRun, output);
     }
 
     /// <summary>
@@ -211,8 +222,11 @@ internal static class QuantizeCommand
             ProjectorType = ParseType(parseResult.GetValue(o.ProjectorType), "--projector-type"),
             Importance = ReadImportance(parseResult, o),
         };
+        var (shards, onlyShard) = ReadShards(parseResult, o);
         var run = new QuantizerOptions
         {
+            Shards = shards,
+            OnlyShard = onlyShard,
             Threads = threads,
             AllowRequantize = parseResult.GetValue(o.AllowRequantize),
             MetadataOverrides = [.. (parseResult.GetValue(o.OverrideKv) ?? []).Select(ParseOverride)],
@@ -223,6 +237,36 @@ internal static class QuantizeCommand
                 : null,
         };
         return (options, run);
+    }
+
+    /// <summary>
+    /// <c>--shards N</c> and <c>--shard I/N</c>: the number of shards, and the one to write (1-based) or null for all.
+    /// Both may be given when they agree, so a job template can carry <c>--shards N</c> and add <c>--shard</c>.
+    /// </summary>
+    static (int? Shards, int? OnlyShard) ReadShards(ParseResult parseResult, Switches o)
+    {
+        var shards = parseResult.GetValue(o.Shards);
+        if (shards is < 1)
+        {
+            throw new UserErrorException($"--shards must be at least 1, not {shards}");
+        }
+        if (parseResult.GetValue(o.Shard) is not { } text)
+        {
+            return (shards, null);
+        }
+        var parts = text.Split('/');
+        if (parts.Length != 2
+            || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var index)
+            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var count)
+            || count < 1 || index < 1 || index > count)
+        {
+            throw new UserErrorException($"--shard: invalid shard '{text}'; expected I/N with 1 <= I <= N, e.g. 2/8");
+        }
+        if (shards is { } n && n != count)
+        {
+            throw new UserErrorException($"--shard {text} is one of {count} shards, but --shards says {n}");
+        }
+        return (count, index);
     }
 
     /// <summary>--imatrix with --include-weights / --exclude-weights, as llama-quantize's prepare_imatrix applies them.</summary>
@@ -378,6 +422,20 @@ internal static class QuantizeCommand
         return n * scale;
     }
 
+    /// <summary>After a dry run's plan: how --shards N cuts it (nothing without --shards).</summary>
+    internal static void WriteShardPlan(CliContext context, QuantizationJob job, string output)
+    {
+        if (job.ShardPlan is { } shards)
+        {
+            context.Out.WriteLine();
+            context.Out.Write(shards.ToTable(job.Plan, GgufSplit.PrefixOf(output)));
+            if (job.RunOptions.OnlyShard is { } only)
+            {
+                context.Out.WriteLine($"this task (--shard {only}/{shards.Count}) writes shard {only} only");
+            }
+        }
+    }
+
     internal static void Run(CliContext context, Request request, CancellationToken cancellationToken)
     {
         InputFile.Require(request.Input, ".gguf file");
@@ -400,6 +458,7 @@ internal static class QuantizeCommand
         if (request.DryRun)
         {
             context.Out.Write(job.Plan.ToTable());
+            WriteShardPlan(context, job, request.PlannedOutput ?? request.Input);
             return;
         }
 

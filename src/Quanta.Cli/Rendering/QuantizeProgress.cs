@@ -39,8 +39,10 @@ internal static class QuantizeProgress
     /// </summary>
     public static QuantizationResult RunWithBar(CliContext context, QuantizationJob job, CancellationToken cancellationToken, InputTensors? inputTensors = null)
     {
-        var inputBytes = (inputTensors ?? InputTensors.AsPlanned).TotalBytes(job.Plan);
-        var scale = job.Plan.SourceBytes == 0 ? 1.0 : (double)inputBytes / job.Plan.SourceBytes;
+        var written = job.WrittenEntries.ToList();
+        var inputBytes = written.Sum((inputTensors ?? InputTensors.AsPlanned).BytesOf);
+        var sourceBytes = written.Sum(e => e.SourceBytes);
+        var scale = sourceBytes == 0 ? 1.0 : (double)inputBytes / sourceBytes;
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(context.Error),
@@ -59,7 +61,7 @@ internal static class QuantizeProgress
                 new RemainingTimeColumn())
             .Start(progress =>
             {
-                var task = progress.AddTask(Describe(1, job.Plan.Entries.Count, job.Plan.Entries.Count == 0 ? "" : job.Plan.Entries[0].Name), maxValue: Math.Max(1, inputBytes));
+                var task = progress.AddTask(Describe(1, written.Count, written.Count == 0 ? "" : written[0].Name), maxValue: Math.Max(1, inputBytes));
                 result = Quantizer.Run(job, new BarReporter(task, scale), cancellationToken);
                 task.Value = task.MaxValue;
             });

@@ -18,8 +18,10 @@ public sealed class QuantizationJob
 {
     readonly ISourceTensor[] _sources;
 
-    QuantizationJob(ITensorSource input, QuantizationPlan plan, ISourceTensor[] sources, GgufMetadata metadata, IReadOnlyList<QuantizationOutputFile> files, QuantizerOptions run)
+    QuantizationJob(ITensorSource input, QuantizationPlan plan, ISourceTensor[] sources, GgufMetadata metadata, IReadOnlyList<QuantizationOutputFile> files, QuantizerOptions run,
+        ShardPlan? shardPlan = null)
     {
+        ShardPlan = shardPlan;
         Input = input;
         Plan = plan;
         _sources = sources;
@@ -37,8 +39,17 @@ public sealed class QuantizationJob
     /// <summary>The output's metadata (the first file's, without split keys).</summary>
     public GgufMetadata Metadata { get; }
 
-    /// <summary>The files to write, in order; empty for a dry run.</summary>
+    /// <summary>
+    /// The files to write, in order; empty for a dry run. With <see cref="QuantizerOptions.OnlyShard"/>, only
+    /// that shard, whose entries start at its <see cref="QuantizationOutputFile.FirstEntry"/>, not at 0.
+    /// </summary>
     public IReadOnlyList<QuantizationOutputFile> Files { get; }
+
+    /// <summary>The plan entries <see cref="Files"/> hold: all of them, or one shard's.</summary>
+    public IEnumerable<QuantizationPlanEntry> WrittenEntries => Files.SelectMany(f => Plan.Entries.Skip(f.FirstEntry).Take(f.EntryCount));
+
+    /// <summary>How <see cref="QuantizerOptions.Shards"/> cuts the plan; null without it.</summary>
+    public ShardPlan? ShardPlan { get; }
 
     public QuantizerOptions RunOptions { get; }
 
@@ -126,8 +137,9 @@ public sealed class QuantizationJob
         var byName = renamed.ToDictionary(t => t.Info.Name, t => t.Source, StringComparer.Ordinal);
         var sources = plan.Entries.Select(e => byName[e.Name]).ToArray();
 
-        var files = outputPath is null ? [] : LayOutFiles(input, plan, sources, metadata, outputPath, options, run);
-        var job = new QuantizationJob(input, plan, sources, metadata, files, run);
+        var shardPlan = run.Shards is { } shardCount ? ShardPlan.Create(plan, shardCount) : null;
+        var files = outputPath is null ? [] : LayOutFiles(input, plan, sources, metadata, outputPath, options, run, shardPlan);
+        var job = new QuantizationJob(input, plan, sources, metadata, files, run, shardPlan);
         if (outputPath is not null)
         {
             job.CheckExecutable();
@@ -156,8 +168,9 @@ public sealed class QuantizationJob
         var sources = plan.Entries
             .Select(e => byName.TryGetValue(e.Name, out var t) ? t : throw new QuantizationException($"tensor '{e.Name}' is planned but the input has none by that name"))
             .ToArray();
-        var files = outputPath is null ? [] : LayOutFiles(input, plan, sources, metadata, outputPath, plan.Options, run);
-        var job = new QuantizationJob(input, plan, sources, new GgufMetadata(metadata), files, run);
+        var shardPlan = run.Shards is { } shardCount ? ShardPlan.Create(plan, shardCount) : null;
+        var files = outputPath is null ? [] : LayOutFiles(input, plan, sources, metadata, outputPath, plan.Options, run, shardPlan);
+        var job = new QuantizationJob(input, plan, sources, new GgufMetadata(metadata), files, run, shardPlan);
         if (outputPath is not null)
         {
             job.CheckExecutable();
@@ -273,6 +286,20 @@ public sealed class QuantizationJob
 
     static void CheckRunOptions(QuantizationOptions options, QuantizerOptions run)
     {
+        if (run.Shards is not null && (options.KeepSplit || run.SplitMaxBytes is not null || run.SplitMaxTensors is not null))
+        {
+            throw new QuantizationException("--shards cuts the output by encoding cost; it cannot be combined with --keep-split, --split-max-size or --split-max-tensors");
+        }
+        if (run.Shards is < 1)
+        {
+            throw new QuantizationException($"--shards must be at least 1, not {run.Shards}");
+        }
+        if (run.OnlyShard is { } only && (run.Shards is not { } n || only < 1 || only > n))
+        {
+            throw new QuantizationException(run.Shards is null
+                ? "a single shard was asked for without the number of shards (--shard I/N)"
+                : $"shard {only} of {run.Shards} does not exist: shards are numbered 1 to {run.Shards}");
+        }
         if (run.SplitMaxBytes is not null && run.SplitMaxTensors is not null)
         {
             throw new QuantizationException("give a maximum size or a maximum number of tensors per shard, not both");
@@ -292,7 +319,8 @@ public sealed class QuantizationJob
     }
 
     static List<QuantizationOutputFile> LayOutFiles(
-        ITensorSource input, QuantizationPlan plan, ISourceTensor[] sources, GgufMetadata metadata, string outputPath, QuantizationOptions options, QuantizerOptions run)
+        ITensorSource input, QuantizationPlan plan, ISourceTensor[] sources, GgufMetadata metadata, string outputPath, QuantizationOptions options, QuantizerOptions run,
+        ShardPlan? shardPlan)
     {
         var entries = plan.Entries;
         // Runs of consecutive entries that share a file: by input shard for --keep-split, by gguf-split's
@@ -317,6 +345,13 @@ public sealed class QuantizationJob
             // llama-quantize --keep-split always uses shard names, even for a single input file.
             splitNames = true;
             llamaSplitKeys = counts.Count > 1;
+        }
+        else if (shardPlan is not null)
+        {
+            counts = [.. shardPlan.Shards.Select(s => s.EntryCount)];
+            // A set of one is still a set: every task of a batch job names its file the same way.
+            splitNames = true;
+            llamaSplitKeys = false;
         }
         else if (run.SplitMaxBytes is not null || run.SplitMaxTensors is not null)
         {
@@ -358,6 +393,10 @@ public sealed class QuantizationJob
             first += counts[i];
         }
 
+        if (run.OnlyShard is { } only)
+        {
+            files = [files[only - 1]];
+        }
         foreach (var file in files)
         {
             foreach (var inputPath in input.FilePaths)

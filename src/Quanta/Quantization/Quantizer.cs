@@ -35,16 +35,19 @@ public static class Quantizer
         var plan = job.Plan;
         var run = job.RunOptions;
 
-        var works = new TensorWork[plan.Entries.Count];
+        // Only the entries of the files written: one shard of a set (--shard I/N) reads none of the others' tensors.
+        var works = new List<TensorWork>(plan.Entries.Count);
         long items = 0;
         foreach (var (file, fileIndex) in job.Files.Select((f, i) => (f, i)))
         {
             for (var i = file.FirstEntry; i < file.FirstEntry + file.EntryCount; i++)
             {
-                works[i] = new TensorWork(i, plan.Entries[i], job.SourceOf(i), fileIndex, items, run.ChunkElements, job.ImportanceOf(i));
-                items += works[i].ItemCount;
+                var work = new TensorWork(i, plan.Entries[i], job.SourceOf(i), fileIndex, items, run.ChunkElements, job.ImportanceOf(i));
+                works.Add(work);
+                items += work.ItemCount;
             }
         }
+        var sourceTotal = works.Sum(w => w.Entry.SourceBytes);
 
         var writerOptions = run.Writer ?? GgufWriterOptions.Default;
         writerOptions = writerOptions with
@@ -57,23 +60,24 @@ public static class Quantizer
         // which keeps a split set all or nothing.
         using var files = new GgufFileSet(job.Files.Select(f => f.Path), writerOptions);
         var writers = new GgufWriter[job.Files.Count];
-        var written = new List<GgufTensorInfo>(works.Length);
+        var written = new List<GgufTensorInfo>(works.Count);
         for (var i = 0; i < job.Files.Count; i++)
         {
             var file = job.Files[i];
-            var infos = works.Skip(file.FirstEntry).Take(file.EntryCount)
+            var infos = works.Where(w => w.File == i)
                 .Select(w => new GgufTensorInfo(w.Entry.Name, w.Entry.Tensor.Shape, w.Entry.TargetType))
                 .ToArray();
             writers[i] = files.Create(i, file.Metadata, infos);
             written.AddRange(infos);
         }
 
-        using (var pipeline = new Pipeline(works, items, run.EffectiveThreads, cancellationToken))
+        using (var pipeline = new Pipeline([.. works], items, run.EffectiveThreads, cancellationToken))
         {
             pipeline.Start();
             long sourceDone = 0, bytesWritten = 0;
-            foreach (var work in works)
+            for (var position = 0; position < works.Count; position++)
             {
+                var work = works[position];
                 var writer = writers[work.File];
                 writer.BeginTensor(work.Entry.Name);
                 var sourceStart = sourceDone;
@@ -86,11 +90,11 @@ public static class Quantizer
                     sourceDone = sourceStart + (work.ItemCount == 0 ? 0 : work.Entry.SourceBytes * (k + 1) / work.ItemCount);
                     if (k + 1 < work.ItemCount)
                     {
-                        progress?.Report(new(work.Index + 1, works.Length, work.Entry, false, sourceDone, plan.SourceBytes, bytesWritten, clock.Elapsed));
+                        progress?.Report(new(position + 1, works.Count, work.Entry, false, sourceDone, sourceTotal, bytesWritten, clock.Elapsed));
                     }
                 }
                 sourceDone = sourceStart + work.Entry.SourceBytes;
-                progress?.Report(new(work.Index + 1, works.Length, work.Entry, true, sourceDone, plan.SourceBytes, bytesWritten, clock.Elapsed));
+                progress?.Report(new(position + 1, works.Count, work.Entry, true, sourceDone, sourceTotal, bytesWritten, clock.Elapsed));
                 if (work.Index == job.Files[work.File].FirstEntry + job.Files[work.File].EntryCount - 1)
                 {
                     // The file's last tensor: flush and close it now rather than holding every shard open.

@@ -35,6 +35,18 @@ public sealed record QuantizerOptions
     /// <summary>Write the output as a split set with at most this many tensors per shard (<c>--split-max-tensors</c>).</summary>
     public int? SplitMaxTensors { get; init; }
 
+    /// <summary>
+    /// <c>--shards N</c>: write the output as N shards (<c>OUT-0000I-of-0000N.gguf</c>) balanced by estimated
+    /// encoding cost (<see cref="ShardPlan"/>), rather than by gguf-split's size or count limits.
+    /// </summary>
+    public int? Shards { get; init; }
+
+    /// <summary>
+    /// <c>--shard I/N</c>: of the <see cref="Shards"/> set, write only shard I (1-based), reading only its tensors.
+    /// Each task of a batch job writes its own; the files together are the set <see cref="Shards"/> alone writes.
+    /// </summary>
+    public int? OnlyShard { get; init; }
+
     /// <summary>Elements per work item, at least: whole rows, and never fewer than llama.cpp's 16,384.</summary>
     public int ChunkElements { get; init; } = DefaultChunkElements;
 

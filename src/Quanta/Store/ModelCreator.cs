@@ -46,9 +46,9 @@ public sealed class ModelCreator
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(modelfile);
         options ??= CreateOptions.Default;
-        if (options.QuantizationOptions.KeepSplit || options.Run.SplitMaxBytes is not null || options.Run.SplitMaxTensors is not null)
+        if (options.QuantizationOptions.KeepSplit || options.Run.SplitMaxBytes is not null || options.Run.SplitMaxTensors is not null || options.Run.Shards is not null)
         {
-            throw new QuantizationException("a model layer is a single file: --keep-split, --split-max-size and --split-max-tensors cannot be used with create");
+            throw new QuantizationException("a model layer is a single file: --keep-split, --split-max-size, --split-max-tensors and --shards cannot be used with create");
         }
         ValidateTemplate(modelfile);
         foreach (var warning in modelfile.Warnings)

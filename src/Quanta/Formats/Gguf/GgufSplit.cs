@@ -146,7 +146,7 @@ public static class GgufSplit
     }
 
     /// <summary>The shard file name prefix for an output path: a <c>.gguf</c> ending is dropped.</summary>
-    internal static string PrefixOf(string outputPrefixOrPath) => Prefix(outputPrefixOrPath);
+    public static string PrefixOf(string outputPrefixOrPath) => Prefix(outputPrefixOrPath);
 
     internal static void RemoveSplitKeys(GgufMetadata metadata)
     {
