@@ -10,6 +10,7 @@ using Quanta.Server.Http;
 using Quanta.Server.Logging;
 using Quanta.Server.Ollama;
 using Quanta.Server.OpenAi;
+using Quanta.Server.Scheduling;
 using Quanta.Store;
 
 namespace Quanta.Server;
@@ -62,6 +63,8 @@ public sealed partial class QuantaServer : IAsyncDisposable
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton<ModelSummaries>();
         builder.Services.AddSingleton(new OriginPolicy(options.Origins));
+        builder.Services.AddSingleton(options.Scheduler);
+        builder.Services.AddSingleton<ModelScheduler>();
 
         var app = builder.Build();
         app.UseMiddleware<RequestLogMiddleware>();
@@ -75,6 +78,10 @@ public sealed partial class QuantaServer : IAsyncDisposable
         BlobEndpoints.Map(app);
         CreateEndpoint.Map(app);
         ModelsEndpoints.Map(app);
+        GenerateEndpoint.Map(app);
+        ChatEndpoint.Map(app);
+        ChatCompletionsEndpoint.Map(app);
+        CompletionsEndpoint.Map(app);
 
         try
         {
@@ -124,11 +131,15 @@ public sealed partial class QuantaServer : IAsyncDisposable
 
     static string ReasonPhrases(int code) => $"{code} {Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(code).ToLowerInvariant()}";
 
-    /// <summary>Stops accepting connections, lets requests in progress finish for up to <see cref="ShutdownTimeout"/>, then ends them.</summary>
+    /// <summary>
+    /// Stops accepting connections, cancels the generations in progress (each ends its answer with an error line),
+    /// lets the other requests finish for up to <see cref="ShutdownTimeout"/>, then ends them and unloads every model.
+    /// </summary>
     public async Task StopAsync()
     {
         using var timeout = new CancellationTokenSource(ShutdownTimeout);
         await _app.StopAsync(timeout.Token).ConfigureAwait(false);
+        await _app.Services.GetRequiredService<ModelScheduler>().DisposeAsync().ConfigureAwait(false);
         LogStopped(_app.Services.GetRequiredService<ILogger<QuantaServer>>());
     }
 

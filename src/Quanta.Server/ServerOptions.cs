@@ -28,18 +28,24 @@ public sealed record ServerOptions
     /// <summary>The least severe log level written (stderr).</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
+    /// <summary>How models are loaded, kept and queued for (<c>QUANTA_KEEP_ALIVE</c>, <c>QUANTA_MAX_LOADED_MODELS</c>, ...).</summary>
+    public Scheduling.SchedulerOptions Scheduler { get; init; } = new();
+
     /// <summary>Where the log lines go: stderr unless set (the CLI passes its error writer; tests collect the lines).</summary>
     public TextWriter? LogWriter { get; init; }
 
     /// <summary>
     /// The options from the environment: <c>QUANTA_HOST</c>, <c>QUANTA_ORIGINS</c>, <c>QUANTA_DEBUG</c> (any value but
-    /// empty or 0 logs at debug level), and the store (<paramref name="storeRoot"/>, from <c>--store</c> or <c>QUANTA_MODELS</c>).
+    /// empty or 0 logs at debug level), the scheduler's variables (<see cref="Scheduling.SchedulerOptions.FromEnvironment"/>),
+    /// and the store (<paramref name="storeRoot"/>, from <c>--store</c> or <c>QUANTA_MODELS</c>).
     /// </summary>
+    /// <exception cref="FormatException">A scheduler variable with a value that is not valid.</exception>
     public static ServerOptions FromEnvironment(string storeRoot) => new()
     {
         StoreRoot = storeRoot,
         Listen = ListenAddress.Parse(Environment.GetEnvironmentVariable(ListenAddress.Variable)),
         Origins = ParseOrigins(Environment.GetEnvironmentVariable(OriginsVariable)),
+        Scheduler = Scheduling.SchedulerOptions.FromEnvironment(),
         LogLevel = Environment.GetEnvironmentVariable("QUANTA_DEBUG") is { Length: > 0 } debug && debug != "0" && !debug.Equals("false", StringComparison.OrdinalIgnoreCase)
             ? LogLevel.Debug
             : LogLevel.Information,

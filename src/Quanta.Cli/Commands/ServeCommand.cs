@@ -22,7 +22,15 @@ internal static class ServeCommand
         var command = new Command("serve", "Serve the Ollama and OpenAI HTTP APIs over the model store (ollama serve)") { store, host };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            var options = ServerOptions.FromEnvironment(StoreArguments.Open(parseResult, store).Root) with { LogWriter = context.Error };
+            ServerOptions options;
+            try
+            {
+                options = ServerOptions.FromEnvironment(StoreArguments.Open(parseResult, store).Root) with { LogWriter = context.Error };
+            }
+            catch (FormatException e)
+            {
+                throw new UserErrorException(e.Message, e);
+            }
             if (parseResult.GetValue(host) is { } address)
             {
                 options = options with { Listen = ListenAddress.Parse(address) };

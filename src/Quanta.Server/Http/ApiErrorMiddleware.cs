@@ -22,7 +22,11 @@ public sealed partial class ApiErrorMiddleware(RequestDelegate next, ILogger<Api
         catch (Exception e) when (IsDisconnect(context, e))
         {
             LogDisconnected(logger, context.Request.Method, context.Request.Path.Value ?? "");
-            context.Response.StatusCode = ApiErrors.ClientClosedRequest;
+            if (!context.Response.HasStarted)
+            {
+                // A stream already sent its status (200); the access log shows that one.
+                context.Response.StatusCode = ApiErrors.ClientClosedRequest;
+            }
         }
         catch (ApiException e)
         {

@@ -59,9 +59,30 @@ internal static partial class StoreEndpoints
         await ApiJson.WriteAsync(context, json).ConfigureAwait(false);
     }
 
-    /// <summary>No model is loaded until the engine runs one: the list is empty, as Ollama's is before a first request.</summary>
-    static Task Ps(HttpContext context) =>
-        ApiJson.WriteAsync(context, new ProcessResponse { Models = [] }, OllamaJson.Default.ProcessResponse);
+    /// <summary>
+    /// The loaded models, as Ollama's PsHandler lists them: name, details and digest of the stored model that loaded
+    /// each, the size it takes (the mapped model file), when it will be unloaded, the context of its latest request.
+    /// </summary>
+    static Task Ps(HttpContext context)
+    {
+        var running = context.RequestServices.GetRequiredService<Scheduling.ModelScheduler>().Running();
+        var summaries = running.Count == 0 ? [] : context.RequestServices.GetRequiredService<ModelSummaries>().List();
+        var models = running.Select(r =>
+        {
+            var summary = summaries.FirstOrDefault(m => m.Name == r.Name);
+            return new ProcessModelResponse
+            {
+                Name = r.Name,
+                Model = r.Name,
+                Size = File.Exists(r.ModelPath) ? new FileInfo(r.ModelPath).Length : 0,
+                Digest = summary?.Digest ?? r.Digest[(r.Digest.IndexOf(':', StringComparison.Ordinal) + 1)..],
+                Details = summary?.Details ?? new ModelDetails(),
+                ExpiresAt = r.ExpiresAt,
+                ContextLength = r.ContextLength,
+            };
+        }).ToList();
+        return ApiJson.WriteAsync(context, new ProcessResponse { Models = models }, OllamaJson.Default.ProcessResponse);
+    }
 
     static async Task Copy(HttpContext context)
     {

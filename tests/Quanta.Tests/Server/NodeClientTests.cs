@@ -70,13 +70,66 @@ public sealed class NodeClientTests
         Assert.Equal("model 'nope' not found", openAiMissing.GetProperty("message").GetString());
     }
 
-    /// <summary>The script, inside a folder whose node_modules has the clients.</summary>
-    static string ClientScript()
+    [Fact]
+    public async Task Ollama_js_and_openai_node_generate_chat_call_tools_and_complete()
     {
-        var source = Path.Combine(RepositoryClientsFolder(), "store-clients.mjs");
+        await using var server = await TestServer.StartAsync();
+        server.AddTrainedModel("tiny");
+        server.AddTrainedModel("tools", """"
+            TEMPLATE """{{- if .Tools }}Tools: {{ .Tools }}
+            {{ end }}{{- range .Messages }}{{ .Role }}: {{ .Content }}{{ if .ToolCalls }}{{ range .ToolCalls }}{"name": "{{ .Function.Name }}", "arguments": {{ .Function.Arguments }}}{{ end }}{{ end }}
+            {{ end }}assistant: """
+            """");
+        var greedy = TestServer.GreedyThePackage;
+
+        var output = await RunNodeAsync(ClientScript("generate-clients.mjs"), server.Address.ToString().TrimEnd('/'));
+
+        using var document = JsonDocument.Parse(output);
+        var r = document.RootElement;
+        var generate = r.GetProperty("generate");
+        Assert.Equal(greedy, generate.GetProperty("response").GetString());
+        Assert.Equal("length", generate.GetProperty("done_reason").GetString());
+        Assert.Equal(16, generate.GetProperty("eval_count").GetInt32());
+        Assert.True(generate.GetProperty("context").GetInt32() > 3);
+        Assert.Equal(greedy, r.GetProperty("generateStream").GetProperty("response").GetString());
+        Assert.True(r.GetProperty("generateStream").GetProperty("done").GetBoolean());
+        Assert.Equal(greedy, r.GetProperty("chatStream").GetString());
+
+        var call = Assert.Single(r.GetProperty("toolCalls").EnumerateArray()).GetProperty("function");
+        Assert.Equal("get_weather", call.GetProperty("name").GetString());
+        Assert.Equal("Paris", call.GetProperty("arguments").GetProperty("city").GetString());
+
+        var chat = r.GetProperty("openaiChat");
+        Assert.Equal(greedy, chat.GetProperty("content").GetString());
+        Assert.Equal("length", chat.GetProperty("finish_reason").GetString());
+        Assert.Equal("chat.completion", chat.GetProperty("object").GetString());
+        Assert.Equal(16, chat.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        var chatStream = r.GetProperty("openaiChatStream");
+        Assert.Equal(greedy, chatStream.GetProperty("content").GetString());
+        Assert.Equal("length", chatStream.GetProperty("finish_reason").GetString());
+        Assert.Equal(16, chatStream.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+
+        var completion = r.GetProperty("openaiCompletion");
+        Assert.Equal(greedy, completion.GetProperty("text").GetString());
+        Assert.Equal("text_completion", completion.GetProperty("object").GetString());
+        // The stop string ends the text before it.
+        Assert.Equal(greedy[..greedy.IndexOf("dpkg", StringComparison.Ordinal)], r.GetProperty("openaiCompletionStream").GetString());
+
+        var missing = r.GetProperty("missing");
+        Assert.Equal(404, missing.GetProperty("status").GetInt32());
+        Assert.Equal("model 'nope' not found", missing.GetProperty("error").GetString());
+        var openAiMissing = r.GetProperty("openaiMissing");
+        Assert.Equal(404, openAiMissing.GetProperty("status").GetInt32());
+        Assert.Equal("not_found_error", openAiMissing.GetProperty("type").GetString());
+    }
+
+    /// <summary>The script, inside a folder whose node_modules has the clients.</summary>
+    static string ClientScript(string name = "store-clients.mjs")
+    {
+        var source = Path.Combine(RepositoryClientsFolder(), name);
         if (Environment.GetEnvironmentVariable("QUANTA_NODE_CLIENTS") is { Length: > 0 } elsewhere)
         {
-            var copy = Path.Combine(elsewhere, "store-clients.mjs");
+            var copy = Path.Combine(elsewhere, name);
             File.Copy(source, copy, overwrite: true);
             source = copy;
         }

@@ -63,6 +63,30 @@ internal sealed class TestServer : IAsyncDisposable
         return ModelCreator.Create(Store, ModelName.Parse(name), modelfile, _dir.Path);
     }
 
+    /// <summary>
+    /// Creates a model from the trained tiny Llama (Q8_0, the file the repository ships), whose greedy text is
+    /// llama.cpp's (<see cref="GreedyThePackage"/>).
+    /// </summary>
+    public Manifest AddTrainedModel(string name, string modelfileTail = "")
+    {
+        var modelfile = Modelfile.Parse($"FROM {Quanta.Tests.Inference.Models.TinyTrainedModel.ShippedQ8_0}\n{modelfileTail}");
+        return ModelCreator.Create(Store, ModelName.Parse(name), modelfile, _dir.Path);
+    }
+
+    /// <summary>
+    /// The 16 greedy tokens of the trained model after "The package", as llama.cpp's llama-simple printed them
+    /// (<c>llama-simple -m tiny-llama-trained.Q8_0.gguf -n 16 "The package"</c>: the prompt's pieces, the text, a newline).
+    /// </summary>
+    public static string GreedyThePackage
+    {
+        get
+        {
+            var simple = File.ReadAllText(Path.Combine(Quanta.Tests.Inference.Models.TinyTrainedModel.Directory, "llama.cpp", "llama-simple.Q8_0.the-package.n16.txt"));
+            Assert.StartsWith("<s> The package", simple, StringComparison.Ordinal);
+            return simple["<s> The package".Length..^1];
+        }
+    }
+
     /// <summary>The fixture's bytes and their digest, for blob uploads.</summary>
     public static (byte[] Bytes, string Digest) Fixture()
     {

@@ -21,6 +21,9 @@ public sealed record ChatRequest(IReadOnlyList<PromptMessage> Messages)
     /// for free text. The answer is constrained by the grammar <see cref="OutputFormat"/> makes of it.
     /// </summary>
     public string? Format { get; init; }
+
+    /// <summary>The tools the model may call (the template's <c>.Tools</c>), or null when the request has none.</summary>
+    public IReadOnlyList<PromptTool>? Tools { get; init; }
 }
 
 /// <summary>A piece of a streamed answer: thinking text, content text (either may be empty).</summary>

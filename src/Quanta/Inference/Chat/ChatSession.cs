@@ -142,16 +142,40 @@ public sealed class ChatSession
         var clock = Stopwatch.StartNew();
         var parameters = Resolve(request);
         var contextLength = ContextLength(parameters);
-        var tokenizer = _model.Tokenizer;
-        var vocabulary = tokenizer.Vocabulary;
 
         // Checked before anything is evaluated: a format Ollama refuses is the request's error.
         var grammar = OutputFormat.FromOllamaFormat(request.Format);
         var prompt = OllamaPrompt.Chat(
             Template,
-            new PromptRequest(Conversation(request.Messages)) { Think = request.Think },
+            new PromptRequest(Conversation(request.Messages)) { Think = request.Think, Tools = request.Tools },
             new PromptBudget(contextLength, text => Tokenize(text).Length));
-        var tokens = FitContext(Tokenize(prompt.Text), parameters, contextLength);
+        return Complete(prompt.Text, parameters, grammar, request.Think, onDelta, clock, cancellationToken);
+    }
+
+    /// <summary>
+    /// Continues <paramref name="prompt"/>, a prompt already rendered (Ollama's <c>/api/generate</c>, raw or through a
+    /// template), with the options, format and thinking of <paramref name="request"/> (its messages are not read).
+    /// Otherwise as <see cref="Chat"/>.
+    /// </summary>
+    /// <exception cref="ChatException">The prompt does not fit the context (and <see cref="TruncateLongPrompts"/> is off).</exception>
+    /// <exception cref="FormatException">An option of the wrong type.</exception>
+    public ChatResult Generate(string prompt, ChatRequest request, Action<ChatDelta>? onDelta = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentNullException.ThrowIfNull(request);
+        var clock = Stopwatch.StartNew();
+        var parameters = Resolve(request);
+        var grammar = OutputFormat.FromOllamaFormat(request.Format);
+        return Complete(prompt, parameters, grammar, request.Think, onDelta, clock, cancellationToken);
+    }
+
+    /// <summary>Evaluates the prompt and samples the answer: what <see cref="Chat"/> and <see cref="Generate"/> share.</summary>
+    ChatResult Complete(string promptText, ChatParameters parameters, string? grammar, ThinkSetting? think, Action<ChatDelta>? onDelta, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        var contextLength = ContextLength(parameters);
+        var tokenizer = _model.Tokenizer;
+        var vocabulary = tokenizer.Vocabulary;
+        var tokens = FitContext(Tokenize(promptText), parameters, contextLength);
         var loadDuration = 0L;
         if (!_loadReported)
         {
@@ -170,7 +194,7 @@ public sealed class ChatSession
             // llama.cpp's server accepts the prompt into the samplers (the penalties see it), not into the grammar.
             chain.Accept(token);
         }
-        var thinkingParser = ThinkingParserFor(request, prompt.Text);
+        var thinkingParser = ThinkingParserFor(think, promptText);
 
         var evalClock = Stopwatch.StartNew();
         var detokenizer = new StreamingDetokenizer(tokenizer, special: false);
@@ -245,9 +269,9 @@ public sealed class ChatSession
     /// the template shows where thinking goes (its tags); a prompt that ends with the opening tag starts the answer
     /// inside the thinking. Null otherwise: the whole answer is content.
     /// </summary>
-    ThinkingParser? ThinkingParserFor(ChatRequest request, string prompt)
+    ThinkingParser? ThinkingParserFor(ThinkSetting? think, string prompt)
     {
-        if (request.Think is not { Enabled: true } || ThinkingTags is not { } tags)
+        if (think is not { Enabled: true } || ThinkingTags is not { } tags)
         {
             return null;
         }
@@ -263,9 +287,10 @@ public sealed class ChatSession
 
     /// <summary>
     /// As Ollama's runner tokenizes a prompt: BOS as the vocabulary says, special tokens parsed; an empty prompt is
-    /// the BOS token alone.
+    /// the BOS token alone. (What <c>/api/generate</c> answers as its <c>context</c>.)
     /// </summary>
-    int[] Tokenize(string text)
+    /// <exception cref="ChatException">The text is empty and the vocabulary has no BOS token.</exception>
+    public int[] Tokenize(string text)
     {
         var vocabulary = _model.Tokenizer.Vocabulary;
         var tokens = _model.Tokenizer.Tokenize(text, addSpecial: true, parseSpecial: true);
