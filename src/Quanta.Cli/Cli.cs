@@ -36,6 +36,7 @@ public static class Cli
         LogitsCommand.Create,
         CompleteCommand.Create,
         PerplexityCommand.Create,
+        EvalCommand.Create,
         ImatrixCommand.Create,
         CreateCommand.Create,
         ListCommand.Create,
