@@ -121,7 +121,7 @@ internal static class EvalCommand
             context.Error.WriteLine();
             if (html is not null)
             {
-                WriteAtomically(html, "");
+                WriteAtomically(html, HtmlReport.Format(report));
                 context.Error.WriteLine($"wrote {html}");
             }
             context.Out.Write(json ? EvaluationJson.Format(report) : EvaluationTable.Format(report));
