@@ -37,6 +37,7 @@ public static class Cli
         CompleteCommand.Create,
         PerplexityCommand.Create,
         EvalCommand.Create,
+        PlanCommand.Create,
         ImatrixCommand.Create,
         CreateCommand.Create,
         ListCommand.Create,
