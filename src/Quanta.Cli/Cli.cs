@@ -36,6 +36,8 @@ public static class Cli
         LogitsCommand.Create,
         CompleteCommand.Create,
         PerplexityCommand.Create,
+        EvalCommand.Create,
+        PlanCommand.Create,
         ImatrixCommand.Create,
         CreateCommand.Create,
         ListCommand.Create,

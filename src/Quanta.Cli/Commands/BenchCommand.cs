@@ -117,7 +117,7 @@ internal static class BenchCommand
         context.Out.Write(json ? "\n]\n" : $"\nbuild: quanta {BuildVersion()}\n");
     }
 
-    static Result Measure(GgufFile file, LlamaModel model, string path, Settings settings, int prompt, int generated, CancellationToken cancellationToken)
+    internal static Result Measure(GgufFile file, LlamaModel model, string path, Settings settings, int prompt, int generated, CancellationToken cancellationToken)
     {
         // llama-bench's context holds exactly the test's tokens; its tokens are rand() % n_vocab after a BOS.
         var contextLength = prompt + generated;

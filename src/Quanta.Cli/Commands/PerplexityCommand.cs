@@ -111,12 +111,7 @@ internal static class PerplexityCommand
     static void RunPerplexity(CliContext context, LlamaModel llama, Tokenizer tokenizer, Options options, int? bos, CancellationToken cancellationToken)
     {
         InputFile.Require(options.Text!);
-        var text = File.ReadAllBytes(options.Text!).AsSpan();
-        if (text.Length > 0 && text[^1] == (byte)'\n')
-        {
-            text = text[..^1];
-        }
-        var tokens = tokenizer.Tokenize(text, addSpecial: true);
+        var tokens = Perplexity.Tokenize(tokenizer, File.ReadAllBytes(options.Text!));
         // Checked before any base file is created, so a text too short leaves nothing behind.
         Perplexity.ChunkCount(tokens.Length, options.Context, options.Chunks);
         var progress = new ChunkPrinter(context.Out);

@@ -133,6 +133,19 @@ public sealed class GgufWriter : IDisposable
     }
 
     /// <summary>
+    /// The length of the file <see cref="Create"/> would write for <paramref name="metadata"/> and
+    /// <paramref name="tensors"/> (header, metadata, tensor infos, padding and data), without writing anything.
+    /// </summary>
+    public static long FileLength(GgufMetadata metadata, IReadOnlyList<GgufTensorInfo> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        ArgumentNullException.ThrowIfNull(tensors);
+        var alignment = AlignmentOf(metadata);
+        var laidOut = LayOut(tensors, alignment, out var dataBytes);
+        return checked(Pad(GgufHeaderWriter.Serialize(metadata, laidOut).Length, alignment) + dataBytes);
+    }
+
+    /// <summary>
     /// Optional check that the caller is where it thinks it is: every tensor before <paramref name="name"/> must
     /// be complete and <paramref name="name"/> must be next, with none of its bytes written yet.
     /// </summary>

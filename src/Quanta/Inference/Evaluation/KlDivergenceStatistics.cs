@@ -29,6 +29,38 @@ public sealed class KlDivergenceStatistics
     /// <summary>Positions where the model's most likely token is the base's.</summary>
     public long SameTop { get; private set; }
 
+    /// <summary>The model's perplexity over the positions scored (llama-perplexity's <c>Mean PPL(Q)</c>).</summary>
+    public double ModelPerplexity => Math.Exp(MeanAndUncertainty(_sumNll, _sumNll2).Mean);
+
+    /// <summary>The base's perplexity over the same positions, from the base file (<c>Mean PPL(base)</c>).</summary>
+    public double BasePerplexity => Math.Exp(MeanAndUncertainty(_sumNllBase, _sumNllBase2).Mean);
+
+    /// <summary><c>Mean PPL(Q)/PPL(base)</c>: exp of the mean log-ratio.</summary>
+    public double PerplexityRatio => Math.Exp(MeanAndUncertainty(_sumNll, _sumNll2).Mean - MeanAndUncertainty(_sumNllBase, _sumNllBase2).Mean);
+
+    /// <summary><c>Mean KLD</c>.</summary>
+    public double MeanKlDivergence => MeanAndUncertainty(_sumKld, _sumKld2).Mean;
+
+    /// <summary>A percentile of the per-position KL divergences as llama-perplexity interpolates it (<c>99.0%   KLD</c> for 0.99).</summary>
+    public float KlDivergencePercentile(float fraction)
+    {
+        var sorted = _kld.ToArray();
+        Array.Sort(sorted);
+        return sorted.Length == 0 ? float.NaN : Percentile(sorted, fraction);
+    }
+
+    /// <summary><c>Same top p</c> as a fraction (0..1).</summary>
+    public double SameTopFraction => Count == 0 ? double.NaN : (double)SameTop / Count;
+
+    /// <summary><c>RMS Δp</c> as a fraction (0..1).</summary>
+    public double RmsProbabilityDifferenceValue => RmsProbabilityDifference().Rms;
+
+    /// <summary>Each scored position's KL divergence, in scoring order.</summary>
+    public IReadOnlyList<float> KlDivergences => _kld;
+
+    /// <summary>Each scored position's Δp (the model's probability of the actual next token minus the base's), in scoring order.</summary>
+    public IReadOnlyList<float> ProbabilityDifferences => _probabilityDifference;
+
     /// <summary>Scores one position: the model's logits against the base's compressed row, for the actual next token.</summary>
     public void Add(ReadOnlySpan<float> logits, ReadOnlySpan<ushort> baseRow, int token)
     {

@@ -1,4 +1,5 @@
 using Quanta.Inference.Models;
+using Quanta.Inference.Tokenizers;
 
 namespace Quanta.Inference.Evaluation;
 
@@ -20,6 +21,20 @@ public sealed record PerplexityResult(IReadOnlyList<double> RunningPerplexities,
 /// </summary>
 public static class Perplexity
 {
+    /// <summary>
+    /// The tokens llama-perplexity evaluates for a text file's bytes: one trailing newline dropped (its
+    /// <c>params.prompt</c> is read that way), special tokens (BOS) added, special text not parsed.
+    /// </summary>
+    public static int[] Tokenize(Tokenizer tokenizer, ReadOnlySpan<byte> text)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        if (text.Length > 0 && text[^1] == (byte)'\n')
+        {
+            text = text[..^1];
+        }
+        return tokenizer.Tokenize(text, addSpecial: true);
+    }
+
     /// <summary>How many chunks the tokens give (at most <paramref name="maxChunks"/> when positive).</summary>
     public static int ChunkCount(int tokenCount, int context, int maxChunks)
     {
