@@ -10,7 +10,7 @@ using Sharp = OllamaSharp.Models.Chat;
 namespace Quanta.Tests.Server;
 
 /// <summary>
-/// Generation through the .NET clients people use, unchanged: OllamaSharp (generate and chat, streamed and not, tools),
+/// Generation through the .NET clients people use, unchanged: OllamaSharp (generate and chat, streamed and not, errors),
 /// OpenAI's SDK (chat completions streamed and not, tools with a JSON-schema response format) and
 /// Microsoft.Extensions.AI's <see cref="IChatClient"/> over it. The trained tiny model's greedy text is llama.cpp's.
 /// </summary>
@@ -67,38 +67,12 @@ public sealed class GenerationClientTests
     }
 
     [Fact]
-    public async Task OllamaSharp_gets_tool_calls_and_a_missing_model_is_an_error()
+    public async Task OllamaSharp_sees_a_missing_model_as_an_error()
     {
         await using var server = await TestServer.StartAsync();
-        server.AddTrainedModel("tools", ToolsTemplate);
         using var ollama = new OllamaApiClient(server.Address);
-
-        var request = new Sharp.ChatRequest
-        {
-            Model = "tools",
-            Stream = false,
-            Messages = [new Sharp.Message(Sharp.ChatRole.User, "Weather in Paris?")],
-            Tools = [new Sharp.Tool
-            {
-                Function = new Sharp.Function
-                {
-                    Name = "get_weather",
-                    Description = "Weather of a city",
-                    Parameters = new Sharp.Parameters { Properties = new Dictionary<string, Sharp.Property> { ["city"] = new() { Type = "string" } }, Required = ["city"] },
-                },
-            }],
-            Format = JsonDocument.Parse(CallSchema).RootElement,
-            Options = new RequestOptions { Temperature = 0, NumPredict = 400 },
-        };
-        Sharp.ChatResponseStream? answer = null;
-        await foreach (var chunk in ollama.ChatAsync(request))
-        {
-            answer = chunk;
-        }
-        var call = Assert.Single(answer!.Message.ToolCalls!);
-        Assert.Equal("get_weather", call.Function!.Name);
-        Assert.Equal("Paris", call.Function.Arguments!["city"]?.ToString());
-
+        // Tool calls are read the same way for every client; OpenAI's SDK and ollama-js check them
+        // (each costs seconds: the tiny model fills the white space the JSON grammar allows).
         await Assert.ThrowsAnyAsync<Exception>(async () =>
         {
             await foreach (var _ in ollama.GenerateAsync(new GenerateRequest { Model = "nope", Prompt = "x" }))
@@ -176,11 +150,11 @@ public sealed class GenerationClientTests
         }
         Assert.Equal(TestServer.GreedyThePackage, string.Concat(streamed));
 
-        var schema = JsonDocument.Parse("""{"type": "object", "properties": {"name": {"enum": ["dpkg", "apt"]}}, "required": ["name"]}""").RootElement;
+        var schema = JsonDocument.Parse("""{"type": "object", "properties": {"version": {"type": "integer"}, "name": {"enum": ["dpkg", "apt"]}}, "required": ["version", "name"]}""").RootElement;
         var json = await client.GetResponseAsync("The package", new ChatOptions
         {
             Temperature = 0,
-            MaxOutputTokens = 100,
+            MaxOutputTokens = 200,
             ResponseFormat = Microsoft.Extensions.AI.ChatResponseFormat.ForJsonSchema(schema, "package"),
         });
         Assert.Contains(JsonDocument.Parse(json.Text).RootElement.GetProperty("name").GetString(), new[] { "dpkg", "apt" });
