@@ -75,6 +75,9 @@ public sealed partial class QuantaServer : IAsyncDisposable
         BlobEndpoints.Map(app);
         CreateEndpoint.Map(app);
         ModelsEndpoints.Map(app);
+        EmbedEndpoint.Map(app);
+        Ollama.EmbeddingsEndpoint.Map(app);
+        OpenAi.EmbeddingsEndpoint.Map(app);
 
         try
         {
