@@ -19,10 +19,11 @@ namespace Quanta.Tests.Server;
 /// </summary>
 public sealed class EmbeddingEndpointTests
 {
-    const string Short = "The package provides a library for parsing";
-    const string Long = "This release fixes a crash when the configuration file is missing, updates the translations and documents the new command line options for the daemon.";
+    internal const string Short = "The package provides a library for parsing";
+    internal const string Long = "This release fixes a crash when the configuration file is missing, updates the translations and documents the new command line options for the daemon.";
 
-    static float[] Recorded(string prompt, int normalize)
+    /// <summary>llama-embedding's mean-pooled vector of <paramref name="prompt"/> (normalised: 2, raw: −1).</summary>
+    internal static float[] Recorded(string prompt, int normalize = 2)
     {
         using var document = JsonDocument.Parse(File.ReadAllText(TinyTrainedModel.LlamaCpp("llama-embedding.json")));
         var entry = document.RootElement.EnumerateArray().Single(e =>

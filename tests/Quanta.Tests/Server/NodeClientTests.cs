@@ -70,13 +70,13 @@ public sealed class NodeClientTests
         Assert.Equal("model 'nope' not found", openAiMissing.GetProperty("message").GetString());
     }
 
-    /// <summary>The script, inside a folder whose node_modules has the clients.</summary>
-    static string ClientScript()
+    /// <summary>The script (tests/clients/<paramref name="name"/>), inside a folder whose node_modules has the clients.</summary>
+    internal static string ClientScript(string name = "store-clients.mjs")
     {
-        var source = Path.Combine(RepositoryClientsFolder(), "store-clients.mjs");
+        var source = Path.Combine(RepositoryClientsFolder(), name);
         if (Environment.GetEnvironmentVariable("QUANTA_NODE_CLIENTS") is { Length: > 0 } elsewhere)
         {
-            var copy = Path.Combine(elsewhere, "store-clients.mjs");
+            var copy = Path.Combine(elsewhere, name);
             File.Copy(source, copy, overwrite: true);
             source = copy;
         }
@@ -100,7 +100,7 @@ public sealed class NodeClientTests
         throw new InvalidOperationException($"no tests/clients folder above {AppContext.BaseDirectory}");
     }
 
-    static async Task<string> RunNodeAsync(string script, params string[] args)
+    internal static async Task<string> RunNodeAsync(string script, params string[] args)
     {
         var start = new ProcessStartInfo("node")
         {
