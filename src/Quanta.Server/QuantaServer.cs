@@ -82,6 +82,9 @@ public sealed partial class QuantaServer : IAsyncDisposable
         ChatEndpoint.Map(app);
         ChatCompletionsEndpoint.Map(app);
         CompletionsEndpoint.Map(app);
+        EmbedEndpoint.Map(app);
+        Ollama.EmbeddingsEndpoint.Map(app);
+        OpenAi.EmbeddingsEndpoint.Map(app);
 
         try
         {

@@ -123,8 +123,8 @@ public sealed class NodeClientTests
         Assert.Equal("not_found_error", openAiMissing.GetProperty("type").GetString());
     }
 
-    /// <summary>The script, inside a folder whose node_modules has the clients.</summary>
-    static string ClientScript(string name = "store-clients.mjs")
+    /// <summary>The script (tests/clients/<paramref name="name"/>), inside a folder whose node_modules has the clients.</summary>
+    internal static string ClientScript(string name = "store-clients.mjs")
     {
         var source = Path.Combine(RepositoryClientsFolder(), name);
         if (Environment.GetEnvironmentVariable("QUANTA_NODE_CLIENTS") is { Length: > 0 } elsewhere)
@@ -153,7 +153,7 @@ public sealed class NodeClientTests
         throw new InvalidOperationException($"no tests/clients folder above {AppContext.BaseDirectory}");
     }
 
-    static async Task<string> RunNodeAsync(string script, params string[] args)
+    internal static async Task<string> RunNodeAsync(string script, params string[] args)
     {
         var start = new ProcessStartInfo("node")
         {

@@ -37,6 +37,9 @@ public sealed class LlamaModel : IDisposable
     Workspace? _workspace;
     int _microBatch = 512;
     KvCache? _cache;
+    KvCache? _hiddenCache;
+    int[] _batchTokens = [];
+    Run[] _runs = [];
 
     LlamaModel(GgufFile file, TransformerHyperparameters hp, int threads, KernelWidth width, KvCacheTypes cacheTypes)
     {
@@ -65,6 +68,9 @@ public sealed class LlamaModel : IDisposable
     public TransformerHyperparameters Hyperparameters { get; }
 
     public int VocabularySize { get; }
+
+    /// <summary>The SIMD width the kernels run at.</summary>
+    internal KernelWidth Width => _width;
 
     /// <summary>The KV cache's element types.</summary>
     public KvCacheTypes CacheTypes { get; }
@@ -155,33 +161,9 @@ public sealed class LlamaModel : IDisposable
         if (position == 0)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, n);
-        }
-        for (var done = 0; done < n; done += _microBatch)
-        {
-            var piece = Math.Min(_microBatch, n - done);
-            var outputs = !lastOnly ? Outputs.All : done + piece == n ? Outputs.Last : Outputs.None;
-            Forward(tokens.Slice(done, piece), position + done, contextLength, logits, lastOnly ? 0 : done * VocabularySize, outputs, cancellationToken);
-        }
-    }
-
-    /// <summary>Which logits a forward pass computes.</summary>
-    enum Outputs
-    {
-        None,
-        Last,
-        All,
-    }
-
-    void Forward(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, int logitsOffset, Outputs outputs, CancellationToken cancellationToken)
-    {
-        var hp = Hyperparameters;
-        var n = tokens.Length;
-        if (position == 0)
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, n);
             if (_cache is null || _cache.Capacity < KvCache.Pad(contextLength))
             {
-                _cache = new KvCache(hp, contextLength, CacheTypes.Keys);
+                _cache = new KvCache(Hyperparameters, contextLength, CacheTypes.Keys);
             }
             _cache.Clear(contextLength);
         }
@@ -193,6 +175,186 @@ public sealed class LlamaModel : IDisposable
         if (position + n > cache.ContextLength)
         {
             throw new ArgumentException($"{position} + {n} positions do not fit the context of {cache.ContextLength}", nameof(tokens));
+        }
+        for (var done = 0; done < n; done += _microBatch)
+        {
+            var piece = Math.Min(_microBatch, n - done);
+            var outputs = !lastOnly ? Outputs.All : done + piece == n ? Outputs.Last : Outputs.None;
+            Span<Run> run = [new Run(cache, 0, piece, position + done, outputs)];
+            Forward(tokens.Slice(done, piece), run, logits, lastOnly ? 0 : done * VocabularySize, hidden: false, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Evaluates <paramref name="tokens"/> as a sequence of their own from position 0, in a KV cache apart from the one
+    /// <see cref="Evaluate(ReadOnlySpan{int}, int, int, float[], CancellationToken)"/> continues (which keeps its
+    /// positions), and writes every token's last hidden state after the output norm (<c>[tokens][embedding]</c>):
+    /// llama.cpp's <c>result_norm</c>, what its embeddings pool. <paramref name="contextLength"/> is the context the
+    /// sequence is evaluated in (it selects phi3's long rope factors as llama.cpp's <c>n_ctx</c> does).
+    /// </summary>
+    public void EvaluateHiddenStates(ReadOnlySpan<int> tokens, int contextLength, float[] hidden, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hidden);
+        var n = tokens.Length;
+        var e = Hyperparameters.EmbeddingLength;
+        if (n == 0)
+        {
+            throw new ArgumentException("no tokens to evaluate", nameof(tokens));
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, n);
+        if (hidden.Length < (long)n * e)
+        {
+            throw new ArgumentException($"{hidden.Length} floats cannot hold {n} × {e} hidden states", nameof(hidden));
+        }
+        if (_hiddenCache is null || _hiddenCache.Capacity < KvCache.Pad(n))
+        {
+            // Only the cells this sequence fills: the context length matters to the rope factors alone.
+            _hiddenCache = new KvCache(Hyperparameters, n, CacheTypes.Keys);
+        }
+        var cache = _hiddenCache;
+        cache.Clear(contextLength);
+        for (var done = 0; done < n; done += _microBatch)
+        {
+            var piece = Math.Min(_microBatch, n - done);
+            Span<Run> run = [new Run(cache, 0, piece, done, Outputs.All)];
+            Forward(tokens.Slice(done, piece), run, hidden, done * e, hidden: true, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// A cache for up to <paramref name="sequences"/> sequences of <paramref name="contextLength"/> positions each, decoded
+    /// together by <see cref="Decode"/> (see <see cref="SequenceCache"/>). It belongs to this model; the cache of
+    /// <see cref="Evaluate(ReadOnlySpan{int}, int, int, float[], CancellationToken)"/> is not affected by it.
+    /// </summary>
+    public SequenceCache CreateSequenceCache(int sequences, int contextLength) =>
+        new(this, Hyperparameters, sequences, contextLength, CacheTypes.Keys);
+
+    /// <summary>
+    /// One decoding step over several sequences at once, as llama.cpp's <c>llama_decode</c> with a batch whose tokens
+    /// carry different <c>seq_id</c>s: each input's tokens continue its sequence in <paramref name="cache"/> (at
+    /// <see cref="SequenceCache.Length"/>), all tokens of the step go through each weight matrix together (one matrix
+    /// product per layer however many sequences), each token attends to its own sequence only. Writes, in the order of
+    /// <paramref name="batch"/>, each input's last logits (or all of its tokens' when <see cref="SequenceInput.AllLogits"/>)
+    /// to <paramref name="logits"/> (<c>[rows][vocabulary]</c>) and returns the number of rows. Each sequence's logits
+    /// are bit for bit those of evaluating it alone. A step longer than <see cref="MicroBatch"/> tokens is evaluated in
+    /// pieces. One caller at a time.
+    /// </summary>
+    /// <exception cref="ArgumentException">A sequence out of range or twice in the batch, no tokens, a context overflow, a short <paramref name="logits"/>.</exception>
+    public int Decode(SequenceCache cache, IReadOnlyList<SequenceInput> batch, float[] logits, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(logits);
+        if (!ReferenceEquals(cache.Model, this))
+        {
+            throw new ArgumentException("the sequence cache belongs to another model", nameof(cache));
+        }
+        if (batch.Count == 0)
+        {
+            throw new ArgumentException("no sequences to decode", nameof(batch));
+        }
+        var total = 0;
+        var rows = 0L;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var input = batch[i];
+            cache.CheckSequence(input.Sequence);
+            for (var j = 0; j < i; j++)
+            {
+                if (batch[j].Sequence == input.Sequence)
+                {
+                    throw new ArgumentException($"sequence {input.Sequence} is twice in the batch", nameof(batch));
+                }
+            }
+            if (input.Tokens.IsEmpty)
+            {
+                throw new ArgumentException($"no tokens for sequence {input.Sequence}", nameof(batch));
+            }
+            if (cache.Length(input.Sequence) + input.Tokens.Length > cache.ContextLength)
+            {
+                throw new ArgumentException($"{cache.Length(input.Sequence)} + {input.Tokens.Length} positions of sequence {input.Sequence} do not fit the context of {cache.ContextLength}", nameof(batch));
+            }
+            total += input.Tokens.Length;
+            rows += input.AllLogits ? input.Tokens.Length : 1;
+        }
+        if (logits.Length < rows * VocabularySize)
+        {
+            throw new ArgumentException($"{logits.Length} floats cannot hold {rows} × {VocabularySize} logits", nameof(logits));
+        }
+        if (_batchTokens.Length < total)
+        {
+            _batchTokens = new int[total];
+        }
+        if (_runs.Length < batch.Count)
+        {
+            _runs = new Run[batch.Count];
+        }
+        // Pieces of at most MicroBatch tokens, filled input after input; an input may span pieces.
+        var written = 0;
+        var input0 = 0;
+        var consumed = 0;
+        while (input0 < batch.Count)
+        {
+            var count = 0;
+            var runs = 0;
+            var outputRows = 0;
+            while (input0 < batch.Count && count < _microBatch)
+            {
+                var input = batch[input0];
+                var take = Math.Min(input.Tokens.Length - consumed, _microBatch - count);
+                input.Tokens.Span.Slice(consumed, take).CopyTo(_batchTokens.AsSpan(count, take));
+                var ends = consumed + take == input.Tokens.Length;
+                var outputs = input.AllLogits ? Outputs.All : ends ? Outputs.Last : Outputs.None;
+                var slot = cache.Slot(input.Sequence);
+                _runs[runs++] = new Run(slot, count, take, slot.Length, outputs);
+                outputRows += outputs switch { Outputs.All => take, Outputs.Last => 1, _ => 0 };
+                count += take;
+                consumed += take;
+                if (ends)
+                {
+                    input0++;
+                    consumed = 0;
+                }
+            }
+            Forward(_batchTokens.AsSpan(0, count), _runs.AsSpan(0, runs), logits, written * VocabularySize, hidden: false, cancellationToken);
+            written += outputRows;
+        }
+        return written;
+    }
+
+    /// <summary>Which rows of a run a forward pass outputs.</summary>
+    internal enum Outputs
+    {
+        None,
+        Last,
+        All,
+    }
+
+    /// <summary>
+    /// Consecutive tokens of one sequence in a forward pass: batch tokens <paramref name="Start"/>.. (<paramref name="Count"/>)
+    /// at positions <paramref name="Position"/>.. of <paramref name="Cache"/>.
+    /// </summary>
+    internal readonly record struct Run(KvCache Cache, int Start, int Count, int Position, Outputs Outputs);
+
+    /// <summary>
+    /// One forward pass over <paramref name="tokens"/>, made of <paramref name="runs"/> (one per sequence, in order,
+    /// covering the tokens). The output rows — the logits, or with <paramref name="hidden"/> the hidden states after
+    /// the output norm — go to <paramref name="destination"/> from <paramref name="destinationOffset"/>, in run order.
+    /// </summary>
+    void Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<Run> runs, float[] destination, int destinationOffset, bool hidden, CancellationToken cancellationToken)
+    {
+        var hp = Hyperparameters;
+        var n = tokens.Length;
+        foreach (var run in runs)
+        {
+            if (run.Position != run.Cache.Length)
+            {
+                throw new ArgumentException($"position {run.Position} does not continue the sequence, which has {run.Cache.Length} positions", nameof(runs));
+            }
+            if (run.Position + run.Count > run.Cache.ContextLength)
+            {
+                throw new ArgumentException($"{run.Position} + {run.Count} positions do not fit the context of {run.Cache.ContextLength}", nameof(tokens));
+            }
         }
         if (_workspace is null || _workspace.Tokens < n)
         {
@@ -212,8 +374,6 @@ public sealed class LlamaModel : IDisposable
                 x[i] *= scale;
             }
         }
-        // llama.cpp picks phi3's LongRoPE factors by its (padded) context size.
-        var ropeFactors = _options.RopeFactorsFor(KvCache.Pad(cache.ContextLength));
         (float Base, float Scale)? angles = null;
         for (var l = 0; l < _layers.Length; l++)
         {
@@ -222,13 +382,18 @@ public sealed class LlamaModel : IDisposable
             if (angles != (layer.RopeFreqBase, layer.RopeFreqScale))
             {
                 angles = (layer.RopeFreqBase, layer.RopeFreqScale);
-                for (var t = 0; t < n; t++)
+                foreach (var run in runs)
                 {
-                    Rope.Angles(position + t, hp.RopeDimensions, layer.RopeFreqBase, layer.RopeFreqScale, ropeFactors, _options.RopeAttentionFactor, ws.CosSin.AsSpan(t * hp.RopeDimensions, hp.RopeDimensions));
+                    // llama.cpp picks phi3's LongRoPE factors by its (padded) context size.
+                    var ropeFactors = _options.RopeFactorsFor(KvCache.Pad(run.Cache.ContextLength));
+                    for (var t = 0; t < run.Count; t++)
+                    {
+                        Rope.Angles(run.Position + t, hp.RopeDimensions, layer.RopeFreqBase, layer.RopeFreqScale, ropeFactors, _options.RopeAttentionFactor, ws.CosSin.AsSpan((run.Start + t) * hp.RopeDimensions, hp.RopeDimensions));
+                    }
                 }
             }
             Normalize(ws.X, layer.AttentionNorm, ws.Cur, n);
-            Attend(layer, l, position, n, cache, ws);
+            Attend(layer, l, runs, n, ws);
             if (layer.AttentionPostNorm is { } attentionPostNorm)
             {
                 Normalize(ws.Cur, attentionPostNorm, ws.Cur, n);
@@ -242,38 +407,51 @@ public sealed class LlamaModel : IDisposable
             }
             Add(x, ws.Cur.AsSpan(0, n * e));
         }
+        // The output rows, normalised: straight to the destination for hidden states, else gathered into ws.Cur for
+        // one product with the output matrix.
         var computed = 0;
-        if (outputs == Outputs.Last)
+        foreach (var run in runs)
         {
-            RmsNorm.Apply(x.Slice((n - 1) * e, e), _outputNorm, hp.RmsEpsilon, ws.Cur.AsSpan(0, e));
-            _matMul.Multiply(_output, ws.Cur.AsSpan(0, e), 1, logits);
-            computed = 1;
-        }
-        else if (outputs == Outputs.All)
-        {
-            Normalize(ws.X, _outputNorm, ws.Cur, n);
-            _matMul.Multiply(_output, ws.Cur.AsSpan(0, n * e), n, logits, logitsOffset, VocabularySize);
-            computed = n;
-        }
-        if (_options.FinalSoftcap != 0f && computed > 0)
-        {
-            var cap = _options.FinalSoftcap;
-            var all = logits.AsSpan(outputs == Outputs.Last ? 0 : logitsOffset, computed * VocabularySize);
-            for (var i = 0; i < all.Length; i++)
+            var (first, count) = run.Outputs switch
             {
-                all[i] = MathF.Tanh(all[i] * (1f / cap)) * cap;
+                Outputs.All => (run.Start, run.Count),
+                Outputs.Last => (run.Start + run.Count - 1, 1),
+                _ => (0, 0),
+            };
+            for (var t = first; t < first + count; t++)
+            {
+                var target = hidden ? destination.AsSpan(destinationOffset + (computed * e), e) : ws.Cur.AsSpan(computed * e, e);
+                RmsNorm.Apply(x.Slice(t * e, e), _outputNorm, hp.RmsEpsilon, target);
+                computed++;
             }
         }
-        cache.Length = position + n;
+        if (!hidden && computed > 0)
+        {
+            _matMul.Multiply(_output, ws.Cur.AsSpan(0, computed * e), computed, destination, destinationOffset, VocabularySize);
+            if (_options.FinalSoftcap != 0f)
+            {
+                var cap = _options.FinalSoftcap;
+                var all = destination.AsSpan(destinationOffset, computed * VocabularySize);
+                for (var i = 0; i < all.Length; i++)
+                {
+                    all[i] = MathF.Tanh(all[i] * (1f / cap)) * cap;
+                }
+            }
+        }
+        foreach (var run in runs)
+        {
+            run.Cache.Length = run.Position + run.Count;
+        }
     }
 
     /// <summary>The attention half of a block: <c>ws.Cur</c> (normalised input) in, the projected attention output out.</summary>
-    void Attend(TransformerLayer layer, int l, int position, int n, KvCache cache, Workspace ws)
+    void Attend(TransformerLayer layer, int l, ReadOnlySpan<Run> runs, int n, Workspace ws)
     {
         var hp = Hyperparameters;
         var qWidth = hp.HeadCount * hp.KeyLength;
         var kWidth = hp.KvHeadCount * hp.KeyLength;
         var vWidth = hp.KvHeadCount * hp.ValueLength;
+        var oWidth = hp.HeadCount * hp.ValueLength;
         var cur = ws.Cur.AsSpan(0, n * hp.EmbeddingLength);
         if (layer.QueryKeyValue is { } fused)
         {
@@ -298,51 +476,70 @@ public sealed class LlamaModel : IDisposable
         AddBias(ws.K, layer.KeyBias, n);
         AddBias(ws.V, layer.ValueBias, n);
 
-        var keyCache = cache.Keys[l];
-        var valueCache = cache.Values[l];
-        var kvCapacity = cache.Capacity;
-        var keyRow = cache.KeyRowBytes;
-        for (var t = 0; t < n; t++)
+        var window = layer.SlidingWindow ? _options.SlidingWindow : 0;
+        foreach (var run in runs)
         {
-            var angles = ws.CosSin.AsSpan(t * hp.RopeDimensions, hp.RopeDimensions);
-            for (var h = 0; h < hp.HeadCount; h++)
+            var cache = run.Cache;
+            var keyCache = cache.Keys[l];
+            var valueCache = cache.Values[l];
+            var kvCapacity = cache.Capacity;
+            var keyRow = cache.KeyRowBytes;
+            for (var i = 0; i < run.Count; i++)
             {
-                var head = ws.Q.AsSpan((t * hp.HeadCount + h) * hp.KeyLength, hp.KeyLength);
-                if (layer.QueryNorm is { } queryNorm)
+                var t = run.Start + i;
+                var position = run.Position + i;
+                var angles = ws.CosSin.AsSpan(t * hp.RopeDimensions, hp.RopeDimensions);
+                for (var h = 0; h < hp.HeadCount; h++)
                 {
-                    RmsNorm.Apply(head, queryNorm, hp.RmsEpsilon, head);
-                }
-                Rope.Apply(head, angles, hp.RopeDimensions, _options.NeoxRope);
-                if (_options.QueryScale != 1f)
-                {
-                    for (var i = 0; i < head.Length; i++)
+                    var head = ws.Q.AsSpan((t * hp.HeadCount + h) * hp.KeyLength, hp.KeyLength);
+                    if (layer.QueryNorm is { } queryNorm)
                     {
-                        head[i] *= _options.QueryScale;
+                        RmsNorm.Apply(head, queryNorm, hp.RmsEpsilon, head);
+                    }
+                    Rope.Apply(head, angles, hp.RopeDimensions, _options.NeoxRope);
+                    if (_options.QueryScale != 1f)
+                    {
+                        for (var j = 0; j < head.Length; j++)
+                        {
+                            head[j] *= _options.QueryScale;
+                        }
+                    }
+                }
+                for (var h = 0; h < hp.KvHeadCount; h++)
+                {
+                    var head = ws.K.AsSpan((t * hp.KvHeadCount + h) * hp.KeyLength, hp.KeyLength);
+                    if (layer.KeyNorm is { } keyNorm)
+                    {
+                        RmsNorm.Apply(head, keyNorm, hp.RmsEpsilon, head);
+                    }
+                    Rope.Apply(head, angles, hp.RopeDimensions, _options.NeoxRope);
+                    // ggml_cpy into the cache: the key type's from_float (F16 rounding or Q8_0 blocks).
+                    cache.KeyDot.QuantizeActivations(head, keyCache.AsSpan((h * kvCapacity + position) * keyRow, keyRow), _width);
+                    for (var d = 0; d < hp.ValueLength; d++)
+                    {
+                        valueCache[(h * hp.ValueLength + d) * kvCapacity + position] = Fp16.FromFloat(ws.V[(t * hp.KvHeadCount + h) * hp.ValueLength + d]);
                     }
                 }
             }
-            for (var h = 0; h < hp.KvHeadCount; h++)
+            // Each sequence attends over its own cells, as if it were alone (its own KV view, padded as ggml pads it):
+            // its logits are then those of a single-sequence run, bit for bit.
+            var whole = run.Start == 0 && run.Count == n;
+            var query = whole ? ws.Q : ws.RunQuery;
+            var output = whole ? ws.AttentionOutput : ws.RunAttentionOutput;
+            if (!whole)
             {
-                var head = ws.K.AsSpan((t * hp.KvHeadCount + h) * hp.KeyLength, hp.KeyLength);
-                if (layer.KeyNorm is { } keyNorm)
-                {
-                    RmsNorm.Apply(head, keyNorm, hp.RmsEpsilon, head);
-                }
-                Rope.Apply(head, angles, hp.RopeDimensions, _options.NeoxRope);
-                // ggml_cpy into the cache: the key type's from_float (F16 rounding or Q8_0 blocks).
-                cache.KeyDot.QuantizeActivations(head, keyCache.AsSpan((h * kvCapacity + position + t) * keyRow, keyRow), _width);
-                for (var d = 0; d < hp.ValueLength; d++)
-                {
-                    valueCache[(h * hp.ValueLength + d) * kvCapacity + position + t] = Fp16.FromFloat(ws.V[(t * hp.KvHeadCount + h) * hp.ValueLength + d]);
-                }
+                ws.Q.AsSpan(run.Start * qWidth, run.Count * qWidth).CopyTo(ws.RunQuery);
+            }
+            _attention.Run(
+                query, cache.KeyDot, keyCache, keyRow, valueCache, kvCapacity, run.Count, run.Position, KvCache.Pad(run.Position + run.Count),
+                hp.HeadCount, hp.KvHeadCount, hp.KeyLength, hp.ValueLength, window, _options.KqScale, _options.AttentionSoftcap,
+                output);
+            if (!whole)
+            {
+                ws.RunAttentionOutput.AsSpan(0, run.Count * oWidth).CopyTo(ws.AttentionOutput.AsSpan(run.Start * oWidth));
             }
         }
-        var window = layer.SlidingWindow ? _options.SlidingWindow : 0;
-        _attention.Run(
-            ws.Q, cache.KeyDot, keyCache, keyRow, valueCache, kvCapacity, n, position, KvCache.Pad(position + n),
-            hp.HeadCount, hp.KvHeadCount, hp.KeyLength, hp.ValueLength, window, _options.KqScale, _options.AttentionSoftcap,
-            ws.AttentionOutput);
-        _matMul.Multiply(layer.AttentionOutput, ws.AttentionOutput.AsSpan(0, n * hp.HeadCount * hp.ValueLength), n, ws.Cur);
+        _matMul.Multiply(layer.AttentionOutput, ws.AttentionOutput.AsSpan(0, n * oWidth), n, ws.Cur);
         AddBias(ws.Cur, layer.AttentionOutputBias, n);
     }
 

@@ -33,6 +33,12 @@ public sealed record TransformerHyperparameters(
     /// </summary>
     public float RopeFreqScale { get; init; } = 1f;
 
+    /// <summary>
+    /// <c>{arch}.pooling_type</c>: how embeddings pool the token states; without the key, mean (llama.cpp's
+    /// <c>--pooling</c> default for decoder models' embeddings).
+    /// </summary>
+    public Embeddings.PoolingType Pooling { get; init; } = Embeddings.PoolingType.Mean;
+
     public static TransformerHyperparameters FromMetadata(GgufMetadata metadata)
     {
         ArgumentNullException.ThrowIfNull(metadata);
@@ -61,6 +67,7 @@ public sealed record TransformerHyperparameters(
         {
             ExpertCount = OptionalInt(metadata, $"{arch}.expert_count") ?? 0,
             ExpertUsedCount = OptionalInt(metadata, $"{arch}.expert_used_count") ?? 0,
+            Pooling = OptionalInt(metadata, $"{arch}.pooling_type") is { } pooling ? Embeddings.PoolingTypes.FromId(pooling, $"{arch}.pooling_type") : Embeddings.PoolingType.Mean,
             RopeFreqScale = (OptionalFloat(metadata, $"{arch}.rope.scaling.factor") ?? OptionalFloat(metadata, $"{arch}.rope.scale_linear") ?? 0f) is var factor && factor != 0f ? 1f / factor : 1f,
         };
     }

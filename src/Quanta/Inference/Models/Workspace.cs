@@ -1,3 +1,5 @@
+using Quanta.Inference.Kernels;
+
 namespace Quanta.Inference.Models;
 
 /// <summary>Every buffer of a forward pass, for batches of up to <see cref="Tokens"/> tokens.</summary>
@@ -19,6 +21,12 @@ internal sealed class Workspace(TransformerHyperparameters hp, int tokens)
     public float[] Qkv { get; } = new float[tokens * (hp.HeadCount * hp.KeyLength + hp.KvHeadCount * (hp.KeyLength + hp.ValueLength))];
 
     public float[] AttentionOutput { get; } = new float[tokens * hp.HeadCount * hp.ValueLength];
+
+    /// <summary>One sequence's queries of a batch that mixes sequences, attended to on their own (<see cref="AttentionHeads"/> reads from index 0).</summary>
+    public float[] RunQuery { get; } = new float[tokens * hp.HeadCount * hp.KeyLength];
+
+    /// <summary>That sequence's attention output, copied back into <see cref="AttentionOutput"/>.</summary>
+    public float[] RunAttentionOutput { get; } = new float[tokens * hp.HeadCount * hp.ValueLength];
 
     public float[] Gate { get; } = new float[tokens * hp.FeedForwardLength];
 
