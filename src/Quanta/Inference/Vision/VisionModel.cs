@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Quanta.Formats.Gguf;
 using Quanta.Formats.Images;
 using Quanta.Inference.Kernels;
@@ -234,7 +233,6 @@ public sealed class VisionModel : IDisposable
         var d = w / heads;
         var output = new float[positions * w];
         var width = KernelWidths.Current;
-        var f32 = VecDots.TryGet(Formats.GgmlType.F32, out var dot) ? dot : throw new InvalidOperationException("no F32 dot product");
         Parallel.For(0, heads, new ParallelOptions { MaxDegreeOfParallelism = _threads }, h =>
         {
             var keys = new float[positions * d];
@@ -252,11 +250,11 @@ public sealed class VisionModel : IDisposable
             var scores = new float[positions];
             for (var qi = 0; qi < positions; qi++)
             {
-                var query = MemoryMarshal.AsBytes(queries.AsSpan(qi * d, d));
+                var query = queries.AsSpan(qi * d, d);
                 var max = float.NegativeInfinity;
                 for (var ki = 0; ki < positions; ki++)
                 {
-                    var s = f32.Dot(MemoryMarshal.AsBytes(keys.AsSpan(ki * d, d)), query, d, width);
+                    var s = FloatDot(keys.AsSpan(ki * d, d), query, width);
                     scores[ki] = s;
                     max = MathF.Max(max, s);
                 }
@@ -272,15 +270,19 @@ public sealed class VisionModel : IDisposable
                 {
                     scores[ki] *= reciprocal;
                 }
-                var probabilities = MemoryMarshal.AsBytes(scores.AsSpan());
+                var probabilities = scores.AsSpan(0, positions);
                 for (var i = 0; i < d; i++)
                 {
-                    output[(qi * w) + (h * d) + i] = f32.Dot(MemoryMarshal.AsBytes(valuesTransposed.AsSpan(i * positions, positions)), probabilities, positions, width);
+                    output[(qi * w) + (h * d) + i] = FloatDot(valuesTransposed.AsSpan(i * positions, positions), probabilities, width);
                 }
             }
         });
         return output;
     }
+
+    /// <summary>An F32×F32 <c>mul_mat</c> element: tinyBLAS's order when the length allows it, <c>ggml_vec_dot_f32</c>'s otherwise.</summary>
+    static float FloatDot(ReadOnlySpan<float> x, ReadOnlySpan<float> y, KernelWidth width) =>
+        x.Length % TinyBlas512Order.Lanes == 0 ? TinyBlas512Order.Dot(x, y) : F32Dot.Dot(x, y, width);
 
     /// <summary>The projector on one tile's tower output: <c>[TokensPerTile][EmbeddingLength]</c>.</summary>
     internal float[] Project(float[] tower)
@@ -344,10 +346,17 @@ public sealed class VisionModel : IDisposable
         return result;
     }
 
-    float[] Linear(LinearWeights weights, float[] bias, float[] x, int tokens)
+    float[] Linear(VisionMatrix weights, float[] bias, float[] x, int tokens)
     {
         var y = new float[tokens * weights.Rows];
-        _matMul.Multiply(weights, x, tokens, y);
+        if (weights.Dense is { } dense)
+        {
+            dense.Multiply(x, tokens, y, _threads);
+        }
+        else
+        {
+            _matMul.Multiply(weights.Quantized!, x, tokens, y);
+        }
         for (var t = 0; t < tokens; t++)
         {
             AddInPlace(y.AsSpan(t * weights.Rows, weights.Rows), bias);

@@ -4,11 +4,40 @@ using Quanta.Inference.Kernels;
 
 namespace Quanta.Inference.Vision;
 
+/// <summary>
+/// A linear layer's matrix: F16 and F32 ones in memory with tinyBLAS's order (<see cref="DenseRows"/>), quantized
+/// ones read in place through <see cref="MatMul"/> (their tiles are ggml's).
+/// </summary>
+internal sealed class VisionMatrix
+{
+    public VisionMatrix(GgufTensor tensor)
+    {
+        if (tensor.Type is Formats.GgmlType.F16 or Formats.GgmlType.F32)
+        {
+            Dense = DenseRows.FromTensor(tensor);
+            (Columns, Rows) = (Dense.Columns, Dense.Rows);
+        }
+        else
+        {
+            Quantized = new LinearWeights(tensor);
+            (Columns, Rows) = (Quantized.Columns, Quantized.Rows);
+        }
+    }
+
+    public DenseRows? Dense { get; }
+
+    public LinearWeights? Quantized { get; }
+
+    public int Columns { get; }
+
+    public int Rows { get; }
+}
+
 /// <summary>One encoder block's weights.</summary>
 internal sealed record VisionBlock(
-    LinearWeights Query, float[] QueryBias, LinearWeights Key, float[] KeyBias, LinearWeights Value, float[] ValueBias,
-    LinearWeights Output, float[] OutputBias, float[] Norm1Weight, float[] Norm1Bias, float[] Norm2Weight, float[] Norm2Bias,
-    LinearWeights FeedForwardIn, float[] FeedForwardInBias, LinearWeights FeedForwardOut, float[] FeedForwardOutBias);
+    VisionMatrix Query, float[] QueryBias, VisionMatrix Key, float[] KeyBias, VisionMatrix Value, float[] ValueBias,
+    VisionMatrix Output, float[] OutputBias, float[] Norm1Weight, float[] Norm1Bias, float[] Norm2Weight, float[] Norm2Bias,
+    VisionMatrix FeedForwardIn, float[] FeedForwardInBias, VisionMatrix FeedForwardOut, float[] FeedForwardOutBias);
 
 /// <summary>
 /// The tower's and projector's tensors found by their names in either layout: llama.cpp's projector file
@@ -63,8 +92,8 @@ internal sealed class VisionTensors
         }
         if (p.Projector == VisionProjectorType.LlavaMlp)
         {
-            var mm0 = new LinearWeights(Require(file, "mm.0.weight"));
-            var mm2 = new LinearWeights(Require(file, "mm.2.weight"));
+            var mm0 = new VisionMatrix(Require(file, "mm.0.weight"));
+            var mm2 = new VisionMatrix(Require(file, "mm.2.weight"));
             if (mm0.Columns != w || mm2.Columns != mm0.Rows)
             {
                 throw new GgufFormatException($"{file.Path}: mm.0 ({mm0.Columns} → {mm0.Rows}) and mm.2 ({mm2.Columns} → {mm2.Rows}) do not follow a tower of width {w}");
@@ -111,11 +140,11 @@ internal sealed class VisionTensors
 
     public VisionBlock[] Blocks { get; }
 
-    public LinearWeights? Projector0 { get; }
+    public VisionMatrix? Projector0 { get; }
 
     public float[]? Projector0Bias { get; }
 
-    public LinearWeights? Projector2 { get; }
+    public VisionMatrix? Projector2 { get; }
 
     public float[]? Projector2Bias { get; }
 
@@ -129,9 +158,14 @@ internal sealed class VisionTensors
     static GgufTensor Require(GgufFile file, string name) =>
         file.FindTensor(name) ?? throw new GgufFormatException($"{file.Path}: vision tensor '{name}' is missing");
 
-    static LinearWeights Matrix(GgufFile file, string name, int columns, int rows)
+    static VisionMatrix Matrix(GgufFile file, string name, int columns, int rows)
     {
-        var weights = new LinearWeights(Require(file, name));
+        var tensor = Require(file, name);
+        if (tensor.Shape.Count != 2)
+        {
+            throw new GgufFormatException($"{file.Path}: '{name}' should have 2 dimensions, not {tensor.Shape.Count}");
+        }
+        var weights = new VisionMatrix(tensor);
         if (weights.Columns != columns || weights.Rows != rows)
         {
             throw new GgufFormatException($"{file.Path}: '{name}' is [{weights.Columns}, {weights.Rows}], not [{columns}, {rows}]");
