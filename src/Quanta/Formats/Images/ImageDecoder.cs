@@ -39,7 +39,7 @@ public static class ImageDecoder
     }
 
     /// <summary>Decodes the file at <paramref name="path"/>.</summary>
-    /// <exception cref="ImageFormatException">Not a picture of a supported format, truncated, or too large.</exception>
+    /// <exception cref="ImageFileException">Not a picture of a supported format, truncated, or too large.</exception>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     public static RgbImage DecodeFile(string path)
     {
@@ -47,19 +47,19 @@ public static class ImageDecoder
         var length = FileLength.Of(path);
         if (length > MaxFileBytes)
         {
-            throw new ImageFormatException($"{path}: {length} bytes is larger than the {MaxFileBytes >> 20} MiB an image may be");
+            throw new ImageFileException($"{path}: {length} bytes is larger than the {MaxFileBytes >> 20} MiB an image may be");
         }
         return Decode(File.ReadAllBytes(path), path);
     }
 
     /// <summary>Decodes <paramref name="encoded"/>; <paramref name="name"/> names it in errors.</summary>
-    /// <exception cref="ImageFormatException">Not a picture of a supported format, truncated, or too large.</exception>
+    /// <exception cref="ImageFileException">Not a picture of a supported format, truncated, or too large.</exception>
     public static RgbImage Decode(ReadOnlySpan<byte> encoded, string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (encoded.IsEmpty)
         {
-            throw new ImageFormatException($"{name}: empty, not an image");
+            throw new ImageFileException($"{name}: empty, not an image");
         }
         var bytes = encoded.ToArray();
         try
@@ -69,11 +69,11 @@ public static class ImageDecoder
                 var info = Image.Identify(Formats, header, out var format);
                 if (info is null || format is null)
                 {
-                    throw new ImageFormatException($"{name}: not an image Quanta can read (PNG, JPEG, WebP, BMP or GIF)");
+                    throw new ImageFileException($"{name}: not an image Quanta can read (PNG, JPEG, WebP, BMP or GIF)");
                 }
                 if (info.Width < 1 || info.Height < 1 || (long)info.Width * info.Height > MaxPixels)
                 {
-                    throw new ImageFormatException($"{name}: {format.Name} of {info.Width} × {info.Height} pixels; images of at most {MaxPixels / 1_000_000} megapixels are decoded");
+                    throw new ImageFileException($"{name}: {format.Name} of {info.Width} × {info.Height} pixels; images of at most {MaxPixels / 1_000_000} megapixels are decoded");
                 }
             }
             using var stream = new MemoryStream(bytes, writable: false);
@@ -83,7 +83,7 @@ public static class ImageDecoder
             image.CopyPixelDataTo(pixels);
             return new RgbImage(image.Width, image.Height, pixels);
         }
-        catch (ImageFormatException)
+        catch (ImageFileException)
         {
             throw;
         }
@@ -91,7 +91,7 @@ public static class ImageDecoder
             or EndOfStreamException or InvalidDataException or IndexOutOfRangeException or ArgumentException or OverflowException)
         {
             // Truncated or corrupt data: ImageSharp names what it tripped on; keep it to one line.
-            throw new ImageFormatException($"{name}: not a readable image ({OneLine(e.Message)})", e);
+            throw new ImageFileException($"{name}: not a readable image ({OneLine(e.Message)})", e);
         }
     }
 

@@ -9,7 +9,9 @@ namespace Quanta.Inference.Vision;
 /// model (the projector's output, in the order the template's image tokens take them), and the tower's own output
 /// before the projector (every tile's patch rows, class token included where the tower has one).
 /// </summary>
-public sealed record VisionEmbedding(float[] Embeddings, int Tokens, int EmbeddingLength, float[] TowerOutput, int TowerTokens, int TowerWidth);
+/// <param name="GridColumns">LLaVA 1.6: the tiles' grid after the whole-picture tile (0 for one tile).</param>
+public sealed record VisionEmbedding(float[] Embeddings, int Tokens, int EmbeddingLength, float[] TowerOutput, int TowerTokens, int TowerWidth,
+    int GridColumns = 0, int GridRows = 0);
 
 /// <summary>
 /// A vision tower and its projector, run on the CPU with Inference's kernels, as llama.cpp's clip graph does:
@@ -72,7 +74,30 @@ public sealed class VisionModel : IDisposable
         var embeddings = anyResolution ? ArrangeGrid(projected, prepared.GridColumns, prepared.GridRows, tokensPerTile, e) : projected[0];
         var towerOutput = towers.SelectMany(t => t).ToArray();
         var towerTokens = towerOutput.Length / p.Width;
-        return new VisionEmbedding(embeddings, embeddings.Length / e, e, towerOutput, towerTokens, p.Width);
+        return anyResolution
+            ? new VisionEmbedding(embeddings, embeddings.Length / e, e, towerOutput, towerTokens, p.Width, prepared.GridColumns, prepared.GridRows)
+            : new VisionEmbedding(embeddings, embeddings.Length / e, e, towerOutput, towerTokens, p.Width);
+    }
+
+    /// <summary>
+    /// This model's projector applied to another path's tower output (same shape): <c>vision-check</c> tells the
+    /// tower's loss from the projector's by running the quantized tower through the base projector.
+    /// </summary>
+    public float[] ProjectTowerOutput(VisionEmbedding embedding)
+    {
+        ArgumentNullException.ThrowIfNull(embedding);
+        var p = Parameters;
+        var perTile = (p.Patches + (_tensors.ClassEmbedding is null ? 0 : 1)) * p.Width;
+        if (embedding.TowerWidth != p.Width || embedding.TowerOutput.Length % perTile != 0)
+        {
+            throw new InvalidOperationException($"a tower output of {embedding.TowerTokens} × {embedding.TowerWidth} does not fit this tower ({perTile / p.Width} × {p.Width} per tile)");
+        }
+        var projected = new List<float[]>();
+        for (var at = 0; at < embedding.TowerOutput.Length; at += perTile)
+        {
+            projected.Add(Project(embedding.TowerOutput.AsSpan(at, perTile).ToArray()));
+        }
+        return projected.Count == 1 ? projected[0] : ArrangeGrid(projected, embedding.GridColumns, embedding.GridRows, p.TokensPerTile, EmbeddingLength);
     }
 
     /// <summary>

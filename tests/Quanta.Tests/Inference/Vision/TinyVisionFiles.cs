@@ -19,8 +19,13 @@ internal static class TinyVisionFiles
     public const int ClipFfn = 128;
     public const int ClipProjection = 96;
 
-    public static string WriteLlava(string path, GgmlType weightType, bool anyResolution = false, Func<string, float[], float[]>? patch = null)
+    public static string WriteLlava(string path, GgmlType weightType, bool anyResolution = false, Func<string, float[], float[]>? patch = null,
+        int width = ClipWidth, GgmlType? projectorType = null)
     {
+        var ffn = 2 * width;
+        var mmType = projectorType ?? weightType;
+        // llama-llava-clip-quantize-cli keeps embeddings in Q8_0 when the tower is a k-quant (get_rows needs it).
+        var embeddingType = weightType == GgmlType.Q4_K ? GgmlType.Q8_0 : weightType;
         var m = new GgufMetadata();
         m.Add("general.architecture", GgufValue.String("clip"));
         m.Add("general.name", GgufValue.String("tiny llava"));
@@ -33,8 +38,8 @@ internal static class TinyVisionFiles
         m.Add("clip.use_gelu", GgufValue.Bool(false));
         m.Add("clip.vision.image_size", GgufValue.UInt32(32));
         m.Add("clip.vision.patch_size", GgufValue.UInt32(8));
-        m.Add("clip.vision.embedding_length", GgufValue.UInt32(ClipWidth));
-        m.Add("clip.vision.feed_forward_length", GgufValue.UInt32(ClipFfn));
+        m.Add("clip.vision.embedding_length", GgufValue.UInt32((uint)width));
+        m.Add("clip.vision.feed_forward_length", GgufValue.UInt32((uint)ffn));
         m.Add("clip.vision.projection_dim", GgufValue.UInt32(ClipProjection));
         m.Add("clip.vision.attention.head_count", GgufValue.UInt32(4));
         m.Add("clip.vision.attention.layer_norm_epsilon", GgufValue.Float32(1e-5f));
@@ -47,12 +52,12 @@ internal static class TinyVisionFiles
             m.Add("clip.vision.image_grid_pinpoints", GgufValue.Array(GgufArray.Of([64, 32, 32, 64, 64, 64])));
             m.Add("clip.vision.image_crop_resolution", GgufValue.UInt32(32));
         }
-        var w = ClipWidth;
+        var w = width;
         var t = new List<(GgufTensorInfo Info, Kind Kind)>
         {
             (new("v.class_embd", [w], GgmlType.F32), Kind.Embedding),
             (new("v.patch_embd.weight", [8, 8, 3, w], GgmlType.F16), Kind.Weight),
-            (new("v.position_embd.weight", [w, 17], weightType), Kind.Embedding),
+            (new("v.position_embd.weight", [w, 17], embeddingType), Kind.Embedding),
             (new("v.pre_ln.weight", [w], GgmlType.F32), Kind.NormWeight),
             (new("v.pre_ln.bias", [w], GgmlType.F32), Kind.Bias),
         };
@@ -69,14 +74,14 @@ internal static class TinyVisionFiles
             t.Add((new(b + "ln2.weight", [w], GgmlType.F32), Kind.NormWeight));
             t.Add((new(b + "ln2.bias", [w], GgmlType.F32), Kind.Bias));
             // clip.cpp's names: ffn_down is the first FFN matrix (width → ffn).
-            t.Add((new(b + "ffn_down.weight", [w, ClipFfn], weightType), Kind.Weight));
-            t.Add((new(b + "ffn_down.bias", [ClipFfn], GgmlType.F32), Kind.Bias));
-            t.Add((new(b + "ffn_up.weight", [ClipFfn, w], weightType), Kind.Weight));
+            t.Add((new(b + "ffn_down.weight", [w, ffn], weightType), Kind.Weight));
+            t.Add((new(b + "ffn_down.bias", [ffn], GgmlType.F32), Kind.Bias));
+            t.Add((new(b + "ffn_up.weight", [ffn, w], weightType), Kind.Weight));
             t.Add((new(b + "ffn_up.bias", [w], GgmlType.F32), Kind.Bias));
         }
-        t.Add((new("mm.0.weight", [w, ClipProjection], weightType), Kind.Weight));
+        t.Add((new("mm.0.weight", [w, ClipProjection], mmType), Kind.Weight));
         t.Add((new("mm.0.bias", [ClipProjection], GgmlType.F32), Kind.Bias));
-        t.Add((new("mm.2.weight", [ClipProjection, ClipProjection], weightType), Kind.Weight));
+        t.Add((new("mm.2.weight", [ClipProjection, ClipProjection], mmType), Kind.Weight));
         t.Add((new("mm.2.bias", [ClipProjection], GgmlType.F32), Kind.Bias));
         return Write(path, m, t, patch);
     }
