@@ -54,6 +54,7 @@ public static class Cli
         Commands.Gguf.GgufCommand.Create,
         ServeCommand.Create,
         RunCommand.Create,
+        VisionCheckCommand.Create,
     ];
 
     /// <summary>Shared by every verb (<see cref="Option.Recursive"/>), so it may come before or after the verb.</summary>

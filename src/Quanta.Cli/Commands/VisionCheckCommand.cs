@@ -1,0 +1,186 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Quanta.Cli.Commands.Gguf;
+using Quanta.Formats.Gguf;
+using Quanta.Inference.Vision;
+
+namespace Quanta.Cli.Commands;
+
+/// <summary>
+/// <c>quanta vision-check BASE QUANT [--images DIR] [--save-embeddings DIR] [--json]</c>: does the quantized
+/// model still see? The built-in test patterns (and the pictures in DIR) go through both vision paths; per picture
+/// the cosine similarity and relative error after the tower and after the projector, a verdict (<c>ok</c> ≥ 0.99,
+/// <c>degraded</c> ≥ 0.95, <c>broken</c> below or not finite) and the component that lost most.
+/// </summary>
+internal static class VisionCheckCommand
+{
+    static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"];
+
+    public static Command Create(CliContext context)
+    {
+        var baseline = CliArguments.InputPath("BASE", "The reference vision path: a projector file (mmproj-*.gguf) or a single-file gemma3 GGUF");
+        var quantized = CliArguments.InputPath("QUANT", "The vision path to check, in either layout");
+        var images = new Option<string>("--images") { Description = "Also check the pictures in this folder (PNG, JPEG, WebP, BMP, GIF)", HelpName = "DIR" };
+        var save = new Option<string>("--save-embeddings") { Description = "Write each picture's projected embeddings as float32 [tokens][width]: <stem>.base.f32, <stem>.quant.f32", HelpName = "DIR" };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var threads = new Option<int>("--threads", "-t") { Description = "Threads (default: all processors)" };
+        var command = new Command("vision-check", "Check that a quantized vision tower and projector still see: similarity to the base per picture")
+        {
+            baseline, quantized, images, save, json, threads,
+        };
+        command.SetAction((parseResult, cancellationToken) =>
+        {
+            var basePath = parseResult.GetRequiredValue(baseline);
+            var quantPath = parseResult.GetRequiredValue(quantized);
+            var imageDirectory = parseResult.GetValue(images);
+            var saveDirectory = parseResult.GetValue(save);
+            var threadCount = parseResult.GetValue(threads);
+            if (threadCount < 0)
+            {
+                throw new UserErrorException($"--threads must be positive, not {threadCount}");
+            }
+            var userImages = new List<string>();
+            if (imageDirectory is not null)
+            {
+                if (!Directory.Exists(imageDirectory))
+                {
+                    throw new UserErrorException($"--images: no folder '{imageDirectory}'");
+                }
+                userImages.AddRange(Directory.EnumerateFiles(imageDirectory)
+                    .Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+                    .Order(StringComparer.Ordinal));
+            }
+            if (saveDirectory is not null && !Directory.Exists(saveDirectory))
+            {
+                throw new UserErrorException($"--save-embeddings: no folder '{saveDirectory}'");
+            }
+            var pictures = VisionCheck.Images(userImages);
+            using var baseFile = OpenVision(basePath);
+            using var quantFile = OpenVision(quantPath);
+            using var baseModel = VisionModel.Open(baseFile, threadCount);
+            using var quantModel = VisionModel.Open(quantFile, threadCount);
+            var results = new List<VisionImageCheck>();
+            foreach (var (name, picture) in pictures)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                Action<VisionEmbedding, VisionEmbedding>? saver = saveDirectory is null ? null : (b, q) =>
+                {
+                    VisionCheck.SaveEmbeddings(Path.Combine(saveDirectory, name + ".base.f32"), b);
+                    VisionCheck.SaveEmbeddings(Path.Combine(saveDirectory, name + ".quant.f32"), q);
+                };
+                try
+                {
+                    results.Add(VisionCheck.Compare(name, picture, baseModel, quantModel, saver, cancellationToken));
+                }
+                catch (InvalidOperationException e)
+                {
+                    throw new UserErrorException($"{basePath} and {quantPath}: {e.Message}", e);
+                }
+            }
+            context.Out.Write(parseResult.GetValue(json) ? Json(basePath, quantPath, results) : Table(results));
+            return Task.FromResult(ExitCodes.Success);
+        });
+        return command;
+    }
+
+    static GgufFile OpenVision(string path)
+    {
+        var file = GgufCommand.Open(path);
+        if (!VisionHyperparameters.IsVisionFile(file))
+        {
+            file.Dispose();
+            throw new UserErrorException($"{path}: no vision tower in this file (for a text model, give its projector file, mmproj-*.gguf)");
+        }
+        return file;
+    }
+
+    /// <summary>Similarities with six decimals (<c>1.000000</c>); <c>nan</c> when not finite.</summary>
+    static string Six(double value) => double.IsFinite(value) ? value.ToString("F6", CultureInfo.InvariantCulture) : "nan";
+
+    static (VisionVerdict Verdict, VisionImageCheck Worst, string LostMost) Overall(List<VisionImageCheck> results)
+    {
+        var worst = results.OrderByDescending(r => r.Verdict).ThenBy(r => double.IsNaN(r.Projected.Cosine) ? double.NegativeInfinity : Math.Min(r.Tower.Cosine, r.Projected.Cosine)).First();
+        double towerLoss = 0, projectorLoss = 0;
+        foreach (var r in results)
+        {
+            towerLoss += double.IsNaN(r.TowerLoss) || !r.Tower.IsFinite ? double.PositiveInfinity : r.TowerLoss;
+            projectorLoss += double.IsNaN(r.ProjectorLoss) ? double.PositiveInfinity : r.ProjectorLoss;
+        }
+        return (worst.Verdict, worst, towerLoss >= projectorLoss ? "tower" : "projector");
+    }
+
+    static string Table(List<VisionImageCheck> results)
+    {
+        var nameWidth = Math.Max(5, results.Max(r => r.Name.Length));
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"{"image".PadRight(nameWidth)}  tokens  tower cos  tower rel.err  projected cos  projected rel.err  verdict   lost most\n");
+        foreach (var r in results)
+        {
+            text.Append(CultureInfo.InvariantCulture,
+                $"{r.Name.PadRight(nameWidth)}  {r.Tokens,6}  {Six(r.Tower.Cosine),9}  {Six(r.Tower.RelativeError),13}  {Six(r.Projected.Cosine),13}  {Six(r.Projected.RelativeError),17}  {VisionCheck.Word(r.Verdict),-8}  {r.LostMost}\n");
+        }
+        var (verdict, worst, lostMost) = Overall(results);
+        text.Append(CultureInfo.InvariantCulture,
+            $"overall: {VisionCheck.Word(verdict)} (lowest similarity {Six(Math.Min(worst.Tower.Cosine, worst.Projected.Cosine))} on {worst.Name}; the {lostMost} lost most)\n");
+        return text.ToString();
+    }
+
+    static string Json(string basePath, string quantPath, List<VisionImageCheck> results)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("base", basePath);
+            writer.WriteString("quant", quantPath);
+            writer.WriteStartArray("images");
+            foreach (var r in results)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("image", r.Name);
+                writer.WriteNumber("tokens", r.Tokens);
+                WriteSimilarity(writer, "tower", r.Tower);
+                WriteSimilarity(writer, "projected", r.Projected);
+                writer.WriteString("verdict", VisionCheck.Word(r.Verdict));
+                writer.WriteString("lost_most", r.LostMost);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+            var (verdict, worst, lostMost) = Overall(results);
+            writer.WriteStartObject("overall");
+            writer.WriteString("verdict", VisionCheck.Word(verdict));
+            writer.WritePropertyName("lowest_similarity");
+            WriteDecimal(writer, Math.Min(worst.Tower.Cosine, worst.Projected.Cosine));
+            writer.WriteString("image", worst.Name);
+            writer.WriteString("lost_most", lostMost);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+
+    static void WriteSimilarity(Utf8JsonWriter writer, string name, Similarity similarity)
+    {
+        writer.WriteStartObject(name);
+        writer.WritePropertyName("cosine");
+        WriteDecimal(writer, similarity.Cosine);
+        writer.WritePropertyName("relative_error");
+        WriteDecimal(writer, similarity.RelativeError);
+        writer.WriteEndObject();
+    }
+
+    // Six decimal places in the JSON too (1.000000, not 1); null when not finite (JSON has no NaN).
+    static void WriteDecimal(Utf8JsonWriter writer, double value)
+    {
+        if (double.IsFinite(value))
+        {
+            writer.WriteRawValue(Six(value));
+        }
+        else
+        {
+            writer.WriteNullValue();
+        }
+    }
+}
