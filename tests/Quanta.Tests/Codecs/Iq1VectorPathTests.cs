@@ -57,10 +57,10 @@ public class Iq1VectorPathTests
         for (var family = 0; family < KQuantVectorPathTests.Families; ++family)
         {
             var rng = new Random(300 + family);
-            var x = new float[16 * cols];
+            var x = new float[4 * cols];
             KQuantVectorPathTests.Fill(x, family, rng);
             var importance = Enumerable.Range(0, cols).Select(_ => (float)rng.NextDouble() * 10 + 1e-3f).ToArray();
-            var bytes = GgmlTypeInfo.Of(GgmlType.IQ1_S).RowBytes(cols) * 16;
+            var bytes = GgmlTypeInfo.Of(GgmlType.IQ1_S).RowBytes(cols) * 4;
             var scalar = new byte[bytes];
             var vector = new byte[bytes];
             new IQ1_SCodec(false).Encode(x, cols, importance, scalar);
