@@ -11,10 +11,14 @@ namespace Quanta.Cli.Commands;
 
 /// <summary>
 /// <c>quanta imatrix -m MODEL -f TEXT [-o OUT] [-c 512] [-b N] [-ub N] [--chunks N] [--chunk N] [-t N]
-/// [--process-output] [--no-ppl] [--output-format gguf|dat] [--in-file A ...]</c>: llama-imatrix. The text's
+/// [--process-output] [--no-ppl] [--output-format gguf|dat] [--output-frequency N] [--save-frequency N]
+/// [--in-file A ...] [--show-statistics]</c>: llama-imatrix. The text's
 /// chunks run through the model while every weight's input columns are summed (squared); the running
 /// perplexity goes to stdout as <c>[1]x,[2]y,...</c>, progress to stderr. <c>--in-file</c> matrices (either
-/// format) are merged first, weighted by their counts; without <c>-f</c> they are only merged.
+/// format) are merged first, weighted by their counts; without <c>-f</c> they are only merged. As llama-imatrix,
+/// the output file is also saved every <c>--output-frequency</c> chunks (10) and a copy <c>OUT.at_N</c> every
+/// <c>--save-frequency</c> chunks (0: never), at the moment the first weight reaches the chunk (the later weights
+/// still hold the chunk before). <c>--show-statistics</c> prints the statistics of the one <c>--in-file</c> instead.
 /// </summary>
 internal static class ImatrixCommand
 {
@@ -34,12 +38,32 @@ internal static class ImatrixCommand
         var processOutput = new Option<bool>("--process-output") { Description = "Collect output.weight too" };
         var noPerplexity = new Option<bool>("--no-ppl") { Description = "Do not compute perplexity" };
         var inFiles = new Option<string[]>("--in-file") { Description = "A matrix to merge in (repeatable; GGUF or .dat)", AllowMultipleArgumentsPerToken = false };
+        var outputFrequency = new Option<int>("--output-frequency") { Description = "Save the output file every N chunks (default 10)", DefaultValueFactory = _ => 10 };
+        var saveFrequency = new Option<int>("--save-frequency") { Description = "Save a copy OUT.at_N every N chunks (default 0: never)" };
+        var showStatistics = new Option<bool>("--show-statistics") { Description = "Print the statistics of the one --in-file matrix and stop" };
         var command = new Command("imatrix", "Compute an importance matrix over a calibration text, as llama-imatrix does, or merge matrices")
         {
             model, file, output, format, contextSize, chunks, skip, threads, processOutput, noPerplexity, inFiles,
+            outputFrequency, saveFrequency, showStatistics,
         };
         command.Validators.Add(result =>
         {
+            if (result.GetValue(showStatistics))
+            {
+                if ((result.GetValue(inFiles) ?? []).Length != 1)
+                {
+                    result.AddError("a single imatrix file is required to compute tensor statistics: give it with --in-file FILE");
+                }
+                return;
+            }
+            if (result.GetResult(outputFrequency) is not null && result.GetValue(outputFrequency) < 1)
+            {
+                result.AddError("--output-frequency must be at least 1");
+            }
+            if (result.GetResult(saveFrequency) is not null && result.GetValue(saveFrequency) < 0)
+            {
+                result.AddError("--save-frequency must be 0 or more");
+            }
             var hasText = result.GetResult(file) is not null;
             if (!hasText && (result.GetValue(inFiles) ?? []).Length == 0)
             {
@@ -58,6 +82,22 @@ internal static class ImatrixCommand
         batches.AddTo(command);
         command.SetAction((parseResult, cancellationToken) =>
         {
+            if (parseResult.GetValue(showStatistics))
+            {
+                var path = parseResult.GetRequiredValue(inFiles)[0];
+                RequireFile(path);
+                ImportanceMatrix statistics;
+                try
+                {
+                    statistics = ImportanceMatrix.Load(path, parseResult.GetValue(contextSize));
+                }
+                catch (ImatrixFormatException e)
+                {
+                    throw new UserErrorException($"{path} is not a valid imatrix file: {e.Message}", e);
+                }
+                ImatrixStatisticsReport.Write(context, path, statistics);
+                return Task.FromResult(ExitCodes.Success);
+            }
             var options = new ImportanceMatrixOptions
             {
                 Context = parseResult.GetValue(contextSize),
@@ -67,6 +107,8 @@ internal static class ImatrixCommand
                 SkipChunks = parseResult.GetValue(skip),
                 ProcessOutput = parseResult.GetValue(processOutput),
                 ComputePerplexity = !parseResult.GetValue(noPerplexity),
+                OutputFrequency = parseResult.GetValue(outputFrequency),
+                SaveFrequency = parseResult.GetValue(saveFrequency),
             };
             Run(
                 context,
@@ -101,9 +143,19 @@ internal static class ImatrixCommand
         }
         if (textPath is not null)
         {
-            Compute(context, modelPath!, textPath, threads, options, matrix, cancellationToken);
+            // llama-imatrix's saves as it goes: the output file, or a copy OUT.at_N.
+            void SaveAsItGoes(int? chunk) =>
+                Save(context, matrix, chunk is { } n ? outputPath + ".at_" + n.ToString(CultureInfo.InvariantCulture) : outputPath, legacy, cancellationToken);
+            Compute(context, modelPath!, textPath, threads, options, matrix, SaveAsItGoes, cancellationToken);
         }
         cancellationToken.ThrowIfCancellationRequested();
+        Save(context, matrix, outputPath, legacy, cancellationToken);
+        context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"stored {matrix.Count} entries computed on {matrix.ChunkCount} chunks in {outputPath}"));
+    }
+
+    /// <summary>Writes the matrix in the chosen format (atomically), warning about the entries a .dat leaves out.</summary>
+    static void Save(CliContext context, ImportanceMatrix matrix, string path, bool legacy, CancellationToken cancellationToken)
+    {
         if (legacy)
         {
             var dat = matrix.ToDat(out var skipped);
@@ -111,17 +163,17 @@ internal static class ImatrixCommand
             {
                 context.Error.WriteLine($"warning: entry '{name}' has partial data - skipping");
             }
-            dat.Write(outputPath);
+            dat.Write(path);
         }
         else
         {
-            matrix.WriteGguf(outputPath, new GgufWriterOptions { CancellationToken = cancellationToken });
+            matrix.WriteGguf(path, new GgufWriterOptions { CancellationToken = cancellationToken });
         }
-        context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"stored {matrix.Count} entries computed on {matrix.ChunkCount} chunks in {outputPath}"));
     }
 
     static void Compute(
-        CliContext context, string modelPath, string textPath, int threads, ImportanceMatrixOptions options, ImportanceMatrix matrix, CancellationToken cancellationToken)
+        CliContext context, string modelPath, string textPath, int threads, ImportanceMatrixOptions options, ImportanceMatrix matrix,
+        Action<int?> save, CancellationToken cancellationToken)
     {
         RequireFile(modelPath);
         RequireFile(textPath);
@@ -145,8 +197,9 @@ internal static class ImatrixCommand
             var chunkCount = ImportanceMatrixComputation.ChunkCount(tokens.Length, options);
             context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"computing over {chunkCount} chunks of {options.Context} tokens, batch size {Math.Min(options.Batch, options.Context)}"));
-            var run = ImportanceMatrixComputation.Compute(llama, tokens, bos, matrix, options, new ChunkPrinter(context), cancellationToken);
+            // The dataset is named in every save, the ones made as the computation goes included.
             matrix.Datasets.Add(textPath);
+            var run = ImportanceMatrixComputation.Compute(llama, tokens, bos, matrix, options, new ChunkPrinter(context), cancellationToken, save);
             context.Out.Write('\n');
             if (options.ComputePerplexity)
             {

@@ -48,8 +48,11 @@ public sealed class IQ1_SCodec : SuperBlockCodec
         Span<float> scales = stackalloc float[Groups];
         Span<sbyte> shifts = stackalloc sbyte[Groups];
         Span<float> weight = stackalloc float[GroupSize];
-        Span<float> sumx = stackalloc float[GroupSize + 1];
-        Span<float> sumw = stackalloc float[GroupSize + 1];
+        // Padded for the vector split search's last lanes (masked off there).
+        Span<float> sumx = stackalloc float[GroupSize + 1 + Iq1SplitSearch.Padding];
+        Span<float> sumw = stackalloc float[GroupSize + 1 + Iq1SplitSearch.Padding];
+        sumx.Clear();
+        sumw.Clear();
         Span<int> order = stackalloc int[GroupSize];
         Span<byte> levels = stackalloc byte[GroupSize];
         Span<int> index = stackalloc int[GroupSize / 8];
@@ -83,7 +86,14 @@ public sealed class IQ1_SCodec : SuperBlockCodec
 
             // Three levels, so the best split of the sorted values into −1, 0, +1 is found exhaustively from prefix
             // sums of w·x and w in sorted order.
-            Iq1Encoding.SortAscending(xb, order);
+            if (vectorized)
+            {
+                Iq1Encoding.SortAscendingLanes(xb, order);
+            }
+            else
+            {
+                Iq1Encoding.SortAscending(xb, order);
+            }
             sumx[0] = sumw[0] = 0;
             for (var j = 0; j < GroupSize; ++j)
             {
@@ -141,7 +151,9 @@ public sealed class IQ1_SCodec : SuperBlockCodec
                 if (gridIndex < 0)
                 {
                     allOnGrid = false;
-                    gridIndex = Iq1Encoding.BestNeighbour(neighbours.NeighboursOf(code), xb.Slice(8 * k, 8), weight.Slice(8 * k, 8), scale, xx);
+                    gridIndex = vectorized
+                        ? Iq1Encoding.BestNeighbourLanes(neighbours, code, xb.Slice(8 * k, 8), weight.Slice(8 * k, 8), scale, xx)
+                        : Iq1Encoding.BestNeighbour(neighbours.NeighboursOf(code), xb.Slice(8 * k, 8), weight.Slice(8 * k, 8), scale, xx);
                 }
                 index[k] = gridIndex;
             }

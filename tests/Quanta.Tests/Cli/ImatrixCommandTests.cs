@@ -83,6 +83,50 @@ public sealed partial class ImatrixCommandTests(GoldenModelFiles files) : IClass
     }
 
     [Fact]
+    public void Save_frequency_copies_are_llama_imatrix_s_snapshots()
+    {
+        // llama-imatrix --save-frequency 2 --output-frequency 3 on 5 chunks wrote OUT.at_2 and OUT.at_4 as the first
+        // weight (blk.0.attn_q) reached the chunk: it holds 2 (4) calls there, every later weight 1 (3).
+        var model = Temp("tiny-nospace.gguf");
+        Assert.Equal(0, CliRunner.Run("quantize", "--override-kv", "tokenizer.ggml.add_space_prefix=bool:false", CliRunner.TinyModel, model, "COPY").ExitCode);
+        var output = Temp("freq.dat");
+        var run = CliRunner.Run("imatrix", "-m", model, "-f", ImatrixDatFileTests.Fixture("letters.txt"), "-o", output, "--output-format", "dat",
+            "-c", "128", "--chunks", "5", "-t", "2", "--save-frequency", "2", "--output-frequency", "3", "--no-ppl");
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Equal(["freq.dat", "freq.dat.at_2", "freq.dat.at_4"], Directory.GetFiles(_directory.FullName, "freq.dat*").Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        foreach (var (suffix, last) in new[] { (".at_2", 2), (".at_4", 4), ("", 5) })
+        {
+            var actual = ImatrixDatFile.Read(output + suffix);
+            // The F16 model's activations differ from llama.cpp's by float rounding; over 2 to 5 chunks that reaches 1e-3.
+            AssertMatches(ImatrixDatFileTests.Fixture("tiny.freq.dat" + suffix), actual, tolerance: 3e-3);
+            Assert.Equal(last, actual.LastCall);
+        }
+        Assert.Equal(2, ImatrixDatFile.Read(output + ".at_2").Entries.Single(e => e.Name == "blk.0.attn_q.weight").Calls);
+        Assert.Equal(1, ImatrixDatFile.Read(output + ".at_2").Entries.Single(e => e.Name == "blk.0.attn_k.weight").Calls);
+    }
+
+    [Fact]
+    public void Show_statistics_prints_llama_imatrix_s_tables_for_one_in_file()
+    {
+        var run = CliRunner.Run("imatrix", "--show-statistics", "--in-file", ImatrixDatFileTests.Fixture("tiny.freq.dat"));
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains($"\nComputing statistics for {ImatrixDatFileTests.Fixture("tiny.freq.dat")} (28 tensors)\n", run.Out, StringComparison.Ordinal);
+        Assert.Contains(" Layer\t       Tensor\t          Σ(Act²)\t  Min\t            Max\t           μ\t   σ\t % Active\tN\t   Entropy\tE (norm)\tZD\t  CosSim\n"
+            + new string('=', 169) + "\n", run.Out, StringComparison.Ordinal);
+        // Four blocks of seven weights; attn_k rows first (ordinal short names), the layer table after.
+        var rows = run.Out.Split('\n').Where(l => Regex.IsMatch(l, @"^ {4}\d\t") && l.Split('\t').Length == 13).ToArray();
+        Assert.Equal(28, rows.Length);
+        Assert.All(rows.Take(4), r => Assert.StartsWith("attn_k ", r.Split('\t')[1], StringComparison.Ordinal));
+        Assert.Contains("\nComputing weighted average statistics per layer (4 layers)\n\n  Layer\t     μΣ(Act²)\t      μZD\tμCosSim\n"
+            + new string('=', 48) + "\n", run.Out, StringComparison.Ordinal);
+        Assert.Equal(4, run.Out.Split('\n').Count(l => Regex.IsMatch(l, @"^ {4}\d\t +\d+\.\d\d\t +\d+\.\d{4}%\t-?\d\.\d{4}$")));
+
+        var two = CliRunner.Run("imatrix", "--show-statistics", "--in-file", ImatrixDatFileTests.Fixture("tiny.freq.dat"), "--in-file", ImatrixDatFileTests.Fixture("tiny.c128.dat"));
+        Assert.Equal(1, two.ExitCode);
+        Assert.Contains("a single imatrix file is required to compute tensor statistics", two.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Convert_with_an_imatrix_equals_convert_then_quantize_with_it()
     {
         var checkpoint = Temp("checkpoint");
@@ -205,7 +249,7 @@ public sealed partial class ImatrixCommandTests(GoldenModelFiles files) : IClass
     }
 
     /// <summary>Same entries and call counts as llama-imatrix's file, every value within 1e-3 relative.</summary>
-    static void AssertMatches(string expectedPath, ImatrixDatFile actual)
+    static void AssertMatches(string expectedPath, ImatrixDatFile actual, double tolerance = 1e-3)
     {
         var expected = ImatrixDatFile.Read(expectedPath);
         var byName = actual.Entries.ToDictionary(e => e.Name);
@@ -217,7 +261,7 @@ public sealed partial class ImatrixCommandTests(GoldenModelFiles files) : IClass
             Assert.Equal(entry.Values.Length, mine.Values.Length);
             for (var i = 0; i < entry.Values.Length; i++)
             {
-                Assert.True(Math.Abs(mine.Values[i] - entry.Values[i]) <= 1e-3 * Math.Abs(entry.Values[i]),
+                Assert.True(Math.Abs(mine.Values[i] - entry.Values[i]) <= tolerance * Math.Abs(entry.Values[i]),
                     $"{entry.Name}[{i}]: {mine.Values[i]} vs llama-imatrix's {entry.Values[i]}");
             }
         }

@@ -45,4 +45,54 @@ public class Iq1VectorPathTests
         Assert.Equal(scalar, vector);
         Assert.Contains(scalar, b => b != 0);
     }
+
+    /// <summary>
+    /// Every input family of the K-quant vector tests (zero groups, ties, extremes, subnormals): the lane-parallel
+    /// split search, branch-free rank sort and eight-at-a-time neighbour search give the scalar bytes.
+    /// </summary>
+    [Fact]
+    public void Both_paths_agree_on_every_input_family()
+    {
+        const int cols = 1024;
+        for (var family = 0; family < KQuantVectorPathTests.Families; ++family)
+        {
+            var rng = new Random(300 + family);
+            var x = new float[4 * cols];
+            KQuantVectorPathTests.Fill(x, family, rng);
+            var importance = Enumerable.Range(0, cols).Select(_ => (float)rng.NextDouble() * 10 + 1e-3f).ToArray();
+            var bytes = GgmlTypeInfo.Of(GgmlType.IQ1_S).RowBytes(cols) * 4;
+            var scalar = new byte[bytes];
+            var vector = new byte[bytes];
+            new IQ1_SCodec(false).Encode(x, cols, importance, scalar);
+            new IQ1_SCodec(true).Encode(x, cols, importance, vector);
+            var at = scalar.AsSpan().CommonPrefixLength(vector);
+            Assert.True(at == bytes, $"family {family}: first difference at byte {at}");
+        }
+    }
+
+    /// <summary>The rank sort leaves equal values (−0 and +0 among them) in position order, as the insertion sort does.</summary>
+    [Theory]
+    [InlineData(8)]
+    [InlineData(16)]
+    [InlineData(32)]
+    public void Lane_sort_is_the_stable_sort(int n)
+    {
+        var rng = new Random(n);
+        for (var trial = 0; trial < 200; ++trial)
+        {
+            var x = Enumerable.Range(0, n).Select(_ => rng.Next(4) switch
+            {
+                0 => 0f,
+                1 => -0f,
+                2 => rng.Next(-2, 3) * 0.5f,
+                _ => (float)rng.NextDouble() - 0.5f,
+            }).ToArray();
+            var expected = new int[n];
+            var actual = new int[n];
+            Quanta.Codecs.Search.Iq1Encoding.SortAscending(x, expected);
+            Quanta.Codecs.Search.Iq1Encoding.SortAscendingLanes(x, actual);
+            Assert.Equal(expected, actual);
+            Assert.Equal(Enumerable.Range(0, n), expected.Order());
+        }
+    }
 }

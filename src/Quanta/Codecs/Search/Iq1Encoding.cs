@@ -1,3 +1,8 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace Quanta.Codecs.Search;
 
 /// <summary>The steps IQ1_S and IQ1_M share, each in ggml's order of operations.</summary>
@@ -32,6 +37,35 @@ internal static class Iq1Encoding
                 --j;
             }
             order[j] = i;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="SortAscending"/> without branches, the same order: each value goes to its rank, the count of
+    /// values below it plus the count of equal values at earlier positions (so equal values keep their positions'
+    /// order, as the stable sort leaves them), counted eight comparisons at a time. The length is a multiple of 8.
+    /// </summary>
+    public static void SortAscendingLanes(ReadOnlySpan<float> x, Span<int> order)
+    {
+        var n = x.Length;
+        if (n % 8 != 0 || order.Length < n)
+        {
+            throw new ArgumentException("the lane sort takes a multiple of 8 values", nameof(x));
+        }
+        ref var xr = ref MemoryMarshal.GetReference(x);
+        for (var i = 0; i < n; ++i)
+        {
+            var v = Vector256.Create(x[i]);
+            var rank = 0;
+            for (var c = 0; c < n; c += 8)
+            {
+                var chunk = Vector256.LoadUnsafe(ref xr, (nuint)c);
+                var less = Vector256.LessThan(chunk, v).ExtractMostSignificantBits();
+                var equal = Vector256.Equals(chunk, v).ExtractMostSignificantBits();
+                var before = i - c >= 8 ? 0xFFu : i <= c ? 0u : (1u << (i - c)) - 1;
+                rank += System.Numerics.BitOperations.PopCount(less | (equal & before));
+            }
+            order[rank] = i;
         }
     }
 
@@ -76,4 +110,77 @@ internal static class Iq1Encoding
         }
         return index;
     }
+
+    /// <summary>
+    /// <see cref="BestNeighbour"/> eight neighbours at a time, the same point: each coordinate's three terms are
+    /// computed once as there (one vector, lane l for level l) and each neighbour's term looked up by its level
+    /// (one permute); each lane adds its eight terms in coordinate order, so the distances are the same floats.
+    /// Lane j scans neighbours j, j + 8, … and keeps its first strictly smallest; the smallest of those, and among
+    /// equals the earliest in list order, is the point the sequential strict <c>d2 &lt; best</c> scan keeps.
+    /// </summary>
+    public static int BestNeighbourLanes(
+        Iq1Neighbours neighbours, int code, ReadOnlySpan<float> xval, ReadOnlySpan<float> weight, float scale, ReadOnlySpan<float> xx)
+    {
+        const int lanes = Iq1Neighbours.ChunkLanes;
+        var sq = Vector256.Create(scale) * Vector256.Create(xx[0], xx[1], xx[2], xx[2], xx[2], xx[2], xx[2], xx[2]);
+        var t0 = Terms(sq, xval[0], weight[0]);
+        var t1 = Terms(sq, xval[1], weight[1]);
+        var t2 = Terms(sq, xval[2], weight[2]);
+        var t3 = Terms(sq, xval[3], weight[3]);
+        var t4 = Terms(sq, xval[4], weight[4]);
+        var t5 = Terms(sq, xval[5], weight[5]);
+        var t6 = Terms(sq, xval[6], weight[6]);
+        var t7 = Terms(sq, xval[7], weight[7]);
+        var first = neighbours.FirstChunk(code);
+        var chunks = neighbours.ChunkCount(code);
+        ref var index = ref MemoryMarshal.GetArrayDataReference(neighbours.ChunkLevels);
+        var best = Vector256.Create(float.MaxValue);
+        var bestChunk = Vector256<int>.Zero;
+        for (var c = 0; c < chunks; ++c)
+        {
+            var at = (nuint)((first + c) * 8 * lanes);
+            var d2 = Lookup(t0, Vector256.LoadUnsafe(ref index, at));
+            d2 += Lookup(t1, Vector256.LoadUnsafe(ref index, at + lanes));
+            d2 += Lookup(t2, Vector256.LoadUnsafe(ref index, at + 2 * lanes));
+            d2 += Lookup(t3, Vector256.LoadUnsafe(ref index, at + 3 * lanes));
+            d2 += Lookup(t4, Vector256.LoadUnsafe(ref index, at + 4 * lanes));
+            d2 += Lookup(t5, Vector256.LoadUnsafe(ref index, at + 5 * lanes));
+            d2 += Lookup(t6, Vector256.LoadUnsafe(ref index, at + 6 * lanes));
+            d2 += Lookup(t7, Vector256.LoadUnsafe(ref index, at + 7 * lanes));
+            var smaller = Vector256.LessThan(d2, best);
+            best = Vector256.ConditionalSelect(smaller, d2, best);
+            bestChunk = Vector256.ConditionalSelect(smaller.AsInt32(), Vector256.Create(c), bestChunk);
+        }
+        var min = best.GetElement(0);
+        for (var l = 1; l < lanes; ++l)
+        {
+            min = Math.Min(min, best.GetElement(l));
+        }
+        if (!(min < float.MaxValue))
+        {
+            throw new InvalidOperationException("IQ1 neighbour search found no finite distance");
+        }
+        var position = int.MaxValue;
+        for (var l = 0; l < lanes; ++l)
+        {
+            if (best.GetElement(l) == min)
+            {
+                position = Math.Min(position, bestChunk.GetElement(l) * lanes + l);
+            }
+        }
+        return neighbours.ChunkPoints[first * lanes + position];
+    }
+
+    /// <summary>Lane l (0, 1, 2): <c>(w·diff)·diff</c> with <c>diff = scale·xx[l] − x</c>, as ggml computes it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Terms(Vector256<float> scaledLevels, float x, float w)
+    {
+        var diff = scaledLevels - Vector256.Create(x);
+        return Vector256.Create(w) * diff * diff;
+    }
+
+    /// <summary>Each lane's term by its level: one <c>vpermps</c> (a portable shuffle where AVX2 is absent).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Lookup(Vector256<float> terms, Vector256<int> level) =>
+        Avx2.IsSupported ? Avx2.PermuteVar8x32(terms, level) : Vector256.Shuffle(terms, level);
 }

@@ -39,6 +39,58 @@ internal sealed class Iq1Neighbours
         _start = start;
         _count = count;
         _neighbours = neighbours;
+        (_firstChunk, ChunkLevels, ChunkPoints) = BuildChunks();
+    }
+
+    /// <summary>Lanes per neighbour chunk: one 256-bit vector of floats.</summary>
+    public const int ChunkLanes = 8;
+
+    private readonly int[] _firstChunk;
+
+    /// <summary>
+    /// The neighbour lists again for the lane-parallel search, eight neighbours per chunk (the last chunk padded with
+    /// copies of the list's last point, which can never win: ties go to the first). Per chunk, the neighbours'
+    /// levels (0, 1, 2) coordinate-major, [coordinate][lane]: 64 ints.
+    /// </summary>
+    public int[] ChunkLevels { get; }
+
+    /// <summary>Per chunk, the neighbours' grid indices (8 per chunk).</summary>
+    public ushort[] ChunkPoints { get; }
+
+    /// <summary>The first chunk of an off-grid code's neighbours.</summary>
+    public int FirstChunk(int code) => _firstChunk[code];
+
+    /// <summary>How many chunks an off-grid code's neighbours fill.</summary>
+    public int ChunkCount(int code) => (_count[code] + ChunkLanes - 1) / ChunkLanes;
+
+    private (int[] First, int[] Levels, ushort[] Points) BuildChunks()
+    {
+        var first = new int[CodeCount];
+        var chunks = 0;
+        for (var code = 0; code < CodeCount; ++code)
+        {
+            first[code] = chunks;
+            chunks += ChunkCount(code);
+        }
+        var levels = new int[chunks * 8 * ChunkLanes];
+        var points = new ushort[chunks * ChunkLanes];
+        for (var code = 0; code < CodeCount; ++code)
+        {
+            int count = _count[code];
+            var padded = ChunkCount(code) * ChunkLanes;
+            for (var j = 0; j < padded; ++j)
+            {
+                var point = _neighbours[_start[code] + Math.Min(j, count - 1)];
+                var chunk = first[code] + j / ChunkLanes;
+                var lane = j % ChunkLanes;
+                points[chunk * ChunkLanes + lane] = point;
+                for (var i = 0; i < 8; ++i)
+                {
+                    levels[(chunk * 8 + i) * ChunkLanes + lane] = LevelTable[8 * point + i];
+                }
+            }
+        }
+        return (first, levels, points);
     }
 
     /// <summary>The tables, built on first use (a few tens of milliseconds).</summary>

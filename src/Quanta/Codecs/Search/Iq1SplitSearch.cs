@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Quanta.Codecs.Search;
@@ -41,15 +42,28 @@ internal static class Iq1SplitSearch
         }
     }
 
+    /// <summary>
+    /// Lanes past the last split position: <paramref name="sumx"/> and <paramref name="sumw"/> must hold this many
+    /// readable values after position <paramref name="n"/> (the lanes that read them are masked off).
+    /// </summary>
+    public const int Padding = 7;
+
     public static void Vector(ReadOnlySpan<float> sumx, ReadOnlySpan<float> sumw, int n, ref Iq1Split best)
     {
         var up = Iq1Encoding.ShiftedUp;
         var down = Iq1Encoding.ShiftedDown;
-        var lanes = Vector256<float>.Count;
+        const int lanes = 8;
+        if (sumx.Length < n + 1 + Padding || sumw.Length < n + 1 + Padding)
+        {
+            throw new ArgumentException("the prefix sums need Padding values after the last", nameof(sumx));
+        }
         Span<float> upQx = stackalloc float[lanes];
         Span<float> upQ2 = stackalloc float[lanes];
         Span<float> downQx = stackalloc float[lanes];
         Span<float> downQ2 = stackalloc float[lanes];
+        ref var sx = ref MemoryMarshal.GetReference(sumx);
+        ref var sw = ref MemoryMarshal.GetReference(sumw);
+        var laneIndex = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
         var topX = Vector256.Create(sumx[n]);
         var topW = Vector256.Create(sumw[n]);
         for (var i1 = 0; i1 <= n; ++i1)
@@ -61,11 +75,12 @@ internal static class Iq1SplitSearch
             var lowDownW = Vector256.Create((sumw[i1] - sumw[0]) * down[0] * down[0]);
             var x1 = Vector256.Create(sumx[i1]);
             var w1 = Vector256.Create(sumw[i1]);
-            var i2 = i1;
-            for (; i2 + lanes <= n + 1; i2 += lanes)
+            // The last eight may run past n: those lanes are masked off (no scalar tail).
+            for (var i2 = i1; i2 <= n; i2 += lanes)
             {
-                var x2 = Vector256.Create(sumx.Slice(i2, lanes));
-                var w2 = Vector256.Create(sumw.Slice(i2, lanes));
+                var valid = Math.Min(lanes, n + 1 - i2);
+                var x2 = Vector256.LoadUnsafe(ref sx, (nuint)i2);
+                var w2 = Vector256.LoadUnsafe(ref sw, (nuint)i2);
                 var midX = x2 - x1;
                 var midW = w2 - w1;
                 var highX = topX - x2;
@@ -78,6 +93,7 @@ internal static class Iq1SplitSearch
                 var bestV = Vector256.Create(start);
                 var beats = (Vector256.GreaterThan(uq2, Vector256<float>.Zero) & Vector256.GreaterThan(uqx * uqx, bestV * uq2))
                     | (Vector256.GreaterThan(dq2, Vector256<float>.Zero) & Vector256.GreaterThan(dqx * dqx, bestV * dq2));
+                beats &= Vector256.LessThan(laneIndex, Vector256.Create(valid)).AsSingle();
                 if (beats == Vector256<float>.Zero)
                 {
                     continue;
@@ -87,7 +103,7 @@ internal static class Iq1SplitSearch
                 dqx.CopyTo(downQx);
                 dq2.CopyTo(downQ2);
                 var mask = beats.ExtractMostSignificantBits();
-                for (var l = 0; l < lanes; ++l)
+                for (var l = 0; l < valid; ++l)
                 {
                     if (((mask >> l) & 1) != 0 || best.Score < start)
                     {
@@ -95,15 +111,6 @@ internal static class Iq1SplitSearch
                         Consider(ref best, downQx[l], downQ2[l], i1, i2 + l, -1);
                     }
                 }
-            }
-            for (; i2 <= n; ++i2)
-            {
-                var sumqx = (sumx[i1] - sumx[0]) * up[0] + (sumx[i2] - sumx[i1]) * up[1] + (sumx[n] - sumx[i2]) * up[2];
-                var sumq2 = (sumw[i1] - sumw[0]) * up[0] * up[0] + (sumw[i2] - sumw[i1]) * up[1] * up[1] + (sumw[n] - sumw[i2]) * up[2] * up[2];
-                Consider(ref best, sumqx, sumq2, i1, i2, 1);
-                sumqx = (sumx[i1] - sumx[0]) * down[0] + (sumx[i2] - sumx[i1]) * down[1] + (sumx[n] - sumx[i2]) * down[2];
-                sumq2 = (sumw[i1] - sumw[0]) * down[0] * down[0] + (sumw[i2] - sumw[i1]) * down[1] * down[1] + (sumw[n] - sumw[i2]) * down[2] * down[2];
-                Consider(ref best, sumqx, sumq2, i1, i2, -1);
             }
         }
     }

@@ -88,9 +88,10 @@ internal sealed class Iq2Lattice
     /// The neighbour lists again for the lane-parallel search, eight neighbours per chunk (the last chunk padded
     /// with copies of the list's last point, which can never win: ties go to the first). Chunk c of the list at
     /// <see cref="ChunkStart"/> gives each list's first chunk.
-    /// Per chunk, the neighbours' levels as floats, coordinate-major: [coordinate][lane], 64 floats.
+    /// Per chunk, the neighbours' levels (0, 1, 2), coordinate-major: [coordinate][lane], 64 ints: lane
+    /// indices into a per-coordinate table of the three possible error terms.
     /// </summary>
-    public float[] ChunkLevels { get; }
+    public int[] ChunkLevels { get; }
 
     /// <summary>Per chunk, the neighbours' grid indices (8 per chunk).</summary>
     public ushort[] ChunkPoints { get; }
@@ -98,9 +99,12 @@ internal sealed class Iq2Lattice
     /// <summary>The first chunk of an off-grid code's neighbours, indexed by its list's offset in <see cref="Neighbours"/>.</summary>
     public int ChunkStart(int mapEntry) => _chunkStart[-mapEntry - 1];
 
+    /// <summary>How many chunks an off-grid code's neighbour list fills.</summary>
+    public int ChunkCount(int mapEntry) => (Neighbours[-mapEntry - 1] + ChunkLanes - 1) / ChunkLanes;
+
     private int[] _chunkStart = [];
 
-    private (float[] Levels, ushort[] Points) BuildChunks()
+    private (int[] Levels, ushort[] Points) BuildChunks()
     {
         _chunkStart = new int[Neighbours.Length];
         var chunks = 0;
@@ -109,7 +113,7 @@ internal sealed class Iq2Lattice
             _chunkStart[at] = chunks;
             chunks += (Neighbours[at] + ChunkLanes - 1) / ChunkLanes;
         }
-        var levels = new float[chunks * Dimensions * ChunkLanes];
+        var levels = new int[chunks * Dimensions * ChunkLanes];
         var points = new ushort[chunks * ChunkLanes];
         for (var at = 0; at < Neighbours.Length; at += Neighbours[at] + 1)
         {
@@ -123,7 +127,7 @@ internal sealed class Iq2Lattice
                 points[chunk * ChunkLanes + lane] = point;
                 for (var i = 0; i < Dimensions; ++i)
                 {
-                    levels[(chunk * Dimensions + i) * ChunkLanes + lane] = Levels[Dimensions * point + i];
+                    levels[(chunk * Dimensions + i) * ChunkLanes + lane] = (Levels[Dimensions * point + i] - 1) / 2;
                 }
             }
         }

@@ -13,7 +13,7 @@ namespace Quanta.Codecs.Search;
 internal static class Iq2Search
 {
     /// <summary>ggml's <c>kMaxQ</c>: three levels, grid values 1, 3, 5.</summary>
-    private const int LevelCount = 3;
+    public const int LevelCount = 3;
 
     /// <summary>How the formats' searches differ.</summary>
     /// <param name="Steps">Candidate scales are (5 + 0.1·is)/max for is in −Steps … Steps.</param>
@@ -40,6 +40,10 @@ internal static class Iq2Search
         Iq2Lattice lattice, Variant variant, bool vectorized, ReadOnlySpan<float> xval, ReadOnlySpan<float> weight, ReadOnlySpan<float> waux,
         float max, Span<sbyte> levels)
     {
+        if (vectorized)
+        {
+            return Iq2LaneSearch.FindScale(lattice, variant, xval, weight, waux, max, levels);
+        }
         var n = xval.Length;
         var groups = n / Iq2Lattice.Dimensions;
         Span<sbyte> candidate = stackalloc sbyte[n];
@@ -47,20 +51,7 @@ internal static class Iq2Search
         Span<bool> candidateOnGrid = stackalloc bool[groups];
         var map = lattice.Map;
 
-        float scale;
-        float effectiveMax;
-        if (variant.FirstGuessFromQp)
-        {
-            // ggml passes L as the levels buffer; its contents are overwritten before they are read.
-            Span<byte> qp = stackalloc byte[n];
-            scale = ScaleSearch.MakeQp(xval, LevelCount + 1, qp, weight);
-            effectiveMax = scale * LevelCount;
-        }
-        else
-        {
-            scale = max / (2 * LevelCount - 1);
-            effectiveMax = max;
-        }
+        var (scale, effectiveMax) = FirstGuess(variant, xval, weight, max);
         float best = 0;
         onGrid.Fill(true);
         for (var step = -variant.Steps; step <= variant.Steps; ++step)
@@ -80,7 +71,7 @@ internal static class Iq2Search
                 candidateOnGrid[k] = entry >= 0;
                 if (entry < 0)
                 {
-                    Neighbour(lattice, vectorized, entry, xval.Slice(8 * k, 8), waux.Slice(8 * k, 8), thisScale, candidate.Slice(8 * k, 8));
+                    BestNeighbour(lattice, entry, xval.Slice(8 * k, 8), waux.Slice(8 * k, 8), thisScale, candidate.Slice(8 * k, 8));
                 }
             }
             float sumqx = 0;
@@ -101,6 +92,36 @@ internal static class Iq2Search
             }
         }
 
+        return Resnap(lattice, variant, vectorized: false, xval, weight, waux, scale, onGrid, levels);
+    }
+
+    /// <summary>
+    /// The first scale guess and the maximum the candidates divide by: IQ2_XXS's <c>make_qp_quants</c> scale
+    /// (max = 3·that scale), the others' max/5.
+    /// </summary>
+    public static (float Scale, float EffectiveMax) FirstGuess(Variant variant, ReadOnlySpan<float> xval, ReadOnlySpan<float> weight, float max)
+    {
+        if (variant.FirstGuessFromQp)
+        {
+            // ggml passes L as the levels buffer; its contents are overwritten before they are read.
+            Span<byte> qp = stackalloc byte[xval.Length];
+            var scale = ScaleSearch.MakeQp(xval, LevelCount + 1, qp, weight);
+            return (scale, scale * LevelCount);
+        }
+        return (max / (2 * LevelCount - 1), max);
+    }
+
+    /// <summary>
+    /// After the candidates: re-snap with the kept scale (every group for IQ2_XXS, the off-grid ones for the
+    /// others) and refit.
+    /// </summary>
+    public static float Resnap(
+        Iq2Lattice lattice, Variant variant, bool vectorized, ReadOnlySpan<float> xval, ReadOnlySpan<float> weight, ReadOnlySpan<float> waux,
+        float scale, ReadOnlySpan<bool> onGrid, Span<sbyte> levels)
+    {
+        var n = xval.Length;
+        var groups = n / Iq2Lattice.Dimensions;
+        var map = lattice.Map;
         // IQ2_XXS re-snaps every group whenever the scale is positive; the others only when a group is off the grid.
         var resnap = variant.FirstGuessFromQp ? scale > 0 : onGrid.Contains(false) && scale > 0;
         if (resnap)
@@ -151,47 +172,8 @@ internal static class Iq2Search
     private static int Neighbour(
         Iq2Lattice lattice, bool vectorized, int mapEntry, ReadOnlySpan<float> xval, ReadOnlySpan<float> waux, float scale, Span<sbyte> levels) =>
         vectorized
-            ? BestNeighbourLanes(lattice, mapEntry, xval, waux, scale, levels)
+            ? Keep(lattice, Iq2LaneSearch.BestNeighbour(lattice, mapEntry, xval, waux, scale), levels)
             : BestNeighbour(lattice, mapEntry, xval, waux, scale, levels);
-
-    /// <summary>
-    /// <see cref="BestNeighbour"/> eight neighbours at a time: each lane computes one neighbour's error with the
-    /// scalar form's operations in the scalar form's order (no fused multiply-add), so the errors are the same
-    /// floats; the lanes are then compared in list order with the same strict test, so the same point wins.
-    /// </summary>
-    public static int BestNeighbourLanes(
-        Iq2Lattice lattice, int mapEntry, ReadOnlySpan<float> xval, ReadOnlySpan<float> waux, float scale, Span<sbyte> levels)
-    {
-        int count = lattice.NeighboursOf(mapEntry)[0];
-        var chunks = (count + Iq2Lattice.ChunkLanes - 1) / Iq2Lattice.ChunkLanes;
-        var first = lattice.ChunkStart(mapEntry);
-        var chunkLevels = MemoryMarshal.Cast<float, Vector256<float>>(
-            lattice.ChunkLevels.AsSpan(first * Iq2Lattice.Dimensions * Iq2Lattice.ChunkLanes, chunks * Iq2Lattice.Dimensions * Iq2Lattice.ChunkLanes));
-        var points = lattice.ChunkPoints.AsSpan(first * Iq2Lattice.ChunkLanes, chunks * Iq2Lattice.ChunkLanes);
-        var scaleLanes = Vector256.Create(scale);
-        Span<float> errors = stackalloc float[Iq2Lattice.ChunkLanes];
-        var bestD2 = float.MaxValue;
-        var point = -1;
-        for (var c = 0; c < chunks; ++c)
-        {
-            var d2 = Vector256<float>.Zero;
-            for (var i = 0; i < Iq2Lattice.Dimensions; ++i)
-            {
-                var diff = (scaleLanes * chunkLevels[c * Iq2Lattice.Dimensions + i]) - Vector256.Create(xval[i]);
-                d2 += Vector256.Create(waux[i]) * diff * diff;
-            }
-            d2.CopyTo(errors);
-            for (var lane = 0; lane < Iq2Lattice.ChunkLanes; ++lane)
-            {
-                if (errors[lane] < bestD2)
-                {
-                    bestD2 = errors[lane];
-                    point = points[c * Iq2Lattice.ChunkLanes + lane];
-                }
-            }
-        }
-        return Keep(lattice, point, levels);
-    }
 
     /// <summary>
     /// ggml's <c>iq2_find_best_neighbour</c>: the first neighbour with the smallest weighted squared error at
@@ -230,8 +212,7 @@ internal static class Iq2Search
         var grid = lattice.Levels;
         if (point < 0)
         {
-            throw new ArgumentException(
-                "values too large for an IQ2 format: their squared errors overflow single precision (ggml aborts on such input)", "rows");
+            throw TooLarge();
         }
         for (var i = 0; i < Iq2Lattice.Dimensions; ++i)
         {
@@ -239,6 +220,10 @@ internal static class Iq2Search
         }
         return point;
     }
+
+    /// <summary>No neighbour has a finite error below <see cref="float.MaxValue"/>: ggml aborts.</summary>
+    public static ArgumentException TooLarge() =>
+        new("values too large for an IQ2 format: their squared errors overflow single precision (ggml aborts on such input)", "rows");
 
     /// <summary>The grid index of eight levels that are known to be a grid point.</summary>
     public static int PointOf(Iq2Lattice lattice, ReadOnlySpan<sbyte> levels)

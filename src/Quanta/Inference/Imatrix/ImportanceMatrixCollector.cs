@@ -12,6 +12,8 @@ namespace Quanta.Inference.Imatrix;
 /// weight's entry of <see cref="Matrix"/>, one call and <c>tokens</c> rows more. Per-expert weights
 /// (<c>*_exps</c>) are reported through <see cref="ObserveExperts"/>, each token's activations counted for the
 /// experts it was routed to. Sums are float and sequential over tokens, per column, as in llama.cpp.
+/// Like llama-imatrix it saves as it goes (<see cref="Save"/>): whenever a weight's count first reaches a new
+/// whole chunk, in the middle of the forward pass, so the weights after it in the pass still hold the chunk before.
 /// </summary>
 public sealed class ImportanceMatrixCollector(ImportanceMatrix matrix, bool processOutput) : IExpertActivationObserver
 {
@@ -22,6 +24,28 @@ public sealed class ImportanceMatrixCollector(ImportanceMatrix matrix, bool proc
 
     /// <summary>Whether <c>output.weight</c> is collected too (<c>--process-output</c>).</summary>
     public bool ProcessOutput { get; } = processOutput;
+
+    /// <summary>
+    /// llama-imatrix's <c>m_last_chunk</c>: the most whole chunks any weight's count has reached (a merged matrix
+    /// starts from its own).
+    /// </summary>
+    public int LastChunk { get; private set; } = (int)(matrix.LargestCount() / matrix.ChunkSize);
+
+    /// <summary><c>--output-frequency</c>: save to the output file every this many chunks (llama-imatrix's default 10).</summary>
+    public int OutputFrequency
+    {
+        get;
+        init => field = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(OutputFrequency), value, "the output frequency is at least 1");
+    } = 10;
+
+    /// <summary><c>--save-frequency</c>: also save a copy (<c>OUT.at_N</c>) every this many chunks; 0: never.</summary>
+    public int SaveFrequency { get; init; }
+
+    /// <summary>
+    /// Called where llama-imatrix saves, with <see cref="ImportanceMatrix.ChunkCount"/> set to <see cref="LastChunk"/>:
+    /// <c>null</c> for the output file, N for the copy at chunk N.
+    /// </summary>
+    public Action<int?>? Save { get; init; }
 
     /// <summary>Whether a multiplication by <paramref name="weightName"/> over <paramref name="tokens"/> tokens is collected.</summary>
     public bool Collects(string weightName, int tokens)
@@ -44,6 +68,7 @@ public sealed class ImportanceMatrixCollector(ImportanceMatrix matrix, bool proc
         entry.Counts[0] += tokens;
         entry.Calls++;
         ThrowIfNonFinite(entry);
+        CountReached(entry.Counts[0]);
     }
 
     /// <summary>
@@ -68,6 +93,8 @@ public sealed class ImportanceMatrixCollector(ImportanceMatrix matrix, bool proc
             throw new ArgumentException($"{activations.Length} activations cannot hold {tokens} tokens × {rowsPerToken} rows × {columns} columns", nameof(activations));
         }
         var entry = Matrix.GetOrAdd(weightName, columns, expertCount);
+        // One call more before any expert can save (llama.cpp of February 2025 counts the call first).
+        entry.Calls++;
         for (var expert = 0; expert < expertCount; expert++)
         {
             var squared = entry.SquaredSums.AsSpan(expert * columns, columns);
@@ -90,15 +117,44 @@ public sealed class ImportanceMatrixCollector(ImportanceMatrix matrix, bool proc
                     entry.Counts[expert]++;
                 }
             }
+            // llama-imatrix checks (and may save) expert by expert, before the next expert's sums.
+            ThrowIfNonFinite(entry, squared);
+            CountReached(entry.Counts[expert]);
         }
-        entry.Calls++;
-        ThrowIfNonFinite(entry);
+    }
+
+    /// <summary>llama-imatrix's check after each weight (or expert): a new whole chunk saves when the frequencies say so.</summary>
+    void CountReached(long count)
+    {
+        var chunk = (int)(count / Matrix.ChunkSize);
+        if (chunk <= LastChunk)
+        {
+            return;
+        }
+        // More than one chunk at once (a batch longer than a chunk): llama.cpp's (n % freq) / step == 0 test.
+        var step = chunk - LastChunk;
+        LastChunk = chunk;
+        if (Save is null)
+        {
+            return;
+        }
+        Matrix.ChunkCount = LastChunk;
+        if (LastChunk % OutputFrequency / step == 0)
+        {
+            Save(null);
+        }
+        if (SaveFrequency > 0 && LastChunk % SaveFrequency / step == 0)
+        {
+            Save(LastChunk);
+        }
     }
 
     // llama-imatrix stops at the first NaN or infinity ("nan detected in blk.0.ffn_down.weight").
-    static void ThrowIfNonFinite(ImportanceMatrixEntry entry)
+    static void ThrowIfNonFinite(ImportanceMatrixEntry entry) => ThrowIfNonFinite(entry, entry.SquaredSums);
+
+    static void ThrowIfNonFinite(ImportanceMatrixEntry entry, ReadOnlySpan<float> squaredSums)
     {
-        foreach (var value in entry.SquaredSums)
+        foreach (var value in squaredSums)
         {
             if (!float.IsFinite(value))
             {

@@ -29,6 +29,12 @@ public sealed record ImportanceMatrixOptions
     /// <summary>Collect <c>output.weight</c> too (<c>--process-output</c>).</summary>
     public bool ProcessOutput { get; init; }
 
+    /// <summary><c>--output-frequency</c>: the output file is saved every this many chunks (default 10; see <see cref="ImportanceMatrixCollector.Save"/>).</summary>
+    public int OutputFrequency { get; init; } = 10;
+
+    /// <summary><c>--save-frequency</c>: a copy is saved every this many chunks (default 0: never).</summary>
+    public int SaveFrequency { get; init; }
+
     /// <summary>Compute the perplexity of the second half of each chunk as llama-perplexity does (default; <c>--no-ppl</c> turns it off).</summary>
     public bool ComputePerplexity { get; init; } = true;
 }
@@ -74,10 +80,11 @@ public static class ImportanceMatrixComputation
     /// <summary>
     /// Runs <paramref name="model"/> over <paramref name="tokens"/> and adds what it sees into
     /// <paramref name="matrix"/> (whose chunk size should be the context); its chunk count is updated at the end.
+    /// <paramref name="save"/> is called where llama-imatrix saves as it goes (<see cref="ImportanceMatrixCollector.Save"/>).
     /// </summary>
     public static ImportanceMatrixRun Compute(
         LlamaModel model, ReadOnlySpan<int> tokens, int? bos, ImportanceMatrix matrix, ImportanceMatrixOptions options,
-        IProgress<ImportanceMatrixProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<ImportanceMatrixProgress>? progress = null, CancellationToken cancellationToken = default, Action<int?>? save = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(matrix);
@@ -99,7 +106,12 @@ public static class ImportanceMatrixComputation
         double nll = 0, nll2 = 0;
         var count = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var collector = new ImportanceMatrixCollector(matrix, options.ProcessOutput);
+        var collector = new ImportanceMatrixCollector(matrix, options.ProcessOutput)
+        {
+            OutputFrequency = options.OutputFrequency,
+            SaveFrequency = options.SaveFrequency,
+            Save = save,
+        };
         using (ActivationObservation.Begin(collector))
         {
             for (var i = 0; i < chunks; i++)

@@ -48,6 +48,56 @@ public sealed class ImportanceMatrixCollectorTests
         Assert.Equal(1, entry.Calls);
     }
 
+    /// <summary>
+    /// llama-imatrix's rule (2026 <c>collect_imatrix</c>): when a weight's count first reaches a new whole chunk n,
+    /// the output file is saved if n % output_frequency == 0 and a copy if n % save_frequency == 0, at that weight,
+    /// before the weights after it see the chunk; a batch spanning several chunks saves when one of them is due.
+    /// </summary>
+    [Fact]
+    public void Saves_as_it_goes_where_llama_imatrix_does()
+    {
+        var matrix = new ImportanceMatrix(16);
+        var saves = new List<(int? Chunk, int ChunkCount, long QCount, long KCount)>();
+        var collector = new ImportanceMatrixCollector(matrix, processOutput: false)
+        {
+            OutputFrequency = 3,
+            SaveFrequency = 2,
+            Save = chunk => saves.Add((chunk, matrix.ChunkCount, matrix.Find("blk.0.attn_q.weight")!.Counts[0],
+                matrix.Find("blk.0.attn_k.weight")?.Counts[0] ?? 0)),
+        };
+        var x = new float[32 * 2];
+        for (var chunk = 1; chunk <= 6; chunk++)
+        {
+            collector.Observe("blk.0.attn_q.weight", x.AsSpan(0, 16 * 2), 16, 2);
+            collector.Observe("blk.0.attn_k.weight", x.AsSpan(0, 16 * 2), 16, 2);
+        }
+        // The attn_k count at each save is the chunk before: the save happens at attn_q.
+        (int?, int, long, long)[] expected = [(2, 2, 32, 16), (null, 3, 48, 32), (4, 4, 64, 48), (null, 6, 96, 80), (6, 6, 96, 80)];
+        Assert.Equal(expected, saves);
+        Assert.Equal(6, collector.LastChunk);
+
+        // Two chunks in one call (7 and 8): (8 % 3) / 2 == 1, no output; (8 % 2) / 2 == 0, a copy at 8.
+        saves.Clear();
+        collector.Observe("blk.0.attn_q.weight", x, 32, 2);
+        (int?, int, long, long)[] two = [(8, 8, 128, 96)];
+        Assert.Equal(two, saves);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ImportanceMatrixCollector(matrix, false) { OutputFrequency = 0 });
+    }
+
+    /// <summary>A merged matrix starts counting from its own chunks, as llama-imatrix's m_last_chunk does after --in-file.</summary>
+    [Fact]
+    public void A_merged_matrix_continues_from_its_chunk_count()
+    {
+        var matrix = new ImportanceMatrix(16);
+        matrix.Add(new ImportanceMatrixEntry("blk.0.attn_q.weight", new float[2], [48]));
+        var saves = new List<int?>();
+        var collector = new ImportanceMatrixCollector(matrix, processOutput: false) { OutputFrequency = 4, Save = saves.Add };
+        Assert.Equal(3, collector.LastChunk);
+        collector.Observe("blk.0.attn_q.weight", new float[16 * 2], 16, 2);
+        int?[] expected = [null];
+        Assert.Equal(expected, saves);
+    }
+
     [Fact]
     public void The_observer_sees_every_multiplication_inside_its_scope_only()
     {
