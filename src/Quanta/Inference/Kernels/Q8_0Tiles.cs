@@ -36,9 +36,9 @@ internal static unsafe class Q8_0Tiles
                     {
                         Tile4x4(w + ((long)r0 * rowBytes), rowBytes, a + ((long)t0 * activationRowBytes), activationRowBytes, n / 32, y + ((long)t0 * outputStride) + r0, outputStride);
                     }
-                    if (t0 < tokens)
+                    for (; t0 < tokens; t0++)
                     {
-                        Groups(w + ((long)r0 * rowBytes), rowBytes, 4, a + ((long)t0 * activationRowBytes), activationRowBytes, tokens - t0, n, y + ((long)t0 * outputStride) + r0, outputStride);
+                        Tile4x1(w + ((long)r0 * rowBytes), rowBytes, a + ((long)t0 * activationRowBytes), n / 32, y + ((long)t0 * outputStride) + r0);
                     }
                 }
             }
@@ -120,6 +120,39 @@ internal static unsafe class Q8_0Tiles
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Four rows × one token (generation's matrix-vector product, and the tokens left over from the 4 × 4 tiles) with
+    /// the four accumulators in registers (AVX-VNNI only).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Tile4x1(byte* w, int rowBytes, byte* a, int blocks, float* y)
+    {
+        var c0 = Vector256<float>.Zero;
+        var c1 = Vector256<float>.Zero;
+        var c2 = Vector256<float>.Zero;
+        var c3 = Vector256<float>.Zero;
+        var bias = Vector256.Create((byte)0x80);
+        var flip = Vector256.Create(unchecked((sbyte)0x80));
+        var w1 = w + rowBytes;
+        var w2 = w1 + rowBytes;
+        var w3 = w2 + rowBytes;
+        for (var offset = 0; offset < blocks * BlockBytes; offset += BlockBytes)
+        {
+            var q = Vector256.Load((sbyte*)(a + offset + 2));
+            var da = Fp16.ToFloat(*(ushort*)(a + offset));
+            // −128·Σa per lane, so that Σ (w + 128)·a lands on Σ w·a.
+            var o = Vector256<int>.Zero - AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, bias, q);
+            c0 = Fma.MultiplyAdd(Vector256.Create(Fp16.ToFloat(*(ushort*)(w + offset)) * da), Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(o, (Vector256.Load((sbyte*)(w + offset + 2)) ^ flip).AsByte(), q)), c0);
+            c1 = Fma.MultiplyAdd(Vector256.Create(Fp16.ToFloat(*(ushort*)(w1 + offset)) * da), Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(o, (Vector256.Load((sbyte*)(w1 + offset + 2)) ^ flip).AsByte(), q)), c1);
+            c2 = Fma.MultiplyAdd(Vector256.Create(Fp16.ToFloat(*(ushort*)(w2 + offset)) * da), Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(o, (Vector256.Load((sbyte*)(w2 + offset + 2)) ^ flip).AsByte(), q)), c2);
+            c3 = Fma.MultiplyAdd(Vector256.Create(Fp16.ToFloat(*(ushort*)(w3 + offset)) * da), Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(o, (Vector256.Load((sbyte*)(w3 + offset + 2)) ^ flip).AsByte(), q)), c3);
+        }
+        y[0] = TileSums.Fold(c0);
+        y[1] = TileSums.Fold(c1);
+        y[2] = TileSums.Fold(c2);
+        y[3] = TileSums.Fold(c3);
     }
 
     /// <summary>
