@@ -36,9 +36,16 @@ internal static unsafe class Q8_0Tiles
                     {
                         Tile4x4(w + ((long)r0 * rowBytes), rowBytes, a + ((long)t0 * activationRowBytes), activationRowBytes, n / 32, y + ((long)t0 * outputStride) + r0, outputStride);
                     }
-                    for (; t0 < tokens; t0++)
+                }
+                // The tokens the 4 × 4 tiles leave (generation's single token): one row at a time, as ggml's
+                // matrix-vector product reads them, in one sequential stream.
+                for (var t = tokens - (tokens % 4); t < tokens; t++)
+                {
+                    var at = a + ((long)t * activationRowBytes);
+                    var yt = y + ((long)t * outputStride);
+                    for (var r = 0; r < r0; r++)
                     {
-                        Tile4x1(w + ((long)r0 * rowBytes), rowBytes, a + ((long)t0 * activationRowBytes), n / 32, y + ((long)t0 * outputStride) + r0);
+                        yt[r] = Row1(w + ((long)r * rowBytes), at, n / 32);
                     }
                 }
             }
@@ -123,36 +130,21 @@ internal static unsafe class Q8_0Tiles
     }
 
     /// <summary>
-    /// Four rows × one token (generation's matrix-vector product, and the tokens left over from the 4 × 4 tiles) with
-    /// the four accumulators in registers (AVX-VNNI only).
+    /// One row · one token (AVX-VNNI): ggml's <c>mul_sum_i8_pairs_float</c>, <c>vpdpbusd(|w|, sign(a, w))</c>, exact
+    /// because activations are never −128 (<see cref="Q8_0Activations"/> rounds into −127..127).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Tile4x1(byte* w, int rowBytes, byte* a, int blocks, float* y)
+    static float Row1(byte* w, byte* a, int blocks)
     {
-        var c0 = Vector256<float>.Zero;
-        var c1 = Vector256<float>.Zero;
-        var c2 = Vector256<float>.Zero;
-        var c3 = Vector256<float>.Zero;
-        var bias = Vector256.Create((byte)0x80);
-        var flip = Vector256.Create(unchecked((sbyte)0x80));
-        var w1 = w + rowBytes;
-        var w2 = w1 + rowBytes;
-        var w3 = w2 + rowBytes;
+        var acc = Vector256<float>.Zero;
         for (var offset = 0; offset < blocks * BlockBytes; offset += BlockBytes)
         {
-            var q = Vector256.Load((sbyte*)(a + offset + 2));
-            var da = Fp16.ToFloat(*(ushort*)(a + offset));
-            // −128·Σa per lane, so that Σ (w + 128)·a lands on Σ w·a.
-            var o = Vector256<int>.Zero - AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, bias, q);
-            c0 = Fma.MultiplyAdd(Vector256.Create(Fp16.ToFloat(*(ushort*)(w + offset)) * da), Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(o, (Vector256.Load((sbyte*)(w + offset + 2)) ^ flip).AsByte(), q)), c0);
-            c1 = Fma.MultiplyAdd(Vector256.Create(Fp16.ToFloat(*(ushort*)(w1 + offset)) * da), Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(o, (Vector256.Load((sbyte*)(w1 + offset + 2)) ^ flip).AsByte(), q)), c1);
-            c2 = Fma.MultiplyAdd(Vector256.Create(Fp16.ToFloat(*(ushort*)(w2 + offset)) * da), Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(o, (Vector256.Load((sbyte*)(w2 + offset + 2)) ^ flip).AsByte(), q)), c2);
-            c3 = Fma.MultiplyAdd(Vector256.Create(Fp16.ToFloat(*(ushort*)(w3 + offset)) * da), Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(o, (Vector256.Load((sbyte*)(w3 + offset + 2)) ^ flip).AsByte(), q)), c3);
+            var q = Vector256.Load((sbyte*)(w + offset + 2));
+            var x = Vector256.Load((sbyte*)(a + offset + 2));
+            var sums = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Avx2.Abs(q), Avx2.Sign(x, q));
+            acc = Fma.MultiplyAdd(Vector256.Create(Fp16.ToFloat(*(ushort*)(w + offset)) * Fp16.ToFloat(*(ushort*)(a + offset))), Avx.ConvertToVector256Single(sums), acc);
         }
-        y[0] = TileSums.Fold(c0);
-        y[1] = TileSums.Fold(c1);
-        y[2] = TileSums.Fold(c2);
-        y[3] = TileSums.Fold(c3);
+        return TileSums.Fold(acc);
     }
 
     /// <summary>
