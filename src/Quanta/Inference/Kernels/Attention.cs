@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Quanta.Formats;
 
 namespace Quanta.Inference.Kernels;
@@ -34,13 +36,25 @@ public static class Attention
         float scale, float softcap, Span<float> output, Span<float> scores, Span<ushort> probabilities, KernelWidth width)
     {
         ArgumentNullException.ThrowIfNull(keyDot);
+        // An F16 cache's query is F16 values (keyDot's conversion); widened once here, not once per key.
+        Span<float> wideQuery = keyDot is F16Dot ? stackalloc float[headDim] : default;
+        if (keyDot is F16Dot)
+        {
+            var halves = MemoryMarshal.Cast<byte, ushort>(query)[..headDim];
+            for (var i = 0; i < headDim; i++)
+            {
+                wideQuery[i] = Fp16.ToFloat(halves[i]);
+            }
+        }
         var max = float.NegativeInfinity;
         for (var j = 0; j < kvLength; j++)
         {
             float s;
             if (j >= firstVisible && j < visible)
             {
-                s = keyDot.Dot(keys.Slice(j * keyRowBytes, keyRowBytes), query, headDim, width);
+                s = keyDot is F16Dot
+                    ? F16TimesFloat(MemoryMarshal.Cast<byte, ushort>(keys.Slice(j * keyRowBytes, keyRowBytes))[..headDim], wideQuery, width)
+                    : keyDot.Dot(keys.Slice(j * keyRowBytes, keyRowBytes), query, headDim, width);
                 if (softcap != 0f)
                 {
                     // ggml_scale(1/cap), ggml_tanh, ggml_scale(cap): three float roundings, in that order.
@@ -66,10 +80,66 @@ public static class Attention
         for (var j = 0; j < kvLength; j++)
         {
             probabilities[j] = Fp16.FromFloat(scores[j] * reciprocal);
+            // The probability as ggml's F16 dot reads it back, widened once for every value dimension.
+            scores[j] = Fp16.ToFloat(probabilities[j]);
         }
+        // A masked cell's probability is exactly 0, and fma(v, 0, acc) leaves every lane as it was (the cache holds
+        // finite values), so the 32-cell chunks that hold only masked cells are skipped without changing a bit.
+        var firstChunk = firstVisible / FloatDotOrder.Lanes * FloatDotOrder.Lanes;
+        var endChunk = Math.Min(kvLength, (visible + FloatDotOrder.Lanes - 1) / FloatDotOrder.Lanes * FloatDotOrder.Lanes);
+        var probabilityChunks = scores[firstChunk..endChunk];
         for (var d = 0; d < output.Length; d++)
         {
-            output[d] = F16Dot.Dot(valuesTransposed.Slice(d * kvCapacity, kvLength), probabilities[..kvLength], width);
+            output[d] = F16TimesFloat(valuesTransposed.Slice((d * kvCapacity) + firstChunk, endChunk - firstChunk), probabilityChunks, width);
         }
+    }
+
+    /// <summary>
+    /// <see cref="F16Dot.Dot(ReadOnlySpan{ushort}, ReadOnlySpan{ushort}, KernelWidth)"/> with the second operand's
+    /// F16 values already widened to float: the same products in the same <see cref="FloatDotOrder"/>.
+    /// </summary>
+    internal static float F16TimesFloat(ReadOnlySpan<ushort> x, ReadOnlySpan<float> y, KernelWidth width)
+    {
+        var whole = x.Length - (x.Length % FloatDotOrder.Lanes);
+        double sum;
+        if (width == KernelWidth.Scalar)
+        {
+            Span<float> acc = stackalloc float[FloatDotOrder.Lanes];
+            acc.Clear();
+            for (var i = 0; i < whole; i += FloatDotOrder.Lanes)
+            {
+                for (var l = 0; l < FloatDotOrder.Lanes; l++)
+                {
+                    acc[l] = MathF.FusedMultiplyAdd(Fp16.ToFloat(x[i + l]), y[i + l], acc[l]);
+                }
+            }
+            sum = FloatDotOrder.Reduce(acc);
+        }
+        else
+        {
+            // Eight lanes at a time at either width, as F16Dot: a 512-bit register would only regroup the same 32 sums.
+            var a0 = Vector256<float>.Zero;
+            var a1 = Vector256<float>.Zero;
+            var a2 = Vector256<float>.Zero;
+            var a3 = Vector256<float>.Zero;
+            for (var i = 0; i < whole; i += FloatDotOrder.Lanes)
+            {
+                var (x0, x1) = Vector256.Widen(Vector256.Create(x.Slice(i, 16)));
+                var (x2, x3) = Vector256.Widen(Vector256.Create(x.Slice(i + 16, 16)));
+                a0 = Vector256.FusedMultiplyAdd(Fp16.Lanes.ToFloat(x0), Vector256.Create(y.Slice(i, 8)), a0);
+                a1 = Vector256.FusedMultiplyAdd(Fp16.Lanes.ToFloat(x1), Vector256.Create(y.Slice(i + 8, 8)), a1);
+                a2 = Vector256.FusedMultiplyAdd(Fp16.Lanes.ToFloat(x2), Vector256.Create(y.Slice(i + 16, 8)), a2);
+                a3 = Vector256.FusedMultiplyAdd(Fp16.Lanes.ToFloat(x3), Vector256.Create(y.Slice(i + 24, 8)), a3);
+            }
+            // FloatDotOrder.Reduce on registers: (0+2) and (1+3), the two added, then 8 lanes to one.
+            var v = (a0 + a2) + (a1 + a3);
+            var t = v.GetLower() + v.GetUpper();
+            sum = (t.GetElement(0) + t.GetElement(1)) + (t.GetElement(2) + t.GetElement(3));
+        }
+        for (var i = whole; i < x.Length; i++)
+        {
+            sum += Fp16.ToFloat(x[i]) * y[i];
+        }
+        return (float)sum;
     }
 }

@@ -36,9 +36,16 @@ internal static unsafe class Q8_0Tiles
                     {
                         Tile4x4(w + ((long)r0 * rowBytes), rowBytes, a + ((long)t0 * activationRowBytes), activationRowBytes, n / 32, y + ((long)t0 * outputStride) + r0, outputStride);
                     }
-                    if (t0 < tokens)
+                }
+                // The tokens the 4 × 4 tiles leave (generation's single token): one row at a time, as ggml's
+                // matrix-vector product reads them, in one sequential stream.
+                for (var t = tokens - (tokens % 4); t < tokens; t++)
+                {
+                    var at = a + ((long)t * activationRowBytes);
+                    var yt = y + ((long)t * outputStride);
+                    for (var r = 0; r < r0; r++)
                     {
-                        Groups(w + ((long)r0 * rowBytes), rowBytes, 4, a + ((long)t0 * activationRowBytes), activationRowBytes, tokens - t0, n, y + ((long)t0 * outputStride) + r0, outputStride);
+                        yt[r] = Row1(w + ((long)r * rowBytes), at, n / 32);
                     }
                 }
             }
@@ -120,6 +127,24 @@ internal static unsafe class Q8_0Tiles
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// One row · one token (AVX-VNNI): ggml's <c>mul_sum_i8_pairs_float</c>, <c>vpdpbusd(|w|, sign(a, w))</c>, exact
+    /// because activations are never −128 (<see cref="Q8_0Activations"/> rounds into −127..127).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static float Row1(byte* w, byte* a, int blocks)
+    {
+        var acc = Vector256<float>.Zero;
+        for (var offset = 0; offset < blocks * BlockBytes; offset += BlockBytes)
+        {
+            var q = Vector256.Load((sbyte*)(w + offset + 2));
+            var x = Vector256.Load((sbyte*)(a + offset + 2));
+            var sums = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Avx2.Abs(q), Avx2.Sign(x, q));
+            acc = Fma.MultiplyAdd(Vector256.Create(Fp16.ToFloat(*(ushort*)(w + offset)) * Fp16.ToFloat(*(ushort*)(a + offset))), Avx.ConvertToVector256Single(sums), acc);
+        }
+        return TileSums.Fold(acc);
     }
 
     /// <summary>

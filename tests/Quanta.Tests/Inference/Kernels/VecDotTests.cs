@@ -199,6 +199,31 @@ public sealed class VecDotTests
         }
     }
 
+    [Theory]
+    [InlineData(128)]
+    [InlineData(160)]
+    [InlineData(77)]
+    public void Attention_dot_with_a_widened_operand_equals_the_F16_dot_at_every_width(int n)
+    {
+        // Attention widens the query and the probabilities once and dots them with F16 keys and values: every
+        // width must give F16Dot's scalar bits, the tail past the last 32 included.
+        var rng = new Random(n);
+        var x = new ushort[n];
+        var y = new ushort[n];
+        for (var i = 0; i < n; i++)
+        {
+            x[i] = Fp16.FromFloat((float)((rng.NextDouble() * 2) - 1) * (i % 17 == 0 ? 40 : 1));
+            y[i] = Fp16.FromFloat((float)rng.NextDouble() * (i % 5 == 0 ? 1e-3f : 1));
+        }
+        var wide = y.Select(Fp16.ToFloat).ToArray();
+        var expected = F16Dot.Dot(x, y, KernelWidth.Scalar);
+        Assert.NotEqual(0f, expected);
+        foreach (var width in Widths)
+        {
+            Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(Attention.F16TimesFloat(x, wide, width)));
+        }
+    }
+
     static (byte[] Bytes, int RowBytes) RandomWeights(GgmlType type, int seed)
     {
         var rng = new Random(seed);
