@@ -38,7 +38,7 @@ bench_model checkpoint "$checkpoint"
 base="$dir/llama-492m-F16.gguf"
 if [[ ! -f "$base" ]]; then
     echo "converting to F16 ..." >&2
-    "${quanta[@]}" convert "$checkpoint" --type f16 -o "$base" --threads "$threads" >/dev/null
+    "${quanta[@]}" convert "$checkpoint" --type f16 -o "$base" --threads "$threads" >/dev/null 2>&1
 fi
 candidates=()
 for type in $types; do

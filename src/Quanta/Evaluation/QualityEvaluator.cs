@@ -97,8 +97,12 @@ public static class QualityEvaluator
             using (var model = Load(file, options))
             {
                 (statistics, context, chunkCount) = MeasureAgainstBase(model, BosOf(file), baseLogProbabilities, "candidate", path, progress, cancellationToken);
-                progress?.Report(new EvaluationProgress("speed", path, 0, 0));
-                speed = options.Speed?.Invoke(file, model, cancellationToken);
+                speed = null;
+                if (options.Speed is { } probe)
+                {
+                    progress?.Report(new EvaluationProgress("speed", path, 0, 0));
+                    speed = probe(file, model, cancellationToken);
+                }
             }
             scored = statistics.Count;
             basePerplexity ??= statistics.BasePerplexity;
