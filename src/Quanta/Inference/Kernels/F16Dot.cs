@@ -5,61 +5,67 @@ using Quanta.Formats;
 namespace Quanta.Inference.Kernels;
 
 /// <summary>
-/// F16 weights against activations rounded to F16 (<c>ggml_vec_dot_f16</c>; F16's <c>vec_dot_type</c> is F16, so
-/// ggml rounds the float activations first). Products in float32, in <see cref="FloatDotOrder"/>.
+/// F16 weights as llama.cpp's x86 build multiplies them, at the width it was built for (<see cref="KernelWidth.Vector512"/>:
+/// AVX-512; otherwise AVX2). F16's <c>vec_dot_type</c> is F16, so ggml first rounds the float activations to F16; here
+/// they are rounded the same way but kept widened to float32 (exact), so that a batch's tiles do not widen every
+/// token again for every chunk of rows: <see cref="ActivationType"/> is therefore F32. Then a batch goes through
+/// llamafile's tinyBLAS (<see cref="TinyBlasOrder"/>) when it applies, one token through <c>ggml_vec_dot_f16</c>
+/// (<see cref="FloatDotOrder"/>, the tail added in double).
 /// </summary>
-public sealed class F16Dot : IVecDot
+public sealed unsafe class F16Dot : IVecDot, IMatrixDot
 {
     public GgmlType WeightType => GgmlType.F16;
 
-    public GgmlType ActivationType => GgmlType.F16;
+    /// <summary>F32 storage of values rounded to F16 (see the class summary).</summary>
+    public GgmlType ActivationType => GgmlType.F32;
 
-    public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width) =>
-        Fp16.FromFloat(x, MemoryMarshal.Cast<byte, ushort>(destination)[..x.Length]);
+    public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width)
+    {
+        var y = MemoryMarshal.Cast<byte, float>(destination)[..x.Length];
+        var i = 0;
+        if (width == KernelWidth.Vector512)
+        {
+            for (; i + 16 <= x.Length; i += 16)
+            {
+                Fp16.Lanes.ToFloat(Fp16.Lanes.FromFloat(Vector512.Create(x[i..]))).CopyTo(y[i..]);
+            }
+        }
+        else if (width == KernelWidth.Vector256)
+        {
+            for (; i + 8 <= x.Length; i += 8)
+            {
+                Fp16.Lanes.ToFloat(Fp16.Lanes.FromFloat(Vector256.Create(x[i..]))).CopyTo(y[i..]);
+            }
+        }
+        for (; i < x.Length; i++)
+        {
+            y[i] = Fp16.ToFloat(Fp16.FromFloat(x[i]));
+        }
+    }
 
-    public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width) =>
-        Dot(MemoryMarshal.Cast<byte, ushort>(weights)[..n], MemoryMarshal.Cast<byte, ushort>(activations)[..n], width);
+    /// <summary><c>ggml_vec_dot_f16</c> of an F16 row and activations from <see cref="QuantizeActivations"/>.</summary>
+    public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(weights.Length, n * sizeof(ushort));
+        ArgumentOutOfRangeException.ThrowIfLessThan(activations.Length, n * sizeof(float));
+        fixed (byte* x = weights, y = activations)
+        {
+            return FloatVecDot.Dot<F16Row, F32Row>(x, y, n, doubleTail: true, width);
+        }
+    }
 
+    /// <summary><c>ggml_vec_dot_f16</c> of two F16 rows (attention over the F16 value cache).</summary>
     public static float Dot(ReadOnlySpan<ushort> x, ReadOnlySpan<ushort> y, KernelWidth width)
     {
-        Span<float> acc = stackalloc float[FloatDotOrder.Lanes];
-        var whole = x.Length - x.Length % FloatDotOrder.Lanes;
-        if (width == KernelWidth.Scalar)
+        ArgumentOutOfRangeException.ThrowIfLessThan(y.Length, x.Length);
+        fixed (ushort* px = x, py = y)
         {
-            acc.Clear();
-            for (var i = 0; i < whole; i += 32)
-            {
-                for (var l = 0; l < 32; l++)
-                {
-                    acc[l] = MathF.FusedMultiplyAdd(Fp16.ToFloat(x[i + l]), Fp16.ToFloat(y[i + l]), acc[l]);
-                }
-            }
+            return FloatVecDot.Dot<F16Row, F16Row>(px, py, x.Length, doubleTail: true, width);
         }
-        else
-        {
-            // Eight lanes at a time at either width: a 512-bit register would only regroup the same 32 sums.
-            Span<Vector256<float>> a = stackalloc Vector256<float>[4];
-            a.Clear();
-            for (var i = 0; i < whole; i += 32)
-            {
-                for (var k = 0; k < 2; k++)
-                {
-                    var (xLow, xHigh) = Vector256.Widen(Vector256.Create(x.Slice(i + 16 * k, 16)));
-                    var (yLow, yHigh) = Vector256.Widen(Vector256.Create(y.Slice(i + 16 * k, 16)));
-                    a[2 * k] = Vector256.FusedMultiplyAdd(Fp16.Lanes.ToFloat(xLow), Fp16.Lanes.ToFloat(yLow), a[2 * k]);
-                    a[2 * k + 1] = Vector256.FusedMultiplyAdd(Fp16.Lanes.ToFloat(xHigh), Fp16.Lanes.ToFloat(yHigh), a[2 * k + 1]);
-                }
-            }
-            for (var k = 0; k < 4; k++)
-            {
-                a[k].CopyTo(acc[(8 * k)..]);
-            }
-        }
-        double sum = FloatDotOrder.Reduce(acc);
-        for (var i = whole; i < x.Length; i++)
-        {
-            sum += Fp16.ToFloat(x[i]) * Fp16.ToFloat(y[i]);
-        }
-        return (float)sum;
     }
+
+    public bool CanMultiply(KernelWidth width) => width == KernelWidths.Current;
+
+    public void Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> output, int outputStride) =>
+        FloatMatrix.Multiply<F16Row>(weights, rowBytes, rows, activations, activationRowBytes, tokens, n, output, outputStride, doubleTail: true, KernelWidths.Current);
 }
