@@ -32,5 +32,5 @@ public sealed unsafe class F32Dot : IVecDot, IMatrixDot
     public bool CanMultiply(KernelWidth width) => width == KernelWidths.Current;
 
     public void Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> output, int outputStride) =>
-        FloatMatrix.Multiply<F32Row>(weights, rowBytes, rows, activations, activationRowBytes, tokens, n, output, outputStride, doubleTail: false, KernelWidths.Current);
+        FloatMatrix.Multiply<F32Row, F32Row>(weights, rowBytes, rows, activations, activationRowBytes, tokens, n, output, outputStride, doubleTail: false, KernelWidths.Current);
 }

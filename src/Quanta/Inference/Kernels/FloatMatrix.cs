@@ -3,11 +3,13 @@ using Quanta.Formats;
 namespace Quanta.Inference.Kernels;
 
 /// <summary>
-/// ggml-cpu's <c>mul_mat</c> for F32 and F16 weights against float activations (F16's already rounded to F16):
-/// llamafile's tinyBLAS (<see cref="FloatTiles"/>) for a batch of two or more tokens when the row length is a multiple
-/// of its lane count and the rows come in fours, else <c>ggml_vec_dot</c> (<see cref="FloatVecDot"/>) row by row.
-/// F16 rows are widened to float a block at a time into a per-thread buffer (exact, as tinyBLAS's
-/// <c>_mm512_cvtph_ps</c> loads are), so the conversion is paid once per row and not once per token.
+/// ggml-cpu's <c>mul_mat</c> for F32 and F16 weights (<typeparamref name="TW"/>) against activations already converted
+/// to their <c>vec_dot_type</c> (<typeparamref name="TX"/>: F32, or F16 for F16 weights): llamafile's tinyBLAS
+/// (<see cref="FloatTiles"/>) for a batch of two or more tokens when the row length is a multiple of its lane count
+/// and the rows come in fours, else <c>ggml_vec_dot</c> (<see cref="FloatVecDot"/>) row by row. For the tiles, F16
+/// rows are widened to float into per-thread buffers (exact, as tinyBLAS's <c>_mm512_cvtph_ps</c> loads are): the
+/// activations once per call, the weights a block of rows at a time, so each conversion is paid once and not once
+/// per product.
 /// </summary>
 /// <remarks>
 /// llama.cpp tests the row count of the whole matrix; a chunk only sees its own, so a matrix whose row count is not a
@@ -21,10 +23,14 @@ internal static unsafe class FloatMatrix
     [ThreadStatic]
     static float[]? t_block;
 
-    public static void Multiply<TW>(
+    [ThreadStatic]
+    static float[]? t_activations;
+
+    public static void Multiply<TW, TX>(
         ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n,
         Span<float> output, int outputStride, bool doubleTail, KernelWidth width)
         where TW : IFloatRow
+        where TX : IFloatRow
     {
         fixed (byte* w = weights, x = activations)
         fixed (float* y = output)
@@ -35,26 +41,47 @@ internal static unsafe class FloatMatrix
                 {
                     for (var t = 0; t < tokens; t++)
                     {
-                        y[((long)t * outputStride) + r] = FloatVecDot.Dot<TW, F32Row>(w + ((long)r * rowBytes), x + ((long)t * activationRowBytes), n, doubleTail, width);
+                        y[((long)t * outputStride) + r] = FloatVecDot.Dot<TW, TX>(w + ((long)r * rowBytes), x + ((long)t * activationRowBytes), n, doubleTail, width);
                     }
                 }
                 return;
             }
-            var blockRows = Math.Clamp(BlockBytes / (4 * n) / 4 * 4, 4, 64);
-            var widen = typeof(TW) != typeof(F32Row);
-            if (widen && (t_block is null || t_block.Length < blockRows * n))
+            float* b;
+            long ldb;
+            var wideActivations = typeof(TX) != typeof(F32Row);
+            if (wideActivations)
             {
-                // Once per thread and row length; later calls reuse it.
-                t_block = new float[blockRows * n];
+                // Grows to the largest batch once per thread; later calls reuse it.
+                Grow(ref t_activations, (long)tokens * n);
             }
-            fixed (float* block = t_block)
+            var blockRows = Math.Clamp(BlockBytes / (4 * n) / 4 * 4, 4, 64);
+            var wideWeights = typeof(TW) != typeof(F32Row);
+            if (wideWeights)
             {
+                Grow(ref t_block, (long)blockRows * n);
+            }
+            fixed (float* block = t_block, wide = t_activations)
+            {
+                if (wideActivations)
+                {
+                    for (var t = 0; t < tokens; t++)
+                    {
+                        Fp16.ToFloat(new ReadOnlySpan<ushort>(x + ((long)t * activationRowBytes), n), new Span<float>(wide + ((long)t * n), n));
+                    }
+                    b = wide;
+                    ldb = n;
+                }
+                else
+                {
+                    b = (float*)x;
+                    ldb = activationRowBytes / sizeof(float);
+                }
                 for (var r0 = 0; r0 < rows; r0 += blockRows)
                 {
                     var count = Math.Min(blockRows, rows - r0);
                     float* a;
                     long lda;
-                    if (widen)
+                    if (wideWeights)
                     {
                         for (var r = 0; r < count; r++)
                         {
@@ -68,9 +95,17 @@ internal static unsafe class FloatMatrix
                         a = (float*)(w + ((long)r0 * rowBytes));
                         lda = rowBytes / sizeof(float);
                     }
-                    FloatTiles.Multiply(a, lda, count, (float*)x, activationRowBytes / sizeof(float), tokens, n, y + r0, outputStride, width);
+                    FloatTiles.Multiply(a, lda, count, b, ldb, tokens, n, y + r0, outputStride, width);
                 }
             }
+        }
+    }
+
+    static void Grow(ref float[]? buffer, long length)
+    {
+        if (buffer is null || buffer.Length < length)
+        {
+            buffer = new float[length];
         }
     }
 }

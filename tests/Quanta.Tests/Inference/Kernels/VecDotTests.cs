@@ -122,7 +122,7 @@ public sealed class VecDotTests
         {
             return dot.WeightType == GgmlType.F32
                 ? FloatVecDot.Scalar<F32Row, F32Row>(w, a, Columns, doubleTail: false, FloatDotOrder.Lanes(width))
-                : FloatVecDot.Scalar<F16Row, F32Row>(w, a, Columns, doubleTail: true, FloatDotOrder.Lanes(width));
+                : FloatVecDot.Scalar<F16Row, F16Row>(w, a, Columns, doubleTail: true, FloatDotOrder.Lanes(width));
         }
     }
 
