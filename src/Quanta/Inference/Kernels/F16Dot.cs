@@ -23,13 +23,18 @@ public sealed unsafe class F16Dot : IVecDot, IMatrixDot
     public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width) =>
         Dot(MemoryMarshal.Cast<byte, ushort>(weights)[..n], MemoryMarshal.Cast<byte, ushort>(activations)[..n], width);
 
-    /// <summary><c>ggml_vec_dot_f16</c> of two F16 rows.</summary>
+    /// <summary>
+    /// Two F16 rows (attention's probabilities times the F16 value cache) in the AVX2 build's <c>ggml_vec_dot_f16</c>
+    /// order at every width: over a KV length padded to 32 it groups the products as llama.cpp's batched attention
+    /// does (tinyBLAS over the padded length) up to the last add, where the AVX-512 order would add every product in
+    /// double; the golden logits match it bit for bit.
+    /// </summary>
     public static float Dot(ReadOnlySpan<ushort> x, ReadOnlySpan<ushort> y, KernelWidth width)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(y.Length, x.Length);
         fixed (ushort* px = x, py = y)
         {
-            return FloatVecDot.Dot<F16Row, F16Row>(px, py, x.Length, doubleTail: true, width);
+            return FloatVecDot.Dot<F16Row, F16Row>(px, py, x.Length, doubleTail: true, width == KernelWidth.Vector512 ? KernelWidth.Vector256 : width);
         }
     }
 
