@@ -19,7 +19,11 @@ public sealed unsafe class F16Dot : IVecDot, IMatrixDot
     public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width) =>
         Fp16.FromFloat(x, MemoryMarshal.Cast<byte, ushort>(destination)[..x.Length]);
 
-    /// <summary><c>ggml_vec_dot_f16</c>.</summary>
+    /// <summary>
+    /// <c>ggml_vec_dot_f16</c> in the AVX2 order at every width (see <see cref="Dot(ReadOnlySpan{ushort}, ReadOnlySpan{ushort}, KernelWidth)"/>):
+    /// attention's keys go through here; F16 weights go through <see cref="Multiply"/>, whose single tokens take the
+    /// width's own order.
+    /// </summary>
     public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width) =>
         Dot(MemoryMarshal.Cast<byte, ushort>(weights)[..n], MemoryMarshal.Cast<byte, ushort>(activations)[..n], width);
 

@@ -35,17 +35,6 @@ internal static unsafe class FloatMatrix
         fixed (byte* w = weights, x = activations)
         fixed (float* y = output)
         {
-            if (!TinyBlasOrder.Applies(tokens, n, width) || rows % 4 != 0)
-            {
-                for (var r = 0; r < rows; r++)
-                {
-                    for (var t = 0; t < tokens; t++)
-                    {
-                        y[((long)t * outputStride) + r] = FloatVecDot.Dot<TW, TX>(w + ((long)r * rowBytes), x + ((long)t * activationRowBytes), n, doubleTail, width);
-                    }
-                }
-                return;
-            }
             float* b;
             long ldb;
             var wideActivations = typeof(TX) != typeof(F32Row);
@@ -53,6 +42,20 @@ internal static unsafe class FloatMatrix
             {
                 // Grows to the largest batch once per thread; later calls reuse it.
                 Grow(ref t_activations, (long)tokens * n);
+            }
+            if (!TinyBlasOrder.Applies(tokens, n, width) || rows % 4 != 0)
+            {
+                if (!wideActivations)
+                {
+                    VecDots<TW>(w, rowBytes, rows, (float*)x, activationRowBytes / sizeof(float), tokens, n, y, outputStride, doubleTail, width);
+                    return;
+                }
+                fixed (float* wide = t_activations)
+                {
+                    Widen(x, activationRowBytes, tokens, n, wide);
+                    VecDots<TW>(w, rowBytes, rows, wide, n, tokens, n, y, outputStride, doubleTail, width);
+                }
+                return;
             }
             var blockRows = Math.Clamp(BlockBytes / (4 * n) / 4 * 4, 4, 64);
             var wideWeights = typeof(TW) != typeof(F32Row);
@@ -64,10 +67,7 @@ internal static unsafe class FloatMatrix
             {
                 if (wideActivations)
                 {
-                    for (var t = 0; t < tokens; t++)
-                    {
-                        Fp16.ToFloat(new ReadOnlySpan<ushort>(x + ((long)t * activationRowBytes), n), new Span<float>(wide + ((long)t * n), n));
-                    }
+                    Widen(x, activationRowBytes, tokens, n, wide);
                     b = wide;
                     ldb = n;
                 }
@@ -98,6 +98,28 @@ internal static unsafe class FloatMatrix
                     FloatTiles.Multiply(a, lda, count, b, ldb, tokens, n, y + r0, outputStride, width);
                 }
             }
+        }
+    }
+
+    /// <summary><c>ggml_vec_dot</c> of every row with every token (activations already float).</summary>
+    static void VecDots<TW>(byte* w, int rowBytes, int rows, float* x, long ldx, int tokens, int n, float* y, int outputStride, bool doubleTail, KernelWidth width)
+        where TW : IFloatRow
+    {
+        for (var r = 0; r < rows; r++)
+        {
+            for (var t = 0; t < tokens; t++)
+            {
+                y[((long)t * outputStride) + r] = FloatVecDot.Dot<TW, F32Row>(w + ((long)r * rowBytes), x + (t * ldx), n, doubleTail, width);
+            }
+        }
+    }
+
+    /// <summary>F16 activation rows to float (exact), once per call rather than once per weight row.</summary>
+    static void Widen(byte* x, int activationRowBytes, int tokens, int n, float* wide)
+    {
+        for (var t = 0; t < tokens; t++)
+        {
+            Fp16.ToFloat(new ReadOnlySpan<ushort>(x + ((long)t * activationRowBytes), n), new Span<float>(wide + ((long)t * n), n));
         }
     }
 

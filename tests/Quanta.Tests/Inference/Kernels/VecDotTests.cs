@@ -109,8 +109,8 @@ public sealed class VecDotTests
     }
 
     /// <summary>
-    /// The scalar twin a width must equal: one order for every width, except F32 and F16, whose order is the one of
-    /// llama.cpp built for that width (<see cref="FloatKernelTests"/>).
+    /// The scalar twin a width must equal: one order for every width; F32's and F16's row dots take the AVX2 build's
+    /// order at 512 bits too (the batch and F16 single-token orders per width: <see cref="FloatKernelTests"/>).
     /// </summary>
     static unsafe float ScalarTwin(IVecDot dot, ReadOnlySpan<byte> row, ReadOnlySpan<byte> activations, KernelWidth width)
     {
@@ -121,8 +121,8 @@ public sealed class VecDotTests
         fixed (byte* w = row, a = activations)
         {
             return dot.WeightType == GgmlType.F32
-                ? FloatVecDot.Scalar<F32Row, F32Row>(w, a, Columns, doubleTail: false, FloatDotOrder.Lanes(width))
-                : FloatVecDot.Scalar<F16Row, F16Row>(w, a, Columns, doubleTail: true, FloatDotOrder.Lanes(width));
+                ? FloatVecDot.Scalar<F32Row, F32Row>(w, a, Columns, doubleTail: false, FloatDotOrder.Lanes(F32Dot.Order(width)))
+                : FloatVecDot.Scalar<F16Row, F16Row>(w, a, Columns, doubleTail: true, FloatDotOrder.Lanes(F32Dot.Order(width)));
         }
     }
 
