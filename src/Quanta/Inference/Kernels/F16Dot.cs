@@ -5,10 +5,12 @@ using Quanta.Formats;
 namespace Quanta.Inference.Kernels;
 
 /// <summary>
-/// F16 weights against activations rounded to F16 (<c>ggml_vec_dot_f16</c>; F16's <c>vec_dot_type</c> is F16, so
-/// ggml rounds the float activations first). Products in float32, in <see cref="FloatDotOrder"/>.
+/// F16 weights as llama.cpp's x86 build multiplies them, at the width it was built for (<see cref="KernelWidth.Vector512"/>:
+/// AVX-512; otherwise AVX2), against activations rounded to F16 (F16's <c>vec_dot_type</c>; the KV cache stores its
+/// F16 keys with the same conversion): a batch through llamafile's tinyBLAS (<see cref="TinyBlasOrder"/>) when it
+/// applies, one token through <c>ggml_vec_dot_f16</c> (<see cref="FloatDotOrder"/>, the tail added in double).
 /// </summary>
-public sealed class F16Dot : IVecDot
+public sealed unsafe class F16Dot : IVecDot, IMatrixDot
 {
     public GgmlType WeightType => GgmlType.F16;
 
@@ -17,49 +19,31 @@ public sealed class F16Dot : IVecDot
     public void QuantizeActivations(ReadOnlySpan<float> x, Span<byte> destination, KernelWidth width) =>
         Fp16.FromFloat(x, MemoryMarshal.Cast<byte, ushort>(destination)[..x.Length]);
 
+    /// <summary>
+    /// <c>ggml_vec_dot_f16</c> in the AVX2 order at every width (see <see cref="Dot(ReadOnlySpan{ushort}, ReadOnlySpan{ushort}, KernelWidth)"/>):
+    /// attention's keys go through here; F16 weights go through <see cref="Multiply"/>, whose single tokens take the
+    /// width's own order.
+    /// </summary>
     public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width) =>
         Dot(MemoryMarshal.Cast<byte, ushort>(weights)[..n], MemoryMarshal.Cast<byte, ushort>(activations)[..n], width);
 
+    /// <summary>
+    /// Two F16 rows (attention's probabilities times the F16 value cache) in the AVX2 build's <c>ggml_vec_dot_f16</c>
+    /// order at every width: over a KV length padded to 32 it groups the products as llama.cpp's batched attention
+    /// does (tinyBLAS over the padded length) up to the last add, where the AVX-512 order would add every product in
+    /// double; the golden logits match it bit for bit.
+    /// </summary>
     public static float Dot(ReadOnlySpan<ushort> x, ReadOnlySpan<ushort> y, KernelWidth width)
     {
-        Span<float> acc = stackalloc float[FloatDotOrder.Lanes];
-        var whole = x.Length - x.Length % FloatDotOrder.Lanes;
-        if (width == KernelWidth.Scalar)
+        ArgumentOutOfRangeException.ThrowIfLessThan(y.Length, x.Length);
+        fixed (ushort* px = x, py = y)
         {
-            acc.Clear();
-            for (var i = 0; i < whole; i += 32)
-            {
-                for (var l = 0; l < 32; l++)
-                {
-                    acc[l] = MathF.FusedMultiplyAdd(Fp16.ToFloat(x[i + l]), Fp16.ToFloat(y[i + l]), acc[l]);
-                }
-            }
+            return FloatVecDot.Dot<F16Row, F16Row>(px, py, x.Length, doubleTail: true, width == KernelWidth.Vector512 ? KernelWidth.Vector256 : width);
         }
-        else
-        {
-            // Eight lanes at a time at either width: a 512-bit register would only regroup the same 32 sums.
-            Span<Vector256<float>> a = stackalloc Vector256<float>[4];
-            a.Clear();
-            for (var i = 0; i < whole; i += 32)
-            {
-                for (var k = 0; k < 2; k++)
-                {
-                    var (xLow, xHigh) = Vector256.Widen(Vector256.Create(x.Slice(i + 16 * k, 16)));
-                    var (yLow, yHigh) = Vector256.Widen(Vector256.Create(y.Slice(i + 16 * k, 16)));
-                    a[2 * k] = Vector256.FusedMultiplyAdd(Fp16.Lanes.ToFloat(xLow), Fp16.Lanes.ToFloat(yLow), a[2 * k]);
-                    a[2 * k + 1] = Vector256.FusedMultiplyAdd(Fp16.Lanes.ToFloat(xHigh), Fp16.Lanes.ToFloat(yHigh), a[2 * k + 1]);
-                }
-            }
-            for (var k = 0; k < 4; k++)
-            {
-                a[k].CopyTo(acc[(8 * k)..]);
-            }
-        }
-        double sum = FloatDotOrder.Reduce(acc);
-        for (var i = whole; i < x.Length; i++)
-        {
-            sum += Fp16.ToFloat(x[i]) * Fp16.ToFloat(y[i]);
-        }
-        return (float)sum;
     }
+
+    public bool CanMultiply(KernelWidth width) => width == KernelWidths.Current;
+
+    public void Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> output, int outputStride) =>
+        FloatMatrix.Multiply<F16Row, F16Row>(weights, rowBytes, rows, activations, activationRowBytes, tokens, n, output, outputStride, doubleTail: true, KernelWidths.Current);
 }

@@ -1,29 +1,42 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Quanta.Inference.Kernels;
 
 /// <summary>
-/// The summation order of ggml's float dot products (<c>ggml_vec_dot_f32</c> / <c>_f16</c> with AVX): 32 running
-/// sums, lane <c>l</c> taking elements <c>i ≡ l (mod 32)</c> by fused multiply-add, folded as
-/// <c>GGML_F32x8_REDUCE</c> folds its four 8-lane accumulators; elements past the last whole 32 are added in
-/// double precision. Every width computes exactly this, so the vector paths agree with the scalar twin bit for bit.
+/// The summation order of ggml's float dot products, <c>ggml_vec_dot_f32</c> / <c>_f16</c>, for the SIMD width
+/// llama.cpp was built with: four accumulators of <c>GGML_F32_EPR</c> lanes (16 with AVX-512, 8 with AVX2), lane
+/// <c>l</c> of the <see cref="Lanes"/> running sums taking elements <c>i ≡ l (mod Lanes)</c> by fused multiply-add,
+/// folded as <c>GGML_F32x16_REDUCE</c> / <c>GGML_F32x8_REDUCE</c> fold them: accumulators (0+2) and (1+3), then the
+/// two, then the lanes of one register (<c>_mm512_reduce_add_ps</c>'s halving tree, or AVX2's <c>_mm_hadd_ps</c>
+/// pair). <see cref="KernelWidth.Vector512"/> takes the AVX-512 order; <see cref="KernelWidth.Vector256"/> and the
+/// scalar twins the AVX2 one. Elements past the last whole <see cref="Lanes"/> are the caller's (ggml adds them in
+/// double for F16, in float for F32).
 /// </summary>
 internal static class FloatDotOrder
 {
-    public const int Lanes = 32;
+    /// <summary><c>GGML_F32_STEP</c>: the running sums at <paramref name="width"/>.</summary>
+    public static int Lanes(KernelWidth width) => width == KernelWidth.Vector512 ? 64 : 32;
 
-    /// <summary>Folds the 32 running sums: accumulators (0+2), (1+3), then the two halves, then 8 lanes to one.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>
+    /// The scalar twin of the fold: <paramref name="acc"/> holds <see cref="Lanes"/> sums (four registers of a quarter
+    /// each, in order); it is overwritten.
+    /// </summary>
     public static float Reduce(Span<float> acc)
     {
-        for (var l = 0; l < 8; l++)
+        var epr = acc.Length / 4;
+        for (var l = 0; l < epr; l++)
         {
-            acc[l] += acc[16 + l];
-            acc[8 + l] += acc[24 + l];
+            acc[l] += acc[(2 * epr) + l];
+            acc[epr + l] += acc[(3 * epr) + l];
         }
-        for (var l = 0; l < 8; l++)
+        for (var l = 0; l < epr; l++)
         {
-            acc[l] += acc[8 + l];
+            acc[l] += acc[epr + l];
+        }
+        if (epr == 16)
+        {
+            return TinyBlasOrder.Sum(acc[..16]);
         }
         // _mm_add_ps(low, high), then two horizontal adds: (t0 + t1) + (t2 + t3).
         var t0 = acc[0] + acc[4];
@@ -31,5 +44,19 @@ internal static class FloatDotOrder
         var t2 = acc[2] + acc[6];
         var t3 = acc[3] + acc[7];
         return (t0 + t1) + (t2 + t3);
+    }
+
+    /// <summary><c>GGML_F32x16_REDUCE</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Reduce(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3) =>
+        TinyBlasOrder.Sum((a0 + a2) + (a1 + a3));
+
+    /// <summary><c>GGML_F32x8_REDUCE</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Reduce(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3)
+    {
+        var s = (a0 + a2) + (a1 + a3);
+        var t = s.GetLower() + s.GetUpper();
+        return (t.GetElement(0) + t.GetElement(1)) + (t.GetElement(2) + t.GetElement(3));
     }
 }

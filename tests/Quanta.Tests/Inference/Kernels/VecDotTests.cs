@@ -39,7 +39,7 @@ public sealed class VecDotTests
                 for (var r = 0; r < Rows; r++)
                 {
                     var row = weights.AsSpan(r * rowBytes, rowBytes);
-                    var scalar = dot.Dot(row, expected, Columns, KernelWidth.Scalar);
+                    var scalar = ScalarTwin(dot, row, expected, width);
                     Assert.Equal(BitConverter.SingleToInt32Bits(scalar), BitConverter.SingleToInt32Bits(dot.Dot(row, activations, Columns, width)));
                 }
             }
@@ -108,7 +108,27 @@ public sealed class VecDotTests
         }
     }
 
-    public static TheoryData<GgmlType> TiledTypes() => [.. VecDots.All.Where(d => d is IMatrixDot).Select(d => d.WeightType)];
+    /// <summary>
+    /// The scalar twin a width must equal: one order for every width; F32's and F16's row dots take the AVX2 build's
+    /// order at 512 bits too (the batch and F16 single-token orders per width: <see cref="FloatKernelTests"/>).
+    /// </summary>
+    static unsafe float ScalarTwin(IVecDot dot, ReadOnlySpan<byte> row, ReadOnlySpan<byte> activations, KernelWidth width)
+    {
+        if (dot.WeightType is not (GgmlType.F32 or GgmlType.F16))
+        {
+            return dot.Dot(row, activations, Columns, KernelWidth.Scalar);
+        }
+        fixed (byte* w = row, a = activations)
+        {
+            return dot.WeightType == GgmlType.F32
+                ? FloatVecDot.Scalar<F32Row, F32Row>(w, a, Columns, doubleTail: false, FloatDotOrder.Lanes(F32Dot.Order(width)))
+                : FloatVecDot.Scalar<F16Row, F16Row>(w, a, Columns, doubleTail: true, FloatDotOrder.Lanes(F32Dot.Order(width)));
+        }
+    }
+
+    /// <summary>The quantized types' tiles (F32's and F16's follow tinyBLAS instead: <see cref="FloatKernelTests"/>).</summary>
+    public static TheoryData<GgmlType> TiledTypes() =>
+        [.. VecDots.All.Where(d => d is IMatrixDot && d.WeightType is not (GgmlType.F32 or GgmlType.F16)).Select(d => d.WeightType)];
 
     [Theory]
     [MemberData(nameof(TiledTypes))]

@@ -1,0 +1,133 @@
+using Quanta.Formats;
+
+namespace Quanta.Inference.Kernels;
+
+/// <summary>
+/// ggml-cpu's <c>mul_mat</c> for F32 and F16 weights (<typeparamref name="TW"/>) against activations already converted
+/// to their <c>vec_dot_type</c> (<typeparamref name="TX"/>: F32, or F16 for F16 weights): llamafile's tinyBLAS
+/// (<see cref="FloatTiles"/>) for a batch of two or more tokens when the row length is a multiple of its lane count
+/// and the rows come in fours, else <c>ggml_vec_dot</c> (<see cref="FloatVecDot"/>) row by row. For the tiles, F16
+/// rows are widened to float into per-thread buffers (exact, as tinyBLAS's <c>_mm512_cvtph_ps</c> loads are): the
+/// activations once per call, the weights a block of rows at a time, so each conversion is paid once and not once
+/// per product.
+/// </summary>
+/// <remarks>
+/// llama.cpp tests the row count of the whole matrix; a chunk only sees its own, so a matrix whose row count is not a
+/// multiple of 4 has its last chunk in the vec_dot order and the others in tinyBLAS's.
+/// </remarks>
+internal static unsafe class FloatMatrix
+{
+    /// <summary>About this many bytes of widened weight rows are multiplied with every group of four tokens at a time.</summary>
+    const int BlockBytes = 256 * 1024;
+
+    [ThreadStatic]
+    static float[]? t_block;
+
+    [ThreadStatic]
+    static float[]? t_activations;
+
+    public static void Multiply<TW, TX>(
+        ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n,
+        Span<float> output, int outputStride, bool doubleTail, KernelWidth width)
+        where TW : IFloatRow
+        where TX : IFloatRow
+    {
+        fixed (byte* w = weights, x = activations)
+        fixed (float* y = output)
+        {
+            float* b;
+            long ldb;
+            var wideActivations = typeof(TX) != typeof(F32Row);
+            if (wideActivations)
+            {
+                // Grows to the largest batch once per thread; later calls reuse it.
+                Grow(ref t_activations, (long)tokens * n);
+            }
+            if (!TinyBlasOrder.Applies(tokens, n, width) || rows % 4 != 0)
+            {
+                if (!wideActivations)
+                {
+                    VecDots<TW>(w, rowBytes, rows, (float*)x, activationRowBytes / sizeof(float), tokens, n, y, outputStride, doubleTail, width);
+                    return;
+                }
+                fixed (float* wide = t_activations)
+                {
+                    Widen(x, activationRowBytes, tokens, n, wide);
+                    VecDots<TW>(w, rowBytes, rows, wide, n, tokens, n, y, outputStride, doubleTail, width);
+                }
+                return;
+            }
+            var blockRows = Math.Clamp(BlockBytes / (4 * n) / 4 * 4, 4, 64);
+            var wideWeights = typeof(TW) != typeof(F32Row);
+            if (wideWeights)
+            {
+                Grow(ref t_block, (long)blockRows * n);
+            }
+            fixed (float* block = t_block, wide = t_activations)
+            {
+                if (wideActivations)
+                {
+                    Widen(x, activationRowBytes, tokens, n, wide);
+                    b = wide;
+                    ldb = n;
+                }
+                else
+                {
+                    b = (float*)x;
+                    ldb = activationRowBytes / sizeof(float);
+                }
+                for (var r0 = 0; r0 < rows; r0 += blockRows)
+                {
+                    var count = Math.Min(blockRows, rows - r0);
+                    float* a;
+                    long lda;
+                    if (wideWeights)
+                    {
+                        for (var r = 0; r < count; r++)
+                        {
+                            Fp16.ToFloat(new ReadOnlySpan<ushort>(w + ((long)(r0 + r) * rowBytes), n), new Span<float>(block + ((long)r * n), n));
+                        }
+                        a = block;
+                        lda = n;
+                    }
+                    else
+                    {
+                        a = (float*)(w + ((long)r0 * rowBytes));
+                        lda = rowBytes / sizeof(float);
+                    }
+                    FloatTiles.Multiply(a, lda, count, b, ldb, tokens, n, y + r0, outputStride, width);
+                }
+            }
+        }
+    }
+
+    /// <summary><c>ggml_vec_dot</c> of every row with every token (activations already float).</summary>
+    static void VecDots<TW>(byte* w, int rowBytes, int rows, float* x, long ldx, int tokens, int n, float* y, int outputStride, bool doubleTail, KernelWidth width)
+        where TW : IFloatRow
+    {
+        for (var r = 0; r < rows; r++)
+        {
+            for (var t = 0; t < tokens; t++)
+            {
+                y[((long)t * outputStride) + r] = FloatVecDot.Dot<TW, F32Row>(w + ((long)r * rowBytes), x + (t * ldx), n, doubleTail, width);
+            }
+        }
+    }
+
+    /// <summary>F16 activation rows to float (exact), once per call rather than once per weight row.</summary>
+    static void Widen(byte* x, int activationRowBytes, int tokens, int n, float* wide)
+    {
+        for (var t = 0; t < tokens; t++)
+        {
+            Fp16.ToFloat(new ReadOnlySpan<ushort>(x + ((long)t * activationRowBytes), n), new Span<float>(wide + ((long)t * n), n));
+        }
+    }
+
+    static void Grow(ref float[]? buffer, long length)
+    {
+        if (buffer is null || buffer.Length < length)
+        {
+            buffer = new float[length];
+        }
+    }
+}

@@ -1,0 +1,207 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Quanta.Inference.Kernels;
+
+/// <summary>
+/// llamafile's <c>tinyBLAS</c> for float rows: every (row, token) result is one register of
+/// <see cref="TinyBlasOrder.Lanes"/> fused multiply-add sums over the whole row, then <see cref="TinyBlasOrder.Sum"/>.
+/// As tinyBLAS does, 4 rows × 4 tokens are computed together with their sixteen accumulators in registers, so each
+/// loaded vector feeds four products; the callers pass a block of rows small enough to stay in cache while every
+/// group of four tokens sweeps it. The tiles only choose which results are computed together, never the order in
+/// which one is summed, so each equals <see cref="Scalar"/>.
+/// </summary>
+internal static unsafe class FloatTiles
+{
+    /// <summary>
+    /// <c>c[t·ldc + r] = tinyBLAS(a row r, b row t)</c> for <paramref name="rows"/> rows of <paramref name="a"/> (stride
+    /// <paramref name="lda"/> floats) and <paramref name="tokens"/> rows of <paramref name="b"/> (stride
+    /// <paramref name="ldb"/>), <paramref name="k"/> elements each, a multiple of <see cref="TinyBlasOrder.Lanes"/>.
+    /// </summary>
+    public static void Multiply(float* a, long lda, int rows, float* b, long ldb, int tokens, int k, float* c, long ldc, KernelWidth width)
+    {
+        if (width == KernelWidth.Scalar)
+        {
+            for (var t = 0; t < tokens; t++)
+            {
+                for (var r = 0; r < rows; r++)
+                {
+                    c[(t * ldc) + r] = Scalar(a + (r * lda), b + (t * ldb), k, TinyBlasOrder.Lanes(width));
+                }
+            }
+            return;
+        }
+        var t0 = 0;
+        for (; t0 + 4 <= tokens; t0 += 4)
+        {
+            var bt = b + (t0 * ldb);
+            var ct = c + (t0 * ldc);
+            var r0 = 0;
+            for (; r0 + 4 <= rows; r0 += 4)
+            {
+                if (width == KernelWidth.Vector512)
+                {
+                    Tile512(a + (r0 * lda), lda, bt, ldb, k, ct + r0, ldc);
+                }
+                else
+                {
+                    Tile256(a + (r0 * lda), lda, bt, ldb, k, ct + r0, ldc);
+                }
+            }
+            for (; r0 < rows; r0++)
+            {
+                for (var t = 0; t < 4; t++)
+                {
+                    ct[(t * ldc) + r0] = Dot(a + (r0 * lda), bt + (t * ldb), k, width);
+                }
+            }
+        }
+        for (; t0 < tokens; t0++)
+        {
+            for (var r = 0; r < rows; r++)
+            {
+                c[(t0 * ldc) + r] = Dot(a + (r * lda), b + (t0 * ldb), k, width);
+            }
+        }
+    }
+
+    /// <summary>The specification: <paramref name="lanes"/> fused multiply-add sums, then the halving tree.</summary>
+    public static float Scalar(float* x, float* y, int k, int lanes)
+    {
+        Span<float> acc = stackalloc float[lanes];
+        acc.Clear();
+        for (var i = 0; i < k; i += lanes)
+        {
+            for (var l = 0; l < lanes; l++)
+            {
+                acc[l] = MathF.FusedMultiplyAdd(x[i + l], y[i + l], acc[l]);
+            }
+        }
+        return TinyBlasOrder.Sum(acc);
+    }
+
+    /// <summary>One result at a vector width (the tiles' edges).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Dot(float* x, float* y, int k, KernelWidth width)
+    {
+        if (width == KernelWidth.Vector512)
+        {
+            var s = Vector512<float>.Zero;
+            for (var i = 0; i < k; i += 16)
+            {
+                s = Vector512.FusedMultiplyAdd(Vector512.Load(x + i), Vector512.Load(y + i), s);
+            }
+            return TinyBlasOrder.Sum(s);
+        }
+        if (width == KernelWidth.Vector256)
+        {
+            var s = Vector256<float>.Zero;
+            for (var i = 0; i < k; i += 8)
+            {
+                s = Vector256.FusedMultiplyAdd(Vector256.Load(x + i), Vector256.Load(y + i), s);
+            }
+            return TinyBlasOrder.Sum(s);
+        }
+        return Scalar(x, y, k, TinyBlasOrder.Lanes(width));
+    }
+
+    static void Tile512(float* a, long lda, float* b, long ldb, int k, float* c, long ldc)
+    {
+        Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
+        Vector512<float> c10 = default, c11 = default, c12 = default, c13 = default;
+        Vector512<float> c20 = default, c21 = default, c22 = default, c23 = default;
+        Vector512<float> c30 = default, c31 = default, c32 = default, c33 = default;
+        float* a1 = a + lda, a2 = a + (2 * lda), a3 = a + (3 * lda);
+        float* b1 = b + ldb, b2 = b + (2 * ldb), b3 = b + (3 * ldb);
+        for (var i = 0; i < k; i += 16)
+        {
+            var w0 = Vector512.Load(a + i);
+            var w1 = Vector512.Load(a1 + i);
+            var w2 = Vector512.Load(a2 + i);
+            var w3 = Vector512.Load(a3 + i);
+            var x = Vector512.Load(b + i);
+            c00 = Vector512.FusedMultiplyAdd(w0, x, c00);
+            c10 = Vector512.FusedMultiplyAdd(w1, x, c10);
+            c20 = Vector512.FusedMultiplyAdd(w2, x, c20);
+            c30 = Vector512.FusedMultiplyAdd(w3, x, c30);
+            x = Vector512.Load(b1 + i);
+            c01 = Vector512.FusedMultiplyAdd(w0, x, c01);
+            c11 = Vector512.FusedMultiplyAdd(w1, x, c11);
+            c21 = Vector512.FusedMultiplyAdd(w2, x, c21);
+            c31 = Vector512.FusedMultiplyAdd(w3, x, c31);
+            x = Vector512.Load(b2 + i);
+            c02 = Vector512.FusedMultiplyAdd(w0, x, c02);
+            c12 = Vector512.FusedMultiplyAdd(w1, x, c12);
+            c22 = Vector512.FusedMultiplyAdd(w2, x, c22);
+            c32 = Vector512.FusedMultiplyAdd(w3, x, c32);
+            x = Vector512.Load(b3 + i);
+            c03 = Vector512.FusedMultiplyAdd(w0, x, c03);
+            c13 = Vector512.FusedMultiplyAdd(w1, x, c13);
+            c23 = Vector512.FusedMultiplyAdd(w2, x, c23);
+            c33 = Vector512.FusedMultiplyAdd(w3, x, c33);
+        }
+        Store(c, 0, c00, c10, c20, c30);
+        Store(c + ldc, 0, c01, c11, c21, c31);
+        Store(c + (2 * ldc), 0, c02, c12, c22, c32);
+        Store(c + (3 * ldc), 0, c03, c13, c23, c33);
+    }
+
+    static void Tile256(float* a, long lda, float* b, long ldb, int k, float* c, long ldc)
+    {
+        Vector256<float> c00 = default, c01 = default, c02 = default, c03 = default;
+        Vector256<float> c10 = default, c11 = default, c12 = default, c13 = default;
+        Vector256<float> c20 = default, c21 = default, c22 = default, c23 = default;
+        Vector256<float> c30 = default, c31 = default, c32 = default, c33 = default;
+        float* a1 = a + lda, a2 = a + (2 * lda), a3 = a + (3 * lda);
+        float* b1 = b + ldb, b2 = b + (2 * ldb), b3 = b + (3 * ldb);
+        for (var i = 0; i < k; i += 8)
+        {
+            var w0 = Vector256.Load(a + i);
+            var w1 = Vector256.Load(a1 + i);
+            var w2 = Vector256.Load(a2 + i);
+            var w3 = Vector256.Load(a3 + i);
+            var x = Vector256.Load(b + i);
+            c00 = Vector256.FusedMultiplyAdd(w0, x, c00);
+            c10 = Vector256.FusedMultiplyAdd(w1, x, c10);
+            c20 = Vector256.FusedMultiplyAdd(w2, x, c20);
+            c30 = Vector256.FusedMultiplyAdd(w3, x, c30);
+            x = Vector256.Load(b1 + i);
+            c01 = Vector256.FusedMultiplyAdd(w0, x, c01);
+            c11 = Vector256.FusedMultiplyAdd(w1, x, c11);
+            c21 = Vector256.FusedMultiplyAdd(w2, x, c21);
+            c31 = Vector256.FusedMultiplyAdd(w3, x, c31);
+            x = Vector256.Load(b2 + i);
+            c02 = Vector256.FusedMultiplyAdd(w0, x, c02);
+            c12 = Vector256.FusedMultiplyAdd(w1, x, c12);
+            c22 = Vector256.FusedMultiplyAdd(w2, x, c22);
+            c32 = Vector256.FusedMultiplyAdd(w3, x, c32);
+            x = Vector256.Load(b3 + i);
+            c03 = Vector256.FusedMultiplyAdd(w0, x, c03);
+            c13 = Vector256.FusedMultiplyAdd(w1, x, c13);
+            c23 = Vector256.FusedMultiplyAdd(w2, x, c23);
+            c33 = Vector256.FusedMultiplyAdd(w3, x, c33);
+        }
+        Store(c, 0, c00, c10, c20, c30);
+        Store(c + ldc, 0, c01, c11, c21, c31);
+        Store(c + (2 * ldc), 0, c02, c12, c22, c32);
+        Store(c + (3 * ldc), 0, c03, c13, c23, c33);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store(float* c, int r, Vector512<float> s0, Vector512<float> s1, Vector512<float> s2, Vector512<float> s3)
+    {
+        c[r] = TinyBlasOrder.Sum(s0);
+        c[r + 1] = TinyBlasOrder.Sum(s1);
+        c[r + 2] = TinyBlasOrder.Sum(s2);
+        c[r + 3] = TinyBlasOrder.Sum(s3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store(float* c, int r, Vector256<float> s0, Vector256<float> s1, Vector256<float> s2, Vector256<float> s3)
+    {
+        c[r] = TinyBlasOrder.Sum(s0);
+        c[r + 1] = TinyBlasOrder.Sum(s1);
+        c[r + 2] = TinyBlasOrder.Sum(s2);
+        c[r + 3] = TinyBlasOrder.Sum(s3);
+    }
+}
