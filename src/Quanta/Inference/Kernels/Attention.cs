@@ -14,6 +14,12 @@ namespace Quanta.Inference.Kernels;
 /// </summary>
 public static class Attention
 {
+    /// <summary>
+    /// The running sums of the AVX2 build's <c>ggml_vec_dot_f16</c> (<see cref="FloatDotOrder.Lanes"/> at 256 bits): attention's
+    /// F16 products keep that order at every width, as <see cref="F16Dot.Dot(ReadOnlySpan{ushort}, ReadOnlySpan{ushort}, KernelWidth)"/> does.
+    /// </summary>
+    const int AvxLanes = 32;
+
     /// <summary>ggml-cpu pads the KV view to a multiple of 32 cells (llama.cpp's <c>n_kv</c> without flash attention).</summary>
     public const int KvPadding = 32;
 
@@ -85,8 +91,8 @@ public static class Attention
         }
         // A masked cell's probability is exactly 0, and fma(v, 0, acc) leaves every lane as it was (the cache holds
         // finite values), so the 32-cell chunks that hold only masked cells are skipped without changing a bit.
-        var firstChunk = firstVisible / FloatDotOrder.Lanes * FloatDotOrder.Lanes;
-        var endChunk = Math.Min(kvLength, (visible + FloatDotOrder.Lanes - 1) / FloatDotOrder.Lanes * FloatDotOrder.Lanes);
+        var firstChunk = firstVisible / AvxLanes * AvxLanes;
+        var endChunk = Math.Min(kvLength, (visible + AvxLanes - 1) / AvxLanes * AvxLanes);
         var probabilityChunks = scores[firstChunk..endChunk];
         for (var d = 0; d < output.Length; d++)
         {
@@ -100,15 +106,15 @@ public static class Attention
     /// </summary>
     internal static float F16TimesFloat(ReadOnlySpan<ushort> x, ReadOnlySpan<float> y, KernelWidth width)
     {
-        var whole = x.Length - (x.Length % FloatDotOrder.Lanes);
+        var whole = x.Length - (x.Length % AvxLanes);
         double sum;
         if (width == KernelWidth.Scalar)
         {
-            Span<float> acc = stackalloc float[FloatDotOrder.Lanes];
+            Span<float> acc = stackalloc float[AvxLanes];
             acc.Clear();
-            for (var i = 0; i < whole; i += FloatDotOrder.Lanes)
+            for (var i = 0; i < whole; i += AvxLanes)
             {
-                for (var l = 0; l < FloatDotOrder.Lanes; l++)
+                for (var l = 0; l < AvxLanes; l++)
                 {
                     acc[l] = MathF.FusedMultiplyAdd(Fp16.ToFloat(x[i + l]), y[i + l], acc[l]);
                 }
@@ -122,7 +128,7 @@ public static class Attention
             var a1 = Vector256<float>.Zero;
             var a2 = Vector256<float>.Zero;
             var a3 = Vector256<float>.Zero;
-            for (var i = 0; i < whole; i += FloatDotOrder.Lanes)
+            for (var i = 0; i < whole; i += AvxLanes)
             {
                 var (x0, x1) = Vector256.Widen(Vector256.Create(x.Slice(i, 16)));
                 var (x2, x3) = Vector256.Widen(Vector256.Create(x.Slice(i + 16, 16)));

@@ -34,6 +34,16 @@ public sealed unsafe class F32Dot : IVecDot, IMatrixDot
         }
     }
 
+    /// <summary><c>ggml_vec_dot_f32</c> of two float rows, in the order F32 weights take at <paramref name="width"/>.</summary>
+    public static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y, KernelWidth width)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(y.Length, x.Length);
+        fixed (float* px = x, py = y)
+        {
+            return FloatVecDot.Dot<F32Row, F32Row>(px, py, x.Length, doubleTail: false, Order(width));
+        }
+    }
+
     public bool CanMultiply(KernelWidth width) => width == KernelWidths.Current;
 
     public void Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> output, int outputStride) =>
