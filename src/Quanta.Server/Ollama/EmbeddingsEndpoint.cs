@@ -20,7 +20,7 @@ internal static class EmbeddingsEndpoint
         EmbedEndpoint.Result result;
         try
         {
-            result = await EmbedEndpoint.RunAsync(context, name, request.Model!, inputs, truncate: false, dimensions: 0, request.Options, raw: true).ConfigureAwait(false);
+            result = await EmbedEndpoint.RunAsync(context, name, request.Model!, inputs, truncate: false, dimensions: 0, request.Options, raw: true, keepAlive: request.KeepAlive).ConfigureAwait(false);
         }
         catch (ApiException e) when (e.StatusCode == StatusCodes.Status400BadRequest)
         {

@@ -51,6 +51,47 @@ public sealed class EmbeddingEndpointTests
     static double Norm(IEnumerable<float> v) => Math.Sqrt(v.Sum(x => (double)x * x));
 
     [Fact]
+    public async Task Embedding_models_are_held_by_the_scheduler_for_keep_alive_as_generations_are()
+    {
+        await using var server = await StartWithModelAsync();
+
+        using (var first = await server.PostJsonAsync("/api/embed", $$"""{"model":"embedder","input":"{{Short}}","keep_alive":"10m"}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+            using var document = JsonDocument.Parse(await first.Content.ReadAsStringAsync());
+            Assert.True(document.RootElement.GetProperty("load_duration").GetInt64() > 0);
+        }
+        var loaded = Assert.Single(await PsModelsAsync(server));
+        Assert.Equal("embedder:latest", loaded.GetProperty("name").GetString());
+
+        // Already loaded: the second request does not load it again.
+        using (var second = await server.PostJsonAsync("/api/embed", $$"""{"model":"embedder","input":"{{Short}}"}"""))
+        {
+            using var document = JsonDocument.Parse(await second.Content.ReadAsStringAsync());
+            // Ollama's load_duration is omitempty: absent when nothing was loaded.
+            Assert.False(document.RootElement.TryGetProperty("load_duration", out _));
+            AssertClose(Recorded(Short), [.. document.RootElement.GetProperty("embeddings")[0].EnumerateArray().Select(v => v.GetSingle())]);
+        }
+
+        using (var unload = await server.PostJsonAsync("/api/embed", """{"model":"embedder","input":"x","keep_alive":0}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, unload.StatusCode);
+        }
+        for (var i = 0; i < 100 && (await PsModelsAsync(server)).Length > 0; i++)
+        {
+            await Task.Delay(50);
+        }
+        Assert.Empty(await PsModelsAsync(server));
+    }
+
+    static async Task<JsonElement[]> PsModelsAsync(TestServer server)
+    {
+        using var response = await server.Http.GetAsync("/api/ps");
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return [.. document.RootElement.GetProperty("models").EnumerateArray().Select(m => m.Clone())];
+    }
+
+    [Fact]
     public async Task Api_embed_answers_Ollamas_fields_vectors_dimensions_truncation_and_errors()
     {
         await using var server = await StartWithModelAsync();
