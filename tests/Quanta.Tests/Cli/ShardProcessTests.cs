@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Xunit;
 
 namespace Quanta.Tests.Cli;
 
@@ -7,6 +8,7 @@ namespace Quanta.Tests.Cli;
 /// Kubernetes Indexed Job or a Slurm array would start them; the set they write together must be, byte for
 /// byte, the set one process writes with <c>--shards N</c>. Then a task killed mid-write and run again.
 /// </summary>
+[Collection(ProcessTimingCollection.Name)]
 public sealed class ShardProcessTests : IDisposable
 {
     readonly Quanta.Tests.Formats.Gguf.TempDirectory _dir = new();

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Quanta.Tests.Conversion;
+using Xunit;
 
 namespace Quanta.Tests.Cli;
 
@@ -17,6 +18,7 @@ namespace Quanta.Tests.Cli;
 /// POSIX signals, Linux's /proc: the test reads the child's caught-signal mask to know when its handlers are
 /// in place (a signal before that reaches the runtime's defaults, which Quanta cannot change).
 /// </remarks>
+[Collection(ProcessTimingCollection.Name)]
 public sealed partial class SignalTests : IDisposable
 {
     const int SigHup = 1;

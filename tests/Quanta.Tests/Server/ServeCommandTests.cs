@@ -1,8 +1,9 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Runtime.InteropServices;
 using Quanta.Tests.Cli;
+using Xunit;
 
 namespace Quanta.Tests.Server;
 
@@ -10,6 +11,7 @@ namespace Quanta.Tests.Server;
 /// <c>quanta serve</c> as a process: listens on QUANTA_HOST, serves QUANTA_MODELS, logs on stderr (stdout stays empty),
 /// and stops gracefully with exit code 0 on SIGTERM and on Ctrl+C (SIGINT).
 /// </summary>
+[Collection(ProcessTimingCollection.Name)]
 public sealed partial class ServeCommandTests
 {
     const int SigInt = 2;
