@@ -186,10 +186,11 @@ public sealed partial class SignalTests : IDisposable
             var slave = System.Text.Encoding.ASCII.GetString(name, 0, Array.IndexOf(name, (byte)0));
 
             var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path ? path : "dotnet";
-            // setsid --ctty: a new session whose controlling terminal is stdin, as a login shell's would be.
+            // setsid --ctty: a new session whose controlling terminal is stdin, as a login shell's would be; env gives
+            // back the default dispositions a background or nohup'ed test run would otherwise pass down as ignored.
             var start = new ProcessStartInfo("sh") { UseShellExecute = false };
             start.ArgumentList.Add("-c");
-            start.ArgumentList.Add("exec setsid --ctty \"$0\" \"$@\" <\"$TTY\" >\"$TTY\" 2>\"$TTY\"");
+            start.ArgumentList.Add("exec setsid --ctty env --default-signal=HUP,INT,TERM \"$0\" \"$@\" <\"$TTY\" >\"$TTY\" 2>\"$TTY\"");
             start.ArgumentList.Add(host);
             start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "quanta.dll"));
             foreach (var argument in scenario.Arguments)

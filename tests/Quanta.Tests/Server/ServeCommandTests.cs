@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Net;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Quanta.Tests.Cli;
 using Xunit;
@@ -29,13 +29,17 @@ public sealed partial class ServeCommandTests
         var store = dir.File("models");
         var port = FreePort();
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path ? path : "dotnet";
-        var start = new ProcessStartInfo(host)
+        // Through env, with the default dispositions: a test run started in the background (or under nohup) ignores
+        // SIGINT and SIGHUP, and the runtime keeps a signal its parent ignored ignored.
+        var start = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        start.ArgumentList.Add("--default-signal=HUP,INT,TERM");
+        start.ArgumentList.Add(host);
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "quanta.dll"));
         start.ArgumentList.Add("serve");
         start.Environment["QUANTA_HOST"] = $"127.0.0.1:{port}";
