@@ -124,12 +124,19 @@ public class SamplerEdgeCaseTests
             {
                 chain.Sample(logits); // warm up: the penalties' dictionary reaches its size
             }
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            for (var i = 0; i < 100; i++)
+            // Steady state allocates nothing; a window may still see the runtime's own one-off work on this thread
+            // (a method tiering up mid-loop), so one of three windows must be clean.
+            var allocated = new List<long>();
+            for (var window = 0; window < 3 && (allocated.Count == 0 || allocated[^1] != 0); window++)
             {
-                chain.Sample(logits);
+                var before = GC.GetAllocatedBytesForCurrentThread();
+                for (var i = 0; i < 100; i++)
+                {
+                    chain.Sample(logits);
+                }
+                allocated.Add(GC.GetAllocatedBytesForCurrentThread() - before);
             }
-            Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+            Assert.True(allocated[^1] == 0, $"bytes allocated per 100 tokens: {string.Join(", ", allocated)}");
         }
 
         var toy = SamplingFixtures.Logits("toy46");
