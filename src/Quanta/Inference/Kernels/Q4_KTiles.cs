@@ -13,38 +13,12 @@ namespace Quanta.Inference.Kernels;
 /// super-block's nibbles and scales are unpacked once into registers for four tokens, whose activations stay in
 /// L1 while the rows stream past; leftover tokens (and generation's single token) take ggml's one-row loop.
 /// </summary>
-internal static unsafe class Q4_KTiles
+internal readonly unsafe struct Q4_KTiles : IRowTileKernel
 {
     const int BlockBytes = 144;
-    const int TokenGroup = 4;
 
-    public static void Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> output, int outputStride)
-    {
-        var blocks = n / 256;
-        fixed (byte* w = weights, a = activations)
-        fixed (float* y = output)
-        {
-            var t0 = 0;
-            for (; t0 + TokenGroup <= tokens; t0 += TokenGroup)
-            {
-                var at = a + ((long)t0 * activationRowBytes);
-                var yt = y + ((long)t0 * outputStride);
-                for (var r = 0; r < rows; r++)
-                {
-                    Row4(w + ((long)r * rowBytes), blocks, at, activationRowBytes, yt + r, outputStride);
-                }
-            }
-            for (; t0 < tokens; t0++)
-            {
-                var at = a + ((long)t0 * activationRowBytes);
-                var yt = y + ((long)t0 * outputStride);
-                for (var r = 0; r < rows; r++)
-                {
-                    yt[r] = Row1(w + ((long)r * rowBytes), blocks, at);
-                }
-            }
-        }
-    }
+    public static void Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> output, int outputStride) =>
+        TokenTiles.Multiply<Q4_KTiles>(weights, rowBytes, rows, activations, activationRowBytes, tokens, n, output, outputStride);
 
     /// <summary>
     /// ggml's <c>utmp</c> shuffle of the twelve packed bytes (what <c>KScales.UnpackScaleMin</c> gives one at a time):
@@ -77,7 +51,7 @@ internal static unsafe class Q4_KTiles
 
     /// <summary>One row · one token: ggml's AVX2 loop, with the scale broadcasts by <c>pshufb</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static float Row1(byte* w, int blocks, byte* a)
+    public static float Row1(byte* w, int blocks, byte* a)
     {
         var acc = Vector256<float>.Zero;
         var accMins = Vector128<float>.Zero;
@@ -108,7 +82,7 @@ internal static unsafe class Q4_KTiles
 
     /// <summary>One row · four tokens with every accumulator in registers; results to <c>y[t·stride]</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Row4(byte* w, int blocks, byte* a, int activationRowBytes, float* y, int outputStride)
+    public static void Row4(byte* w, int blocks, byte* a, int activationRowBytes, float* y, int outputStride)
     {
         var acc0 = Vector256<float>.Zero;
         var acc1 = Vector256<float>.Zero;

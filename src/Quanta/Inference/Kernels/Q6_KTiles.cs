@@ -13,38 +13,12 @@ namespace Quanta.Inference.Kernels;
 /// tokens: each half super-block's quants and scales are unpacked once into registers for four tokens; leftover
 /// tokens (and generation's single token) take ggml's one-row loop.
 /// </summary>
-internal static unsafe class Q6_KTiles
+internal readonly unsafe struct Q6_KTiles : IRowTileKernel
 {
     const int BlockBytes = 210;
-    const int TokenGroup = 4;
 
-    public static void Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> output, int outputStride)
-    {
-        var blocks = n / 256;
-        fixed (byte* w = weights, a = activations)
-        fixed (float* y = output)
-        {
-            var t0 = 0;
-            for (; t0 + TokenGroup <= tokens; t0 += TokenGroup)
-            {
-                var at = a + ((long)t0 * activationRowBytes);
-                var yt = y + ((long)t0 * outputStride);
-                for (var r = 0; r < rows; r++)
-                {
-                    Row4(w + ((long)r * rowBytes), blocks, at, activationRowBytes, yt + r, outputStride);
-                }
-            }
-            for (; t0 < tokens; t0++)
-            {
-                var at = a + ((long)t0 * activationRowBytes);
-                var yt = y + ((long)t0 * outputStride);
-                for (var r = 0; r < rows; r++)
-                {
-                    yt[r] = Row1(w + ((long)r * rowBytes), blocks, at);
-                }
-            }
-        }
-    }
+    public static void Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> output, int outputStride) =>
+        TokenTiles.Multiply<Q6_KTiles>(weights, rowBytes, rows, activations, activationRowBytes, tokens, n, output, outputStride);
 
     /// <summary>
     /// The four 32-element groups of one half super-block, quants 0..63 in ggml's <c>dequantize_row_q6_K</c> order
@@ -68,7 +42,7 @@ internal static unsafe class Q6_KTiles
 
     /// <summary>One row · one token: ggml's AVX2 loop.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static float Row1(byte* w, int blocks, byte* a)
+    public static float Row1(byte* w, int blocks, byte* a)
     {
         var acc = Vector256<float>.Zero;
         var bias = Vector256.Create((byte)32);
@@ -101,7 +75,7 @@ internal static unsafe class Q6_KTiles
     /// super-block's quants are unpacked once for the four tokens.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Row4(byte* w, int blocks, byte* a, int activationRowBytes, float* y, int outputStride)
+    public static void Row4(byte* w, int blocks, byte* a, int activationRowBytes, float* y, int outputStride)
     {
         var acc0 = Vector256<float>.Zero;
         var acc1 = Vector256<float>.Zero;

@@ -1,3 +1,5 @@
+using Quanta.Inference.Kernels;
+
 namespace Quanta.Inference.Vision;
 
 /// <summary>
@@ -22,23 +24,6 @@ internal static class TinyBlas512Order
                 acc[l] = MathF.FusedMultiplyAdd(x[i + l], y[i + l], acc[l]);
             }
         }
-        return Reduce(acc);
-    }
-
-    static float Reduce(Span<float> acc)
-    {
-        Span<float> eight = stackalloc float[8];
-        for (var i = 0; i < 8; i++)
-        {
-            eight[i] = acc[8 + i] + acc[i];
-        }
-        Span<float> four = stackalloc float[4];
-        for (var i = 0; i < 4; i++)
-        {
-            four[i] = eight[4 + i] + eight[i];
-        }
-        var t0 = four[0] + four[2];
-        var t1 = four[1] + four[3];
-        return t0 + t1;
+        return TinyBlasOrder.Sum(acc);
     }
 }

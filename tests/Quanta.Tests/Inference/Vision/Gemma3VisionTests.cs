@@ -2,6 +2,7 @@ using Quanta.Conversion;
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
 using Quanta.Inference.Vision;
+using Quanta.Tests.Formats.Gguf;
 using Quanta.Tests.Quantization;
 
 namespace Quanta.Tests.Inference.Vision;
@@ -14,7 +15,7 @@ namespace Quanta.Tests.Inference.Vision;
 /// </summary>
 public sealed class Gemma3VisionTests : IDisposable
 {
-    readonly TemporaryDirectory _directory = new();
+    readonly TempDirectory _directory = new();
     readonly GgufFile _file;
     readonly VisionModel _model;
 

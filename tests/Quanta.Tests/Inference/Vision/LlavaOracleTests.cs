@@ -4,6 +4,7 @@ using Quanta.Formats;
 using Quanta.Formats.Gguf;
 using Quanta.Formats.Images;
 using Quanta.Inference.Vision;
+using Quanta.Tests.Formats.Gguf;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -54,7 +55,7 @@ public sealed class LlavaOracleTests
     public void The_inputs_are_the_files_the_oracle_read()
     {
         var export = Environment.GetEnvironmentVariable("QUANTA_VISION_FIXTURE_OUT");
-        using var directory = new TemporaryDirectory();
+        using var directory = new TempDirectory();
         var lines = new List<string>();
         foreach (var name in CaseNames)
         {
@@ -72,7 +73,7 @@ public sealed class LlavaOracleTests
     [MemberData(nameof(Cases))]
     public void Preprocessing_is_clip_image_preprocess(string name)
     {
-        using var directory = new TemporaryDirectory();
+        using var directory = new TempDirectory();
         var (modelPath, imagePath) = WriteInputs(name, directory.Path);
         using var file = GgufFile.Open(modelPath);
         var tiles = VisionPreprocessor.Prepare(ImageDecoder.DecodeFile(imagePath), VisionHyperparameters.Read(file));
@@ -87,7 +88,7 @@ public sealed class LlavaOracleTests
     [MemberData(nameof(Cases))]
     public void Embeddings_match_llava_image_embed(string name)
     {
-        using var directory = new TemporaryDirectory();
+        using var directory = new TempDirectory();
         var (modelPath, imagePath) = WriteInputs(name, directory.Path);
         using var file = GgufFile.Open(modelPath);
         using var model = VisionModel.Open(file, threads: 2);

@@ -4,12 +4,13 @@ using Quanta.Formats.Gguf;
 using Quanta.Inference.Vision;
 using Quanta.Tests.Cli;
 
+
 namespace Quanta.Tests.Inference.Vision;
 
 /// <summary><c>vision-check</c>: identical towers, a Q4_K tower, a corrupted tower, bad pictures.</summary>
 public sealed class VisionCheckTests : IDisposable
 {
-    readonly TemporaryDirectory _directory = new();
+    readonly TempDirectory _directory = new();
 
     public void Dispose() => _directory.Dispose();
 
