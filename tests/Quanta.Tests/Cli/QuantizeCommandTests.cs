@@ -5,7 +5,6 @@ using Quanta.Formats.Gguf;
 using Quanta.Tests.Formats.Gguf;
 using Quanta.Tests.Quantization;
 using Xunit.Abstractions;
-using ScratchDirectory = Quanta.Tests.Formats.Gguf.TempDirectory;
 
 namespace Quanta.Tests.Cli;
 
@@ -20,7 +19,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     }
 
     /// <summary>Asserts a failed run: non-zero exit, one "error:" line on stderr (the last), and nothing left in <paramref name="dir"/> but <paramref name="keep"/>.</summary>
-    static void AssertFailsCleanly(CliResult result, ScratchDirectory dir, params string[] keep)
+    static void AssertFailsCleanly(CliResult result, TempDirectory dir, params string[] keep)
     {
         Assert.NotEqual(0, result.ExitCode);
         var errors = result.ErrorLines.Where(l => l.StartsWith("error:", StringComparison.Ordinal)).ToArray();
@@ -33,7 +32,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [MemberData(nameof(ExpectedModel.Covered), MemberType = typeof(ExpectedModel))]
     public void Quantizes_the_tiny_model_to_llama_quantizes_bytes(string preset)
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var result = CliRunner.Run("quantize", Tiny, dir.File("out.gguf"), preset);
         Assert.Equal(0, result.ExitCode);
         ExpectedModel.AssertMatches(preset, dir.File("out.gguf"));
@@ -56,7 +55,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [Fact]
     public void The_same_bytes_come_out_with_1_and_4_threads()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         Assert.Equal(0, CliRunner.Run("quantize", Tiny, dir.File("one.gguf"), "Q4_K_M", "1").ExitCode);
         Assert.Equal(0, CliRunner.Run("quantize", "--threads", "4", Tiny, dir.File("four.gguf"), "Q4_K_M").ExitCode);
         Assert.Equal(File.ReadAllBytes(dir.File("one.gguf")), File.ReadAllBytes(dir.File("four.gguf")));
@@ -65,7 +64,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [Fact]
     public void Without_an_output_the_file_is_named_like_llama_quantize_names_it()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         File.Copy(Tiny, dir.File("tiny.gguf"));
         var result = CliRunner.Run("quantize", dir.File("tiny.gguf"), "q8_0");
         Assert.Equal(0, result.ExitCode);
@@ -78,7 +77,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [Fact]
     public void Summary_goes_to_stdout_and_one_line_per_tensor_to_stderr()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var result = CliRunner.Run("quantize", Tiny, dir.File("out.gguf"), "Q4_K_M");
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("Bits per weight:", result.Out, StringComparison.Ordinal);
@@ -91,7 +90,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [Fact]
     public async Task On_a_terminal_a_progress_bar_is_drawn_instead()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
         var exit = await Quanta.Cli.Cli.RunAsync(["quantize", Tiny, dir.File("out.gguf"), "Q8_0"], new CliContext(stdout, stderr, OutIsTerminal: true, ErrorIsTerminal: true));
@@ -103,7 +102,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [Fact]
     public void Pure_gives_every_quantized_tensor_the_default_type()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         Assert.Equal(0, CliRunner.Run("quantize", "--pure", Tiny, dir.File("out.gguf"), "Q4_K_M").ExitCode);
         using var file = GgufFile.Open(dir.File("out.gguf"));
         Assert.All(file.Tensors.Where(t => t.Shape.Count > 1), t => Assert.Equal(GgmlType.Q4_K, t.Type));
@@ -112,7 +111,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [Fact]
     public void Output_and_token_embedding_types_are_used_as_given()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var result = CliRunner.Run("quantize", "--output-tensor-type", "Q8_0", "--token-embedding-type", "q5_0", Tiny, dir.File("out.gguf"), "Q4_K_M");
         Assert.Equal(0, result.ExitCode);
         Assert.Equal(GgmlType.Q8_0, TypeOf(dir.File("out.gguf"), "output.weight"));
@@ -122,7 +121,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [Fact]
     public void Tensor_type_patterns_apply_from_the_command_line_and_from_a_file()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         File.WriteAllText(dir.File("types.txt"), "attn_q=q8_0\n  blk\\.0\\.ffn_up=q5_1 \n");
         var result = CliRunner.Run("quantize", "--tensor-type", "attn_v=q8_0", "--tensor-type-file", dir.File("types.txt"),
             "--tensor-type", "ATTN_K=q5_0", Tiny, dir.File("out.gguf"), "Q4_K_M");
@@ -138,7 +137,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [Fact]
     public void Leave_output_tensor_keeps_it_as_it_is()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         Assert.Equal(0, CliRunner.Run("quantize", "--leave-output-tensor", Tiny, dir.File("out.gguf"), "Q4_0").ExitCode);
         Assert.Equal(GgmlType.F16, TypeOf(dir.File("out.gguf"), "output.weight"));
     }
@@ -146,7 +145,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [Fact]
     public void Requantizing_needs_allow_requantize_and_warns()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         Assert.Equal(0, CliRunner.Run("quantize", Tiny, dir.File("q8.gguf"), "Q8_0").ExitCode);
         AssertFailsCleanly(CliRunner.Run("quantize", dir.File("q8.gguf"), dir.File("q4.gguf"), "Q4_0"), dir, "q8.gguf");
 
@@ -159,7 +158,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [Fact]
     public void Override_kv_sets_keys_with_llama_quantizes_types()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var result = CliRunner.Run("quantize", "--override-kv", "general.name=str:Tiny Q8", "--override-kv", "quanta.count=int:12",
             "--override-kv", "quanta.scale=float:0.25", "--override-kv", "quanta.flag=bool:true", Tiny, dir.File("out.gguf"), "Q8_0");
         Assert.Equal(0, result.ExitCode);
@@ -174,7 +173,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [Fact]
     public void Keep_split_keeps_the_inputs_shards()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         using (var tiny = GgufFile.Open(Tiny))
         {
             GgufSplit.Split(tiny, dir.File("in.gguf"), new GgufSplitOptions { MaxTensorsPerShard = 20 });
@@ -189,7 +188,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [Fact]
     public void Split_max_size_and_tensors_write_a_split_set()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         Assert.Equal(0, CliRunner.Run("quantize", "--split-max-tensors", "20", Tiny, dir.File("a.gguf"), "Q8_0").ExitCode);
         Assert.Equal(0, CliRunner.Run("quantize", "--split-max-size", "1M", Tiny, dir.File("b.gguf"), "Q8_0").ExitCode);
         // Q8_0 tensors of the tiny model: 3.6 MB in shards of at most 1 MB (gguf-split's M is 10^6).
@@ -203,7 +202,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [Fact]
     public void Prune_layers_drops_blocks_and_rewrites_the_block_count()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         Assert.Equal(0, CliRunner.Run("quantize", "--prune-layers", "0,2", Tiny, dir.File("out.gguf"), "Q8_0").ExitCode);
         using var file = GgufFile.Open(dir.File("out.gguf"));
         Assert.Equal(2u, file.Metadata.GetUInt32("llama.block_count"));
@@ -214,7 +213,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [Fact]
     public void Dry_run_prints_the_plan_and_writes_nothing()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         File.Copy(Tiny, dir.File("tiny.gguf"));
         var result = CliRunner.Run("quantize", "--dry-run", dir.File("tiny.gguf"), "Q4_K_M");
         Assert.Equal(0, result.ExitCode);
@@ -241,7 +240,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [InlineData("bad-threads", "Q8_0", "many")]
     public void Bad_arguments_fail_with_one_line_and_no_file(string what, params string[] args)
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var options = args.TakeWhile(a => a.StartsWith("--", StringComparison.Ordinal) || a.EndsWith(".txt", StringComparison.Ordinal) || a.Contains('=', StringComparison.Ordinal) || a is "q9" or "m.dat").ToArray();
         var rest = args.Skip(options.Length).ToArray();
         string[] command = ["quantize", .. options.Select(o => o.EndsWith(".txt", StringComparison.Ordinal) ? dir.File(o) : o), Tiny, dir.File("out.gguf"), .. rest];
@@ -254,7 +253,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [Fact]
     public void A_preset_that_needs_an_importance_matrix_is_refused_without_one_naming_the_tensor()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var result = CliRunner.Run("quantize", Tiny, dir.File("out.gguf"), "IQ1_S");
         AssertFailsCleanly(result, dir);
         // llama.cpp's message, for the first tensor (in name order) whose type needs one.
@@ -270,7 +269,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
         {
             return; // every codec exists: nothing left to refuse
         }
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var result = CliRunner.Run("quantize", "--pure", "--tensor-type", $"attn_q={missing.Name}", Tiny, dir.File("out.gguf"), "Q8_0");
         AssertFailsCleanly(result, dir);
         Assert.Contains($"cannot write {missing.Name}", result.Error, StringComparison.Ordinal);
@@ -279,7 +278,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [Fact]
     public void Missing_input_and_output_equal_to_input_are_refused()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         AssertFailsCleanly(CliRunner.Run("quantize", dir.File("missing.gguf"), dir.File("out.gguf"), "Q8_0"), dir);
         File.Copy(Tiny, dir.File("tiny.gguf"));
         var before = File.ReadAllBytes(dir.File("tiny.gguf"));
@@ -292,7 +291,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [Fact]
     public void A_NaN_in_a_tensor_fails_naming_it_and_leaves_no_file()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         TinyModelFiles.WriteWithNaN(dir.File("nan.gguf"), "blk.2.ffn_up.weight", 1000);
         var result = CliRunner.Run("quantize", dir.File("nan.gguf"), dir.File("out.gguf"), "Q4_K_M");
         AssertFailsCleanly(result, dir, "nan.gguf");
@@ -303,7 +302,7 @@ public class QuantizeCommandTests(ITestOutputHelper output)
     [Fact]
     public void Cancellation_exits_130_and_leaves_no_file()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
         var result = CliRunner.Run(false, cancelled.Token, null, "quantize", Tiny, dir.File("out.gguf"), "Q4_K_M");

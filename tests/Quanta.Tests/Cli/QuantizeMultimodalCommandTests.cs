@@ -2,7 +2,6 @@ using Quanta.Formats;
 using Quanta.Formats.Gguf;
 using Quanta.Tests.Quantization;
 using static Quanta.Formats.GgmlType;
-using ScratchDirectory = Quanta.Tests.Formats.Gguf.TempDirectory;
 
 namespace Quanta.Tests.Cli;
 
@@ -92,7 +91,7 @@ public class QuantizeMultimodalCommandTests
     [Fact]
     public void A_projector_file_is_quantized_with_the_preset_and_the_clip_rules()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var input = MultimodalModelFiles.WriteClip(dir.File("mmproj-f16.gguf"));
         var result = CliRunner.Run("quantize", input, dir.File("mmproj-q4_k_m.gguf"), "Q4_K_M");
         Assert.True(result.ExitCode == 0, result.Error);
@@ -111,7 +110,7 @@ public class QuantizeMultimodalCommandTests
         // Q8_0 has no fallback in llama.cpp's table: llama-quantize 2026 throws, and the old clip quantizer
         // hit ggml's row-divisibility assert (llamafile's llava-quantize on SigLIP). Here only that tensor
         // stays 16-bit.
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var input = MultimodalModelFiles.WriteClip(dir.File("mmproj-f16.gguf"));
         var result = CliRunner.Run("quantize", input, dir.File("out.gguf"), "q8_0");
         Assert.True(result.ExitCode == 0, result.Error);
@@ -132,7 +131,7 @@ public class QuantizeMultimodalCommandTests
     [Fact]
     public void Dry_run_shows_why_each_projector_tensor_gets_its_type()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var input = MultimodalModelFiles.WriteClip(dir.File("mmproj-f16.gguf"));
         var result = CliRunner.Run("quantize", "--dry-run", input, "Q4_K_M");
         Assert.True(result.ExitCode == 0, result.Error);
@@ -151,7 +150,7 @@ public class QuantizeMultimodalCommandTests
     [Fact]
     public void In_a_projector_file_the_component_types_override_the_preset()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var input = MultimodalModelFiles.WriteClip(dir.File("mmproj-f16.gguf"));
         var result = CliRunner.Run("quantize", "--vision-type", "Q8_0", "--projector-type", "f32", "--tensor-type", "attn_v=q4_0",
             input, dir.File("out.gguf"), "Q4_K_M");
@@ -174,7 +173,7 @@ public class QuantizeMultimodalCommandTests
     [Fact]
     public void In_a_single_file_model_vision_and_projector_tensors_are_kept_by_default()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var input = MultimodalModelFiles.WriteGemma3(dir.File("gemma3-f16.gguf"));
         var textOnly = MultimodalModelFiles.WriteGemma3(dir.File("gemma3-text-f16.gguf"), withVision: false);
         Assert.Equal(0, CliRunner.Run("quantize", input, dir.File("out.gguf"), "Q4_K_M").ExitCode);
@@ -207,7 +206,7 @@ public class QuantizeMultimodalCommandTests
     [Fact]
     public void Vision_and_projector_types_apply_per_component_in_a_single_file_model()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var input = MultimodalModelFiles.WriteGemma3(dir.File("gemma3-f16.gguf"));
         var result = CliRunner.Run("quantize", "--vision-type", "q8_0", "--projector-type", "F16", input, dir.File("out.gguf"), "Q4_K_M");
         Assert.True(result.ExitCode == 0, result.Error);
@@ -233,7 +232,7 @@ public class QuantizeMultimodalCommandTests
     [Fact]
     public void Tensor_type_patterns_do_not_reach_the_image_tensors_of_a_single_file_model()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var input = MultimodalModelFiles.WriteGemma3(dir.File("gemma3-f16.gguf"));
         var result = CliRunner.Run("quantize", "--dry-run", "--tensor-type", "attn_v=q8_0", input, "Q4_K_M");
         Assert.True(result.ExitCode == 0, result.Error);
@@ -246,7 +245,7 @@ public class QuantizeMultimodalCommandTests
     [Fact]
     public void Dry_run_names_the_component_options()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var input = MultimodalModelFiles.WriteGemma3(dir.File("gemma3-f16.gguf"));
         var result = CliRunner.Run("quantize", "--dry-run", "--vision-type", "q4_k", "--projector-type", "bf16", input, "Q4_K_M");
         Assert.True(result.ExitCode == 0, result.Error);
@@ -262,7 +261,7 @@ public class QuantizeMultimodalCommandTests
     [Fact]
     public void A_text_only_model_is_unchanged_by_the_component_options()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var result = CliRunner.Run("quantize", "--vision-type", "q8_0", "--projector-type", "f16", ExpectedModel.TinyModel, dir.File("out.gguf"), "Q4_K_M");
         Assert.Equal(0, result.ExitCode);
         ExpectedModel.AssertMatches("Q4_K_M", dir.File("out.gguf"));
@@ -273,7 +272,7 @@ public class QuantizeMultimodalCommandTests
     [InlineData("--projector-type")]
     public void An_unknown_component_type_is_refused(string option)
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var result = CliRunner.Run("quantize", option, "q9_9", ExpectedModel.TinyModel, dir.File("out.gguf"), "Q4_K_M");
         // Like --output-tensor-type's: a value the command cannot use, reported as bad input (2).
         Assert.Equal(2, result.ExitCode);

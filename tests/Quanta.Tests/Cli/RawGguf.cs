@@ -115,25 +115,3 @@ internal sealed class RawGguf
         w.Write(bytes);
     }
 }
-
-/// <summary>A temporary directory deleted with the test.</summary>
-internal sealed class TempDirectory : IDisposable
-{
-    public TempDirectory() => Directory.CreateDirectory(Path);
-
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "quanta-tests-" + Guid.NewGuid().ToString("N"));
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still mapped by a failed test; the OS cleans temp eventually.
-        }
-    }
-}

@@ -1,10 +1,9 @@
-
 namespace Quanta.Tests.Cli;
 
 /// <summary><c>--shards</c>, <c>--shard</c> and <c>shard-status</c> on the command line, in process.</summary>
 public sealed class ShardCommandTests : IDisposable
 {
-    readonly Quanta.Tests.Formats.Gguf.TempDirectory _dir = new();
+    readonly TempDirectory _dir = new();
 
     public void Dispose() => _dir.Dispose();
 

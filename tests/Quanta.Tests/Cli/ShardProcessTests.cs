@@ -11,7 +11,7 @@ namespace Quanta.Tests.Cli;
 [Collection(ProcessTimingCollection.Name)]
 public sealed class ShardProcessTests : IDisposable
 {
-    readonly Quanta.Tests.Formats.Gguf.TempDirectory _dir = new();
+    readonly TempDirectory _dir = new();
 
     public void Dispose() => _dir.Dispose();
 

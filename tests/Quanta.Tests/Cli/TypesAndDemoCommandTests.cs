@@ -3,7 +3,6 @@ using Quanta.Demo;
 using Quanta.Tests.Conversion.Tokenizers;
 using Quanta.Tests.Inference.Models;
 using Quanta.Formats.Gguf;
-using ScratchDirectory = Quanta.Tests.Formats.Gguf.TempDirectory;
 
 namespace Quanta.Tests.Cli;
 
@@ -57,7 +56,7 @@ public class TypesAndDemoCommandTests
     [Fact]
     public void Demo_can_write_just_the_model_in_any_shape_deterministically()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         string[] args = ["demo", "--write-model", "", "--layers", "1", "--width", "64", "--ffn", "128", "--heads", "4", "--kv-heads", "1"];
         args[2] = dir.File("a.gguf");
         Assert.Equal(0, CliRunner.Run(args).ExitCode);
@@ -78,7 +77,7 @@ public class TypesAndDemoCommandTests
     [Fact]
     public void A_written_demo_model_has_the_llama_2_tokenizer_keys_convert_hf_to_gguf_writes()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var path = dir.File("demo.gguf");
         var result = CliRunner.Run("demo", "--write-model", path, "--layers", "1", "--width", "64", "--ffn", "128");
         Assert.True(result.ExitCode == 0, result.Error);
@@ -103,7 +102,7 @@ public class TypesAndDemoCommandTests
     [Fact]
     public void A_written_demo_checkpoint_carries_the_tokenizer_files_and_converts_with_them()
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var checkpoint = dir.File("ckpt");
         var write = CliRunner.Run("demo", "--write-checkpoint", checkpoint, "--layers", "1", "--width", "64", "--ffn", "128");
         Assert.True(write.ExitCode == 0, write.Error);
@@ -129,7 +128,7 @@ public class TypesAndDemoCommandTests
     [InlineData("--write-checkpoint", "ckpt")]
     public void A_vocabulary_that_disagrees_with_the_tokenizer_is_refused(string option, string target)
     {
-        using var dir = new ScratchDirectory();
+        using var dir = new TempDirectory();
         var result = CliRunner.Run("demo", option, dir.File(target), "--vocab", "1024");
         Assert.Equal(2, result.ExitCode);
         Assert.Equal(["error: --vocab 1024: a written demo model carries the Llama 2 tokenizer, which has 32000 tokens; leave --vocab out or give 32000"], result.ErrorLines);

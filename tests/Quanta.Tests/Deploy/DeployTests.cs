@@ -59,7 +59,7 @@ public sealed class DeployTests
         Assert.Contains("--shard \"$((JOB_COMPLETION_INDEX + 1))/$SHARDS\"", script);
 
         // The pod's script, run with stand-ins for dotnet and quanta: index 0 writes shard 1, index 7 shard 8.
-        using var dir = new Quanta.Tests.Formats.Gguf.TempDirectory();
+        using var dir = new TempDirectory();
         var bin = Directory.CreateDirectory(dir.File("bin")).FullName;
         StandIn(Path.Combine(bin, "dotnet"), "exit 0");
         StandIn(dir.File("quanta"), "echo \"$@\"");
@@ -84,7 +84,7 @@ public sealed class DeployTests
         var text = await File.ReadAllTextAsync(script);
         Assert.Contains("#SBATCH --array=1-8", text);
 
-        using var dir = new Quanta.Tests.Formats.Gguf.TempDirectory();
+        using var dir = new TempDirectory();
         StandIn(dir.File("quanta"), "echo \"$@\"");
         var variables = new Dictionary<string, string?>
         {

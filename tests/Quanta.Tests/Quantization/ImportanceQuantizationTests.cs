@@ -4,7 +4,6 @@ using Quanta.Formats.Imatrix;
 using Quanta.Quantization;
 using Quanta.Store;
 using Quanta.Tests.Cli;
-using TempDirectory = Quanta.Tests.Formats.Gguf.TempDirectory;
 using Xunit;
 
 namespace Quanta.Tests.Quantization;

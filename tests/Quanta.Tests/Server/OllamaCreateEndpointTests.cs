@@ -174,7 +174,7 @@ public sealed class OllamaCreateEndpointTests
     public async Task Create_from_an_uploaded_Hugging_Face_checkpoint_converts_it_as_convert_hf_to_gguf_does()
     {
         await using var server = await TestServer.StartAsync();
-        using var checkpoint = new Quanta.Tests.Cli.TempDirectory();
+        using var checkpoint = new TempDirectory();
         Quanta.Tests.Conversion.TinyCheckpoint.Write("llama", checkpoint.Path);
         var files = new Dictionary<string, string>();
         foreach (var file in Directory.EnumerateFiles(checkpoint.Path))

@@ -3,34 +3,6 @@ using Quanta.Formats.Gguf;
 
 namespace Quanta.Tests.Formats.Gguf;
 
-/// <summary>A directory under the system temp folder, deleted with everything in it.</summary>
-internal sealed class TempDirectory : IDisposable
-{
-    public TempDirectory()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "quanta-tests-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    /// <summary>File names in the directory, sorted, hidden temporary files included.</summary>
-    public string[] List() => [.. Directory.EnumerateFileSystemEntries(Path).Select(System.IO.Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)];
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
-
 internal static class GgufTestFiles
 {
     public static string TinyLlama => System.IO.Path.Combine(AppContext.BaseDirectory, "Fixtures", "models", "tiny-llama-f16.gguf");
