@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Quanta.Formats;
 using Quanta.Formats.Gguf;
 using Quanta.Inference.Kernels;
 
@@ -6,12 +7,15 @@ namespace Quanta.Inference.Models;
 
 /// <summary>
 /// A routed feed-forward as llama.cpp's <c>llm_build_moe_ffn</c> builds it for llama (Mixtral) and qwen2moe: router
-/// logits (<c>ffn_gate_inp</c>), their softmax, the top-k experts by <c>ggml_argsort</c> (descending), the chosen
-/// probabilities (llama: renormalised by their sum), each chosen expert's SwiGLU (<c>ffn_{gate,up,down}_exps</c>, one
-/// <c>[columns, rows, experts]</c> tensor each, read in place expert by expert), and the experts' outputs times their
-/// weights added in rank order. qwen2moe adds a shared expert (<c>ffn_{gate,up,down}_shexp</c>) whose output is
-/// scaled by <c>sigmoid(ffn_gate_inp_shexp·x)</c> (computed as llama.cpp does, <c>silu(s)/s</c>). Tokens are grouped
-/// by expert so each expert's rows are read once per batch.
+/// logits (<c>ffn_gate_inp</c>), their softmax (<c>ggml_vec_soft_max_f32</c>), the top-k experts by
+/// <c>ggml_argsort</c> (descending), the chosen probabilities (llama: renormalised by their sum), each chosen expert's
+/// SwiGLU (<c>ffn_{gate,up,down}_exps</c>, one <c>[columns, rows, experts]</c> tensor each, read in place expert by
+/// expert), and the experts' outputs times their weights added in rank order. qwen2moe adds a shared expert
+/// (<c>ffn_{gate,up,down}_shexp</c>) whose output is scaled by <c>sigmoid(ffn_gate_inp_shexp·x)</c> (computed as
+/// llama.cpp does, <c>silu(s)/s</c>). Tokens are grouped by expert so each expert's rows are read once per batch.
+/// The softmax and the SiLU are ggml's vectorised ones (<see cref="VectorExp"/>), not libm's <c>expf</c>: their
+/// last-bit differences, through a Q8_K activation scale that rounds the other way in the next layer, moved a
+/// Q4_K_M model's logits by 6e-3.
 /// </summary>
 internal sealed class MixtureOfExperts
 {
@@ -108,11 +112,11 @@ internal sealed class MixtureOfExperts
     {
         scratch.Ensure(tokens, embedding, this);
         var experts = ExpertCount;
-        matMul.Multiply(_router, input.AsSpan(0, tokens * embedding), tokens, scratch.RouterLogits);
+        RouterLogits(matMul, input.AsSpan(0, tokens * embedding), tokens, embedding, scratch.RouterLogits, width);
         for (var t = 0; t < tokens; t++)
         {
             var probabilities = scratch.RouterLogits.AsSpan(t * experts, experts);
-            Softmax(probabilities);
+            VectorExp.Softmax(probabilities, width);
             var chosen = scratch.Chosen.AsSpan(t * _used, _used);
             TopK(probabilities, scratch.Order, chosen);
             var weights = scratch.Weights.AsSpan(t * _used, _used);
@@ -165,7 +169,7 @@ internal sealed class MixtureOfExperts
                 var gathered = scratch.Gathered.AsSpan(0, count * embedding);
                 matMul.Multiply(_gate[x], gathered, count, scratch.Gate);
                 matMul.Multiply(_up[x], gathered, count, scratch.Up);
-                Activations.SiluTimes(scratch.Gate.AsSpan(0, count * _feedForward), scratch.Up.AsSpan(0, count * _feedForward));
+                VectorExp.SiluTimes(scratch.Gate.AsSpan(0, count * _feedForward), scratch.Up.AsSpan(0, count * _feedForward), _feedForward, width);
                 matMul.Multiply(_down[x], scratch.Gate.AsSpan(0, count * _feedForward), count, scratch.Down);
                 for (var i = 0; i < count; i++)
                 {
@@ -214,6 +218,28 @@ internal sealed class MixtureOfExperts
         }
     }
 
+    /// <summary>
+    /// The router's logits (<c>ffn_gate_inp</c>, which llama-quantize leaves F32) in llama.cpp's order at
+    /// <paramref name="width"/>: unlike <see cref="F32Dot"/>, which keeps the AVX2 build's order at every width for
+    /// the golden references, the AVX-512 orders at <see cref="KernelWidth.Vector512"/> (tinyBLAS for a batch,
+    /// <c>ggml_vec_dot_f32</c> for one token), since the MoE references (Fixtures/runtime/llama-moe.*, qwen2moe.*) come
+    /// from an AVX-512 build: a last-bit difference here moves the expert weights of every token, and in a K-quant
+    /// model a Q8_K scale chosen differently further on turns such bits into 1e-3 in the logits.
+    /// </summary>
+    void RouterLogits(MatMul matMul, ReadOnlySpan<float> input, int tokens, int embedding, float[] logits, KernelWidth width)
+    {
+        if (_router.Tensor.Type != GgmlType.F32 || width != KernelWidth.Vector512)
+        {
+            matMul.Multiply(_router, input, tokens, logits);
+            return;
+        }
+        // The importance-matrix hook MatMul.Multiply would call.
+        ActivationObservation.Current?.Observe(_router.Tensor.Name, input, tokens, embedding);
+        FloatMatrix.Multiply<F32Row, F32Row>(
+            _router.Tensor.Data, _router.RowBytes, _router.Rows, MemoryMarshal.AsBytes(input), embedding * sizeof(float), tokens, embedding,
+            logits, _router.Rows, doubleTail: false, width);
+    }
+
     /// <summary>The shared expert's output, already scaled by its gate, into <c>scratch.Shared</c>.</summary>
     static void RunShared(MatMul matMul, SharedExpert shared, float[] input, int tokens, int embedding, Scratch scratch, KernelWidth width)
     {
@@ -221,7 +247,7 @@ internal sealed class MixtureOfExperts
         var x = input.AsSpan(0, tokens * embedding);
         matMul.Multiply(shared.Gate, x, tokens, scratch.Gate);
         matMul.Multiply(shared.Up, x, tokens, scratch.Up);
-        Activations.SiluTimes(scratch.Gate.AsSpan(0, tokens * ff), scratch.Up.AsSpan(0, tokens * ff));
+        VectorExp.SiluTimes(scratch.Gate.AsSpan(0, tokens * ff), scratch.Up.AsSpan(0, tokens * ff), ff, width);
         matMul.Multiply(shared.Down, scratch.Gate.AsSpan(0, tokens * ff), tokens, scratch.Shared);
         var gateInput = MemoryMarshal.AsBytes(shared.GateInput.AsSpan());
         for (var t = 0; t < tokens; t++)
@@ -238,27 +264,6 @@ internal sealed class MixtureOfExperts
     }
 
     static readonly F32Dot SharedGateDot = new();
-
-    /// <summary>ggml_soft_max without mask or scale: max subtracted, exponentials summed in double, float reciprocal.</summary>
-    static void Softmax(Span<float> x)
-    {
-        var max = float.NegativeInfinity;
-        foreach (var v in x)
-        {
-            max = MathF.Max(max, v);
-        }
-        double sum = 0;
-        for (var i = 0; i < x.Length; i++)
-        {
-            x[i] = MathF.Exp(x[i] - max);
-            sum += x[i];
-        }
-        var reciprocal = (float)(1.0 / sum);
-        for (var i = 0; i < x.Length; i++)
-        {
-            x[i] *= reciprocal;
-        }
-    }
 
     /// <summary>ggml_top_k: ggml-cpu's exchange sort of the indices by descending value, then the first k.</summary>
     static void TopK(ReadOnlySpan<float> values, int[] order, Span<int> chosen)

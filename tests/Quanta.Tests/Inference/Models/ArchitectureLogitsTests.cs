@@ -30,6 +30,9 @@ public sealed class ArchitectureLogitsTests(GoldenModelFiles files, ITestOutputH
             }
         }
         data.Add("qwen2", "q4km");
+        // Q4_K/Q6_K experts (Q8_K activations) in llama-moe; Q5_0/Q8_0 ones in qwen2moe (its 128-wide experts).
+        data.Add("llama-moe", "q4km");
+        data.Add("qwen2moe", "q4km");
         return data;
     }
 
