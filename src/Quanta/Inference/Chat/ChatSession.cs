@@ -412,10 +412,7 @@ public sealed class ChatSession
 
     /// <summary>
     /// The pieces of a prompt with pictures (<see cref="ImagePrompt.Layout"/>: text, and each picture's embeddings where
-    /// its <c>[img-N]</c> tag is) and a token per position (<see cref="ImagePosition"/> for a picture's). The text is
-    /// tokenized as <see cref="Tokenize"/> does, BOS once at the start; Gemma 3's markers around a picture are the
-    /// tokens of "\n\n&lt;start_of_image&gt;" and "&lt;end_of_image&gt;\n\n", as llama.cpp's mtmd finds them (in
-    /// Gemma 3's vocabulary, Ollama's ids 108, 255999 and 256000, 108).
+    /// its <c>[img-N]</c> tag is, BOS in front) and a token per position (<see cref="ImagePosition"/> for a picture's).
     /// </summary>
     (IReadOnlyList<PromptPiece> Pieces, int[] Positions) ImagePieces(string promptText, IReadOnlyList<byte[]> images, CancellationToken cancellationToken)
     {
@@ -424,8 +421,6 @@ public sealed class ChatSession
             // Ollama's words for a model without a projector.
             throw new ChatException("this model is missing data required for image input");
         }
-        var tokenizer = _model.Tokenizer;
-        int[] Text(string text) => tokenizer.Tokenize(text, addSpecial: false, parseSpecial: true);
         var embeddings = new List<VisionEmbedding>(images.Count);
         for (var i = 0; i < images.Count; i++)
         {
@@ -443,16 +438,11 @@ public sealed class ChatSession
         IReadOnlyList<PromptPiece> pieces;
         try
         {
-            pieces = ImagePrompt.Layout(promptText, embeddings, vision.Parameters.Projector, Text, Text("\n\n<start_of_image>"), Text("<end_of_image>\n\n"));
+            pieces = ImagePrompt.Layout(promptText, embeddings, vision.Parameters.Projector, _model.Tokenizer);
         }
         catch (ArgumentException e)
         {
             throw new ChatException(e.Message, e);
-        }
-        var vocabulary = tokenizer.Vocabulary;
-        if (vocabulary.AddBos && vocabulary.Bos != Vocabulary.NoToken)
-        {
-            pieces = [new PromptPiece([vocabulary.Bos], null), .. pieces];
         }
         var positions = new List<int>();
         foreach (var piece in pieces)

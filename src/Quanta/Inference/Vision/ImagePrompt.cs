@@ -80,6 +80,22 @@ public static partial class ImagePrompt
     }
 
     /// <summary>
+    /// <see cref="Layout"/> for a model's own tokenizer: text tokenized with special tokens parsed and no BOS, BOS once
+    /// in front when the vocabulary adds one, and Gemma 3's markers around a picture the tokens of
+    /// "\n\n&lt;start_of_image&gt;" and "&lt;end_of_image&gt;\n\n", as llama.cpp's mtmd finds them (in Gemma 3's
+    /// vocabulary Ollama's ids 108, 255999 and 256000, 108).
+    /// </summary>
+    /// <exception cref="ArgumentException">A placeholder names a picture that is not in <paramref name="images"/>.</exception>
+    public static IReadOnlyList<PromptPiece> Layout(string prompt, IReadOnlyList<VisionEmbedding> images, VisionProjectorType projector, Tokenizers.Tokenizer tokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        int[] Text(string text) => tokenizer.Tokenize(text, addSpecial: false, parseSpecial: true);
+        var pieces = Layout(prompt, images, projector, Text, Text("\n\n<start_of_image>"), Text("<end_of_image>\n\n"));
+        var vocabulary = tokenizer.Vocabulary;
+        return vocabulary.AddBos && vocabulary.Bos != Tokenizers.Vocabulary.NoToken ? [new PromptPiece([vocabulary.Bos], null), .. pieces] : pieces;
+    }
+
+    /// <summary>
     /// Ollama's <c>extractFileData</c>: the picture paths typed in <paramref name="prompt"/> (escaped spaces and
     /// <c>%20</c> undone) that exist, and the prompt without them (quoted or not).
     /// </summary>
