@@ -21,7 +21,9 @@ internal static class VisionCheckCommand
     public static Command Create(CliContext context)
     {
         var baseline = CliArguments.InputPath("BASE", "The reference: a projector file (mmproj-*.gguf), a single-file gemma3 GGUF, a text model with --mmproj, or a model of the store");
-        var quantized = CliArguments.InputPath("QUANT", "The model to check, in any of BASE's forms");
+        var quantized = CliArguments.InputPath("QUANT", "The model to check, in any of BASE's forms (not with --sweep)");
+        quantized.Arity = ArgumentArity.ZeroOrOne;
+        var sweep = new Option<bool>("--sweep") { Description = "Measure the per-component policy: BASE's tower, then its projector, re-encoded to F16, Q8_0, Q6_K and Q4_K; similarity against size" };
         var mmproj = new Option<string>("--mmproj") { Description = "BASE's projector when BASE is a text model (and QUANT's when QUANT is a text model without --quant-mmproj)", HelpName = "FILE" };
         var quantMmproj = new Option<string>("--quant-mmproj") { Description = "QUANT's projector when QUANT is a text model", HelpName = "FILE" };
         var store = StoreArguments.StoreOption();
@@ -31,12 +33,28 @@ internal static class VisionCheckCommand
         var threads = new Option<int>("--threads", "-t") { Description = "Threads (default: all processors)" };
         var command = new Command("vision-check", "Check that a quantized vision tower and projector still see: similarity to the base per picture")
         {
-            baseline, quantized, images, save, json, threads, mmproj, quantMmproj, store,
+            baseline, quantized, images, save, json, threads, mmproj, quantMmproj, sweep, store,
         };
+        command.Validators.Add(result =>
+        {
+            var hasQuant = result.GetValue(quantized) is not null;
+            if (result.GetValue(sweep) == hasQuant)
+            {
+                result.AddError(hasQuant ? "--sweep checks BASE alone: give no QUANT" : "QUANT is missing (or give --sweep to measure BASE's components)");
+            }
+        });
         command.SetAction((parseResult, cancellationToken) =>
         {
             var basePath = parseResult.GetRequiredValue(baseline);
-            var quantPath = parseResult.GetRequiredValue(quantized);
+            var quantPath = parseResult.GetValue(quantized);
+            if (parseResult.GetValue(sweep))
+            {
+                using var side = VisionCheckSide.Open(basePath, parseResult.GetValue(mmproj), null, () => StoreArguments.Open(parseResult, store), parseResult.GetValue(threads));
+                var rows = VisionSweep.Run(side.VisionFile, Path.GetTempPath(), parseResult.GetValue(threads), cancellationToken);
+                context.Out.Write(parseResult.GetValue(json) ? SweepJson(basePath, rows) : SweepTable(rows));
+                return Task.FromResult(ExitCodes.Success);
+            }
+            ArgumentNullException.ThrowIfNull(quantPath);
             var imageDirectory = parseResult.GetValue(images);
             var saveDirectory = parseResult.GetValue(save);
             var threadCount = parseResult.GetValue(threads);
@@ -86,6 +104,43 @@ internal static class VisionCheckCommand
             return Task.FromResult(ExitCodes.Success);
         });
         return command;
+    }
+
+    static string SweepTable(IReadOnlyList<VisionSweepRow> rows)
+    {
+        var text = new StringBuilder("component  type  size (MiB)  lowest cos  verdict   kept\n");
+        foreach (var r in rows)
+        {
+            text.Append(string.Create(CultureInfo.InvariantCulture,
+                $"{r.Component,-9}  {Formats.GgmlTypeInfo.Of(r.Type).Name,-4}  {r.Bytes / 1048576.0,10:F3}  {Six(r.LowestSimilarity),10}  {VisionCheck.Word(r.Verdict),-8}  {r.KeptTensors,4}\n"));
+        }
+        return text.ToString();
+    }
+
+    static string SweepJson(string basePath, IReadOnlyList<VisionSweepRow> rows)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("base", basePath);
+            writer.WriteStartArray("sweep");
+            foreach (var r in rows)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("component", r.Component);
+                writer.WriteString("type", Formats.GgmlTypeInfo.Of(r.Type).Name);
+                writer.WriteNumber("bytes", r.Bytes);
+                writer.WritePropertyName("lowest_similarity");
+                WriteDecimal(writer, r.LowestSimilarity);
+                writer.WriteString("verdict", VisionCheck.Word(r.Verdict));
+                writer.WriteNumber("kept_tensors", r.KeptTensors);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
     }
 
     /// <summary>Similarities with six decimals (<c>1.000000</c>); <c>nan</c> when not finite.</summary>

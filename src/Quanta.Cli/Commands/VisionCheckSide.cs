@@ -23,6 +23,9 @@ internal sealed class VisionCheckSide : IDisposable
 
     public CaptionProbe? Probe { get; private set; }
 
+    /// <summary>The file the vision tower is read from (the projector, or the single file).</summary>
+    public GgufFile VisionFile { get; private set; } = null!;
+
     /// <param name="fallbackProjector">The projector for a text model that has none of its own (QUANT takes BASE's --mmproj).</param>
     /// <exception cref="UserErrorException">No vision tower to be found, or a projector that does not fit the model.</exception>
     public static VisionCheckSide Open(string input, string? projector, string? fallbackProjector, Func<ModelStore> store, int threads)
@@ -64,6 +67,7 @@ internal sealed class VisionCheckSide : IDisposable
             {
                 throw new UserErrorException($"{input}: no vision tower in this model (give its projector with --mmproj, or the projector file itself)");
             }
+            side.VisionFile = visionFile;
             side.Vision = side.Own(VisionModel.Open(visionFile, threads));
             if (textFile is not null)
             {
