@@ -33,10 +33,11 @@ internal static class RunCommand
             HelpName = "NAME=VALUE",
             AllowMultipleArgumentsPerToken = false,
         };
+        var mmproj = new Option<string>("--mmproj") { Description = "A vision projector file (mmproj-*.gguf) for a text model: picture paths in the prompt are then shown to it", HelpName = "FILE" };
         var store = StoreArguments.StoreOption();
         var command = new Command("run", "Chat with a model, as ollama run does (--verbose prints the timings)")
         {
-            model, prompt, format, noWordWrap, think, hideThinking, set, store,
+            model, prompt, format, noWordWrap, think, hideThinking, set, mmproj, store,
         };
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -85,7 +86,7 @@ internal static class RunCommand
                     throw new UserErrorException($"--set {assignment}: {e.Message}", e);
                 }
             }
-            Run(context, () => StoreArguments.Open(parseResult, store), parseResult.GetRequiredValue(model), words, options, cancellationToken);
+            Run(context, () => StoreArguments.Open(parseResult, store), parseResult.GetRequiredValue(model), parseResult.GetValue(mmproj), words, options, cancellationToken);
             return Task.FromResult(ExitCodes.Success);
         });
         return command;
@@ -101,7 +102,7 @@ internal static class RunCommand
         _ => ThinkSetting.FromBool(true),
     };
 
-    static void Run(CliContext context, Func<ModelStore> store, string name, List<string> words, RunOptions options, CancellationToken cancellationToken)
+    static void Run(CliContext context, Func<ModelStore> store, string name, string? projector, List<string> words, RunOptions options, CancellationToken cancellationToken)
     {
         var prompts = new List<string>(words);
         var interactive = context.InIsTerminal;
@@ -121,7 +122,7 @@ internal static class RunCommand
             interactive = false;
         }
 
-        using var loaded = RunModel.Load(store, name, options.Options, cancellationToken);
+        using var loaded = RunModel.Load(store, name, options.Options, projector, cancellationToken);
         if (interactive)
         {
             using ILineReader lines = context.OutIsTerminal
@@ -148,7 +149,7 @@ internal static class RunCommand
             // As Ollama: no prompt only loads the model.
             return;
         }
-        options.Messages.Add(new PromptMessage("user", text));
+        options.Messages.Add(PromptImages.UserMessage(text, loaded.Model, context.Error));
         var result = RunAnswer.Write(context, loaded, options, cancellationToken);
         context.Out.WriteLine();
         context.Out.WriteLine();

@@ -2,8 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Quanta.Cli.Commands.Gguf;
-using Quanta.Formats.Gguf;
 using Quanta.Inference.Vision;
 
 namespace Quanta.Cli.Commands;
@@ -12,7 +10,9 @@ namespace Quanta.Cli.Commands;
 /// <c>quanta vision-check BASE QUANT [--images DIR] [--save-embeddings DIR] [--json]</c>: does the quantized
 /// model still see? The built-in test patterns (and the pictures in DIR) go through both vision paths; per picture
 /// the cosine similarity and relative error after the tower and after the projector, a verdict (<c>ok</c> ≥ 0.99,
-/// <c>degraded</c> ≥ 0.95, <c>broken</c> below or not finite) and the component that lost most.
+/// <c>degraded</c> ≥ 0.95, <c>broken</c> below or not finite) and the component that lost most. BASE and QUANT may also be
+/// a text model with its projector (<c>--mmproj</c>, <c>--quant-mmproj</c>) or a model of the store; when both sides
+/// have a language model, the KL divergence of their next token on a captioning prompt with the picture too.
 /// </summary>
 internal static class VisionCheckCommand
 {
@@ -20,20 +20,41 @@ internal static class VisionCheckCommand
 
     public static Command Create(CliContext context)
     {
-        var baseline = CliArguments.InputPath("BASE", "The reference vision path: a projector file (mmproj-*.gguf) or a single-file gemma3 GGUF");
-        var quantized = CliArguments.InputPath("QUANT", "The vision path to check, in either layout");
+        var baseline = CliArguments.InputPath("BASE", "The reference: a projector file (mmproj-*.gguf), a single-file gemma3 GGUF, a text model with --mmproj, or a model of the store");
+        var quantized = CliArguments.InputPath("QUANT", "The model to check, in any of BASE's forms (not with --sweep)");
+        quantized.Arity = ArgumentArity.ZeroOrOne;
+        var sweep = new Option<bool>("--sweep") { Description = "Measure the per-component policy: BASE's tower, then its projector, re-encoded to F16, Q8_0, Q6_K and Q4_K; similarity against size" };
+        var mmproj = new Option<string>("--mmproj") { Description = "BASE's projector when BASE is a text model (and QUANT's when QUANT is a text model without --quant-mmproj)", HelpName = "FILE" };
+        var quantMmproj = new Option<string>("--quant-mmproj") { Description = "QUANT's projector when QUANT is a text model", HelpName = "FILE" };
+        var store = StoreArguments.StoreOption();
         var images = new Option<string>("--images") { Description = "Also check the pictures in this folder (PNG, JPEG, WebP, BMP, GIF)", HelpName = "DIR" };
         var save = new Option<string>("--save-embeddings") { Description = "Write each picture's projected embeddings as float32 [tokens][width]: <stem>.base.f32, <stem>.quant.f32", HelpName = "DIR" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var threads = new Option<int>("--threads", "-t") { Description = "Threads (default: all processors)" };
         var command = new Command("vision-check", "Check that a quantized vision tower and projector still see: similarity to the base per picture")
         {
-            baseline, quantized, images, save, json, threads,
+            baseline, quantized, images, save, json, threads, mmproj, quantMmproj, sweep, store,
         };
+        command.Validators.Add(result =>
+        {
+            var hasQuant = result.GetValue(quantized) is not null;
+            if (result.GetValue(sweep) == hasQuant)
+            {
+                result.AddError(hasQuant ? "--sweep checks BASE alone: give no QUANT" : "QUANT is missing (or give --sweep to measure BASE's components)");
+            }
+        });
         command.SetAction((parseResult, cancellationToken) =>
         {
             var basePath = parseResult.GetRequiredValue(baseline);
-            var quantPath = parseResult.GetRequiredValue(quantized);
+            var quantPath = parseResult.GetValue(quantized);
+            if (parseResult.GetValue(sweep))
+            {
+                using var side = VisionCheckSide.Open(basePath, parseResult.GetValue(mmproj), null, () => StoreArguments.Open(parseResult, store), parseResult.GetValue(threads));
+                var rows = VisionSweep.Run(side.VisionFile, Path.GetTempPath(), parseResult.GetValue(threads), cancellationToken);
+                context.Out.Write(parseResult.GetValue(json) ? SweepJson(basePath, rows) : SweepTable(rows));
+                return Task.FromResult(ExitCodes.Success);
+            }
+            ArgumentNullException.ThrowIfNull(quantPath);
             var imageDirectory = parseResult.GetValue(images);
             var saveDirectory = parseResult.GetValue(save);
             var threadCount = parseResult.GetValue(threads);
@@ -57,10 +78,10 @@ internal static class VisionCheckCommand
                 throw new UserErrorException($"--save-embeddings: no folder '{saveDirectory}'");
             }
             var pictures = VisionCheck.Images(userImages);
-            using var baseFile = OpenVision(basePath);
-            using var quantFile = OpenVision(quantPath);
-            using var baseModel = VisionModel.Open(baseFile, threadCount);
-            using var quantModel = VisionModel.Open(quantFile, threadCount);
+            var baseProjector = parseResult.GetValue(mmproj);
+            using var baseSide = VisionCheckSide.Open(basePath, baseProjector, null, () => StoreArguments.Open(parseResult, store), threadCount);
+            using var quantSide = VisionCheckSide.Open(quantPath, parseResult.GetValue(quantMmproj), baseProjector, () => StoreArguments.Open(parseResult, store), threadCount);
+            var (baseModel, quantModel) = (baseSide.Vision, quantSide.Vision);
             var results = new List<VisionImageCheck>();
             foreach (var (name, picture) in pictures)
             {
@@ -72,7 +93,7 @@ internal static class VisionCheckCommand
                 };
                 try
                 {
-                    results.Add(VisionCheck.Compare(name, picture, baseModel, quantModel, saver, cancellationToken));
+                    results.Add(VisionCheck.Compare(name, picture, baseModel, quantModel, baseSide.Probe, quantSide.Probe, saver, cancellationToken));
                 }
                 catch (InvalidOperationException e)
                 {
@@ -85,15 +106,41 @@ internal static class VisionCheckCommand
         return command;
     }
 
-    static GgufFile OpenVision(string path)
+    static string SweepTable(IReadOnlyList<VisionSweepRow> rows)
     {
-        var file = GgufCommand.Open(path);
-        if (!VisionHyperparameters.IsVisionFile(file))
+        var text = new StringBuilder("component  type  size (MiB)  lowest cos  verdict   kept\n");
+        foreach (var r in rows)
         {
-            file.Dispose();
-            throw new UserErrorException($"{path}: no vision tower in this file (for a text model, give its projector file, mmproj-*.gguf)");
+            text.Append(string.Create(CultureInfo.InvariantCulture,
+                $"{r.Component,-9}  {Formats.GgmlTypeInfo.Of(r.Type).Name,-4}  {r.Bytes / 1048576.0,10:F3}  {Six(r.LowestSimilarity),10}  {VisionCheck.Word(r.Verdict),-8}  {r.KeptTensors,4}\n"));
         }
-        return file;
+        return text.ToString();
+    }
+
+    static string SweepJson(string basePath, IReadOnlyList<VisionSweepRow> rows)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("base", basePath);
+            writer.WriteStartArray("sweep");
+            foreach (var r in rows)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("component", r.Component);
+                writer.WriteString("type", Formats.GgmlTypeInfo.Of(r.Type).Name);
+                writer.WriteNumber("bytes", r.Bytes);
+                writer.WritePropertyName("lowest_similarity");
+                WriteDecimal(writer, r.LowestSimilarity);
+                writer.WriteString("verdict", VisionCheck.Word(r.Verdict));
+                writer.WriteNumber("kept_tensors", r.KeptTensors);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
     }
 
     /// <summary>Similarities with six decimals (<c>1.000000</c>); <c>nan</c> when not finite.</summary>
@@ -115,11 +162,14 @@ internal static class VisionCheckCommand
     {
         var nameWidth = Math.Max(5, results.Max(r => r.Name.Length));
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"{"image".PadRight(nameWidth)}  tokens  tower cos  tower rel.err  projected cos  projected rel.err  verdict   lost most\n");
+        var kl = results.Any(r => r.NextTokenKl is not null);
+        text.Append(CultureInfo.InvariantCulture, $"{"image".PadRight(nameWidth)}  tokens  tower cos  tower rel.err  projected cos  projected rel.err  verdict   lost most{(kl ? "  next-token KL" : "")}\n");
         foreach (var r in results)
         {
-            text.Append(CultureInfo.InvariantCulture,
-                $"{r.Name.PadRight(nameWidth)}  {r.Tokens,6}  {Six(r.Tower.Cosine),9}  {Six(r.Tower.RelativeError),13}  {Six(r.Projected.Cosine),13}  {Six(r.Projected.RelativeError),17}  {VisionCheck.Word(r.Verdict),-8}  {r.LostMost}\n");
+            var klColumn = r.NextTokenKl is { } k ? "  " + Six(k).PadLeft(13) : "";
+            text.Append(string.Create(CultureInfo.InvariantCulture,
+                $"{r.Name.PadRight(nameWidth)}  {r.Tokens,6}  {Six(r.Tower.Cosine),9}  {Six(r.Tower.RelativeError),13}  {Six(r.Projected.Cosine),13}  {Six(r.Projected.RelativeError),17}  {VisionCheck.Word(r.Verdict),-8}  {r.LostMost,-9}{klColumn}").TrimEnd());
+            text.Append('\n');
         }
         var (verdict, worst, lostMost) = Overall(results);
         text.Append(CultureInfo.InvariantCulture,
@@ -145,6 +195,11 @@ internal static class VisionCheckCommand
                 WriteSimilarity(writer, "projected", r.Projected);
                 writer.WriteString("verdict", VisionCheck.Word(r.Verdict));
                 writer.WriteString("lost_most", r.LostMost);
+                if (r.NextTokenKl is { } k)
+                {
+                    writer.WritePropertyName("next_token_kl");
+                    WriteDecimal(writer, k);
+                }
                 writer.WriteEndObject();
             }
             writer.WriteEndArray();

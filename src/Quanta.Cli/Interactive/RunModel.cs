@@ -42,7 +42,14 @@ internal sealed class RunModel : IDisposable
     /// <c>num_thread</c> of the session's or the model's parameters, else every processor.
     /// </summary>
     /// <exception cref="ModelNotFoundException">No such model in the store.</exception>
-    public static RunModel Load(Func<ModelStore> store, string nameOrPath, ModelParameters sessionOptions, CancellationToken cancellationToken)
+    public static RunModel Load(Func<ModelStore> store, string nameOrPath, ModelParameters sessionOptions, CancellationToken cancellationToken) =>
+        Load(store, nameOrPath, sessionOptions, projectorPath: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Load(Func{ModelStore}, string, ModelParameters, CancellationToken)"/>, with a vision projector file
+    /// (<c>--mmproj</c>); null: a stored model's projector layer, or the file's own vision tower.
+    /// </summary>
+    public static RunModel Load(Func<ModelStore> store, string nameOrPath, ModelParameters sessionOptions, string? projectorPath, CancellationToken cancellationToken)
     {
         StoredModel? stored = null;
         string path;
@@ -58,7 +65,12 @@ internal sealed class RunModel : IDisposable
         }
         var parameters = ChatParameters.Defaults.With(Options(stored?.Parameters ?? new ModelParameters()));
         var threads = parameters.With(Options(sessionOptions)).NumThread;
-        var model = ChatModel.Load(path, Math.Max(threads, 0), cancellationToken);
+        if (projectorPath is not null)
+        {
+            Commands.InputFile.Require(projectorPath, "projector file");
+        }
+        projectorPath ??= stored?.ProjectorPaths.FirstOrDefault();
+        var model = ChatModel.Load(path, projectorPath, Math.Max(threads, 0), cancellationToken);
         try
         {
             var session = new ChatSession(model, stored?.Template)

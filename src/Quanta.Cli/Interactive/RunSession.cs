@@ -185,7 +185,7 @@ internal sealed class RunSession(CliContext context, ILineReader reader, Func<Mo
 
             if (sb.Length > 0 && multiline == Multiline.None)
             {
-                options.Messages.Add(new PromptMessage("user", sb.ToString()));
+                options.Messages.Add(PromptImages.UserMessage(sb.ToString(), Model.Model, context.Error));
                 sb.Clear();
                 Chat();
             }

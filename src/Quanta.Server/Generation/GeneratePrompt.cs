@@ -67,6 +67,11 @@ internal static class GeneratePrompt
         {
             messages.AddRange(session.Messages);
         }
+        for (var i = 0; i < input.ImageCount; i++)
+        {
+            // Ollama's GenerateHandler: each picture as a user message of its own tag, before the prompt.
+            messages.Add(new PromptMessage("user", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"[img-{i}]")));
+        }
         messages.Add(new PromptMessage("user", input.Prompt));
         return prefix + template.Render(new PromptRequest(messages) { Think = input.Think });
     }
@@ -86,4 +91,7 @@ internal sealed record GenerateInput(string Prompt)
     public IReadOnlyList<int>? Context { get; init; }
 
     public ThinkSetting? Think { get; init; }
+
+    /// <summary>How many pictures the request has (<c>images</c>): each gets its <c>[img-N]</c> tag.</summary>
+    public int ImageCount { get; init; }
 }

@@ -124,8 +124,8 @@ internal static class RequestMapping
     };
 
     /// <summary>
-    /// Refuses images for a model that has no vision tower or projector (Ollama's capability check), and for now any
-    /// image at all: the engine does not encode images yet.
+    /// Refuses images for a model that has no vision tower or projector (Ollama's capability check). A model with one
+    /// gets them: the session encodes them and puts their embeddings where the prompt's <c>[img-N]</c> tags are.
     /// </summary>
     /// <exception cref="ApiException">400.</exception>
     public static void CheckImages(StoredModel model, string requested, bool hasImages)
@@ -139,7 +139,6 @@ internal static class RequestMapping
         {
             throw ApiException.BadRequest($"\"{requested}\" does not support images: it has no vision encoder");
         }
-        throw ApiException.BadRequest($"\"{requested}\": image input is not supported by this server yet");
     }
 
     /// <summary>Ollama's messages as the template sees them.</summary>

@@ -55,7 +55,9 @@ internal static class GenerateEndpoint
             Suffix = request.Suffix,
             Context = request.Context,
             Think = think,
+            ImageCount = request.Images?.Count ?? 0,
         };
+        var images = request.Images ?? [];
 
         var output = new NdjsonStream(context);
         var stream = request.Stream ?? true;
@@ -67,7 +69,7 @@ internal static class GenerateEndpoint
             var session = lease.Runner.SessionFor(stored);
             var prompt = GeneratePrompt.Build(session, requested, input);
             lease.Runner.ContextLength = session.ContextLength(session.Resolve(chat));
-            await foreach (var piece in ChatGeneration.RunAsync(lease, (emit, token) => session.Generate(prompt, chat, emit, token), null, cancellation.Token).ConfigureAwait(false))
+            await foreach (var piece in ChatGeneration.RunAsync(lease, (emit, token) => session.Generate(prompt, images, chat, emit, token), null, cancellation.Token).ConfigureAwait(false))
             {
                 response.Append(piece.Content);
                 thinking.Append(piece.Thinking);

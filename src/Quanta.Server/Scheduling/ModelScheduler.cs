@@ -118,7 +118,8 @@ public sealed partial class ModelScheduler : IAsyncDisposable
             var clock = Stopwatch.StartNew();
             try
             {
-                var loaded = ChatModel.Load(model.ModelPath, Math.Max(threads, 0));
+                // A projector layer gives the model its vision tower (a single-file gemma3 has its own).
+                var loaded = ChatModel.Load(model.ModelPath, model.ProjectorPaths.FirstOrDefault(), Math.Max(threads, 0));
                 LogLoaded(_logger, name, loaded.Threads, clock.Elapsed.TotalMilliseconds);
                 return loaded;
             }

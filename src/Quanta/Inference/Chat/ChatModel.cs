@@ -2,20 +2,25 @@ using System.Diagnostics;
 using Quanta.Formats.Gguf;
 using Quanta.Inference.Models;
 using Quanta.Inference.Tokenizers;
+using Quanta.Inference.Vision;
 
 namespace Quanta.Inference.Chat;
 
 /// <summary>
 /// A GGUF model loaded to chat with: the file (mapped, kept open), its forward pass, its tokenizer and its
-/// <c>tokenizer.chat_template</c>. One conversation at a time uses it (<see cref="ChatSession"/>); the KV cache of
-/// the forward pass is that conversation's.
+/// <c>tokenizer.chat_template</c>, and its vision tower when it has one (Ollama's single-file gemma3) or is given a
+/// projector file (<c>mmproj-*.gguf</c>, a stored model's projector layer). One conversation at a time uses it
+/// (<see cref="ChatSession"/>); the KV cache of the forward pass is that conversation's.
 /// </summary>
 public sealed class ChatModel : IDisposable
 {
     readonly GgufFile _file;
+    readonly GgufFile? _projectorFile;
 
-    ChatModel(string path, GgufFile file, LlamaModel model, Tokenizer tokenizer, int threads, long loadNanoseconds)
+    ChatModel(string path, GgufFile file, LlamaModel model, Tokenizer tokenizer, int threads, long loadNanoseconds, GgufFile? projectorFile, VisionModel? vision)
     {
+        _projectorFile = projectorFile;
+        Vision = vision;
         Path = path;
         _file = file;
         Model = model;
@@ -30,6 +35,9 @@ public sealed class ChatModel : IDisposable
 
     /// <summary>The forward pass.</summary>
     public LlamaModel Model { get; }
+
+    /// <summary>The vision tower and projector that turn pictures into embeddings for <see cref="Model"/>, or null.</summary>
+    public VisionModel? Vision { get; }
 
     public Tokenizer Tokenizer { get; }
 
@@ -53,11 +61,21 @@ public sealed class ChatModel : IDisposable
     /// </summary>
     /// <exception cref="GgufFormatException">Not a GGUF file, an architecture that cannot run, a missing tensor.</exception>
     /// <exception cref="VocabularyFormatException">The file has no usable tokenizer.</exception>
-    public static ChatModel Load(string path, int threads = 0, CancellationToken cancellationToken = default)
+    public static ChatModel Load(string path, int threads = 0, CancellationToken cancellationToken = default) =>
+        Load(path, projectorPath: null, threads, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Load(string, int, CancellationToken)"/>, with the vision projector file <paramref name="projectorPath"/>
+    /// (null: the model file's own tower, if it has one).
+    /// </summary>
+    /// <exception cref="GgufFormatException">Also: a projector that is not a vision file, or whose width is not the model's.</exception>
+    public static ChatModel Load(string path, string? projectorPath, int threads, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);
         var clock = Stopwatch.StartNew();
         var file = GgufFile.Open(path);
+        GgufFile? projectorFile = null;
+        VisionModel? vision = null;
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -71,16 +89,35 @@ public sealed class ChatModel : IDisposable
                 {
                     throw new GgufFormatException($"{path}: the vocabulary has {tokenizer.Vocabulary.Count} tokens but the model only {model.VocabularySize} rows of embeddings");
                 }
-                return new ChatModel(path, file, model, tokenizer, count, (long)clock.Elapsed.TotalNanoseconds);
+                if (projectorPath is not null)
+                {
+                    projectorFile = GgufFile.Open(projectorPath);
+                    if (!VisionHyperparameters.IsVisionFile(projectorFile))
+                    {
+                        throw new GgufFormatException($"{projectorPath}: not a vision projector file (general.architecture is not clip)");
+                    }
+                }
+                var visionFile = projectorFile ?? (VisionHyperparameters.IsVisionFile(file) ? file : null);
+                if (visionFile is not null)
+                {
+                    vision = VisionModel.Open(visionFile, count);
+                    if (vision.EmbeddingLength != model.Hyperparameters.EmbeddingLength)
+                    {
+                        throw new GgufFormatException($"{visionFile.Path}: the projector writes {vision.EmbeddingLength} columns but the language model's embeddings have {model.Hyperparameters.EmbeddingLength}");
+                    }
+                }
+                return new ChatModel(path, file, model, tokenizer, count, (long)clock.Elapsed.TotalNanoseconds, projectorFile, vision);
             }
             catch
             {
+                vision?.Dispose();
                 model.Dispose();
                 throw;
             }
         }
         catch
         {
+            projectorFile?.Dispose();
             file.Dispose();
             throw;
         }
@@ -88,7 +125,9 @@ public sealed class ChatModel : IDisposable
 
     public void Dispose()
     {
+        Vision?.Dispose();
         Model.Dispose();
+        _projectorFile?.Dispose();
         _file.Dispose();
     }
 }

@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using Quanta.Formats.Images;
 using Quanta.Inference.Chat.Thinking;
 using Quanta.Inference.Sampling;
 using Quanta.Inference.Sampling.Grammar;
 using Quanta.Inference.Tokenizers;
+using Quanta.Inference.Vision;
 using Quanta.Templates.Ollama;
 
 namespace Quanta.Inference.Chat;
@@ -148,8 +150,8 @@ public sealed class ChatSession
         var prompt = OllamaPrompt.Chat(
             Template,
             new PromptRequest(Conversation(request.Messages)) { Think = request.Think, Tools = request.Tools },
-            new PromptBudget(contextLength, text => Tokenize(text).Length));
-        return Complete(prompt.Text, parameters, grammar, request.Think, onDelta, clock, cancellationToken);
+            new PromptBudget(contextLength, text => Tokenize(text).Length, HasVisionProjector: _model.Vision is not null));
+        return Complete(prompt.Text, prompt.Images, parameters, grammar, request.Think, onDelta, clock, cancellationToken);
     }
 
     /// <summary>
@@ -159,23 +161,46 @@ public sealed class ChatSession
     /// </summary>
     /// <exception cref="ChatException">The prompt does not fit the context (and <see cref="TruncateLongPrompts"/> is off).</exception>
     /// <exception cref="FormatException">An option of the wrong type.</exception>
-    public ChatResult Generate(string prompt, ChatRequest request, Action<ChatDelta>? onDelta = null, CancellationToken cancellationToken = default)
+    public ChatResult Generate(string prompt, ChatRequest request, Action<ChatDelta>? onDelta = null, CancellationToken cancellationToken = default) =>
+        Generate(prompt, [], request, onDelta, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Generate(string, ChatRequest, Action{ChatDelta}?, CancellationToken)"/>, with the pictures the
+    /// prompt's <c>[img-N]</c> tags refer to (encoded image files: PNG, JPEG, WebP, BMP, GIF).
+    /// </summary>
+    /// <exception cref="ChatException">Also: pictures for a model without a vision tower, a picture that does not decode, a tag without its picture.</exception>
+    public ChatResult Generate(string prompt, IReadOnlyList<byte[]> images, ChatRequest request, Action<ChatDelta>? onDelta = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(request);
         var clock = Stopwatch.StartNew();
         var parameters = Resolve(request);
         var grammar = OutputFormat.FromOllamaFormat(request.Format);
-        return Complete(prompt, parameters, grammar, request.Think, onDelta, clock, cancellationToken);
+        return Complete(prompt, images, parameters, grammar, request.Think, onDelta, clock, cancellationToken);
     }
 
     /// <summary>Evaluates the prompt and samples the answer: what <see cref="Chat"/> and <see cref="Generate"/> share.</summary>
-    ChatResult Complete(string promptText, ChatParameters parameters, string? grammar, ThinkSetting? think, Action<ChatDelta>? onDelta, Stopwatch clock, CancellationToken cancellationToken)
+    ChatResult Complete(string promptText, IReadOnlyList<byte[]> images, ChatParameters parameters, string? grammar, ThinkSetting? think, Action<ChatDelta>? onDelta, Stopwatch clock, CancellationToken cancellationToken)
     {
         var contextLength = ContextLength(parameters);
         var tokenizer = _model.Tokenizer;
         var vocabulary = tokenizer.Vocabulary;
-        var tokens = FitContext(Tokenize(promptText), parameters, contextLength);
+        IReadOnlyList<PromptPiece>? pieces = null;
+        int[] tokens;
+        if (images.Count == 0)
+        {
+            tokens = FitContext(Tokenize(promptText), parameters, contextLength);
+        }
+        else
+        {
+            (pieces, tokens) = ImagePieces(promptText, images, cancellationToken);
+            if (tokens.Length > contextLength - 1)
+            {
+                // A picture cannot be cut in half: a prompt with pictures that does not fit is refused.
+                throw new ChatException($"the prompt with its pictures is {tokens.Length} positions, longer than the context of {contextLength} (num_ctx)");
+            }
+        }
         var loadDuration = 0L;
         if (!_loadReported)
         {
@@ -184,15 +209,19 @@ public sealed class ChatSession
         }
 
         var promptClock = Stopwatch.StartNew();
-        var evaluated = EvaluatePrompt(tokens, contextLength, parameters.NumBatch, cancellationToken);
+        var evaluated = EvaluatePrompt(tokens, pieces, contextLength, parameters.NumBatch, cancellationToken);
         var promptDuration = Elapsed(promptClock);
 
         var sampling = parameters.ToSampling() with { Grammar = grammar };
         var chain = SamplerChainBuilder.Build(sampling, _model.Model.VocabularySize, contextLength, new TokenizerSamplingVocabulary(tokenizer));
         foreach (var token in tokens)
         {
-            // llama.cpp's server accepts the prompt into the samplers (the penalties see it), not into the grammar.
-            chain.Accept(token);
+            // llama.cpp's server accepts the prompt into the samplers (the penalties see it), not into the grammar;
+            // a picture's positions have no token.
+            if (token != ImagePosition)
+            {
+                chain.Accept(token);
+            }
         }
         var thinkingParser = ThinkingParserFor(think, promptText);
 
@@ -340,11 +369,12 @@ public sealed class ChatSession
     /// the prompt, less the last prompt token when it holds all of them (its logits are needed), as Ollama's runner
     /// reuses a slot.
     /// </summary>
-    int EvaluatePrompt(int[] tokens, int contextLength, int batchSize, CancellationToken cancellationToken)
+    int EvaluatePrompt(int[] tokens, IReadOnlyList<PromptPiece>? pieces, int contextLength, int batchSize, CancellationToken cancellationToken)
     {
         var common = 0;
         var limit = Math.Min(_cached.Count, tokens.Length);
-        while (common < limit && _cached[common] == tokens[common])
+        // A picture's positions are never reused: the cache keeps the prompt up to the first one.
+        while (common < limit && _cached[common] == tokens[common] && tokens[common] != ImagePosition)
         {
             common++;
         }
@@ -366,8 +396,98 @@ public sealed class ChatSession
         {
             llama.TruncateSequence(common);
         }
-        Evaluate(tokens.AsSpan(common), contextLength, batchSize, cancellationToken);
+        if (pieces is null)
+        {
+            Evaluate(tokens.AsSpan(common), contextLength, batchSize, cancellationToken);
+        }
+        else
+        {
+            EvaluatePieces(pieces, common, contextLength, batchSize, cancellationToken);
+        }
         return tokens.Length - common;
+    }
+
+    /// <summary>What <see cref="CachedTokens"/> holds for a position filled by a picture's embeddings.</summary>
+    public const int ImagePosition = -1;
+
+    /// <summary>
+    /// The pieces of a prompt with pictures (<see cref="ImagePrompt.Layout"/>: text, and each picture's embeddings where
+    /// its <c>[img-N]</c> tag is, BOS in front) and a token per position (<see cref="ImagePosition"/> for a picture's).
+    /// </summary>
+    (IReadOnlyList<PromptPiece> Pieces, int[] Positions) ImagePieces(string promptText, IReadOnlyList<byte[]> images, CancellationToken cancellationToken)
+    {
+        if (_model.Vision is not { } vision)
+        {
+            // Ollama's words for a model without a projector.
+            throw new ChatException("this model is missing data required for image input");
+        }
+        var embeddings = new List<VisionEmbedding>(images.Count);
+        for (var i = 0; i < images.Count; i++)
+        {
+            RgbImage picture;
+            try
+            {
+                picture = ImageDecoder.Decode(images[i], $"image {i}");
+            }
+            catch (ImageFileException e)
+            {
+                throw new ChatException(e.Message, e);
+            }
+            embeddings.Add(vision.Encode(picture, cancellationToken));
+        }
+        IReadOnlyList<PromptPiece> pieces;
+        try
+        {
+            pieces = ImagePrompt.Layout(promptText, embeddings, vision.Parameters.Projector, _model.Tokenizer);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ChatException(e.Message, e);
+        }
+        var positions = new List<int>();
+        foreach (var piece in pieces)
+        {
+            if (piece.Tokens is { } tokens)
+            {
+                positions.AddRange(tokens);
+            }
+            else
+            {
+                positions.AddRange(Enumerable.Repeat(ImagePosition, piece.Image!.Tokens));
+            }
+        }
+        return (pieces, [.. positions]);
+    }
+
+    /// <summary>
+    /// Evaluates the positions of <paramref name="pieces"/> from <paramref name="start"/> on (the cache holds those
+    /// before, all text), keeping the logits of the last one.
+    /// </summary>
+    void EvaluatePieces(IReadOnlyList<PromptPiece> pieces, int start, int contextLength, int batchSize, CancellationToken cancellationToken)
+    {
+        var llama = _model.Model;
+        var at = 0;
+        foreach (var piece in pieces)
+        {
+            var end = at + piece.Positions;
+            if (end > start)
+            {
+                if (piece.Tokens is { } tokens)
+                {
+                    Evaluate(tokens.AsSpan(Math.Max(start - at, 0)), contextLength, batchSize, cancellationToken);
+                }
+                else
+                {
+                    if (_lastLogits.Length != llama.VocabularySize)
+                    {
+                        _lastLogits = new float[llama.VocabularySize];
+                    }
+                    llama.EvaluateEmbeddings(piece.Image!.Embeddings, _cached.Count, contextLength, _lastLogits, piece.Bidirectional, cancellationToken);
+                    _cached.AddRange(Enumerable.Repeat(ImagePosition, piece.Image.Tokens));
+                }
+            }
+            at = end;
+        }
     }
 
     /// <summary>Evaluates <paramref name="tokens"/> after the cached ones, in batches, keeping the last token's logits.</summary>
@@ -407,8 +527,9 @@ public sealed class ChatSession
     {
         var left = _cached.Count - keep;
         var discard = left / 2;
-        if (discard <= 0)
+        if (discard <= 0 || _cached.Contains(ImagePosition))
         {
+            // A picture's embeddings cannot be evaluated again from the cached tokens: the answer ends here.
             return false;
         }
         int[] tail = [.. _cached.Skip(keep + discard)];

@@ -27,6 +27,7 @@ public sealed class AttentionHeads : IParallelWork
     int _keyLength;
     int _valueLength;
     int _window;
+    int _visibleEnd;
     float _scale;
     float _softcap;
     int _items;
@@ -57,7 +58,17 @@ public sealed class AttentionHeads : IParallelWork
     /// </summary>
     public void Run(
         float[] query, IVecDot keyDot, byte[] keys, int keyRowBytes, ushort[] values, int kvCapacity, int tokens, int position, int kvLength,
-        int heads, int kvHeads, int keyLength, int valueLength, int window, float scale, float softcap, float[] output)
+        int heads, int kvHeads, int keyLength, int valueLength, int window, float scale, float softcap, float[] output) =>
+        Run(query, keyDot, keys, keyRowBytes, values, kvCapacity, tokens, position, kvLength, heads, kvHeads, keyLength, valueLength, window, scale, softcap, output, bidirectional: false);
+
+    /// <summary>
+    /// As the causal overload; with <paramref name="bidirectional"/>, every token of the batch also sees the cells of
+    /// the batch after its own (up to <paramref name="position"/> + <paramref name="tokens"/>), as llama.cpp 2026 decodes
+    /// a Gemma 3 image with <c>llama_set_causal_attn(false)</c>: the mask then keeps only the sliding window.
+    /// </summary>
+    public void Run(
+        float[] query, IVecDot keyDot, byte[] keys, int keyRowBytes, ushort[] values, int kvCapacity, int tokens, int position, int kvLength,
+        int heads, int kvHeads, int keyLength, int valueLength, int window, float scale, float softcap, float[] output, bool bidirectional)
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(keyDot);
@@ -82,6 +93,8 @@ public sealed class AttentionHeads : IParallelWork
         (_query, _keyDot, _keys, _values, _output) = (query, keyDot, keys, values, output);
         (_keyRowBytes, _kvCapacity, _position, _kvLength, _heads, _group) = (keyRowBytes, kvCapacity, position, kvLength, heads, heads / kvHeads);
         (_keyLength, _valueLength, _window, _scale, _softcap) = (keyLength, valueLength, window, scale, softcap);
+        _visibleEnd = bidirectional ? position + tokens : 0;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(_visibleEnd, kvLength);
         _items = tokens * heads;
         _next = 0;
         _pool.Run(this);
@@ -114,7 +127,7 @@ public sealed class AttentionHeads : IParallelWork
                 _values.AsSpan(kvHead * _valueLength * _kvCapacity, _valueLength * _kvCapacity),
                 _kvCapacity,
                 first,
-                visible: p + 1,
+                visible: Math.Max(p + 1, _visibleEnd),
                 _kvLength,
                 _scale,
                 _softcap,

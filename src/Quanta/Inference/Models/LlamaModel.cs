@@ -158,6 +158,22 @@ public sealed class LlamaModel : IDisposable
         {
             throw new ArgumentException($"{logits.Length} floats cannot hold {(lastOnly ? 1 : n)} × {VocabularySize} logits", nameof(logits));
         }
+        var cache = SequenceCacheFor(n, position, contextLength);
+        for (var done = 0; done < n; done += _microBatch)
+        {
+            var piece = Math.Min(_microBatch, n - done);
+            var outputs = !lastOnly ? Outputs.All : done + piece == n ? Outputs.Last : Outputs.None;
+            Span<Run> run = [new Run(cache, 0, piece, position + done, outputs)];
+            Forward(tokens.Slice(done, piece), [], run, logits, lastOnly ? 0 : done * VocabularySize, hidden: false, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The cache of the current sequence, ready for <paramref name="n"/> positions at <paramref name="position"/>: a new
+    /// one (or the old one cleared) at position 0, else the one the sequence continues in.
+    /// </summary>
+    KvCache SequenceCacheFor(int n, int position, int contextLength)
+    {
         if (position == 0)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, n);
@@ -171,17 +187,46 @@ public sealed class LlamaModel : IDisposable
         {
             throw new ArgumentException($"position {position} does not continue the sequence, which has {_cache?.Length ?? 0} positions", nameof(position));
         }
-        var cache = _cache;
-        if (position + n > cache.ContextLength)
+        if (position + n > _cache.ContextLength)
         {
-            throw new ArgumentException($"{position} + {n} positions do not fit the context of {cache.ContextLength}", nameof(tokens));
+            throw new ArgumentException($"{position} + {n} positions do not fit the context of {_cache.ContextLength}", nameof(n));
         }
-        for (var done = 0; done < n; done += _microBatch)
+        return _cache;
+    }
+
+    /// <summary>
+    /// Evaluates rows of input embeddings (<c>[rows][n_embd]</c> floats, e.g. a picture's projected embeddings) in
+    /// place of token embeddings at positions <paramref name="position"/>.. of the current sequence, as llama.cpp's
+    /// <c>llama_decode</c> of a batch with <c>embd</c> (LLaVA's <c>llava_eval_image_embed</c>, mtmd's image chunks), and
+    /// writes the last row's logits (<c>[vocabulary]</c>). The rows go into the first block as they are: Gemma's
+    /// √n_embd scale is for token embeddings only (llama.cpp scales when <c>ubatch.token</c>; Ollama copies the image
+    /// rows over the scaled ones). With <paramref name="bidirectional"/> the rows attend to each other both ways
+    /// (Gemma 3's image tokens, which llama.cpp decodes with causal attention off) and are evaluated in one forward
+    /// pass however long (llama.cpp needs the whole image in one micro-batch then); otherwise causally, in
+    /// <see cref="MicroBatch"/> pieces, like tokens. The sequence continues as after
+    /// <see cref="Evaluate(ReadOnlySpan{int}, int, int, float[], CancellationToken)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">No rows, a length that is not whole rows, a position that does not continue the sequence, a context overflow, a short <paramref name="logits"/>.</exception>
+    public void EvaluateEmbeddings(ReadOnlySpan<float> embeddings, int position, int contextLength, float[] logits, bool bidirectional = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        var e = Hyperparameters.EmbeddingLength;
+        if (embeddings.IsEmpty || embeddings.Length % e != 0)
         {
-            var piece = Math.Min(_microBatch, n - done);
-            var outputs = !lastOnly ? Outputs.All : done + piece == n ? Outputs.Last : Outputs.None;
-            Span<Run> run = [new Run(cache, 0, piece, position + done, outputs)];
-            Forward(tokens.Slice(done, piece), run, logits, lastOnly ? 0 : done * VocabularySize, hidden: false, cancellationToken);
+            throw new ArgumentException($"{embeddings.Length} floats are not whole rows of {e} embeddings", nameof(embeddings));
+        }
+        if (logits.Length < VocabularySize)
+        {
+            throw new ArgumentException($"{logits.Length} floats cannot hold {VocabularySize} logits", nameof(logits));
+        }
+        var n = embeddings.Length / e;
+        var cache = SequenceCacheFor(n, position, contextLength);
+        var step = bidirectional ? n : _microBatch;
+        for (var done = 0; done < n; done += step)
+        {
+            var piece = Math.Min(step, n - done);
+            Span<Run> run = [new Run(cache, 0, piece, position + done, done + piece == n ? Outputs.Last : Outputs.None, bidirectional)];
+            Forward([], embeddings.Slice(done * e, piece * e), run, logits, 0, hidden: false, cancellationToken);
         }
     }
 
@@ -217,7 +262,7 @@ public sealed class LlamaModel : IDisposable
         {
             var piece = Math.Min(_microBatch, n - done);
             Span<Run> run = [new Run(cache, 0, piece, done, Outputs.All)];
-            Forward(tokens.Slice(done, piece), run, hidden, done * e, hidden: true, cancellationToken);
+            Forward(tokens.Slice(done, piece), [], run, hidden, done * e, hidden: true, cancellationToken);
         }
     }
 
@@ -316,7 +361,7 @@ public sealed class LlamaModel : IDisposable
                     consumed = 0;
                 }
             }
-            Forward(_batchTokens.AsSpan(0, count), _runs.AsSpan(0, runs), logits, written * VocabularySize, hidden: false, cancellationToken);
+            Forward(_batchTokens.AsSpan(0, count), [], _runs.AsSpan(0, runs), logits, written * VocabularySize, hidden: false, cancellationToken);
             written += outputRows;
         }
         return written;
@@ -332,19 +377,21 @@ public sealed class LlamaModel : IDisposable
 
     /// <summary>
     /// Consecutive tokens of one sequence in a forward pass: batch tokens <paramref name="Start"/>.. (<paramref name="Count"/>)
-    /// at positions <paramref name="Position"/>.. of <paramref name="Cache"/>.
+    /// at positions <paramref name="Position"/>.. of <paramref name="Cache"/>; <paramref name="Bidirectional"/>: they also
+    /// see each other's later positions (<see cref="EvaluateEmbeddings"/>).
     /// </summary>
-    internal readonly record struct Run(KvCache Cache, int Start, int Count, int Position, Outputs Outputs);
+    internal readonly record struct Run(KvCache Cache, int Start, int Count, int Position, Outputs Outputs, bool Bidirectional = false);
 
     /// <summary>
-    /// One forward pass over <paramref name="tokens"/>, made of <paramref name="runs"/> (one per sequence, in order,
-    /// covering the tokens). The output rows — the logits, or with <paramref name="hidden"/> the hidden states after
+    /// One forward pass over <paramref name="tokens"/> (or, when there are none, the rows of input
+    /// <paramref name="embeddings"/>), made of <paramref name="runs"/> (one per sequence, in order, covering the batch). The output rows — the logits, or with <paramref name="hidden"/> the hidden states after
     /// the output norm — go to <paramref name="destination"/> from <paramref name="destinationOffset"/>, in run order.
     /// </summary>
-    void Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<Run> runs, float[] destination, int destinationOffset, bool hidden, CancellationToken cancellationToken)
+    void Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<float> embeddings, ReadOnlySpan<Run> runs, float[] destination, int destinationOffset, bool hidden, CancellationToken cancellationToken)
     {
         var hp = Hyperparameters;
-        var n = tokens.Length;
+        var fromEmbeddings = tokens.IsEmpty;
+        var n = fromEmbeddings ? embeddings.Length / hp.EmbeddingLength : tokens.Length;
         foreach (var run in runs)
         {
             if (run.Position != run.Cache.Length)
@@ -365,8 +412,16 @@ public sealed class LlamaModel : IDisposable
         var e = hp.EmbeddingLength;
         var x = ws.X.AsSpan(0, n * e);
 
-        Embed(tokens, ws.X);
-        if (_options.ScaleEmbeddings)
+        if (fromEmbeddings)
+        {
+            // Input rows as they are (ggml's embd input is F32): no √n_embd, which is for token embeddings.
+            embeddings.CopyTo(x);
+        }
+        else
+        {
+            Embed(tokens, ws.X);
+        }
+        if (_options.ScaleEmbeddings && !fromEmbeddings)
         {
             var scale = MathF.Sqrt(e);
             for (var i = 0; i < x.Length; i++)
@@ -533,7 +588,7 @@ public sealed class LlamaModel : IDisposable
             _attention.Run(
                 query, cache.KeyDot, keyCache, keyRow, valueCache, kvCapacity, run.Count, run.Position, KvCache.Pad(run.Position + run.Count),
                 hp.HeadCount, hp.KvHeadCount, hp.KeyLength, hp.ValueLength, window, _options.KqScale, _options.AttentionSoftcap,
-                output);
+                output, run.Bidirectional);
             if (!whole)
             {
                 ws.RunAttentionOutput.AsSpan(0, run.Count * oWidth).CopyTo(ws.AttentionOutput.AsSpan(run.Start * oWidth));

@@ -35,9 +35,14 @@ public static partial class ImagePrompt
     [GeneratedRegex(@"(?:[a-zA-Z]:)?(?:\./|/|\\)[\S\\ ]+?\.(?i:jpg|jpeg|png|webp)\b", RegexOptions.CultureInvariant)]
     private static partial Regex ImagePath();
 
-    /// <summary>Splits <paramref name="prompt"/> at its <c>[img-N]</c> placeholders into token and picture pieces.</summary>
+    /// <summary>
+    /// Splits <paramref name="prompt"/> at its <c>[img-N]</c> placeholders into token and picture pieces. Gemma 3's
+    /// pictures are wrapped in <paramref name="gemma3Before"/> and <paramref name="gemma3After"/> (by default Ollama's
+    /// ids: "\n\n" &lt;start_of_image&gt; and &lt;end_of_image&gt; "\n\n").
+    /// </summary>
     /// <exception cref="ArgumentException">A placeholder names a picture that is not in <paramref name="images"/>.</exception>
-    public static IReadOnlyList<PromptPiece> Layout(string prompt, IReadOnlyList<VisionEmbedding> images, VisionProjectorType projector, Func<string, int[]> tokenize)
+    public static IReadOnlyList<PromptPiece> Layout(string prompt, IReadOnlyList<VisionEmbedding> images, VisionProjectorType projector, Func<string, int[]> tokenize,
+        int[]? gemma3Before = null, int[]? gemma3After = null)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(images);
@@ -57,9 +62,9 @@ public static partial class ImagePrompt
             }
             if (projector == VisionProjectorType.Gemma3)
             {
-                pieces.Add(new PromptPiece([Gemma3DoubleNewline, Gemma3StartOfImage], null));
+                pieces.Add(new PromptPiece(gemma3Before ?? [Gemma3DoubleNewline, Gemma3StartOfImage], null));
                 pieces.Add(new PromptPiece(null, images[index], Bidirectional: true));
-                pieces.Add(new PromptPiece([Gemma3EndOfImage, Gemma3DoubleNewline], null));
+                pieces.Add(new PromptPiece(gemma3After ?? [Gemma3EndOfImage, Gemma3DoubleNewline], null));
             }
             else
             {
@@ -72,6 +77,22 @@ public static partial class ImagePrompt
             pieces.Add(new PromptPiece(tokenize(prompt[at..]), null));
         }
         return pieces;
+    }
+
+    /// <summary>
+    /// <see cref="Layout"/> for a model's own tokenizer: text tokenized with special tokens parsed and no BOS, BOS once
+    /// in front when the vocabulary adds one, and Gemma 3's markers around a picture the tokens of
+    /// "\n\n&lt;start_of_image&gt;" and "&lt;end_of_image&gt;\n\n", as llama.cpp's mtmd finds them (in Gemma 3's
+    /// vocabulary Ollama's ids 108, 255999 and 256000, 108).
+    /// </summary>
+    /// <exception cref="ArgumentException">A placeholder names a picture that is not in <paramref name="images"/>.</exception>
+    public static IReadOnlyList<PromptPiece> Layout(string prompt, IReadOnlyList<VisionEmbedding> images, VisionProjectorType projector, Tokenizers.Tokenizer tokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        int[] Text(string text) => tokenizer.Tokenize(text, addSpecial: false, parseSpecial: true);
+        var pieces = Layout(prompt, images, projector, Text, Text("\n\n<start_of_image>"), Text("<end_of_image>\n\n"));
+        var vocabulary = tokenizer.Vocabulary;
+        return vocabulary.AddBos && vocabulary.Bos != Tokenizers.Vocabulary.NoToken ? [new PromptPiece([vocabulary.Bos], null), .. pieces] : pieces;
     }
 
     /// <summary>

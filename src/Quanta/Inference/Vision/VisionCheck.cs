@@ -61,6 +61,12 @@ public sealed record VisionImageCheck(string Name, int Tokens, Similarity Tower,
     /// <summary>The component that lost most: <c>tower</c> or <c>projector</c> (a non-finite loss counts as the most).</summary>
     public string LostMost => !Tower.IsFinite || double.IsNaN(TowerLoss) ? "tower" : double.IsNaN(ProjectorLoss) ? "projector"
         : TowerLoss >= ProjectorLoss ? "tower" : "projector";
+
+    /// <summary>
+    /// KL divergence (nats) of the quantized model's next-token distribution from the base's on
+    /// <see cref="CaptionProbe.Prompt"/> with the picture, each model with its own vision path; null without language models.
+    /// </summary>
+    public double? NextTokenKl { get; init; }
 }
 
 /// <summary>
@@ -105,6 +111,15 @@ public static class VisionCheck
     /// </summary>
     /// <exception cref="InvalidOperationException">The two paths give different token counts or widths.</exception>
     public static VisionImageCheck Compare(string name, RgbImage image, VisionModel baseline, VisionModel quantized,
+        Action<VisionEmbedding, VisionEmbedding>? save = null, CancellationToken cancellationToken = default) =>
+        Compare(name, image, baseline, quantized, null, null, save, cancellationToken);
+
+    /// <summary>
+    /// As the overload without probes; with a language model on each side (<paramref name="baseProbe"/>,
+    /// <paramref name="quantizedProbe"/>), also the KL divergence of their next tokens after the captioning prompt.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Also: two language models with different vocabulary sizes.</exception>
+    public static VisionImageCheck Compare(string name, RgbImage image, VisionModel baseline, VisionModel quantized, CaptionProbe? baseProbe, CaptionProbe? quantizedProbe,
         Action<VisionEmbedding, VisionEmbedding>? save = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(baseline);
@@ -121,7 +136,19 @@ public static class VisionCheck
         var mixed = baseline.ProjectTowerOutput(q);
         var towerLoss = 1 - Similarity.Of(b.Embeddings, mixed).Cosine;
         var projectorLoss = 1 - Similarity.Of(mixed, q.Embeddings).Cosine;
-        return new VisionImageCheck(name, b.Tokens, Similarity.Of(b.TowerOutput, q.TowerOutput), Similarity.Of(b.Embeddings, q.Embeddings), towerLoss, projectorLoss);
+        double? kl = null;
+        if (baseProbe is not null && quantizedProbe is not null)
+        {
+            if (baseProbe.VocabularySize != quantizedProbe.VocabularySize)
+            {
+                throw new InvalidOperationException($"the two language models have different vocabularies ({baseProbe.VocabularySize} and {quantizedProbe.VocabularySize} tokens)");
+            }
+            kl = CaptionProbe.KlDivergence(baseProbe.NextTokenLogits(b, cancellationToken), quantizedProbe.NextTokenLogits(q, cancellationToken));
+        }
+        return new VisionImageCheck(name, b.Tokens, Similarity.Of(b.TowerOutput, q.TowerOutput), Similarity.Of(b.Embeddings, q.Embeddings), towerLoss, projectorLoss)
+        {
+            NextTokenKl = kl,
+        };
     }
 
     /// <summary>Writes <paramref name="embedding"/>'s projected rows as raw float32 <c>[tokens][width]</c>, atomically.</summary>

@@ -20,7 +20,7 @@ internal static class TinyVisionFiles
     public const int ClipProjection = 96;
 
     public static string WriteLlava(string path, GgmlType weightType, bool anyResolution = false, Func<string, float[], float[]>? patch = null,
-        int width = ClipWidth, GgmlType? projectorType = null)
+        int width = ClipWidth, GgmlType? projectorType = null, int projection = ClipProjection)
     {
         var ffn = 2 * width;
         var mmType = projectorType ?? weightType;
@@ -40,7 +40,7 @@ internal static class TinyVisionFiles
         m.Add("clip.vision.patch_size", GgufValue.UInt32(8));
         m.Add("clip.vision.embedding_length", GgufValue.UInt32((uint)width));
         m.Add("clip.vision.feed_forward_length", GgufValue.UInt32((uint)ffn));
-        m.Add("clip.vision.projection_dim", GgufValue.UInt32(ClipProjection));
+        m.Add("clip.vision.projection_dim", GgufValue.UInt32((uint)projection));
         m.Add("clip.vision.attention.head_count", GgufValue.UInt32(4));
         m.Add("clip.vision.attention.layer_norm_epsilon", GgufValue.Float32(1e-5f));
         m.Add("clip.vision.block_count", GgufValue.UInt32(3));
@@ -79,10 +79,10 @@ internal static class TinyVisionFiles
             t.Add((new(b + "ffn_up.weight", [ffn, w], weightType), Kind.Weight));
             t.Add((new(b + "ffn_up.bias", [w], GgmlType.F32), Kind.Bias));
         }
-        t.Add((new("mm.0.weight", [w, ClipProjection], mmType), Kind.Weight));
-        t.Add((new("mm.0.bias", [ClipProjection], GgmlType.F32), Kind.Bias));
-        t.Add((new("mm.2.weight", [ClipProjection, ClipProjection], mmType), Kind.Weight));
-        t.Add((new("mm.2.bias", [ClipProjection], GgmlType.F32), Kind.Bias));
+        t.Add((new("mm.0.weight", [w, projection], mmType), Kind.Weight));
+        t.Add((new("mm.0.bias", [projection], GgmlType.F32), Kind.Bias));
+        t.Add((new("mm.2.weight", [projection, projection], mmType), Kind.Weight));
+        t.Add((new("mm.2.bias", [projection], GgmlType.F32), Kind.Bias));
         return Write(path, m, t, patch);
     }
 
@@ -90,7 +90,7 @@ internal static class TinyVisionFiles
     public const int SiglipFfn = 128;
 
     /// <summary>A gemma3 projector file (2026 gguf-py names: fc1 = ffn_up) for the tiny gemma3 text model.</summary>
-    public static string WriteGemma3Projector(string path, GgmlType weightType, Func<string, float[], float[]>? patch = null)
+    public static string WriteGemma3Projector(string path, GgmlType weightType, Func<string, float[], float[]>? patch = null, int textWidth = MultimodalModelFiles.TextWidth)
     {
         var m = new GgufMetadata();
         m.Add("general.architecture", GgufValue.String("clip"));
@@ -99,7 +99,7 @@ internal static class TinyVisionFiles
         m.Add("clip.has_vision_encoder", GgufValue.Bool(true));
         m.Add("clip.projector_type", GgufValue.String("gemma3"));
         m.Add("clip.use_gelu", GgufValue.Bool(true));
-        m.Add("clip.vision.projection_dim", GgufValue.UInt32(MultimodalModelFiles.TextWidth));
+        m.Add("clip.vision.projection_dim", GgufValue.UInt32((uint)textWidth));
         m.Add("clip.vision.image_size", GgufValue.UInt32(32));
         m.Add("clip.vision.patch_size", GgufValue.UInt32(4));
         m.Add("clip.vision.embedding_length", GgufValue.UInt32(SiglipWidth));
@@ -136,7 +136,7 @@ internal static class TinyVisionFiles
         }
         t.Add((new("v.post_ln.weight", [w], GgmlType.F32), Kind.NormWeight));
         t.Add((new("v.post_ln.bias", [w], GgmlType.F32), Kind.Bias));
-        t.Add((new("mm.input_projection.weight", [MultimodalModelFiles.TextWidth, w], GgmlType.F16), Kind.ProjectionWeight));
+        t.Add((new("mm.input_projection.weight", [textWidth, w], GgmlType.F16), Kind.ProjectionWeight));
         t.Add((new("mm.soft_emb_norm.weight", [w], GgmlType.F32), Kind.NormWeight));
         return Write(path, m, t, patch);
     }

@@ -97,4 +97,26 @@ public sealed class VisionCheckTests : IDisposable
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("mmproj", Assert.Single(result.ErrorLines), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void The_sweep_measures_each_component_at_each_type()
+    {
+        var file = Llava("base.gguf", GgmlType.F16);
+        var result = CliRunner.Run("vision-check", file, "--sweep", "--json", "-t", "2");
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var json = JsonDocument.Parse(result.Out);
+        var rows = json.RootElement.GetProperty("sweep").EnumerateArray().ToList();
+        Assert.Equal(8, rows.Count);
+        double Lowest(string component, string type) => rows.Single(r => r.GetProperty("component").GetString() == component && r.GetProperty("type").GetString() == type).GetProperty("lowest_similarity").GetDouble();
+        long Bytes(string component, string type) => rows.Single(r => r.GetProperty("component").GetString() == component && r.GetProperty("type").GetString() == type).GetProperty("bytes").GetInt64();
+        // F16 is the file as it is; each smaller type is smaller and sees a little less (width 256: every matrix converts).
+        Assert.Equal(1.0, Lowest("tower", "f16"));
+        Assert.True(Lowest("tower", "q4_K") < Lowest("tower", "q8_0"), result.Out);
+        Assert.True(Lowest("tower", "q4_K") > 0.5, result.Out);
+        Assert.True(Bytes("tower", "q4_K") < Bytes("tower", "q6_K") && Bytes("tower", "q6_K") < Bytes("tower", "q8_0") && Bytes("tower", "q8_0") < Bytes("tower", "f16"));
+        Assert.All(rows, r => Assert.Contains(r.GetProperty("verdict").GetString(), new[] { "ok", "degraded", "broken" }));
+
+        var both = CliRunner.Run("vision-check", file, file, "--sweep");
+        Assert.Equal(1, both.ExitCode);
+    }
 }
