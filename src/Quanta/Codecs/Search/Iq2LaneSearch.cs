@@ -33,7 +33,7 @@ internal static class Iq2LaneSearch
         var groups = n / Dimensions;
         var candidates = 2 * variant.Steps + 1;
         var vectors = (candidates + Lanes - 1) / Lanes;
-        var (scale, effectiveMax) = Iq2Search.FirstGuess(variant, xval, weight, max);
+        var (scale, effectiveMax) = Iq2Search.FirstGuess(variant, vectorized: true, xval, weight, max);
 
         // levelsT[i * MaxCandidates + c]: level of value i under candidate c; one vector per (i, eight candidates).
         Span<int> levelsT = stackalloc int[MaxValues * MaxCandidates];
@@ -164,22 +164,22 @@ internal static class Iq2LaneSearch
     /// <see cref="Iq2Search.BestNeighbour"/> eight neighbours at a time: the grid index of the first neighbour whose
     /// error is the smallest and below <see cref="float.MaxValue"/>. A coordinate's error term
     /// <c>waux·(scale·q − x)²</c>, computed as ggml computes it, can take only three values (q is 1, 3 or 5), so
-    /// they are computed once per coordinate and each neighbour's term is looked up by its level (one permute);
-    /// each lane still adds its eight terms in coordinate order, so the errors are ggml's floats. Lane j scans
+    /// they are computed once per coordinate (two coordinates per vector) and each neighbour's term is looked up by
+    /// its level (one permute); each lane still adds its eight terms in coordinate order, so the errors are ggml's
+    /// floats. Lane j scans
     /// neighbours j, j + 8, … and keeps its first strictly smallest (with its chunk); the smallest of those, and
     /// among equals the earliest in list order, is exactly the neighbour ggml's sequential scan keeps.
     /// </summary>
     public static int BestNeighbour(Iq2Lattice lattice, int mapEntry, ReadOnlySpan<float> xval, ReadOnlySpan<float> waux, float scale)
     {
-        var sq = Vector256.Create(scale) * Vector256.Create(1f, 3f, 5f, 5f, 5f, 5f, 5f, 5f);
-        var t0 = Terms(sq, xval[0], waux[0]);
-        var t1 = Terms(sq, xval[1], waux[1]);
-        var t2 = Terms(sq, xval[2], waux[2]);
-        var t3 = Terms(sq, xval[3], waux[3]);
-        var t4 = Terms(sq, xval[4], waux[4]);
-        var t5 = Terms(sq, xval[5], waux[5]);
-        var t6 = Terms(sq, xval[6], waux[6]);
-        var t7 = Terms(sq, xval[7], waux[7]);
+        // One vector of terms per pair of coordinates: coordinate 2k in lanes 0-2, 2k + 1 in lanes 4-6.
+        var sq = Vector256.Create(scale) * Vector256.Create(1f, 3f, 5f, 5f, 1f, 3f, 5f, 5f);
+        var xv = Vector256.Create(xval[..Dimensions]);
+        var wv = Vector256.Create(waux[..Dimensions]);
+        var t0 = PairTerms(sq, xv, wv, 0);
+        var t1 = PairTerms(sq, xv, wv, 2);
+        var t2 = PairTerms(sq, xv, wv, 4);
+        var t3 = PairTerms(sq, xv, wv, 6);
 
         var first = lattice.ChunkStart(mapEntry);
         var chunks = lattice.ChunkCount(mapEntry);
@@ -190,13 +190,13 @@ internal static class Iq2LaneSearch
         {
             var at = (nuint)((first + c) * Dimensions * Lanes);
             var d2 = Vector256<float>.Zero + Lookup(t0, Vector256.LoadUnsafe(ref index, at));
-            d2 += Lookup(t1, Vector256.LoadUnsafe(ref index, at + Lanes));
-            d2 += Lookup(t2, Vector256.LoadUnsafe(ref index, at + 2 * Lanes));
-            d2 += Lookup(t3, Vector256.LoadUnsafe(ref index, at + 3 * Lanes));
-            d2 += Lookup(t4, Vector256.LoadUnsafe(ref index, at + 4 * Lanes));
-            d2 += Lookup(t5, Vector256.LoadUnsafe(ref index, at + 5 * Lanes));
-            d2 += Lookup(t6, Vector256.LoadUnsafe(ref index, at + 6 * Lanes));
-            d2 += Lookup(t7, Vector256.LoadUnsafe(ref index, at + 7 * Lanes));
+            d2 += Lookup(t0, Vector256.LoadUnsafe(ref index, at + Lanes));
+            d2 += Lookup(t1, Vector256.LoadUnsafe(ref index, at + 2 * Lanes));
+            d2 += Lookup(t1, Vector256.LoadUnsafe(ref index, at + 3 * Lanes));
+            d2 += Lookup(t2, Vector256.LoadUnsafe(ref index, at + 4 * Lanes));
+            d2 += Lookup(t2, Vector256.LoadUnsafe(ref index, at + 5 * Lanes));
+            d2 += Lookup(t3, Vector256.LoadUnsafe(ref index, at + 6 * Lanes));
+            d2 += Lookup(t3, Vector256.LoadUnsafe(ref index, at + 7 * Lanes));
             // Below the lane's best so far (false for NaN).
             var smaller = Vector256.LessThan(d2, best);
             best = Vector256.ConditionalSelect(smaller, d2, best);
@@ -213,12 +213,16 @@ internal static class Iq2LaneSearch
         return lattice.ChunkPoints[first * Lanes + MinAcross(position)];
     }
 
-    /// <summary>Lane l (0, 1, 2): <c>(waux·diff)·diff</c> with <c>diff = scale·(2l + 1) − x</c>, as ggml computes it.</summary>
+    /// <summary>
+    /// Lanes l and 4 + l (l = 0, 1, 2): <c>(waux·diff)·diff</c> with <c>diff = scale·(2l + 1) − x</c> for coordinates
+    /// <paramref name="i"/> and i + 1, as ggml computes each term.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Terms(Vector256<float> scaledLevels, float x, float waux)
+    private static Vector256<float> PairTerms(Vector256<float> scaledLevels, Vector256<float> x, Vector256<float> waux, int i)
     {
-        var diff = scaledLevels - Vector256.Create(x);
-        return Vector256.Create(waux) * diff * diff;
+        var pick = Vector256.Create(i, i, i, i, i + 1, i + 1, i + 1, i + 1);
+        var diff = scaledLevels - Lookup(x, pick);
+        return Lookup(waux, pick) * diff * diff;
     }
 
     /// <summary>Each lane's term by its level: one <c>vpermps</c> (a portable shuffle where AVX2 is absent).</summary>

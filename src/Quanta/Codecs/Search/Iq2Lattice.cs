@@ -89,7 +89,8 @@ internal sealed class Iq2Lattice
     /// with copies of the list's last point, which can never win: ties go to the first). Chunk c of the list at
     /// <see cref="ChunkStart"/> gives each list's first chunk.
     /// Per chunk, the neighbours' levels (0, 1, 2), coordinate-major: [coordinate][lane], 64 ints: lane
-    /// indices into a per-coordinate table of the three possible error terms.
+    /// indices into a table of the three possible error terms shared by a pair of coordinates (2k in lanes 0–2,
+    /// 2k + 1 in lanes 4–6), so odd coordinates' levels are stored plus 4.
     /// </summary>
     public int[] ChunkLevels { get; }
 
@@ -127,7 +128,7 @@ internal sealed class Iq2Lattice
                 points[chunk * ChunkLanes + lane] = point;
                 for (var i = 0; i < Dimensions; ++i)
                 {
-                    levels[(chunk * Dimensions + i) * ChunkLanes + lane] = (Levels[Dimensions * point + i] - 1) / 2;
+                    levels[(chunk * Dimensions + i) * ChunkLanes + lane] = (Levels[Dimensions * point + i] - 1) / 2 + 4 * (i & 1);
                 }
             }
         }
