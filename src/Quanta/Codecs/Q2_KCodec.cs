@@ -144,8 +144,8 @@ public sealed class Q2_KCodec : SuperBlockCodec
 
         Span<byte> ls = stackalloc byte[16];
         Span<byte> lm = stackalloc byte[16];
-        var dm = ScaleSearch.MakeQp(scales, 15, ls, sw);
-        var mm = ScaleSearch.MakeQp(mins, 15, lm, sw);
+        var dm = ScaleSearch.MakeQp(scales, 15, ls, sw, Vectorized);
+        var mm = ScaleSearch.MakeQp(mins, 15, lm, sw, Vectorized);
         BinaryPrimitives.WriteUInt16LittleEndian(block[DOffset..], Fp16.FromFloat(dm));
         BinaryPrimitives.WriteUInt16LittleEndian(block[DminOffset..], Fp16.FromFloat(mm));
         var packedScales = block[..16];

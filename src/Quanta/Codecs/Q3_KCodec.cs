@@ -38,51 +38,21 @@ public sealed class Q3_KCodec : SuperBlockCodec
             return;
         }
 
-        Span<sbyte> levels = stackalloc sbyte[SuperBlockSize];
-        Span<float> scales = stackalloc float[16];
-
         if (Vectorized)
         {
-            Span<Vector256<float>> xt = stackalloc Vector256<float>[16];
-            Span<Vector256<int>> lt = stackalloc Vector256<int>[16];
-            for (var g = 0; g < 2; ++g)
-            {
-                LaneSearch.Transpose(x[(128 * g)..], 16, xt);
-                LaneSearch.Q3(xt, 4, lt).CopyTo(scales[(8 * g)..]);
-                LaneSearch.Untranspose(lt, 16, levels[(128 * g)..]);
-            }
-        }
-        else
-        {
-            for (var j = 0; j < 16; ++j)
-            {
-                scales[j] = SymmetricSearch.MakeQ3(x.Slice(16 * j, 16), 4, levels.Slice(16 * j, 16));
-            }
+            EncodeBlockLanes(x, block);
+            return;
         }
 
-        var maxScale = GgmlMath.LargestMagnitude(scales, out _);
-
-        var packedScales = block.Slice(ScalesOffset, 12);
-        packedScales.Clear();
-        if (maxScale != 0)
+        Span<sbyte> levels = stackalloc sbyte[SuperBlockSize];
+        Span<float> scales = stackalloc float[16];
+        for (var j = 0; j < 16; ++j)
         {
-            var iscale = -32f / maxScale;
-            Span<int> biased = stackalloc int[16];
-            for (var j = 0; j < 16; ++j)
-            {
-                // C: int8_t l = nearest_int(...); the value is within [-32, 32], so the int8 store is exact.
-                var l = (sbyte)GgmlMath.NearestInt(iscale * scales[j]);
-                biased[j] = SymmetricSearch.Clamp(l, -32, 31) + 32;
-            }
-            KScales.PackQ3(biased, packedScales);
-            BinaryPrimitives.WriteUInt16LittleEndian(block[DOffset..], Fp16.FromFloat(1 / iscale));
-        }
-        else
-        {
-            BinaryPrimitives.WriteUInt16LittleEndian(block[DOffset..], Fp16.FromFloat(0f));
+            scales[j] = SymmetricSearch.MakeQ3(x.Slice(16 * j, 16), 4, levels.Slice(16 * j, 16));
         }
 
-        RequantizeAndPack(x, levels, block, Vectorized);
+        WriteSearchScales(scales, block, stackalloc float[16]);
+        RequantizeAndPack(x, levels, block);
     }
 
     /// <summary>
@@ -99,33 +69,8 @@ public sealed class Q3_KCodec : SuperBlockCodec
         WideLaneSearch.Transpose16(x, xt);
         WideLaneSearch.Q3(xt, 4, lt).CopyTo(scales);
 
-        var maxScale = GgmlMath.LargestMagnitude(scales, out _);
-
-        var packedScales = block.Slice(ScalesOffset, 12);
-        packedScales.Clear();
         Span<float> d = stackalloc float[16];
-        if (maxScale != 0)
-        {
-            var iscale = -32f / maxScale;
-            Span<int> biased = stackalloc int[16];
-            for (var j = 0; j < 16; ++j)
-            {
-                var l = (sbyte)GgmlMath.NearestInt(iscale * scales[j]);
-                biased[j] = SymmetricSearch.Clamp(l, -32, 31) + 32;
-            }
-            KScales.PackQ3(biased, packedScales);
-            var dAll = Fp16.ToFloat(Fp16.FromFloat(1 / iscale));
-            BinaryPrimitives.WriteUInt16LittleEndian(block[DOffset..], Fp16.FromFloat(1 / iscale));
-            for (var j = 0; j < 16; ++j)
-            {
-                d[j] = dAll * ((biased[j] & 63) - 32);
-            }
-        }
-        else
-        {
-            BinaryPrimitives.WriteUInt16LittleEndian(block[DOffset..], Fp16.FromFloat(0f));
-            d.Clear();
-        }
+        WriteSearchScales(scales, block, d);
 
         // Lanes whose effective scale is zero keep the search's levels, as in ggml.
         var vd = Vector512.Create<float>(d);
@@ -144,6 +89,93 @@ public sealed class Q3_KCodec : SuperBlockCodec
 
         Span<byte> levels = stackalloc byte[SuperBlockSize];
         WideLaneSearch.Untranspose16(lt, levels);
+        PackLevels(levels, block);
+    }
+
+    /// <summary>
+    /// <see cref="EncodeBlock"/> on 256-bit vectors: sub-blocks 0–7 and 8–15 in the lanes of two vector groups whose
+    /// searches run interleaved (<see cref="LaneSearch.Q3Pair"/>), then the same requantization and packing as
+    /// <see cref="EncodeBlockWide"/>, never leaving the transposed form until the levels are final.
+    /// </summary>
+    [SkipLocalsInit]
+    private static void EncodeBlockLanes(ReadOnlySpan<float> x, Span<byte> block)
+    {
+        Span<Vector256<float>> xt = stackalloc Vector256<float>[32];
+        Span<Vector256<int>> lt = stackalloc Vector256<int>[32];
+        Span<float> scales = stackalloc float[16];
+        LaneSearch.Transpose(x, 16, xt[..16]);
+        LaneSearch.Transpose(x[128..], 16, xt[16..]);
+        LaneSearch.Q3Pair(xt[..16], xt[16..], 4, lt[..16], lt[16..], scales);
+
+        Span<float> d = stackalloc float[16];
+        WriteSearchScales(scales, block, d);
+        RequantizeLanesAndPack(xt, lt, d, block);
+    }
+
+    /// <summary>
+    /// The unweighted super-scale: sub-block scales to 6 bits by <c>-32 / max</c>, the fp16 <c>d</c>, and each
+    /// sub-block's effective scale <c>d · (sc − 32)</c> into <paramref name="d"/> (what the requantization divides by).
+    /// </summary>
+    private static void WriteSearchScales(ReadOnlySpan<float> scales, Span<byte> block, Span<float> d)
+    {
+        var maxScale = GgmlMath.LargestMagnitude(scales, out _);
+
+        var packedScales = block.Slice(ScalesOffset, 12);
+        packedScales.Clear();
+        if (maxScale != 0)
+        {
+            var iscale = -32f / maxScale;
+            Span<int> biased = stackalloc int[16];
+            for (var j = 0; j < 16; ++j)
+            {
+                // C: int8_t l = nearest_int(...); the value is within [-32, 32], so the int8 store is exact.
+                var l = (sbyte)GgmlMath.NearestInt(iscale * scales[j]);
+                biased[j] = SymmetricSearch.Clamp(l, -32, 31) + 32;
+            }
+            KScales.PackQ3(biased, packedScales);
+            var dAll = Fp16.ToFloat(Fp16.FromFloat(1 / iscale));
+            BinaryPrimitives.WriteUInt16LittleEndian(block[DOffset..], Fp16.FromFloat(1 / iscale));
+            for (var j = 0; j < 16; ++j)
+            {
+                d[j] = dAll * ((biased[j] & 63) - 32);
+            }
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(block[DOffset..], Fp16.FromFloat(0f));
+            d.Clear();
+        }
+    }
+
+    /// <summary>
+    /// The requantization by true division in lanes (group g's lane j divides by <c>d[8g + j]</c>; lanes whose
+    /// effective scale is zero keep the search's levels, as in ggml), then the levels back to natural order and packed.
+    /// </summary>
+    [SkipLocalsInit]
+    private static void RequantizeLanesAndPack(ReadOnlySpan<Vector256<float>> xt, Span<Vector256<int>> lt,
+        ReadOnlySpan<float> d, Span<byte> block)
+    {
+        var lo = Vector256.Create(-4);
+        var hi = Vector256.Create(3);
+        var bias = Vector256.Create(4);
+        for (var g = 0; g < 2; ++g)
+        {
+            var vd = Vector256.Create(d.Slice(8 * g, 8));
+            var requantize = (~Vector256.Equals(vd, Vector256<float>.Zero)).AsInt32();
+            if (requantize == Vector256<int>.Zero)
+            {
+                continue;
+            }
+            for (var i = 16 * g; i < 16 * g + 16; ++i)
+            {
+                var l = Vector256.Max(lo, Vector256.Min(hi, LaneSearch.NearestInt(xt[i] / vd))) + bias;
+                lt[i] = Vector256.ConditionalSelect(requantize, l, lt[i]);
+            }
+        }
+
+        Span<byte> levels = stackalloc byte[SuperBlockSize];
+        LaneSearch.Untranspose(lt[..16], 16, levels);
+        LaneSearch.Untranspose(lt[16..], 16, levels[128..]);
         PackLevels(levels, block);
     }
 
@@ -183,11 +215,6 @@ public sealed class Q3_KCodec : SuperBlockCodec
 
     protected override void EncodeBlockWeighted(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block)
     {
-        Span<sbyte> levels = stackalloc sbyte[SuperBlockSize];
-        Span<float> scales = stackalloc float[16];
-        Span<float> weights = stackalloc float[16];
-        Span<float> sw = stackalloc float[16];
-
         float sumX2 = 0;
         for (var j = 0; j < SuperBlockSize; ++j)
         {
@@ -197,28 +224,75 @@ public sealed class Q3_KCodec : SuperBlockCodec
 
         if (Vectorized)
         {
-            SearchWeightedLanes(x, importance, sigma2, levels, scales, sw);
-        }
-        else
-        {
-            for (var j = 0; j < 16; ++j)
-            {
-                var xs = x.Slice(16 * j, 16);
-                var qw = importance.Slice(16 * j, 16);
-                for (var l = 0; l < 16; ++l)
-                {
-                    weights[l] = qw[l] * MathF.Sqrt(sigma2 + xs[l] * xs[l]);
-                }
-                float sumW = 0;
-                for (var l = 0; l < 16; ++l)
-                {
-                    sumW += weights[l];
-                }
-                sw[j] = sumW;
-                scales[j] = SymmetricSearch.MakeQx(xs, 4, levels.Slice(16 * j, 16), weights);
-            }
+            EncodeBlockWeightedLanes(x, importance, sigma2, block);
+            return;
         }
 
+        Span<sbyte> levels = stackalloc sbyte[SuperBlockSize];
+        Span<float> scales = stackalloc float[16];
+        Span<float> weights = stackalloc float[16];
+        Span<float> sw = stackalloc float[16];
+        for (var j = 0; j < 16; ++j)
+        {
+            var xs = x.Slice(16 * j, 16);
+            var qw = importance.Slice(16 * j, 16);
+            for (var l = 0; l < 16; ++l)
+            {
+                weights[l] = qw[l] * MathF.Sqrt(sigma2 + xs[l] * xs[l]);
+            }
+            float sumW = 0;
+            for (var l = 0; l < 16; ++l)
+            {
+                sumW += weights[l];
+            }
+            sw[j] = sumW;
+            scales[j] = SymmetricSearch.MakeQx(xs, 4, levels.Slice(16 * j, 16), weights);
+        }
+
+        WriteWeightedScales(scales, sw, block, stackalloc float[16]);
+        RequantizeAndPack(x, levels, block);
+    }
+
+    /// <summary>
+    /// <see cref="EncodeBlockWeighted"/> with the weighted sub-block searches as two groups of eight lanes (each lane
+    /// summing its weights in order), and the requantization and packing of <see cref="RequantizeLanesAndPack"/>.
+    /// </summary>
+    [SkipLocalsInit]
+    private static void EncodeBlockWeightedLanes(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, float sigma2, Span<byte> block)
+    {
+        Span<Vector256<float>> xt = stackalloc Vector256<float>[32];
+        Span<Vector256<float>> wt = stackalloc Vector256<float>[16];
+        Span<Vector256<int>> lt = stackalloc Vector256<int>[32];
+        Span<Vector256<int>> scratch = stackalloc Vector256<int>[16];
+        Span<float> scales = stackalloc float[16];
+        Span<float> sw = stackalloc float[16];
+        var s2 = Vector256.Create(sigma2);
+        for (var g = 0; g < 2; ++g)
+        {
+            var xg = xt.Slice(16 * g, 16);
+            LaneSearch.Transpose(x[(128 * g)..], 16, xg);
+            LaneSearch.Transpose(importance[(128 * g)..], 16, wt);
+            var sumW = Vector256<float>.Zero;
+            for (var l = 0; l < 16; ++l)
+            {
+                wt[l] = wt[l] * Vector256.Sqrt(s2 + xg[l] * xg[l]);
+                sumW += wt[l];
+            }
+            sumW.CopyTo(sw[(8 * g)..]);
+            LaneSearch.Symmetric(xg, 4, lt.Slice(16 * g, 16), wt, scratch).CopyTo(scales[(8 * g)..]);
+        }
+
+        Span<float> d = stackalloc float[16];
+        WriteWeightedScales(scales, sw, block, d);
+        RequantizeLanesAndPack(xt, lt, d, block);
+    }
+
+    /// <summary>
+    /// The weighted super-scale: the sub-block scales themselves quantized by <c>make_qx_quants(16, 32, scales, L, 1,
+    /// sw)</c>, the fp16 <c>d</c>, and each sub-block's effective scale <c>d · (sc − 32)</c> into <paramref name="d"/>.
+    /// </summary>
+    private static void WriteWeightedScales(ReadOnlySpan<float> scales, ReadOnlySpan<float> sw, Span<byte> block, Span<float> d)
+    {
         var packedScales = block.Slice(ScalesOffset, 12);
         packedScales.Clear();
         Span<sbyte> ls = stackalloc sbyte[16];
@@ -230,32 +304,10 @@ public sealed class Q3_KCodec : SuperBlockCodec
         }
         KScales.PackQ3(biased, packedScales);
         BinaryPrimitives.WriteUInt16LittleEndian(block[DOffset..], Fp16.FromFloat(dBlock));
-
-        RequantizeAndPack(x, levels, block, Vectorized);
-    }
-
-    /// <summary>The weighted sub-block searches as two groups of eight lanes, each lane summing its weights in order.</summary>
-    private static void SearchWeightedLanes(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, float sigma2,
-        Span<sbyte> levels, Span<float> scales, Span<float> sw)
-    {
-        Span<Vector256<float>> xt = stackalloc Vector256<float>[16];
-        Span<Vector256<float>> wt = stackalloc Vector256<float>[16];
-        Span<Vector256<int>> lt = stackalloc Vector256<int>[16];
-        Span<Vector256<int>> scratch = stackalloc Vector256<int>[16];
-        var s2 = Vector256.Create(sigma2);
-        for (var g = 0; g < 2; ++g)
+        var dAll = Fp16.ToFloat(Fp16.FromFloat(dBlock));
+        for (var j = 0; j < 16; ++j)
         {
-            LaneSearch.Transpose(x[(128 * g)..], 16, xt);
-            LaneSearch.Transpose(importance[(128 * g)..], 16, wt);
-            var sumW = Vector256<float>.Zero;
-            for (var l = 0; l < 16; ++l)
-            {
-                wt[l] = wt[l] * Vector256.Sqrt(s2 + xt[l] * xt[l]);
-                sumW += wt[l];
-            }
-            sumW.CopyTo(sw[(8 * g)..]);
-            LaneSearch.Symmetric(xt, 4, lt, wt, scratch).CopyTo(scales[(8 * g)..]);
-            LaneSearch.Untranspose(lt, 16, levels[(128 * g)..]);
+            d[j] = dAll * KScales.UnpackQ3(j, packedScales);
         }
     }
 
@@ -264,7 +316,7 @@ public sealed class Q3_KCodec : SuperBlockCodec
     /// into the high-bit mask and the 2-bit low parts. Sub-blocks with a zero effective scale keep the search's
     /// levels, as in ggml.
     /// </summary>
-    private static void RequantizeAndPack(ReadOnlySpan<float> x, Span<sbyte> levels, Span<byte> block, bool vectorized)
+    private static void RequantizeAndPack(ReadOnlySpan<float> x, Span<sbyte> levels, Span<byte> block)
     {
         var packedScales = block.Slice(ScalesOffset, 12);
         var dAll = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(block[DOffset..]));
@@ -275,7 +327,7 @@ public sealed class Q3_KCodec : SuperBlockCodec
             {
                 continue;
             }
-            Requantize.Symmetric(x.Slice(16 * j, 16), d, -4, 3, 4, levels.Slice(16 * j, 16), vectorized);
+            Requantize.Symmetric(x.Slice(16 * j, 16), d, -4, 3, 4, levels.Slice(16 * j, 16), vectorized: false);
         }
 
         var hmask = block[..32];

@@ -33,7 +33,7 @@ internal static class Iq2LaneSearch
         var groups = n / Dimensions;
         var candidates = 2 * variant.Steps + 1;
         var vectors = (candidates + Lanes - 1) / Lanes;
-        var (scale, effectiveMax) = Iq2Search.FirstGuess(variant, xval, weight, max);
+        var (scale, effectiveMax) = Iq2Search.FirstGuess(variant, vectorized: true, xval, weight, max);
 
         // levelsT[i * MaxCandidates + c]: level of value i under candidate c; one vector per (i, eight candidates).
         Span<int> levelsT = stackalloc int[MaxValues * MaxCandidates];
@@ -164,22 +164,27 @@ internal static class Iq2LaneSearch
     /// <see cref="Iq2Search.BestNeighbour"/> eight neighbours at a time: the grid index of the first neighbour whose
     /// error is the smallest and below <see cref="float.MaxValue"/>. A coordinate's error term
     /// <c>waux·(scale·q − x)²</c>, computed as ggml computes it, can take only three values (q is 1, 3 or 5), so
-    /// they are computed once per coordinate and each neighbour's term is looked up by its level (one permute);
-    /// each lane still adds its eight terms in coordinate order, so the errors are ggml's floats. Lane j scans
+    /// they are computed once per coordinate (two coordinates per vector) and each neighbour's term is looked up by
+    /// its level (one permute); each lane still adds its eight terms in coordinate order, so the errors are ggml's
+    /// floats. Lane j scans
     /// neighbours j, j + 8, … and keeps its first strictly smallest (with its chunk); the smallest of those, and
     /// among equals the earliest in list order, is exactly the neighbour ggml's sequential scan keeps.
     /// </summary>
     public static int BestNeighbour(Iq2Lattice lattice, int mapEntry, ReadOnlySpan<float> xval, ReadOnlySpan<float> waux, float scale)
     {
-        var sq = Vector256.Create(scale) * Vector256.Create(1f, 3f, 5f, 5f, 5f, 5f, 5f, 5f);
-        var t0 = Terms(sq, xval[0], waux[0]);
-        var t1 = Terms(sq, xval[1], waux[1]);
-        var t2 = Terms(sq, xval[2], waux[2]);
-        var t3 = Terms(sq, xval[3], waux[3]);
-        var t4 = Terms(sq, xval[4], waux[4]);
-        var t5 = Terms(sq, xval[5], waux[5]);
-        var t6 = Terms(sq, xval[6], waux[6]);
-        var t7 = Terms(sq, xval[7], waux[7]);
+        // One vector of terms per pair of coordinates: coordinate 2k in lanes 0-2, 2k + 1 in lanes 4-6.
+        var sq = Vector256.Create(scale) * Vector256.Create(1f, 3f, 5f, 5f, 1f, 3f, 5f, 5f);
+        var xv = Vector256.Create(xval[..Dimensions]);
+        var wv = Vector256.Create(waux[..Dimensions]);
+        var t0 = PairTerms(sq, xv, wv, 0);
+        var t1 = PairTerms(sq, xv, wv, 2);
+        var t2 = PairTerms(sq, xv, wv, 4);
+        var t3 = PairTerms(sq, xv, wv, 6);
+
+        if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported)
+        {
+            return BestNeighbourWide(lattice, mapEntry, t0, t1, t2, t3);
+        }
 
         var first = lattice.ChunkStart(mapEntry);
         var chunks = lattice.ChunkCount(mapEntry);
@@ -190,13 +195,13 @@ internal static class Iq2LaneSearch
         {
             var at = (nuint)((first + c) * Dimensions * Lanes);
             var d2 = Vector256<float>.Zero + Lookup(t0, Vector256.LoadUnsafe(ref index, at));
-            d2 += Lookup(t1, Vector256.LoadUnsafe(ref index, at + Lanes));
-            d2 += Lookup(t2, Vector256.LoadUnsafe(ref index, at + 2 * Lanes));
-            d2 += Lookup(t3, Vector256.LoadUnsafe(ref index, at + 3 * Lanes));
-            d2 += Lookup(t4, Vector256.LoadUnsafe(ref index, at + 4 * Lanes));
-            d2 += Lookup(t5, Vector256.LoadUnsafe(ref index, at + 5 * Lanes));
-            d2 += Lookup(t6, Vector256.LoadUnsafe(ref index, at + 6 * Lanes));
-            d2 += Lookup(t7, Vector256.LoadUnsafe(ref index, at + 7 * Lanes));
+            d2 += Lookup(t0, Vector256.LoadUnsafe(ref index, at + Lanes));
+            d2 += Lookup(t1, Vector256.LoadUnsafe(ref index, at + 2 * Lanes));
+            d2 += Lookup(t1, Vector256.LoadUnsafe(ref index, at + 3 * Lanes));
+            d2 += Lookup(t2, Vector256.LoadUnsafe(ref index, at + 4 * Lanes));
+            d2 += Lookup(t2, Vector256.LoadUnsafe(ref index, at + 5 * Lanes));
+            d2 += Lookup(t3, Vector256.LoadUnsafe(ref index, at + 6 * Lanes));
+            d2 += Lookup(t3, Vector256.LoadUnsafe(ref index, at + 7 * Lanes));
             // Below the lane's best so far (false for NaN).
             var smaller = Vector256.LessThan(d2, best);
             best = Vector256.ConditionalSelect(smaller, d2, best);
@@ -213,12 +218,64 @@ internal static class Iq2LaneSearch
         return lattice.ChunkPoints[first * Lanes + MinAcross(position)];
     }
 
-    /// <summary>Lane l (0, 1, 2): <c>(waux·diff)·diff</c> with <c>diff = scale·(2l + 1) − x</c>, as ggml computes it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Terms(Vector256<float> scaledLevels, float x, float waux)
+    /// <summary>
+    /// <see cref="BestNeighbour"/>'s scan sixteen neighbours at a time where 512-bit vectors are accelerated: the same
+    /// pair term tables in both halves, one <c>vpermps</c> per coordinate, each lane's eight terms added in coordinate
+    /// order, and the earliest of the smallest kept, so the same neighbour.
+    /// </summary>
+    private static int BestNeighbourWide(Iq2Lattice lattice, int mapEntry,
+        Vector256<float> t0, Vector256<float> t1, Vector256<float> t2, Vector256<float> t3)
     {
-        var diff = scaledLevels - Vector256.Create(x);
-        return Vector256.Create(waux) * diff * diff;
+        const int WideLanes = Iq2Lattice.WideChunkLanes;
+        var w0 = Vector512.Create(t0, t0);
+        var w1 = Vector512.Create(t1, t1);
+        var w2 = Vector512.Create(t2, t2);
+        var w3 = Vector512.Create(t3, t3);
+        var first = lattice.WideChunkStart(mapEntry);
+        var chunks = lattice.WideChunkCount(mapEntry);
+        ref var index = ref MemoryMarshal.GetArrayDataReference(lattice.WideChunkLevels);
+        var best = Vector512.Create(float.MaxValue);
+        var bestChunk = Vector512<int>.Zero;
+        for (var c = 0; c < chunks; ++c)
+        {
+            var at = (nuint)((first + c) * Dimensions * WideLanes);
+            var d2 = Vector512<float>.Zero + Avx512F.PermuteVar16x32(w0, Level16(ref index, at));
+            d2 += Avx512F.PermuteVar16x32(w0, Level16(ref index, at + WideLanes));
+            d2 += Avx512F.PermuteVar16x32(w1, Level16(ref index, at + 2 * WideLanes));
+            d2 += Avx512F.PermuteVar16x32(w1, Level16(ref index, at + 3 * WideLanes));
+            d2 += Avx512F.PermuteVar16x32(w2, Level16(ref index, at + 4 * WideLanes));
+            d2 += Avx512F.PermuteVar16x32(w2, Level16(ref index, at + 5 * WideLanes));
+            d2 += Avx512F.PermuteVar16x32(w3, Level16(ref index, at + 6 * WideLanes));
+            d2 += Avx512F.PermuteVar16x32(w3, Level16(ref index, at + 7 * WideLanes));
+            var smaller = Vector512.LessThan(d2, best);
+            best = Vector512.ConditionalSelect(smaller, d2, best);
+            bestChunk = Vector512.ConditionalSelect(smaller.AsInt32(), Vector512.Create(c), bestChunk);
+        }
+        var min = MinAcross(Vector256.Min(best.GetLower(), best.GetUpper()));
+        if (!(min < float.MaxValue))
+        {
+            throw Iq2Search.TooLarge();
+        }
+        var position = bestChunk * WideLanes + Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        position = Vector512.ConditionalSelect(Vector512.Equals(best, Vector512.Create(min)).AsInt32(), position, Vector512.Create(int.MaxValue));
+        return lattice.WideChunkPoints[first * WideLanes + MinAcross(Vector256.Min(position.GetLower(), position.GetUpper()))];
+    }
+
+    /// <summary>Sixteen byte levels widened to the permute's lane indices.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Level16(ref byte index, nuint at) =>
+        Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref index, at));
+
+    /// <summary>
+    /// Lanes l and 4 + l (l = 0, 1, 2): <c>(waux·diff)·diff</c> with <c>diff = scale·(2l + 1) − x</c> for coordinates
+    /// <paramref name="i"/> and i + 1, as ggml computes each term.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> PairTerms(Vector256<float> scaledLevels, Vector256<float> x, Vector256<float> waux, int i)
+    {
+        var pick = Vector256.Create(i, i, i, i, i + 1, i + 1, i + 1, i + 1);
+        var diff = scaledLevels - Lookup(x, pick);
+        return Lookup(waux, pick) * diff * diff;
     }
 
     /// <summary>Each lane's term by its level: one <c>vpermps</c> (a portable shuffle where AVX2 is absent).</summary>

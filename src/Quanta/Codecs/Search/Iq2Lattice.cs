@@ -79,6 +79,7 @@ internal sealed class Iq2Lattice
         }
         Neighbours = [.. lists];
         (ChunkLevels, ChunkPoints) = BuildChunks();
+        (WideChunkLevels, WideChunkPoints) = BuildWideChunks();
     }
 
     /// <summary>Lanes per neighbour chunk: one 256-bit vector of floats.</summary>
@@ -89,7 +90,8 @@ internal sealed class Iq2Lattice
     /// with copies of the list's last point, which can never win: ties go to the first). Chunk c of the list at
     /// <see cref="ChunkStart"/> gives each list's first chunk.
     /// Per chunk, the neighbours' levels (0, 1, 2), coordinate-major: [coordinate][lane], 64 ints: lane
-    /// indices into a per-coordinate table of the three possible error terms.
+    /// indices into a table of the three possible error terms shared by a pair of coordinates (2k in lanes 0–2,
+    /// 2k + 1 in lanes 4–6), so odd coordinates' levels are stored plus 4.
     /// </summary>
     public int[] ChunkLevels { get; }
 
@@ -127,7 +129,57 @@ internal sealed class Iq2Lattice
                 points[chunk * ChunkLanes + lane] = point;
                 for (var i = 0; i < Dimensions; ++i)
                 {
-                    levels[(chunk * Dimensions + i) * ChunkLanes + lane] = (Levels[Dimensions * point + i] - 1) / 2;
+                    levels[(chunk * Dimensions + i) * ChunkLanes + lane] = (Levels[Dimensions * point + i] - 1) / 2 + 4 * (i & 1);
+                }
+            }
+        }
+        return (levels, points);
+    }
+
+    /// <summary>Lanes per wide neighbour chunk: one 512-bit vector of floats.</summary>
+    public const int WideChunkLanes = 16;
+
+    /// <summary>
+    /// <see cref="ChunkLevels"/> for sixteen lanes, as bytes ([coordinate][lane], 128 per chunk, odd coordinates plus 4),
+    /// padded the same way; chunk c of an off-grid code's list is <see cref="WideChunkStart"/> + c.
+    /// </summary>
+    public byte[] WideChunkLevels { get; }
+
+    /// <summary>Per wide chunk, the neighbours' grid indices (16 per chunk).</summary>
+    public ushort[] WideChunkPoints { get; }
+
+    /// <summary>The first wide chunk of an off-grid code's neighbours.</summary>
+    public int WideChunkStart(int mapEntry) => _wideChunkStart[-mapEntry - 1];
+
+    /// <summary>How many wide chunks an off-grid code's neighbour list fills.</summary>
+    public int WideChunkCount(int mapEntry) => (Neighbours[-mapEntry - 1] + WideChunkLanes - 1) / WideChunkLanes;
+
+    private int[] _wideChunkStart = [];
+
+    private (byte[] Levels, ushort[] Points) BuildWideChunks()
+    {
+        _wideChunkStart = new int[Neighbours.Length];
+        var chunks = 0;
+        for (var at = 0; at < Neighbours.Length; at += Neighbours[at] + 1)
+        {
+            _wideChunkStart[at] = chunks;
+            chunks += (Neighbours[at] + WideChunkLanes - 1) / WideChunkLanes;
+        }
+        var levels = new byte[chunks * Dimensions * WideChunkLanes];
+        var points = new ushort[chunks * WideChunkLanes];
+        for (var at = 0; at < Neighbours.Length; at += Neighbours[at] + 1)
+        {
+            int count = Neighbours[at];
+            var padded = (count + WideChunkLanes - 1) / WideChunkLanes * WideChunkLanes;
+            for (var j = 0; j < padded; ++j)
+            {
+                var point = Neighbours[at + 1 + Math.Min(j, count - 1)];
+                var chunk = _wideChunkStart[at] + j / WideChunkLanes;
+                var lane = j % WideChunkLanes;
+                points[chunk * WideChunkLanes + lane] = point;
+                for (var i = 0; i < Dimensions; ++i)
+                {
+                    levels[(chunk * Dimensions + i) * WideChunkLanes + lane] = (byte)((Levels[Dimensions * point + i] - 1) / 2 + 4 * (i & 1));
                 }
             }
         }

@@ -51,7 +51,7 @@ internal static class Iq2Search
         Span<bool> candidateOnGrid = stackalloc bool[groups];
         var map = lattice.Map;
 
-        var (scale, effectiveMax) = FirstGuess(variant, xval, weight, max);
+        var (scale, effectiveMax) = FirstGuess(variant, vectorized: false, xval, weight, max);
         float best = 0;
         onGrid.Fill(true);
         for (var step = -variant.Steps; step <= variant.Steps; ++step)
@@ -99,13 +99,13 @@ internal static class Iq2Search
     /// The first scale guess and the maximum the candidates divide by: IQ2_XXS's <c>make_qp_quants</c> scale
     /// (max = 3·that scale), the others' max/5.
     /// </summary>
-    public static (float Scale, float EffectiveMax) FirstGuess(Variant variant, ReadOnlySpan<float> xval, ReadOnlySpan<float> weight, float max)
+    public static (float Scale, float EffectiveMax) FirstGuess(Variant variant, bool vectorized, ReadOnlySpan<float> xval, ReadOnlySpan<float> weight, float max)
     {
         if (variant.FirstGuessFromQp)
         {
             // ggml passes L as the levels buffer; its contents are overwritten before they are read.
             Span<byte> qp = stackalloc byte[xval.Length];
-            var scale = ScaleSearch.MakeQp(xval, LevelCount + 1, qp, weight);
+            var scale = ScaleSearch.MakeQp(xval, LevelCount + 1, qp, weight, vectorized);
             return (scale, scale * LevelCount);
         }
         return (max / (2 * LevelCount - 1), max);

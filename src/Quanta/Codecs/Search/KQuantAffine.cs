@@ -85,8 +85,8 @@ internal static class KQuantAffine
 
         Span<byte> ls = stackalloc byte[8];
         Span<byte> lm = stackalloc byte[8];
-        var dBlock = ScaleSearch.MakeQp(scales, 63, ls, sw);
-        var mBlock = ScaleSearch.MakeQp(mins, 63, lm, sw);
+        var dBlock = ScaleSearch.MakeQp(scales, 63, ls, sw, vectorized);
+        var mBlock = ScaleSearch.MakeQp(mins, 63, lm, sw, vectorized);
         if (clampScales)
         {
             for (var j = 0; j < 8; ++j)

@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Quanta.Codecs.Search;
 
@@ -24,18 +26,90 @@ internal static class LaneSearch
     /// <summary>Loads <c>x[i] = (src[i], src[stride + i], …, src[7·stride + i])</c> for i &lt; x.Length.</summary>
     public static void Transpose(ReadOnlySpan<float> src, int stride, Span<Vector256<float>> x)
     {
-        for (var i = 0; i < x.Length; ++i)
+        var i = 0;
+        if (Avx.IsSupported && src.Length >= 7 * stride + (x.Length & ~7))
+        {
+            // Eight rows of eight at a time through AVX's 8 × 8 shuffle transpose (pure data movement).
+            ref var s = ref MemoryMarshal.GetReference(src);
+            for (; i + Lanes <= x.Length; i += Lanes)
+            {
+                Transpose8x8(
+                    Vector256.LoadUnsafe(ref s, (nuint)i), Vector256.LoadUnsafe(ref s, (nuint)(stride + i)),
+                    Vector256.LoadUnsafe(ref s, (nuint)(2 * stride + i)), Vector256.LoadUnsafe(ref s, (nuint)(3 * stride + i)),
+                    Vector256.LoadUnsafe(ref s, (nuint)(4 * stride + i)), Vector256.LoadUnsafe(ref s, (nuint)(5 * stride + i)),
+                    Vector256.LoadUnsafe(ref s, (nuint)(6 * stride + i)), Vector256.LoadUnsafe(ref s, (nuint)(7 * stride + i)),
+                    x.Slice(i, Lanes));
+            }
+        }
+        for (; i < x.Length; ++i)
         {
             x[i] = Vector256.Create(src[i], src[stride + i], src[2 * stride + i], src[3 * stride + i],
                 src[4 * stride + i], src[5 * stride + i], src[6 * stride + i], src[7 * stride + i]);
         }
     }
 
+    /// <summary>
+    /// The 8 × 8 transpose of rows <paramref name="r0"/>…<paramref name="r7"/>: lane k of <c>columns[j]</c> is
+    /// lane j of row k (unpack, shuffle, then swap 128-bit halves).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7, Span<Vector256<float>> columns)
+    {
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        columns[0] = Avx.Permute2x128(u0, u4, 0x20);
+        columns[1] = Avx.Permute2x128(u1, u5, 0x20);
+        columns[2] = Avx.Permute2x128(u2, u6, 0x20);
+        columns[3] = Avx.Permute2x128(u3, u7, 0x20);
+        columns[4] = Avx.Permute2x128(u0, u4, 0x31);
+        columns[5] = Avx.Permute2x128(u1, u5, 0x31);
+        columns[6] = Avx.Permute2x128(u2, u6, 0x31);
+        columns[7] = Avx.Permute2x128(u3, u7, 0x31);
+    }
+
     /// <summary>Stores lane k of <c>levels[i]</c> to <c>dst[k·stride + i]</c> as a byte (levels are 0..255).</summary>
+    [SkipLocalsInit]
     public static void Untranspose(ReadOnlySpan<Vector256<int>> levels, int stride, Span<byte> dst)
     {
+        var i = 0;
+        if (Avx.IsSupported && stride >= levels.Length && dst.Length >= 7 * stride + (levels.Length & ~7))
+        {
+            // Transpose eight vectors back to eight rows, narrow them to bytes (levels fit), store 8 bytes per row.
+            Span<Vector256<float>> rows = stackalloc Vector256<float>[Lanes];
+            ref var d = ref MemoryMarshal.GetReference(dst);
+            for (; i + Lanes <= levels.Length; i += Lanes)
+            {
+                Transpose8x8(levels[i].AsSingle(), levels[i + 1].AsSingle(), levels[i + 2].AsSingle(), levels[i + 3].AsSingle(),
+                    levels[i + 4].AsSingle(), levels[i + 5].AsSingle(), levels[i + 6].AsSingle(), levels[i + 7].AsSingle(), rows);
+                for (var k = 0; k < Lanes; k += 4)
+                {
+                    var bytes = Vector256.Narrow(
+                        Vector256.Narrow(rows[k].AsUInt32(), rows[k + 1].AsUInt32()),
+                        Vector256.Narrow(rows[k + 2].AsUInt32(), rows[k + 3].AsUInt32())).AsUInt64();
+                    for (var r = 0; r < 4; ++r)
+                    {
+                        Unsafe.WriteUnaligned(ref Unsafe.Add(ref d, (k + r) * stride + i), bytes.GetElement(r));
+                    }
+                }
+            }
+        }
         Span<int> lane = stackalloc int[Lanes];
-        for (var i = 0; i < levels.Length; ++i)
+        for (; i < levels.Length; ++i)
         {
             levels[i].CopyTo(lane);
             for (var k = 0; k < Lanes; ++k)
@@ -46,18 +120,8 @@ internal static class LaneSearch
     }
 
     /// <summary>Signed-byte variant of <see cref="Untranspose(ReadOnlySpan{Vector256{int}}, int, Span{byte})"/>.</summary>
-    public static void Untranspose(ReadOnlySpan<Vector256<int>> levels, int stride, Span<sbyte> dst)
-    {
-        Span<int> lane = stackalloc int[Lanes];
-        for (var i = 0; i < levels.Length; ++i)
-        {
-            levels[i].CopyTo(lane);
-            for (var k = 0; k < Lanes; ++k)
-            {
-                dst[k * stride + i] = unchecked((sbyte)lane[k]);
-            }
-        }
-    }
+    public static void Untranspose(ReadOnlySpan<Vector256<int>> levels, int stride, Span<sbyte> dst) =>
+        Untranspose(levels, stride, MemoryMarshal.Cast<sbyte, byte>(dst));
 
     /// <summary>
     /// Lane-parallel <see cref="AffineSearch.MakeQkx2"/> / <see cref="AffineSearch.MakeQkx3"/> (they coincide with
@@ -311,5 +375,121 @@ internal static class LaneSearch
         }
         var scale = Vector256.ConditionalSelect(Vector256.GreaterThan(suml2, zero), sumlx / suml2, zero);
         return scale & live;
+    }
+    /// <summary>
+    /// <see cref="Q3"/> on two groups of eight sub-blocks at once (<paramref name="x0"/>, <paramref name="x1"/>), their
+    /// operations interleaved: each lane's refinement pass is one long dependency chain (a division, a comparison and a
+    /// select per value), so two independent chains side by side keep a 256-bit core as busy as one 512-bit chain.
+    /// Every lane does exactly <see cref="Q3"/>'s operations; a lane that stopped changing stays put in extra passes.
+    /// Writes sub-block j's scale to <c>scales[j]</c> (group 0) and <c>scales[8 + j]</c> (group 1).
+    /// </summary>
+    public static void Q3Pair(ReadOnlySpan<Vector256<float>> x0, ReadOnlySpan<Vector256<float>> x1, int nmax,
+        Span<Vector256<int>> levels0, Span<Vector256<int>> levels1, Span<float> scales)
+    {
+        var n = x0.Length;
+        x1 = x1[..n];
+        levels0 = levels0[..n];
+        levels1 = levels1[..n];
+        var zero = Vector256<float>.Zero;
+        var max0 = zero;
+        var amax0 = zero;
+        var max1 = zero;
+        var amax1 = zero;
+        for (var i = 0; i < n; ++i)
+        {
+            var ax0 = Vector256.Abs(x0[i]);
+            var larger0 = Vector256.GreaterThan(ax0, amax0);
+            amax0 = Vector256.ConditionalSelect(larger0, ax0, amax0);
+            max0 = Vector256.ConditionalSelect(larger0, x0[i], max0);
+            var ax1 = Vector256.Abs(x1[i]);
+            var larger1 = Vector256.GreaterThan(ax1, amax1);
+            amax1 = Vector256.ConditionalSelect(larger1, ax1, amax1);
+            max1 = Vector256.ConditionalSelect(larger1, x1[i], max1);
+        }
+        var eps = Vector256.Create(GgmlMath.GroupMaxEps);
+        var live0 = ~Vector256.LessThan(amax0, eps);
+        var live1 = ~Vector256.LessThan(amax1, eps);
+        var liveInt0 = live0.AsInt32();
+        var liveInt1 = live1.AsInt32();
+
+        var lo = Vector256.Create(-nmax);
+        var hi = Vector256.Create(nmax - 1);
+        var iscale0 = Vector256.Create((float)-nmax) / max0;
+        var iscale1 = Vector256.Create((float)-nmax) / max1;
+        var sumlx0 = zero;
+        var suml20 = zero;
+        var sumlx1 = zero;
+        var suml21 = zero;
+        for (var i = 0; i < n; ++i)
+        {
+            var xa = x0[i];
+            var la = Vector256.Max(lo, Vector256.Min(hi, NearestInt(iscale0 * xa)));
+            levels0[i] = la;
+            var lfa = Vector256.ConvertToSingle(la);
+            var wa = xa * xa;
+            sumlx0 += wa * xa * lfa;
+            suml20 += wa * lfa * lfa;
+            var xb = x1[i];
+            var lb = Vector256.Max(lo, Vector256.Min(hi, NearestInt(iscale1 * xb)));
+            levels1[i] = lb;
+            var lfb = Vector256.ConvertToSingle(lb);
+            var wb = xb * xb;
+            sumlx1 += wb * xb * lfb;
+            suml21 += wb * lfb * lfb;
+        }
+        for (var pass = 0; pass < 5; ++pass)
+        {
+            var changed = Vector256<int>.Zero;
+            for (var i = 0; i < n; ++i)
+            {
+                var xa = x0[i];
+                var wa = xa * xa;
+                var wxa = wa * xa;
+                var la = levels0[i];
+                var lfa = Vector256.ConvertToSingle(la);
+                var slxa = sumlx0 - wxa * lfa;
+                var sl2a = suml20 - wa * lfa * lfa;
+                var xb = x1[i];
+                var wb = xb * xb;
+                var wxb = wb * xb;
+                var lb = levels1[i];
+                var lfb = Vector256.ConvertToSingle(lb);
+                var slxb = sumlx1 - wxb * lfb;
+                var sl2b = suml21 - wb * lfb * lfb;
+                var newA = Vector256.Max(lo, Vector256.Min(hi, NearestInt(xa * sl2a / slxa)));
+                var newB = Vector256.Max(lo, Vector256.Min(hi, NearestInt(xb * sl2b / slxb)));
+                var nfa = Vector256.ConvertToSingle(newA);
+                var nfb = Vector256.ConvertToSingle(newB);
+                var slxNewA = slxa + wxa * nfa;
+                var sl2NewA = sl2a + wa * nfa * nfa;
+                var slxNewB = slxb + wxb * nfb;
+                var sl2NewB = sl2b + wb * nfb * nfb;
+                var updateA = (Vector256.GreaterThan(slxa, zero) & Vector256.GreaterThan(sl2NewA, zero)
+                    & Vector256.GreaterThan(slxNewA * slxNewA * suml20, sumlx0 * sumlx0 * sl2NewA)).AsInt32()
+                    & ~Vector256.Equals(newA, la) & liveInt0;
+                var updateB = (Vector256.GreaterThan(slxb, zero) & Vector256.GreaterThan(sl2NewB, zero)
+                    & Vector256.GreaterThan(slxNewB * slxNewB * suml21, sumlx1 * sumlx1 * sl2NewB)).AsInt32()
+                    & ~Vector256.Equals(newB, lb) & liveInt1;
+                levels0[i] = Vector256.ConditionalSelect(updateA, newA, la);
+                sumlx0 = Vector256.ConditionalSelect(updateA.AsSingle(), slxNewA, sumlx0);
+                suml20 = Vector256.ConditionalSelect(updateA.AsSingle(), sl2NewA, suml20);
+                levels1[i] = Vector256.ConditionalSelect(updateB, newB, lb);
+                sumlx1 = Vector256.ConditionalSelect(updateB.AsSingle(), slxNewB, sumlx1);
+                suml21 = Vector256.ConditionalSelect(updateB.AsSingle(), sl2NewB, suml21);
+                changed |= updateA | updateB;
+            }
+            if (changed == Vector256<int>.Zero)
+            {
+                break;
+            }
+        }
+        var bias = Vector256.Create(nmax);
+        for (var i = 0; i < n; ++i)
+        {
+            levels0[i] = (levels0[i] + bias) & liveInt0;
+            levels1[i] = (levels1[i] + bias) & liveInt1;
+        }
+        (Vector256.ConditionalSelect(Vector256.GreaterThan(suml20, zero), sumlx0 / suml20, zero) & live0).CopyTo(scales);
+        (Vector256.ConditionalSelect(Vector256.GreaterThan(suml21, zero), sumlx1 / suml21, zero) & live1).CopyTo(scales[Lanes..]);
     }
 }
