@@ -33,12 +33,10 @@ internal readonly unsafe struct F16Row : IFloatRow
     public static float Load(void* row, int i) => Fp16.ToFloat(((ushort*)row)[i]);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Load256(void* row, int i) =>
-        Fp16.Lanes.ToFloat(Vector256.WidenLower(Vector256.Create(Vector128.Load((ushort*)row + i), Vector128<ushort>.Zero)));
+    public static Vector256<float> Load256(void* row, int i) => HalfWidening.Load256((ushort*)row + i);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Load512(void* row, int i) =>
-        Fp16.Lanes.ToFloat(Vector512.WidenLower(Vector512.Create(Vector256.Load((ushort*)row + i), Vector256<ushort>.Zero)));
+    public static Vector512<float> Load512(void* row, int i) => HalfWidening.Load512((ushort*)row + i);
 }
 
 /// <summary>
