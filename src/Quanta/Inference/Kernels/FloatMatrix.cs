@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Quanta.Inference.Kernels;
 
 /// <summary>
@@ -51,6 +53,7 @@ internal static unsafe class FloatMatrix
     /// As <see cref="Multiply{TW, TX}"/> with the activations already float (F32, or F16 widened once by the caller for
     /// every chunk of rows): <paramref name="tokens"/> rows of <paramref name="n"/> floats, <paramref name="ldb"/> apart.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyFloat<TW>(
         ReadOnlySpan<byte> weights, int rowBytes, int rows, float* b, long ldb, int tokens, int n,
         Span<float> output, int outputStride, bool doubleTail, KernelWidth width)
@@ -108,6 +111,7 @@ internal static unsafe class FloatMatrix
     }
 
     /// <summary><c>ggml_vec_dot</c> of every row with every token (activations already float).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void VecDots<TW>(byte* w, int rowBytes, int rows, float* x, long ldx, int tokens, int n, float* y, int outputStride, bool doubleTail, KernelWidth width)
         where TW : IFloatRow
     {

@@ -50,6 +50,7 @@ internal static unsafe class FloatVecDot
     /// step are added in double (<c>ggml_vec_dot_f16</c>'s <c>ggml_float</c>); otherwise in float with a fused
     /// multiply-add (<c>ggml_vec_dot_f32</c>'s <c>sumf += x[i]*y[i]</c>, which GCC contracts).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot<TX, TY>(void* x, void* y, int n, bool doubleTail, KernelWidth width)
         where TX : IFloatRow
         where TY : IFloatRow

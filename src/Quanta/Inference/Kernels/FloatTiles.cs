@@ -6,8 +6,8 @@ namespace Quanta.Inference.Kernels;
 /// <summary>
 /// llamafile's <c>tinyBLAS</c> for float rows: every (row, token) result is one register of
 /// <see cref="TinyBlasOrder.Lanes"/> fused multiply-add sums over the whole row, then <see cref="TinyBlasOrder.Sum"/>.
-/// As tinyBLAS does, 4 rows × 4 tokens are computed together with their sixteen accumulators in registers, so each
-/// loaded vector feeds four products; the callers pass a block of rows small enough to stay in cache while every
+/// As tinyBLAS does, 4 rows × 6 tokens (with 32 vector registers, AVX-512) or 4 × 4 are computed together with
+/// their accumulators in registers, so each loaded vector feeds four to six products; the callers pass a block of rows small enough to stay in cache while every
 /// group of four tokens sweeps it. The tiles only choose which results are computed together, never the order in
 /// which one is summed, so each equals <see cref="Scalar"/>.
 /// </summary>
@@ -18,6 +18,7 @@ internal static unsafe class FloatTiles
     /// <paramref name="lda"/> floats) and <paramref name="tokens"/> rows of <paramref name="b"/> (stride
     /// <paramref name="ldb"/>), <paramref name="k"/> elements each, a multiple of <see cref="TinyBlasOrder.Lanes"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(float* a, long lda, int rows, float* b, long ldb, int tokens, int k, float* c, long ldc, KernelWidth width)
     {
         if (width == KernelWidth.Scalar)
@@ -127,6 +128,7 @@ internal static unsafe class FloatTiles
         return Scalar(x, y, k, TinyBlasOrder.Lanes(width));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Tile512(float* a, long lda, float* b, long ldb, int k, float* c, long ldc)
     {
         Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
@@ -168,6 +170,7 @@ internal static unsafe class FloatTiles
         Store(c + (3 * ldc), 0, c03, c13, c23, c33);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Tile512x6(float* a, long lda, float* b, long ldb, int k, float* c, long ldc)
     {
         Vector512<float> c00 = default, c10 = default, c20 = default, c30 = default;
@@ -223,6 +226,7 @@ internal static unsafe class FloatTiles
         Store(c + (5 * ldc), 0, c05, c15, c25, c35);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Tile256(float* a, long lda, float* b, long ldb, int k, float* c, long ldc)
     {
         Vector256<float> c00 = default, c01 = default, c02 = default, c03 = default;

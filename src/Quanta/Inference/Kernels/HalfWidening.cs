@@ -45,6 +45,7 @@ internal static unsafe class HalfWidening
     public static Vector256<float> Load256(ushort* p) => ToFloat(Vector256.WidenLower(Vector256.Create(Vector128.Load(p), Vector128<ushort>.Zero)));
 
     /// <summary><paramref name="n"/> halves to floats at <paramref name="width"/>; the scalar twin is ggml's table.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Row(ushort* source, float* destination, int n, KernelWidth width)
     {
         var i = 0;
