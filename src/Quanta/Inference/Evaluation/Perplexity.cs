@@ -70,7 +70,7 @@ public static class Perplexity
             rows = new ushort[scored * rowLength];
         }
         var chunk = new int[context];
-        var logits = new float[(long)context * vocabulary];
+        var logits = new float[(long)(context - first) * vocabulary];
         var running = new List<double>(chunks);
         double nll = 0, nll2 = 0;
         var count = 0;
@@ -78,10 +78,10 @@ public static class Perplexity
         {
             cancellationToken.ThrowIfCancellationRequested();
             var start = i * context;
-            EvaluateChunk(model, tokens.Slice(start, context), bos, chunk, logits, cancellationToken);
+            EvaluateChunk(model, tokens.Slice(start, context), bos, chunk, first, logits, cancellationToken);
             for (var j = 0; j < scored; j++)
             {
-                var row = logits.AsSpan((first + j) * vocabulary, vocabulary);
+                var row = logits.AsSpan(j * vocabulary, vocabulary);
                 var next = tokens[start + first + j + 1];
                 var v = rows is null
                     ? LogSoftmax.NegativeLogLikelihood(row, next)
@@ -138,17 +138,17 @@ public static class Perplexity
         var rows = new ushort[scored * rowLength];
         var tokens = file.Tokens.ToArray();
         var chunk = new int[n];
-        var logits = new float[(long)n * vocabulary];
+        var logits = new float[(long)(n - first) * vocabulary];
         var statistics = new KlDivergenceStatistics();
         for (var i = 0; i < file.ChunkCount; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             KlDivergenceFile.ReadChunk(baseInput, rows, i, baseName);
             var start = i * n;
-            EvaluateChunk(model, tokens.AsSpan(start, n), bos, chunk, logits, cancellationToken);
+            EvaluateChunk(model, tokens.AsSpan(start, n), bos, chunk, first, logits, cancellationToken);
             for (var j = 0; j < scored; j++)
             {
-                statistics.Add(logits.AsSpan((first + j) * vocabulary, vocabulary), rows.AsSpan(j * rowLength, rowLength), tokens[start + first + j + 1]);
+                statistics.Add(logits.AsSpan(j * vocabulary, vocabulary), rows.AsSpan(j * rowLength, rowLength), tokens[start + first + j + 1]);
             }
             chunkDone?.Invoke(i + 1, statistics);
         }
@@ -156,14 +156,19 @@ public static class Perplexity
     }
 
     // The whole chunk is one batch: llama-perplexity's -b only splits the same computation (its logits differ by
-    // float rounding at most), so it is accepted and needs no second code path here.
-    static void EvaluateChunk(LlamaModel model, ReadOnlySpan<int> tokens, int? bos, int[] chunk, float[] logits, CancellationToken cancellationToken)
+    // float rounding at most), so it is accepted and needs no second code path here. Only the scored half's logits
+    // are computed (llama-perplexity's base run asks for no others either): the positions before `first` go through
+    // the cache with no output rows but the last, then the rest with theirs, so `logits` holds positions first..
+    // from row 0. Splitting the batch changes no bit (each token's products are its own, and the cells a token cannot
+    // see are exact zeros either way: MicroBatchTests), and the output matrix, the largest one, runs on half the rows.
+    static void EvaluateChunk(LlamaModel model, ReadOnlySpan<int> tokens, int? bos, int[] chunk, int first, float[] logits, CancellationToken cancellationToken)
     {
         tokens.CopyTo(chunk);
         if (bos is { } b)
         {
             chunk[0] = b;
         }
-        model.Evaluate(chunk, logits, cancellationToken);
+        model.EvaluateLast(chunk.AsSpan(0, first), position: 0, contextLength: chunk.Length, logits, cancellationToken);
+        model.Evaluate(chunk.AsSpan(first), position: first, contextLength: chunk.Length, logits, cancellationToken);
     }
 }

@@ -39,9 +39,34 @@ public static class Attention
     public static void Head(
         ReadOnlySpan<byte> query, IVecDot keyDot, ReadOnlySpan<byte> keys, int keyRowBytes, int headDim,
         ReadOnlySpan<ushort> valuesTransposed, int kvCapacity, int firstVisible, int visible, int kvLength,
+        float scale, float softcap, Span<float> output, Span<float> scores, Span<ushort> probabilities, KernelWidth width) =>
+        Head(query, keyDot, keys, keyRowBytes, headDim, valuesTransposed, kvCapacity, default, default, firstVisible, visible, kvLength,
+            scale, softcap, output, scores, probabilities, width);
+
+    /// <summary>
+    /// <see cref="Head(ReadOnlySpan{byte}, IVecDot, ReadOnlySpan{byte}, int, int, ReadOnlySpan{ushort}, int, int, int, int, float, float, Span{float}, Span{float}, Span{ushort}, KernelWidth)"/>
+    /// with the F16 cache already widened to float by the caller, once for all the query heads and tokens that read
+    /// it (the widening is exact, so every product and sum is the same): <paramref name="wideKeys"/> (an F16 key
+    /// cache only; else empty) holds <paramref name="kvLength"/> rows of <paramref name="headDim"/>,
+    /// <paramref name="wideValues"/> (or empty) the values as <c>dim·kvLength + cell</c>.
+    /// </summary>
+    internal static void Head(
+        ReadOnlySpan<byte> query, IVecDot keyDot, ReadOnlySpan<byte> keys, int keyRowBytes, int headDim,
+        ReadOnlySpan<ushort> valuesTransposed, int kvCapacity, ReadOnlySpan<float> wideKeys, ReadOnlySpan<float> wideValues,
+        int firstVisible, int visible, int kvLength,
         float scale, float softcap, Span<float> output, Span<float> scores, Span<ushort> probabilities, KernelWidth width)
     {
         ArgumentNullException.ThrowIfNull(keyDot);
+        var hasWideKeys = !wideKeys.IsEmpty;
+        var hasWideValues = !wideValues.IsEmpty;
+        if (hasWideKeys)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(wideKeys.Length, kvLength * headDim);
+        }
+        if (hasWideValues)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(wideValues.Length, output.Length * kvLength);
+        }
         // An F16 cache's query is F16 values (keyDot's conversion); widened once here, not once per key.
         Span<float> wideQuery = keyDot is F16Dot ? stackalloc float[headDim] : default;
         if (keyDot is F16Dot)
@@ -58,7 +83,9 @@ public static class Attention
             float s;
             if (j >= firstVisible && j < visible)
             {
-                s = keyDot is F16Dot
+                s = hasWideKeys
+                    ? FloatTimesFloat(wideKeys.Slice(j * headDim, headDim), wideQuery, width)
+                    : keyDot is F16Dot
                     ? F16TimesFloat(MemoryMarshal.Cast<byte, ushort>(keys.Slice(j * keyRowBytes, keyRowBytes))[..headDim], wideQuery, width)
                     : keyDot.Dot(keys.Slice(j * keyRowBytes, keyRowBytes), query, headDim, width);
                 if (softcap != 0f)
@@ -96,7 +123,22 @@ public static class Attention
         var probabilityChunks = scores[firstChunk..endChunk];
         for (var d = 0; d < output.Length; d++)
         {
-            output[d] = F16TimesFloat(valuesTransposed.Slice((d * kvCapacity) + firstChunk, endChunk - firstChunk), probabilityChunks, width);
+            output[d] = hasWideValues
+                ? FloatTimesFloat(wideValues.Slice((d * kvLength) + firstChunk, endChunk - firstChunk), probabilityChunks, width)
+                : F16TimesFloat(valuesTransposed.Slice((d * kvCapacity) + firstChunk, endChunk - firstChunk), probabilityChunks, width);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="F16TimesFloat"/> with the first operand widened too: the same products in the same
+    /// <see cref="FloatDotOrder"/> (the AVX2 one at every width), the tail added in double.
+    /// </summary>
+    internal static unsafe float FloatTimesFloat(ReadOnlySpan<float> x, ReadOnlySpan<float> y, KernelWidth width)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(y.Length, x.Length);
+        fixed (float* px = x, py = y)
+        {
+            return FloatVecDot.Dot<F32Row, F32Row>(px, py, x.Length, doubleTail: true, width == KernelWidth.Vector512 ? KernelWidth.Vector256 : width);
         }
     }
 

@@ -2,9 +2,12 @@ namespace Quanta.Inference.Kernels;
 
 /// <summary>
 /// <see cref="Attention.Head"/> for every (token, query head) of a batch, handed out to the threads of a
-/// <see cref="WorkerPool"/> one pair at a time, as ggml-cpu splits its attention products across threads. Each
-/// pair is computed exactly as on one thread; each thread has its own scratch (the query converted for the key
-/// type, scores, probabilities), grown with the cache and reused.
+/// <see cref="WorkerPool"/> one (KV head, token) at a time — the query heads that share the KV head together — as
+/// ggml-cpu splits its attention products across threads. Each pair is computed exactly as on one thread; each
+/// thread has its own scratch (the query converted for the key type, scores, probabilities), grown with the cache
+/// and reused. A thread widens the F16 cache of the KV head it works on to float once (exact) and keeps it while
+/// its items stay on that head (they come in KV-head order), instead of converting every key and value again for
+/// every query head and token; over <see cref="WideBudgetBytes"/> per thread it converts as it goes.
 /// </summary>
 public sealed class AttentionHeads : IParallelWork
 {
@@ -13,6 +16,11 @@ public sealed class AttentionHeads : IParallelWork
     readonly byte[][] _queries;
     readonly float[][] _scores;
     readonly ushort[][] _probabilities;
+    readonly float[][] _wideKeys;
+    readonly float[][] _wideValues;
+    readonly int[] _wideHead;
+    bool _widen;
+    int _tokens;
     float[] _query = [];
     IVecDot? _keyDot;
     byte[] _keys = [];
@@ -40,13 +48,21 @@ public sealed class AttentionHeads : IParallelWork
         _queries = new byte[pool.ThreadCount][];
         _scores = new float[pool.ThreadCount][];
         _probabilities = new ushort[pool.ThreadCount][];
+        _wideKeys = new float[pool.ThreadCount][];
+        _wideValues = new float[pool.ThreadCount][];
+        _wideHead = new int[pool.ThreadCount];
         for (var i = 0; i < pool.ThreadCount; i++)
         {
             _queries[i] = [];
             _scores[i] = [];
             _probabilities[i] = [];
+            _wideKeys[i] = [];
+            _wideValues[i] = [];
         }
     }
+
+    /// <summary>At most this many bytes of widened cache per thread (one KV head's keys and values).</summary>
+    const long WideBudgetBytes = 16L << 20;
 
     /// <summary>
     /// Attention of <paramref name="tokens"/> queries (<c>[token][head][keyLength]</c> floats in <paramref name="query"/>)
@@ -95,7 +111,23 @@ public sealed class AttentionHeads : IParallelWork
         (_keyLength, _valueLength, _window, _scale, _softcap) = (keyLength, valueLength, window, scale, softcap);
         _visibleEnd = bidirectional ? position + tokens : 0;
         ArgumentOutOfRangeException.ThrowIfGreaterThan(_visibleEnd, kvLength);
-        _items = tokens * heads;
+        _tokens = tokens;
+        _items = tokens * kvHeads;
+        var wideKeyFloats = keyDot is F16Dot ? (long)kvLength * keyLength : 0;
+        var wideValueFloats = (long)kvLength * valueLength;
+        _widen = (wideKeyFloats + wideValueFloats) * sizeof(float) <= WideBudgetBytes;
+        for (var i = 0; i < _pool.ThreadCount; i++)
+        {
+            _wideHead[i] = -1;
+            if (_widen && _wideKeys[i].Length < wideKeyFloats)
+            {
+                _wideKeys[i] = new float[wideKeyFloats];
+            }
+            if (_widen && _wideValues[i].Length < wideValueFloats)
+            {
+                _wideValues[i] = new float[wideValueFloats];
+            }
+        }
         _next = 0;
         _pool.Run(this);
         (_query, _keyDot, _keys, _values, _output) = ([], null, [], [], []);
@@ -112,29 +144,73 @@ public sealed class AttentionHeads : IParallelWork
             {
                 return;
             }
-            var (t, h) = Math.DivRem(item, _heads);
-            var kvHead = h / _group;
+            var (kvHead, t) = Math.DivRem(item, _tokens);
+            var wideKeys = ReadOnlySpan<float>.Empty;
+            var wideValues = ReadOnlySpan<float>.Empty;
+            if (_widen)
+            {
+                if (_wideHead[thread] != kvHead)
+                {
+                    Widen(thread, keyDot, kvHead);
+                    _wideHead[thread] = kvHead;
+                }
+                wideKeys = keyDot is F16Dot ? _wideKeys[thread].AsSpan(0, _kvLength * _keyLength) : default;
+                wideValues = _wideValues[thread].AsSpan(0, _kvLength * _valueLength);
+            }
             var p = _position + t;
             // llama.cpp masks a cell when p − cell ≥ n_swa.
             var first = _window > 0 ? Math.Max(0, p - _window + 1) : 0;
-            keyDot.QuantizeActivations(_query.AsSpan(item * _keyLength, _keyLength), query, _width);
-            Attention.Head(
-                query,
-                keyDot,
-                _keys.AsSpan(kvHead * _kvCapacity * _keyRowBytes, _kvLength * _keyRowBytes),
-                _keyRowBytes,
-                _keyLength,
-                _values.AsSpan(kvHead * _valueLength * _kvCapacity, _valueLength * _kvCapacity),
-                _kvCapacity,
-                first,
-                visible: Math.Max(p + 1, _visibleEnd),
-                _kvLength,
-                _scale,
-                _softcap,
-                _output.AsSpan(item * _valueLength, _valueLength),
-                _scores[thread],
-                _probabilities[thread],
-                _width);
+            for (var h = kvHead * _group; h < (kvHead + 1) * _group; h++)
+            {
+                var slot = (t * _heads) + h;
+                keyDot.QuantizeActivations(_query.AsSpan(slot * _keyLength, _keyLength), query, _width);
+                Attention.Head(
+                    query,
+                    keyDot,
+                    _keys.AsSpan(kvHead * _kvCapacity * _keyRowBytes, _kvLength * _keyRowBytes),
+                    _keyRowBytes,
+                    _keyLength,
+                    _values.AsSpan(kvHead * _valueLength * _kvCapacity, _valueLength * _kvCapacity),
+                    _kvCapacity,
+                    wideKeys,
+                    wideValues,
+                    first,
+                    visible: Math.Max(p + 1, _visibleEnd),
+                    _kvLength,
+                    _scale,
+                    _softcap,
+                    _output.AsSpan(slot * _valueLength, _valueLength),
+                    _scores[thread],
+                    _probabilities[thread],
+                    _width);
+            }
+        }
+    }
+
+    /// <summary>This KV head's F16 keys (F16 cache only) and values, <see cref="_kvLength"/> cells, widened to float.</summary>
+    unsafe void Widen(int thread, IVecDot keyDot, int kvHead)
+    {
+        var width = _width;
+        if (keyDot is F16Dot)
+        {
+            fixed (byte* keys = _keys)
+            fixed (float* wide = _wideKeys[thread])
+            {
+                var head = keys + ((long)kvHead * _kvCapacity * _keyRowBytes);
+                for (var j = 0; j < _kvLength; j++)
+                {
+                    HalfWidening.Row((ushort*)(head + ((long)j * _keyRowBytes)), wide + ((long)j * _keyLength), _keyLength, width);
+                }
+            }
+        }
+        fixed (ushort* values = _values)
+        fixed (float* wide = _wideValues[thread])
+        {
+            var head = values + ((long)kvHead * _valueLength * _kvCapacity);
+            for (var d = 0; d < _valueLength; d++)
+            {
+                HalfWidening.Row(head + ((long)d * _kvCapacity), wide + ((long)d * _kvLength), _kvLength, width);
+            }
         }
     }
 }

@@ -46,4 +46,30 @@ public sealed unsafe class F16Dot : IVecDot, IMatrixDot
 
     public void Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> output, int outputStride) =>
         FloatMatrix.Multiply<F16Row, F16Row>(weights, rowBytes, rows, activations, activationRowBytes, tokens, n, output, outputStride, doubleTail: true, KernelWidths.Current);
+
+    /// <summary>
+    /// <see cref="Multiply"/> with the F16 activations already widened to float (<paramref name="activations"/>:
+    /// <paramref name="tokens"/> rows of <paramref name="n"/>), so a caller that splits the rows into chunks widens
+    /// them once and not once per chunk.
+    /// </summary>
+    internal static void MultiplyWidened(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<float> activations, int tokens, int n, Span<float> output, int outputStride)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(activations.Length, tokens * n);
+        fixed (float* b = activations)
+        {
+            FloatMatrix.MultiplyFloat<F16Row>(weights, rowBytes, rows, b, n, tokens, n, output, outputStride, doubleTail: true, KernelWidths.Current);
+        }
+    }
+
+    /// <summary>Activations already rounded to F16 (<see cref="QuantizeActivations"/>), widened to float.</summary>
+    internal static void WidenActivations(ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> wide)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(activations.Length, ((tokens - 1) * activationRowBytes) + (n * sizeof(ushort)));
+        ArgumentOutOfRangeException.ThrowIfLessThan(wide.Length, tokens * n);
+        fixed (byte* x = activations)
+        fixed (float* y = wide)
+        {
+            FloatMatrix.WidenActivations(x, activationRowBytes, tokens, n, y, KernelWidths.Current);
+        }
+    }
 }

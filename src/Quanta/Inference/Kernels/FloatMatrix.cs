@@ -1,4 +1,4 @@
-using Quanta.Formats;
+using System.Runtime.CompilerServices;
 
 namespace Quanta.Inference.Kernels;
 
@@ -32,29 +32,39 @@ internal static unsafe class FloatMatrix
         where TW : IFloatRow
         where TX : IFloatRow
     {
-        fixed (byte* w = weights, x = activations)
+        fixed (byte* x = activations)
+        {
+            if (typeof(TX) == typeof(F32Row))
+            {
+                MultiplyFloat<TW>(weights, rowBytes, rows, (float*)x, activationRowBytes / sizeof(float), tokens, n, output, outputStride, doubleTail, width);
+                return;
+            }
+            // Grows to the largest batch once per thread; later calls reuse it.
+            Grow(ref t_activations, (long)tokens * n);
+            fixed (float* wide = t_activations)
+            {
+                WidenActivations(x, activationRowBytes, tokens, n, wide, width);
+                MultiplyFloat<TW>(weights, rowBytes, rows, wide, n, tokens, n, output, outputStride, doubleTail, width);
+            }
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="Multiply{TW, TX}"/> with the activations already float (F32, or F16 widened once by the caller for
+    /// every chunk of rows): <paramref name="tokens"/> rows of <paramref name="n"/> floats, <paramref name="ldb"/> apart.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MultiplyFloat<TW>(
+        ReadOnlySpan<byte> weights, int rowBytes, int rows, float* b, long ldb, int tokens, int n,
+        Span<float> output, int outputStride, bool doubleTail, KernelWidth width)
+        where TW : IFloatRow
+    {
+        fixed (byte* w = weights)
         fixed (float* y = output)
         {
-            float* b;
-            long ldb;
-            var wideActivations = typeof(TX) != typeof(F32Row);
-            if (wideActivations)
-            {
-                // Grows to the largest batch once per thread; later calls reuse it.
-                Grow(ref t_activations, (long)tokens * n);
-            }
             if (!TinyBlasOrder.Applies(tokens, n, width) || rows % 4 != 0)
             {
-                if (!wideActivations)
-                {
-                    VecDots<TW>(w, rowBytes, rows, (float*)x, activationRowBytes / sizeof(float), tokens, n, y, outputStride, doubleTail, width);
-                    return;
-                }
-                fixed (float* wide = t_activations)
-                {
-                    Widen(x, activationRowBytes, tokens, n, wide);
-                    VecDots<TW>(w, rowBytes, rows, wide, n, tokens, n, y, outputStride, doubleTail, width);
-                }
+                VecDots<TW>(w, rowBytes, rows, b, ldb, tokens, n, y, outputStride, doubleTail, width);
                 return;
             }
             var blockRows = Math.Clamp(BlockBytes / (4 * n) / 4 * 4, 4, 64);
@@ -63,19 +73,8 @@ internal static unsafe class FloatMatrix
             {
                 Grow(ref t_block, (long)blockRows * n);
             }
-            fixed (float* block = t_block, wide = t_activations)
+            fixed (float* block = t_block)
             {
-                if (wideActivations)
-                {
-                    Widen(x, activationRowBytes, tokens, n, wide);
-                    b = wide;
-                    ldb = n;
-                }
-                else
-                {
-                    b = (float*)x;
-                    ldb = activationRowBytes / sizeof(float);
-                }
                 for (var r0 = 0; r0 < rows; r0 += blockRows)
                 {
                     var count = Math.Min(blockRows, rows - r0);
@@ -83,9 +82,10 @@ internal static unsafe class FloatMatrix
                     long lda;
                     if (wideWeights)
                     {
+                        // Each row widened once and multiplied with every token of the batch from the block.
                         for (var r = 0; r < count; r++)
                         {
-                            Fp16.ToFloat(new ReadOnlySpan<ushort>(w + ((long)(r0 + r) * rowBytes), n), new Span<float>(block + ((long)r * n), n));
+                            HalfWidening.Row((ushort*)(w + ((long)(r0 + r) * rowBytes)), block + ((long)r * n), n, width);
                         }
                         a = block;
                         lda = n;
@@ -101,7 +101,17 @@ internal static unsafe class FloatMatrix
         }
     }
 
+    /// <summary>F16 activation rows to float (exact), once per call rather than once per weight row.</summary>
+    public static void WidenActivations(byte* x, int activationRowBytes, int tokens, int n, float* wide, KernelWidth width)
+    {
+        for (var t = 0; t < tokens; t++)
+        {
+            HalfWidening.Row((ushort*)(x + ((long)t * activationRowBytes)), wide + ((long)t * n), n, width);
+        }
+    }
+
     /// <summary><c>ggml_vec_dot</c> of every row with every token (activations already float).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void VecDots<TW>(byte* w, int rowBytes, int rows, float* x, long ldx, int tokens, int n, float* y, int outputStride, bool doubleTail, KernelWidth width)
         where TW : IFloatRow
     {
@@ -111,15 +121,6 @@ internal static unsafe class FloatMatrix
             {
                 y[((long)t * outputStride) + r] = FloatVecDot.Dot<TW, F32Row>(w + ((long)r * rowBytes), x + (t * ldx), n, doubleTail, width);
             }
-        }
-    }
-
-    /// <summary>F16 activation rows to float (exact), once per call rather than once per weight row.</summary>
-    static void Widen(byte* x, int activationRowBytes, int tokens, int n, float* wide)
-    {
-        for (var t = 0; t < tokens; t++)
-        {
-            Fp16.ToFloat(new ReadOnlySpan<ushort>(x + ((long)t * activationRowBytes), n), new Span<float>(wide + ((long)t * n), n));
         }
     }
 

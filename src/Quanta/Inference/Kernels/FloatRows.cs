@@ -33,12 +33,10 @@ internal readonly unsafe struct F16Row : IFloatRow
     public static float Load(void* row, int i) => Fp16.ToFloat(((ushort*)row)[i]);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Load256(void* row, int i) =>
-        Fp16.Lanes.ToFloat(Vector256.WidenLower(Vector256.Create(Vector128.Load((ushort*)row + i), Vector128<ushort>.Zero)));
+    public static Vector256<float> Load256(void* row, int i) => HalfWidening.Load256((ushort*)row + i);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Load512(void* row, int i) =>
-        Fp16.Lanes.ToFloat(Vector512.WidenLower(Vector512.Create(Vector256.Load((ushort*)row + i), Vector256<ushort>.Zero)));
+    public static Vector512<float> Load512(void* row, int i) => HalfWidening.Load512((ushort*)row + i);
 }
 
 /// <summary>
@@ -52,6 +50,7 @@ internal static unsafe class FloatVecDot
     /// step are added in double (<c>ggml_vec_dot_f16</c>'s <c>ggml_float</c>); otherwise in float with a fused
     /// multiply-add (<c>ggml_vec_dot_f32</c>'s <c>sumf += x[i]*y[i]</c>, which GCC contracts).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot<TX, TY>(void* x, void* y, int n, bool doubleTail, KernelWidth width)
         where TX : IFloatRow
         where TY : IFloatRow

@@ -18,6 +18,8 @@ public sealed class MatMul : IParallelWork
     readonly WorkerPool _pool;
     readonly KernelWidth _width;
     byte[] _activations = [];
+    float[] _wideActivations = [];
+    bool _widened;
     LinearWeights? _weights;
     float[]? _output;
     int _tokens;
@@ -65,6 +67,16 @@ public sealed class MatMul : IParallelWork
         {
             weights.Dot.QuantizeActivations(x.Slice(t * weights.Columns, weights.Columns), _activations.AsSpan(t * rowBytes, rowBytes), _width);
         }
+        // F16 weights: the F16-rounded activations widened to float here, once, rather than by every chunk of rows.
+        _widened = weights.Dot is F16Dot f16 && f16.CanMultiply(_width);
+        if (_widened)
+        {
+            if (_wideActivations.Length < tokens * weights.Columns)
+            {
+                _wideActivations = new float[tokens * weights.Columns];
+            }
+            F16Dot.WidenActivations(_activations, rowBytes, tokens, weights.Columns, _wideActivations);
+        }
         _weights = weights;
         _output = y;
         _tokens = tokens;
@@ -99,6 +111,15 @@ public sealed class MatMul : IParallelWork
                 return;
             }
             var rows = Math.Min(_chunkRows, weights.Rows - first);
+            if (_widened)
+            {
+                var start = _outputOffset + first;
+                F16Dot.MultiplyWidened(
+                    data.Slice(first * weights.RowBytes, rows * weights.RowBytes), weights.RowBytes, rows,
+                    _wideActivations.AsSpan(0, _tokens * weights.Columns), _tokens, weights.Columns,
+                    output.AsSpan(start, ((_tokens - 1) * _outputStride) + rows), _outputStride);
+                continue;
+            }
             if (tiles is not null)
             {
                 var start = _outputOffset + first;
