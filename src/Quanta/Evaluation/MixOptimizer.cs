@@ -68,7 +68,11 @@ public sealed record GroupChoice(TensorGroup Group, IReadOnlyList<GroupMeasureme
     public GroupMeasurement ChosenMeasurement => Measurements.First(m => m.Type == Chosen);
 }
 
-/// <summary>The result of <see cref="MixOptimizer.Run"/>.</summary>
+/// <summary>What <see cref="MixOptimizer.Measure"/> found: for each group, its bytes and KL divergence in each candidate type.</summary>
+/// <param name="Chunks">Calibration chunks, of <paramref name="Context"/> tokens each.</param>
+public sealed record MixSensitivity(IReadOnlyList<TensorGroup> Groups, IReadOnlyList<IReadOnlyList<GroupMeasurement>> Measurements, int Chunks, int Context);
+
+/// <summary>The result of <see cref="MixOptimizer.Write"/>.</summary>
 /// <param name="FileSize">The length of the file written (exact: it is the file's).</param>
 /// <param name="PredictedKlDivergence">The sum of the chosen groups' measured KL divergences.</param>
 /// <param name="Chunks">Calibration chunks, of <see cref="OptimizeOptions.Context"/> tokens each.</param>
@@ -88,15 +92,30 @@ public sealed record OptimizeResult(MixRecipe Recipe, IReadOnlyList<GroupChoice>
 /// </summary>
 public static class MixOptimizer
 {
+    /// <summary>Measures the sensitivities (<see cref="Measure"/>) and writes the best assignment within <paramref name="budget"/> (<see cref="Write"/>).</summary>
     /// <exception cref="EvaluationInputException">The text or the base cannot be evaluated, or the budget is below the smallest assignment; the message says why.</exception>
     /// <exception cref="QuantizationException">The base cannot be quantized to a candidate type.</exception>
     public static OptimizeResult Run(
         string basePath, ReadOnlyMemory<byte> calibration, SizeBudget budget, string outputPath, OptimizeOptions options,
         IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        var sensitivity = Measure(basePath, calibration, options, progress, cancellationToken);
+        progress?.Report(new EvaluationProgress("write", outputPath, 0, 0));
+        return Write(basePath, sensitivity, budget, outputPath, options, cancellationToken);
+    }
+
+    /// <summary>
+    /// The mean KL divergence against the base over the calibration text with only one group quantized, for every
+    /// group and candidate type: what the allocation predicts from. Costs one evaluation of the text per group and
+    /// type, and one quantization of the whole base per type.
+    /// </summary>
+    /// <exception cref="EvaluationInputException">The text or the base cannot be evaluated; the message says why.</exception>
+    /// <exception cref="QuantizationException">The base cannot be quantized to a candidate type.</exception>
+    public static MixSensitivity Measure(
+        string basePath, ReadOnlyMemory<byte> calibration, OptimizeOptions options,
+        IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
         ArgumentNullException.ThrowIfNull(basePath);
-        ArgumentNullException.ThrowIfNull(budget);
-        ArgumentNullException.ThrowIfNull(outputPath);
         ArgumentNullException.ThrowIfNull(options);
         if (options.Types.Count is 0 or > 255)
         {
@@ -152,15 +171,7 @@ public static class MixOptimizer
                 }
                 File.Delete(candidatePath);
             }
-
-            var (recipe, chosen, job2) = Allocate(baseFile, groups, measurements, budget, quantization, outputPath, run);
-            progress?.Report(new EvaluationProgress("write", outputPath, 0, 0));
-            Quantizer.Run(job2, null, cancellationToken);
-            var choices = groups.Select((g, i) => new GroupChoice(g, measurements[i], chosen[i])).ToArray();
-            var tensorBytes = job2.Plan.Entries.Sum(e => e.TargetBytes);
-            var elements = job2.Plan.Entries.Sum(e => e.Tensor.ElementCount);
-            return new OptimizeResult(recipe, choices, FileLength.Of(outputPath), tensorBytes * 8.0 / elements,
-                choices.Sum(c => c.ChosenMeasurement.MeanKlDivergence), chunks);
+            return new MixSensitivity(groups, [.. measurements.Select(m => (IReadOnlyList<GroupMeasurement>)m)], chunks, options.Context);
         }
         finally
         {
@@ -169,12 +180,37 @@ public static class MixOptimizer
     }
 
     /// <summary>
+    /// Chooses the assignment of least predicted KL divergence within <paramref name="budget"/> and writes it to
+    /// <paramref name="outputPath"/> with the quantizer (atomically), its recipe in the metadata.
+    /// </summary>
+    /// <exception cref="EvaluationInputException">The budget is below the smallest assignment of the measured types.</exception>
+    public static OptimizeResult Write(
+        string basePath, MixSensitivity sensitivity, SizeBudget budget, string outputPath, OptimizeOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(basePath);
+        ArgumentNullException.ThrowIfNull(sensitivity);
+        ArgumentNullException.ThrowIfNull(budget);
+        ArgumentNullException.ThrowIfNull(outputPath);
+        ArgumentNullException.ThrowIfNull(options);
+        using var baseFile = GgufFile.Open(basePath);
+        var quantization = new QuantizationOptions { Importance = options.Importance };
+        var run = new QuantizerOptions { Threads = options.Threads };
+        var (recipe, chosen, job) = Allocate(baseFile, sensitivity.Groups, sensitivity.Measurements, budget, quantization, outputPath, run);
+        Quantizer.Run(job, null, cancellationToken);
+        var choices = sensitivity.Groups.Select((g, i) => new GroupChoice(g, sensitivity.Measurements[i], chosen[i])).ToArray();
+        var tensorBytes = job.Plan.Entries.Sum(e => e.TargetBytes);
+        var elements = job.Plan.Entries.Sum(e => e.Tensor.ElementCount);
+        return new OptimizeResult(recipe, choices, FileLength.Of(outputPath), tensorBytes * 8.0 / elements,
+            choices.Sum(c => c.ChosenMeasurement.MeanKlDivergence), sensitivity.Chunks);
+    }
+
+    /// <summary>
     /// Solves the knapsack for the budget and checks the file the assignment gives with the quantizer's exact
     /// size; when padding or the recipe's own metadata push it over, the capacity shrinks by the excess and the
     /// knapsack is solved again.
     /// </summary>
     static (MixRecipe Recipe, GgmlType[] Chosen, QuantizationJob Job) Allocate(
-        GgufFile baseFile, IReadOnlyList<TensorGroup> groups, List<GroupMeasurement>[] measurements, SizeBudget budget,
+        GgufFile baseFile, IReadOnlyList<TensorGroup> groups, IReadOnlyList<IReadOnlyList<GroupMeasurement>> measurements, SizeBudget budget,
         QuantizationOptions quantization, string outputPath, QuantizerOptions run)
     {
         var options = measurements.Select(m => (IReadOnlyList<AllocationOption>)[.. m.Select(x => new AllocationOption(x.Bytes, x.MeanKlDivergence))]).ToArray();
@@ -188,7 +224,7 @@ public static class MixOptimizer
                 break;
             }
             var chosen = picked.Select((k, g) => measurements[g][k].Type).ToArray();
-            var recipe = RecipeFor(groups, chosen);
+            var recipe = RecipeFor(groups, measurements, chosen);
             var job = QuantizationJob.Create(baseFile, PresetFor(recipe.Preset), outputPath: null, quantization with { TensorTypeOverrides = recipe.Rules },
                 run with { MetadataOverrides = [.. run.MetadataOverrides, .. recipe.MetadataKeys()] });
             var tensors = job.Plan.Entries.Select(e => new GgufTensorInfo(e.Name, e.Tensor.Shape, e.TargetType)).ToArray();
@@ -209,7 +245,7 @@ public static class MixOptimizer
             if (budget.Holds(fileLength, tensorBytes, elements))
             {
                 return (recipe, chosen, QuantizationJob.Create(baseFile, PresetFor(recipe.Preset), outputPath, quantization with { TensorTypeOverrides = recipe.Rules },
-                    run with { MetadataOverrides = [.. run.MetadataOverrides, .. recipe.MetadataKeys()], Writer = null }));
+                    run with { MetadataOverrides = [.. run.MetadataOverrides, .. recipe.MetadataKeys()] }));
             }
             capacity = Math.Min(capacity.Value - 1, allowed);
         }
@@ -230,14 +266,14 @@ public static class MixOptimizer
     }
 
     /// <summary>
-    /// The rules of an assignment, one per group in the groups' order, and the preset of the type that covers the
-    /// most tensors (its name goes into <c>general.file_type</c>, as for any <c>--tensor-type</c> run).
+    /// The rules of an assignment, one per group in the groups' order, and the preset of the type that holds the
+    /// most bytes (its name goes into <c>general.file_type</c>, as for any <c>--tensor-type</c> run).
     /// </summary>
-    static MixRecipe RecipeFor(IReadOnlyList<TensorGroup> groups, GgmlType[] chosen)
+    static MixRecipe RecipeFor(IReadOnlyList<TensorGroup> groups, IReadOnlyList<IReadOnlyList<GroupMeasurement>> measurements, GgmlType[] chosen)
     {
         var rules = groups.Select((g, i) => new TensorTypeOverride(g.Pattern, chosen[i])).ToArray();
-        var main = chosen.Select((t, i) => (t, groups[i].Tensors.Count)).GroupBy(x => x.t)
-            .OrderByDescending(x => x.Sum(y => y.Count)).ThenBy(x => (int)x.Key).First().Key;
+        var main = chosen.Select((t, i) => (Type: t, Bytes: measurements[i].First(m => m.Type == t).Bytes)).GroupBy(x => x.Type)
+            .OrderByDescending(x => x.Sum(y => y.Bytes)).ThenBy(x => (int)x.Key).First().Key;
         return new MixRecipe(PresetFor(main).Name, rules);
     }
 
