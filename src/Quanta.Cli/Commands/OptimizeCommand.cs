@@ -20,7 +20,8 @@ internal static class OptimizeCommand
 {
     public static Command Create(CliContext context)
     {
-        var baseModel = CliArguments.InputPath("BASE", "The model to quantize (an F32/F16/BF16 GGUF)");
+        var baseModel = CliArguments.InputPath("BASE", "The model to quantize: an F32/F16/BF16 GGUF, a stored model's name, or a Hugging Face checkpoint folder (converted to its 16-bit GGUF in a scratch folder)");
+        var store = StoreArguments.StoreOption();
         var file = new Option<string>("--file", "-f") { Description = "The calibration text the sensitivities are measured on", Required = true };
         var size = new Option<string>("--size") { Description = "The largest file allowed, e.g. 4.5G or 800M (K/M/G/T: powers of 1024; KB/MB/GB/TB: of 1000)", HelpName = "SIZE" };
         var bpw = new Option<double?>("--bpw") { Description = "The most bits per weight allowed (tensor bytes × 8 over the weights, as eval counts them)", HelpName = "X" };
@@ -36,7 +37,7 @@ internal static class OptimizeCommand
         };
         var command = new Command("optimize", "Choose a type per tensor group that minimises the KL divergence against the base at a size, and write the model")
         {
-            baseModel, file, size, bpw, imatrix, output, contextSize, chunks, threads, types,
+            baseModel, file, size, bpw, imatrix, output, contextSize, chunks, threads, types, store,
         };
         command.Validators.Add(result =>
         {
@@ -62,7 +63,11 @@ internal static class OptimizeCommand
             var basePath = parseResult.GetRequiredValue(baseModel);
             var text = parseResult.GetRequiredValue(file);
             var outputPath = parseResult.GetRequiredValue(output);
-            InputFile.Require(basePath, ".gguf file");
+            var checkpoint = ModelInput.IsCheckpoint(basePath) ? basePath : null;
+            if (checkpoint is null)
+            {
+                basePath = ModelInput.GgufPath(basePath, () => StoreArguments.Open(parseResult, store));
+            }
             InputFile.Require(text);
             if (Path.GetDirectoryName(Path.GetFullPath(outputPath)) is { } folder && !Directory.Exists(folder))
             {
@@ -81,8 +86,14 @@ internal static class OptimizeCommand
                 ScratchDirectory = Path.GetDirectoryName(Path.GetFullPath(outputPath)),
             };
             OptimizeResult result;
+            var converted = checkpoint is null ? null : Path.Combine(options.ScratchDirectory!, $".quanta-optimize-base-{Environment.ProcessId}.gguf");
             try
             {
+                if (checkpoint is not null)
+                {
+                    context.Error.WriteLine($"converting {checkpoint} ...");
+                    basePath = ModelInput.ConvertCheckpoint(checkpoint, converted!, options.Threads, cancellationToken);
+                }
                 result = MixOptimizer.Run(basePath, File.ReadAllBytes(text), budget, outputPath, options, new StageReporter(context.Error), cancellationToken);
             }
             catch (EvaluationInputException e)
@@ -92,6 +103,13 @@ internal static class OptimizeCommand
             catch (QuantizationException e)
             {
                 throw new UserErrorException(e.Message, e);
+            }
+            finally
+            {
+                if (converted is not null)
+                {
+                    File.Delete(converted);
+                }
             }
             context.Error.WriteLine();
             context.Out.Write(Table(basePath, outputPath, options, result));

@@ -21,7 +21,8 @@ internal static class PlanCommand
 
     public static Command Create(CliContext context)
     {
-        var model = CliArguments.InputPath("MODEL", "The model to plan for (an F32/F16/BF16 GGUF)");
+        var model = CliArguments.InputPath("MODEL", "The model to plan for: an F32/F16/BF16 GGUF, a stored model's name, or a Hugging Face checkpoint folder");
+        var store = StoreArguments.StoreOption();
         var types = new Option<string[]>("--type") { Description = "Presets to size (repeatable; default: the k-quant and legacy presets)", AllowMultipleArgumentsPerToken = true };
         var contextSize = new Option<int>("--ctx", "-c") { Description = "Tokens of context, over all sequences (default 4096)", DefaultValueFactory = _ => 4096 };
         var keys = new Option<string>("--cache-type-k", "-ctk") { Description = "KV cache type for K: f16 (default), q8_0 or q4_0", DefaultValueFactory = _ => "f16" };
@@ -35,7 +36,7 @@ internal static class PlanCommand
         }
         var command = new Command("plan", "Size each quantization preset's file, KV cache and compute buffers, without quantizing")
         {
-            model, types, contextSize, keys, values, parallel, budget, json,
+            model, types, contextSize, keys, values, parallel, budget, json, store,
         };
         command.Validators.Add(result =>
         {
@@ -67,12 +68,20 @@ internal static class PlanCommand
             };
             var presets = (parseResult.GetValue(types) is { Length: > 0 } given ? given : DefaultPresets).Select(QuantizationPresets.Parse).ToArray();
             var path = parseResult.GetRequiredValue(model);
-            InputFile.Require(path, ".gguf file");
-            using var file = GgufFile.Open(path);
             IReadOnlyList<PresetMemory> lines;
             try
             {
-                lines = MemoryPlan.For(file, presets, options);
+                if (ModelInput.IsCheckpoint(path))
+                {
+                    // The file 'quanta convert DIR --type PRESET' writes: the converter's tensors and metadata, planned as quantize plans them.
+                    using var checkpoint = ModelInput.OpenCheckpoint(path);
+                    lines = MemoryPlan.For(ModelInput.CheckpointSource(checkpoint), presets, options);
+                }
+                else
+                {
+                    using var file = GgufFile.Open(ModelInput.GgufPath(path, () => StoreArguments.Open(parseResult, store)));
+                    lines = MemoryPlan.For(file, presets, options);
+                }
             }
             catch (QuantizationException e)
             {
