@@ -7,15 +7,15 @@
 # at the exact file size of the preset named in SIZES. Prints a markdown table: every preset and every mix,
 # size, bits per weight, mean KLD, KLD p99, same top p.
 #
-#   bench/optimize.sh                        SIZES="Q5_K_M Q4_K_M Q3_K_M Q2_K" CALIBRATION_CHUNKS=8 EVAL_CHUNKS=16 THREADS=2
+#   bench/optimize.sh                        SIZES="Q5_K_M Q4_K_M Q3_K_M" CALIBRATION_CHUNKS=4 EVAL_CHUNKS=16 THREADS=2
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 dir="${QUANTA_BENCH_DIR:-/tmp/quanta-bench-optimize}"
 threads="${THREADS:-2}"
-sizes="${SIZES:-Q5_K_M Q4_K_M Q3_K_M Q2_K}"
+sizes="${SIZES:-Q5_K_M Q4_K_M Q3_K_M}"
 presets="${PRESETS:-Q8_0 Q6_K Q5_K_M Q5_K_S Q4_K_M Q4_K_S IQ4_XS Q4_0 Q3_K_L Q3_K_M Q3_K_S Q2_K}"
-calibration_chunks="${CALIBRATION_CHUNKS:-8}"
+calibration_chunks="${CALIBRATION_CHUNKS:-4}"
 eval_chunks="${EVAL_CHUNKS:-16}"
 model="$root/tests/Quanta.Tests/Fixtures/models/tiny-llama-trained"
 command -v jq >/dev/null || { echo "error: jq not found" >&2; exit 1; }
