@@ -38,6 +38,7 @@ public static class Cli
         PerplexityCommand.Create,
         EvalCommand.Create,
         PlanCommand.Create,
+        OptimizeCommand.Create,
         ImatrixCommand.Create,
         CreateCommand.Create,
         ListCommand.Create,

@@ -17,8 +17,9 @@ internal static class EvalCommand
 {
     public static Command Create(CliContext context)
     {
-        var baseModel = CliArguments.InputPath("BASE", "The reference model (an F32/F16/BF16 GGUF)");
-        var candidates = new Argument<string[]>("MODEL") { Description = "The quantized GGUF files to compare with the base", Arity = ArgumentArity.OneOrMore };
+        var baseModel = CliArguments.InputPath("BASE", "The reference model: an F32/F16/BF16 GGUF, a stored model's name, or a Hugging Face checkpoint folder (converted to its 16-bit GGUF in a scratch folder)");
+        var candidates = new Argument<string[]>("MODEL") { Description = "The quantized models to compare with the base (GGUF files or stored models' names)", Arity = ArgumentArity.OneOrMore };
+        var store = StoreArguments.StoreOption();
         var file = new Option<string>("--file", "-f") { Description = "The text (one trailing newline dropped, as llama-perplexity does)" };
         var contextSize = new Option<int>("--ctx-size", "-c") { Description = "Tokens per chunk (default 512)", DefaultValueFactory = _ => 512 };
         var chunks = new Option<int>("--chunks") { Description = "At most this many chunks (default: all)", DefaultValueFactory = _ => -1 };
@@ -37,7 +38,7 @@ internal static class EvalCommand
         var cacheTypes = new CacheTypeOptions();
         var command = new Command("eval", "Compare quantized models with their base: size, perplexity, KL divergence, top-token agreement and speed")
         {
-            baseModel, candidates, file, contextSize, chunks, threads, baseFile, json, html, tensors, perLayer, prompt, generation,
+            baseModel, candidates, file, contextSize, chunks, threads, baseFile, json, html, tensors, perLayer, prompt, generation, store,
         };
         batches.AddTo(command);
         cacheTypes.AddTo(command);
@@ -73,7 +74,7 @@ internal static class EvalCommand
                 Speed = pp == 0 && tg == 0 ? null : SpeedProbe(new BenchCommand.Settings([pp], [tg], threadCount, 1, parseResult.GetValue(batches.Batch), parseResult.GetValue(batches.MicroBatch))),
             };
             Run(context, parseResult.GetRequiredValue(baseModel), parseResult.GetRequiredValue(candidates), parseResult.GetValue(file),
-                parseResult.GetValue(baseFile), parseResult.GetValue(json), parseResult.GetValue(html), options, cancellationToken);
+                parseResult.GetValue(baseFile), parseResult.GetValue(json), parseResult.GetValue(html), options, () => StoreArguments.Open(parseResult, store), cancellationToken);
             return Task.FromResult(ExitCodes.Success);
         });
         return command;
@@ -90,13 +91,14 @@ internal static class EvalCommand
 
     static void Run(
         CliContext context, string basePath, string[] candidates, string? text, string? baseFile, bool json, string? html,
-        EvaluationOptions options, CancellationToken cancellationToken)
+        EvaluationOptions options, Func<Quanta.Store.ModelStore> store, CancellationToken cancellationToken)
     {
-        InputFile.Require(basePath, ".gguf file");
-        foreach (var candidate in candidates)
+        var checkpoint = ModelInput.IsCheckpoint(basePath) ? basePath : null;
+        if (checkpoint is null)
         {
-            InputFile.Require(candidate, ".gguf file");
+            basePath = ModelInput.GgufPath(basePath, store);
         }
+        candidates = [.. candidates.Select(c => ModelInput.GgufPath(c, store))];
         if (text is not null)
         {
             InputFile.Require(text);
@@ -114,6 +116,11 @@ internal static class EvalCommand
         Directory.CreateDirectory(scratch);
         try
         {
+            if (checkpoint is not null)
+            {
+                context.Error.WriteLine($"converting {checkpoint} ...");
+                basePath = ModelInput.ConvertCheckpoint(checkpoint, Path.Combine(scratch, "base.gguf"), options.Threads, cancellationToken);
+            }
             var logProbabilities = baseFile ?? Path.Combine(scratch, "base.kld");
             var report = QualityEvaluator.Run(
                 basePath, candidates, text is null ? (ReadOnlyMemory<byte>?)null : File.ReadAllBytes(text), logProbabilities,

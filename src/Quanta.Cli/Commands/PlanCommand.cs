@@ -21,7 +21,8 @@ internal static class PlanCommand
 
     public static Command Create(CliContext context)
     {
-        var model = CliArguments.InputPath("MODEL", "The model to plan for (an F32/F16/BF16 GGUF)");
+        var model = CliArguments.InputPath("MODEL", "The model to plan for: an F32/F16/BF16 GGUF, a stored model's name, or a Hugging Face checkpoint folder");
+        var store = StoreArguments.StoreOption();
         var types = new Option<string[]>("--type") { Description = "Presets to size (repeatable; default: the k-quant and legacy presets)", AllowMultipleArgumentsPerToken = true };
         var contextSize = new Option<int>("--ctx", "-c") { Description = "Tokens of context, over all sequences (default 4096)", DefaultValueFactory = _ => 4096 };
         var keys = new Option<string>("--cache-type-k", "-ctk") { Description = "KV cache type for K: f16 (default), q8_0 or q4_0", DefaultValueFactory = _ => "f16" };
@@ -35,7 +36,7 @@ internal static class PlanCommand
         }
         var command = new Command("plan", "Size each quantization preset's file, KV cache and compute buffers, without quantizing")
         {
-            model, types, contextSize, keys, values, parallel, budget, json,
+            model, types, contextSize, keys, values, parallel, budget, json, store,
         };
         command.Validators.Add(result =>
         {
@@ -67,18 +68,33 @@ internal static class PlanCommand
             };
             var presets = (parseResult.GetValue(types) is { Length: > 0 } given ? given : DefaultPresets).Select(QuantizationPresets.Parse).ToArray();
             var path = parseResult.GetRequiredValue(model);
-            InputFile.Require(path, ".gguf file");
-            using var file = GgufFile.Open(path);
             IReadOnlyList<PresetMemory> lines;
+            var estimated = false;
             try
             {
-                lines = MemoryPlan.For(file, presets, options);
+                if (File.Exists(path) && path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+                {
+                    // A bare config.json: the tensors the converter would write, the metadata estimated.
+                    estimated = true;
+                    lines = MemoryPlan.For(ConfigOnlyModel.Load(path), presets, options);
+                }
+                else if (ModelInput.IsCheckpoint(path))
+                {
+                    // The file 'quanta convert DIR --type PRESET' writes: the converter's tensors and metadata, planned as quantize plans them.
+                    using var checkpoint = ModelInput.OpenCheckpoint(path);
+                    lines = MemoryPlan.For(ModelInput.CheckpointSource(checkpoint), presets, options);
+                }
+                else
+                {
+                    using var file = GgufFile.Open(ModelInput.GgufPath(path, () => StoreArguments.Open(parseResult, store)));
+                    lines = MemoryPlan.For(file, presets, options);
+                }
             }
             catch (QuantizationException e)
             {
                 throw new UserErrorException(e.Message, e);
             }
-            context.Out.Write(parseResult.GetValue(json) ? Json(options, lines) : Table(path, options, lines));
+            context.Out.Write(parseResult.GetValue(json) ? Json(options, lines, estimated) : Table(path, options, lines, estimated));
             return Task.FromResult(ExitCodes.Success);
         });
         return command;
@@ -120,7 +136,7 @@ internal static class PlanCommand
         return scale is { } s ? (long)(number * s) : null;
     }
 
-    static string Table(string path, MemoryPlanOptions options, IReadOnlyList<PresetMemory> lines)
+    static string Table(string path, MemoryPlanOptions options, IReadOnlyList<PresetMemory> lines, bool estimated)
     {
         var c = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
@@ -133,19 +149,27 @@ internal static class PlanCommand
             text.Append(c, $"| {l.Type} | {l.FileSize} ({Mib(l.FileSize)}) | {Mib(l.KvCache)} | {Mib(l.Compute)} | {Mib(l.Total)} |");
             text.Append(l.Fits is { } fits ? (fits ? " yes |\n" : " no |\n") : "\n");
         }
-        text.Append("\nfile size: exact (what quantize writes); compute: an estimate of the engine's buffers for one micro-batch of 512 tokens.\n");
+        text.Append(estimated
+            ? "\nfile size: estimated from config.json (the tensors' bytes as the converter lays them out, the metadata's size guessed; no vision tower)"
+            : "\nfile size: exact (what quantize writes)");
+        text.Append("; compute: an estimate of the engine's buffers for one micro-batch of 512 tokens.\n");
         return text.ToString();
     }
 
     static string Mib(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:F2} MiB");
 
-    static string Json(MemoryPlanOptions options, IReadOnlyList<PresetMemory> lines)
+    static string Json(MemoryPlanOptions options, IReadOnlyList<PresetMemory> lines, bool estimated)
     {
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
         {
             writer.WriteStartObject();
             writer.WriteNumber("ctx", options.Context);
+            if (estimated)
+            {
+                // From a bare config.json the file sizes are estimates (the metadata's size is guessed).
+                writer.WriteBoolean("file_size_estimated", true);
+            }
             writer.WriteStartArray("presets");
             foreach (var l in lines)
             {

@@ -210,12 +210,13 @@ internal static class QuantizeCommand
     /// </summary>
     internal static (QuantizationOptions Options, QuantizerOptions Run) ReadSwitches(ParseResult parseResult, Switches o, int threads, bool keepSplit)
     {
+        var recipeKeys = new List<MetadataOverride>();
         var options = new QuantizationOptions
         {
             Pure = parseResult.GetValue(o.Pure),
             OutputTensorType = ParseType(parseResult.GetValue(o.OutputTensorType), "--output-tensor-type"),
             TokenEmbeddingType = ParseType(parseResult.GetValue(o.TokenEmbeddingType), "--token-embedding-type"),
-            TensorTypeOverrides = ReadTensorTypes(parseResult, o),
+            TensorTypeOverrides = ReadTensorTypes(parseResult, o, recipeKeys),
             LeaveOutputTensor = parseResult.GetValue(o.LeaveOutputTensor),
             KeepSplit = keepSplit,
             VisionType = ParseType(parseResult.GetValue(o.VisionType), "--vision-type"),
@@ -229,7 +230,8 @@ internal static class QuantizeCommand
             OnlyShard = onlyShard,
             Threads = threads,
             AllowRequantize = parseResult.GetValue(o.AllowRequantize),
-            MetadataOverrides = [.. (parseResult.GetValue(o.OverrideKv) ?? []).Select(ParseOverride)],
+            // A recipe's keys go after the user's, where 'quanta optimize' wrote them.
+            MetadataOverrides = [.. (parseResult.GetValue(o.OverrideKv) ?? []).Select(ParseOverride), .. recipeKeys],
             PruneLayers = parseResult.GetValue(o.PruneLayers) is { } prune ? ParsePrune(prune) : null,
             SplitMaxBytes = parseResult.GetValue(o.SplitMaxSize) is { } size ? ParseSize(size) : null,
             SplitMaxTensors = parseResult.GetValue(o.SplitMaxTensors) is { } count
@@ -330,9 +332,11 @@ internal static class QuantizeCommand
 
     /// <summary>
     /// --tensor-type and --tensor-type-file entries in command-line order, interleaved as given: the first
-    /// pattern that matches a tensor wins, so the order matters.
+    /// pattern that matches a tensor wins, so the order matters. A GGUF file given to --tensor-type-file (one
+    /// <c>quanta optimize</c> wrote) gives the rules of its <see cref="MixRecipe"/>, and its recipe keys are added
+    /// to <paramref name="recipeKeys"/> so that the output carries them as the original does.
     /// </summary>
-    static List<TensorTypeOverride> ReadTensorTypes(ParseResult parseResult, Switches o)
+    static List<TensorTypeOverride> ReadTensorTypes(ParseResult parseResult, Switches o, List<MetadataOverride> recipeKeys)
     {
         var overrides = new List<TensorTypeOverride>();
         var tokens = parseResult.Tokens;
@@ -346,6 +350,12 @@ internal static class QuantizeCommand
             if (tokens[i].Value == o.TensorType.Name)
             {
                 overrides.Add(ParseTensorType(value));
+            }
+            else if (tokens[i].Value == o.TensorTypeFile.Name && IsGguf(value))
+            {
+                var recipe = ReadRecipe(value);
+                overrides.AddRange(recipe.Rules);
+                recipeKeys.AddRange(recipe.MetadataKeys());
             }
             else if (tokens[i].Value == o.TensorTypeFile.Name)
             {
@@ -365,6 +375,34 @@ internal static class QuantizeCommand
             }
         }
         return overrides;
+    }
+
+    static bool IsGguf(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            Span<byte> magic = stackalloc byte[4];
+            return stream.ReadAtLeast(magic, 4, throwOnEndOfStream: false) == 4 && magic.SequenceEqual("GGUF"u8);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    static MixRecipe ReadRecipe(string path)
+    {
+        try
+        {
+            using var file = GgufFile.Open(path);
+            return MixRecipe.Read(file.Metadata)
+                ?? throw new UserErrorException($"--tensor-type-file: {path} is a GGUF file without a type assignment ({MixRecipe.TensorTypesKey}); give a text file of REGEX=type entries or a file 'quanta optimize' wrote");
+        }
+        catch (FormatException e)
+        {
+            throw new UserErrorException($"--tensor-type-file: {path}: {e.Message}", e);
+        }
     }
 
     static TensorTypeOverride ParseTensorType(string text)

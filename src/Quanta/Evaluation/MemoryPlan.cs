@@ -37,7 +37,7 @@ public sealed record MemoryPlanOptions
 public static class MemoryPlan
 {
     /// <summary>Sizes every preset of <paramref name="presets"/> for <paramref name="file"/>, best quality first when a budget is given.</summary>
-    public static IReadOnlyList<PresetMemory> For(GgufFile file, IEnumerable<QuantizationPreset> presets, MemoryPlanOptions options)
+    public static IReadOnlyList<PresetMemory> For(ITensorSource file, IEnumerable<QuantizationPreset> presets, MemoryPlanOptions options)
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(presets);
@@ -53,9 +53,12 @@ public static class MemoryPlan
         return options.Budget is null ? lines : [.. lines.OrderBy(l => QualityRank(l.Type))];
     }
 
-    /// <summary>The length of the file <c>quanta quantize FILE OUT PRESET</c> writes.</summary>
+    /// <summary>
+    /// The length of the file <c>quanta quantize FILE OUT PRESET</c> writes (for a checkpoint seen through the
+    /// converter, <c>quanta convert DIR --type PRESET</c>).
+    /// </summary>
     /// <exception cref="QuantizationException">The preset cannot be planned for this model.</exception>
-    public static long FileSize(GgufFile file, QuantizationPreset preset)
+    public static long FileSize(ITensorSource file, QuantizationPreset preset)
     {
         ArgumentNullException.ThrowIfNull(file);
         var job = QuantizationJob.Create(file, preset, outputPath: null);
@@ -103,12 +106,12 @@ public static class MemoryPlan
     /// An estimate of the engine's buffers for one micro-batch: the logits, the hidden states and the feed-forward
     /// activations of each token, and one head's attention scores over the context, in float32.
     /// </summary>
-    public static long ComputeBytes(GgufFile file, MemoryPlanOptions options)
+    public static long ComputeBytes(ITensorSource file, MemoryPlanOptions options)
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(options);
         var hp = TransformerHyperparameters.FromMetadata(file.Metadata);
-        var vocabulary = file.FindTensor("token_embd.weight") is { } embedding ? embedding.Shape[1] : 0;
+        var vocabulary = file.Tensors.FirstOrDefault(t => t.Info.Name == "token_embd.weight") is { } embedding ? embedding.Info.Shape[1] : 0;
         long tokens = Math.Min(options.MicroBatch, options.Context);
         var perToken = vocabulary + 4L * hp.EmbeddingLength + 3L * hp.FeedForwardLength + (long)hp.HeadCount * options.Context;
         return tokens * perToken * sizeof(float);

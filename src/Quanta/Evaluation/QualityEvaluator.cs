@@ -131,7 +131,7 @@ public static class QualityEvaluator
         return new EvaluationReport(new BaseResult(ModelFileFacts.Of(baseFile), basePerplexity.Value, baseSpeed), candidates, context, chunkCount, scored);
     }
 
-    static LlamaModel Load(GgufFile file, EvaluationOptions options)
+    internal static LlamaModel Load(GgufFile file, EvaluationOptions options)
     {
         var model = LlamaModel.Load(file, options.Threads, null, options.CacheTypes);
         model.MicroBatch = options.MicroBatch;
@@ -139,7 +139,7 @@ public static class QualityEvaluator
     }
 
     /// <summary>The BOS llama-perplexity puts first in every chunk, when the vocabulary adds one.</summary>
-    static int? BosOf(GgufFile file)
+    internal static int? BosOf(GgufFile file)
     {
         var vocabulary = Vocabulary.Load(file);
         if (vocabulary.AddEos)
@@ -150,7 +150,7 @@ public static class QualityEvaluator
         return vocabulary.AddBos ? vocabulary.Bos : null;
     }
 
-    static PerplexityResult WriteBase(
+    internal static PerplexityResult WriteBase(
         LlamaModel model, int[] tokens, int? bos, EvaluationOptions options, string path, int chunks, string name,
         IProgress<EvaluationProgress>? progress, CancellationToken cancellationToken)
     {
@@ -174,7 +174,7 @@ public static class QualityEvaluator
         }
     }
 
-    static (KlDivergenceStatistics Statistics, int Context, int Chunks) MeasureAgainstBase(
+    internal static (KlDivergenceStatistics Statistics, int Context, int Chunks) MeasureAgainstBase(
         LlamaModel model, int? bos, string baseLogProbabilities, string stage, string name,
         IProgress<EvaluationProgress>? progress, CancellationToken cancellationToken)
     {

@@ -103,5 +103,16 @@ public sealed class MetadataOverride
         return GgufValue.String(value);
     }
 
+    /// <summary>
+    /// An override made by a tool rather than typed (a recipe's keys): no command-line length limits, shown as
+    /// <c>KEY=str:VALUE</c> and the like.
+    /// </summary>
+    public static MetadataOverride Of(string key, GgufValue value)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentNullException.ThrowIfNull(value);
+        return new MetadataOverride(key, value, $"{key}={value}");
+    }
+
     public override string ToString() => _text;
 }
