@@ -27,10 +27,8 @@ public sealed class ChatSession
 {
     readonly ChatModel _model;
     readonly string? _storedTemplate;
-    readonly List<int> _cached = [];
-    float[] _lastLogits = [];
-    int _cachedContextLength;
-    bool _loadReported;
+    readonly ModelSequence _ownSequence;
+    int _loadReported;
     IReadOnlyList<string>? _templateStops;
 
     /// <param name="model">The loaded model; the session uses its KV cache.</param>
@@ -42,6 +40,7 @@ public sealed class ChatSession
         ArgumentNullException.ThrowIfNull(model);
         _model = model;
         _storedTemplate = storedTemplate;
+        _ownSequence = new ModelSequence(model);
         TemplateSource = ChatTemplateChoice.Choose(storedTemplate, model.ChatTemplate);
         Template = TemplateSource.Language == TemplateLanguage.Go
             ? OllamaPromptTemplate.Parse(TemplateSource.Text)
@@ -75,8 +74,8 @@ public sealed class ChatSession
     /// </summary>
     public bool TruncateLongPrompts { get; set; } = true;
 
-    /// <summary>The tokens whose keys and values the cache holds, in order.</summary>
-    public IReadOnlyList<int> CachedTokens => _cached;
+    /// <summary>The tokens whose keys and values the session's own sequence (the model's cache) holds, in order.</summary>
+    public IReadOnlyList<int> CachedTokens => _ownSequence.Tokens;
 
     /// <summary>The options a request is answered with: <see cref="Parameters"/> with its options applied.</summary>
     /// <exception cref="FormatException">An option of the wrong type.</exception>
@@ -118,14 +117,7 @@ public sealed class ChatSession
     }
 
     /// <summary>Forgets the cached prompt (the next turn evaluates its whole prompt).</summary>
-    public void ClearCache()
-    {
-        _cached.Clear();
-        if (ReferenceEquals(_model.CacheOwner, this))
-        {
-            _model.Model.TruncateSequence(0);
-        }
-    }
+    public void ClearCache() => _ownSequence.Truncate(0);
 
     /// <summary>
     /// Answers <paramref name="request"/>, giving the text to <paramref name="onDelta"/> as it is generated.
@@ -136,9 +128,18 @@ public sealed class ChatSession
     /// <exception cref="FormatException">An option of the wrong type.</exception>
     /// <exception cref="Templates.Go.TemplateException">The template failed.</exception>
     /// <exception cref="Templates.Jinja.JinjaException">The template failed.</exception>
-    public ChatResult Chat(ChatRequest request, Action<ChatDelta>? onDelta = null, CancellationToken cancellationToken = default)
+    public ChatResult Chat(ChatRequest request, Action<ChatDelta>? onDelta = null, CancellationToken cancellationToken = default) =>
+        Chat(request, _ownSequence, onDelta, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Chat(ChatRequest, Action{ChatDelta}?, CancellationToken)"/>, in <paramref name="sequence"/> rather
+    /// than the model's own cache (a server's slot of a batch: several sessions' requests may then run at once, each in
+    /// a sequence of its own).
+    /// </summary>
+    public ChatResult Chat(ChatRequest request, IChatSequence sequence, Action<ChatDelta>? onDelta = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(sequence);
         var clock = Stopwatch.StartNew();
         var parameters = Resolve(request);
         var contextLength = ContextLength(parameters);
@@ -149,7 +150,7 @@ public sealed class ChatSession
             Template,
             new PromptRequest(Conversation(request.Messages)) { Think = request.Think, Tools = request.Tools },
             new PromptBudget(contextLength, text => Tokenize(text).Length));
-        return Complete(prompt.Text, parameters, grammar, request.Think, onDelta, clock, cancellationToken);
+        return Complete(sequence, prompt.Text, parameters, grammar, request.Think, onDelta, clock, cancellationToken);
     }
 
     /// <summary>
@@ -159,32 +160,33 @@ public sealed class ChatSession
     /// </summary>
     /// <exception cref="ChatException">The prompt does not fit the context (and <see cref="TruncateLongPrompts"/> is off).</exception>
     /// <exception cref="FormatException">An option of the wrong type.</exception>
-    public ChatResult Generate(string prompt, ChatRequest request, Action<ChatDelta>? onDelta = null, CancellationToken cancellationToken = default)
+    public ChatResult Generate(string prompt, ChatRequest request, Action<ChatDelta>? onDelta = null, CancellationToken cancellationToken = default) =>
+        Generate(prompt, request, _ownSequence, onDelta, cancellationToken);
+
+    /// <summary>As <see cref="Generate(string, ChatRequest, Action{ChatDelta}?, CancellationToken)"/>, in <paramref name="sequence"/>.</summary>
+    public ChatResult Generate(string prompt, ChatRequest request, IChatSequence sequence, Action<ChatDelta>? onDelta = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(sequence);
         var clock = Stopwatch.StartNew();
         var parameters = Resolve(request);
         var grammar = OutputFormat.FromOllamaFormat(request.Format);
-        return Complete(prompt, parameters, grammar, request.Think, onDelta, clock, cancellationToken);
+        return Complete(sequence, prompt, parameters, grammar, request.Think, onDelta, clock, cancellationToken);
     }
 
     /// <summary>Evaluates the prompt and samples the answer: what <see cref="Chat"/> and <see cref="Generate"/> share.</summary>
-    ChatResult Complete(string promptText, ChatParameters parameters, string? grammar, ThinkSetting? think, Action<ChatDelta>? onDelta, Stopwatch clock, CancellationToken cancellationToken)
+    ChatResult Complete(IChatSequence sequence, string promptText, ChatParameters parameters, string? grammar, ThinkSetting? think, Action<ChatDelta>? onDelta, Stopwatch clock, CancellationToken cancellationToken)
     {
         var contextLength = ContextLength(parameters);
         var tokenizer = _model.Tokenizer;
         var vocabulary = tokenizer.Vocabulary;
         var tokens = FitContext(Tokenize(promptText), parameters, contextLength);
-        var loadDuration = 0L;
-        if (!_loadReported)
-        {
-            loadDuration = _model.LoadDuration;
-            _loadReported = true;
-        }
+        // The first request of the session reports the load (requests in parallel: one of them).
+        var loadDuration = Interlocked.Exchange(ref _loadReported, 1) == 0 ? _model.LoadDuration : 0L;
 
         var promptClock = Stopwatch.StartNew();
-        var evaluated = EvaluatePrompt(tokens, contextLength, parameters.NumBatch, cancellationToken);
+        var evaluated = EvaluatePrompt(sequence, tokens, contextLength, parameters.NumBatch, cancellationToken);
         var promptDuration = Elapsed(promptClock);
 
         var sampling = parameters.ToSampling() with { Grammar = grammar };
@@ -220,14 +222,13 @@ public sealed class ChatSession
 
         var limit = parameters.PredictionLimit(contextLength);
         var keep = KeepCount(parameters, tokens.Length, contextLength);
-        var logits = _lastLogits;
         var single = new int[1];
         var generated = 0;
         var doneReason = DoneReasons.Length;
         while (generated < limit)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var token = chain.Sample(logits.AsSpan(0, _model.Model.VocabularySize));
+            var token = chain.Sample(sequence.Logits[.._model.Model.VocabularySize]);
             generated++;
             if (vocabulary.IsEndOfGeneration(token))
             {
@@ -244,14 +245,13 @@ public sealed class ChatSession
             {
                 break;
             }
-            if (_cached.Count + 1 >= contextLength && !ShiftContext(keep, contextLength, parameters.NumBatch, cancellationToken))
+            if (sequence.Tokens.Count + 1 >= contextLength && !ShiftContext(sequence, keep, parameters.NumBatch, cancellationToken))
             {
                 // Nothing can be dropped (num_keep fills the context): the answer ends here.
                 break;
             }
             single[0] = token;
-            _model.Model.Evaluate(single, _cached.Count, contextLength, logits, cancellationToken);
-            _cached.Add(token);
+            sequence.Append(single, cancellationToken);
         }
         if (!stops.Stopped)
         {
@@ -335,65 +335,24 @@ public sealed class ChatSession
     }
 
     /// <summary>
-    /// Evaluates the prompt tokens the cache does not hold yet and leaves the logits of the last one in
-    /// <see cref="_lastLogits"/>; returns how many were evaluated. The cache keeps the longest prefix it shares with
-    /// the prompt, less the last prompt token when it holds all of them (its logits are needed), as Ollama's runner
-    /// reuses a slot.
+    /// Evaluates the prompt tokens <paramref name="sequence"/> does not hold yet, leaving the logits of the last one in
+    /// it; returns how many were evaluated. The sequence keeps the longest prefix it shares with the prompt
+    /// (<see cref="IChatSequence.Start"/>), as Ollama's runner reuses a slot.
     /// </summary>
-    int EvaluatePrompt(int[] tokens, int contextLength, int batchSize, CancellationToken cancellationToken)
+    static int EvaluatePrompt(IChatSequence sequence, int[] tokens, int contextLength, int batchSize, CancellationToken cancellationToken)
     {
-        var common = 0;
-        var limit = Math.Min(_cached.Count, tokens.Length);
-        while (common < limit && _cached[common] == tokens[common])
-        {
-            common++;
-        }
-        if (common == tokens.Length)
-        {
-            common--;
-        }
-        var llama = _model.Model;
-        if (!ReferenceEquals(_model.CacheOwner, this) || llama.SequenceLength != _cached.Count || contextLength != _cachedContextLength)
-        {
-            // A cache sized for another num_ctx, or one another session of the model filled, is not reused.
-            common = 0;
-            _cached.Clear();
-        }
-        _model.CacheOwner = this;
-        _cachedContextLength = contextLength;
-        _cached.RemoveRange(common, _cached.Count - common);
-        if (common > 0)
-        {
-            llama.TruncateSequence(common);
-        }
-        Evaluate(tokens.AsSpan(common), contextLength, batchSize, cancellationToken);
+        var common = sequence.Start(tokens, contextLength);
+        Evaluate(sequence, tokens.AsMemory(common), batchSize, cancellationToken);
         return tokens.Length - common;
     }
 
-    /// <summary>Evaluates <paramref name="tokens"/> after the cached ones, in batches, keeping the last token's logits.</summary>
-    void Evaluate(ReadOnlySpan<int> tokens, int contextLength, int batchSize, CancellationToken cancellationToken)
+    /// <summary>Evaluates <paramref name="tokens"/> after the cached ones, in batches of <c>num_batch</c>, keeping the last token's logits.</summary>
+    static void Evaluate(IChatSequence sequence, ReadOnlyMemory<int> tokens, int batchSize, CancellationToken cancellationToken)
     {
-        var llama = _model.Model;
-        var vocabularySize = llama.VocabularySize;
         var batch = Math.Clamp(batchSize, 1, Math.Max(tokens.Length, 1));
-        var logits = new float[(long)Math.Min(batch, tokens.Length) * vocabularySize];
         for (var start = 0; start < tokens.Length; start += batch)
         {
-            var part = tokens.Slice(start, Math.Min(batch, tokens.Length - start));
-            // Position 0 starts a new sequence in a cache of contextLength positions.
-            llama.Evaluate(part, _cached.Count, contextLength, logits, cancellationToken);
-            foreach (var token in part)
-            {
-                _cached.Add(token);
-            }
-            if (start + part.Length == tokens.Length)
-            {
-                if (_lastLogits.Length != vocabularySize)
-                {
-                    _lastLogits = new float[vocabularySize];
-                }
-                logits.AsSpan((part.Length - 1) * vocabularySize, vocabularySize).CopyTo(_lastLogits);
-            }
+            sequence.Append(tokens.Slice(start, Math.Min(batch, tokens.Length - start)), cancellationToken);
         }
     }
 
@@ -403,20 +362,20 @@ public sealed class ChatSession
     /// rotating them again; here the kept tail is evaluated again at its new positions, which gives the same
     /// sequence. False when nothing can be dropped.
     /// </summary>
-    bool ShiftContext(int keep, int contextLength, int batchSize, CancellationToken cancellationToken)
+    static bool ShiftContext(IChatSequence sequence, int keep, int batchSize, CancellationToken cancellationToken)
     {
-        var left = _cached.Count - keep;
+        var cached = sequence.Tokens;
+        var left = cached.Count - keep;
         var discard = left / 2;
         if (discard <= 0)
         {
             return false;
         }
-        int[] tail = [.. _cached.Skip(keep + discard)];
-        _cached.RemoveRange(keep, _cached.Count - keep);
-        _model.Model.TruncateSequence(keep);
+        int[] tail = [.. cached.Skip(keep + discard)];
+        sequence.Truncate(keep);
         if (tail.Length > 0)
         {
-            Evaluate(tail, contextLength, batchSize, cancellationToken);
+            Evaluate(sequence, tail, batchSize, cancellationToken);
         }
         return true;
     }
