@@ -32,6 +32,7 @@ rss() { awk '/VmRSS/ { print $2 }' "/proc/$server/status"; }
 
 # Warm-up: load the model and answer once, so that "before" is the loaded server's memory.
 curl -sf "$base/api/chat" -d '{"model":"tiny","stream":false,"messages":[{"role":"user","content":"The package"}],"options":{"num_predict":8}}' >/dev/null
+sleep 3
 rss_before=$(rss)
 
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p') ($(nproc) cores)"
@@ -39,7 +40,8 @@ echo "single sequence, ${single_seconds}s:"
 node "$root/bench/serve-load.mjs" "$base" tiny 1 "$single_seconds" "$num_predict"
 echo "$concurrency concurrent clients, ${seconds}s:"
 node "$root/bench/serve-load.mjs" "$base" tiny "$concurrency" "$seconds" "$num_predict"
-sleep 2
+# The server compacts its heap after 1 s without requests (ModelScheduler.CompactWhenIdleAsync): measure after that.
+sleep 3
 rss_after=$(rss)
 echo "server RSS: ${rss_before} kB after warm-up, ${rss_after} kB after the run"
 

@@ -27,6 +27,7 @@ public sealed partial class ModelScheduler : IAsyncDisposable
     readonly TimeProvider _time;
     TaskCompletionSource _released = NewSignal();
     int _waiting;
+    long _activity;
     bool _disposed;
 
     public ModelScheduler(SchedulerOptions options, ILogger<ModelScheduler> logger, TimeProvider? time = null)
@@ -176,6 +177,7 @@ public sealed partial class ModelScheduler : IAsyncDisposable
 
     void Hold(ModelRunner runner)
     {
+        _activity++;
         runner.References++;
         runner.Expiry?.Cancel();
         runner.Expiry?.Dispose();
@@ -209,7 +211,30 @@ public sealed partial class ModelScheduler : IAsyncDisposable
             runner.LastUsed = _time.GetTimestamp();
             Idle(runner, keepAlive);
             Signal();
+            if (_runners.Values.All(r => r.References == 0))
+            {
+                _ = CompactWhenIdleAsync(_activity);
+            }
         }
+    }
+
+    /// <summary>
+    /// Gives the memory of the requests just served back to the system once the server has been idle for a second:
+    /// a burst of concurrent requests grows the managed heap (their prompts, samplers, response buffers), and the
+    /// runtime would otherwise keep those pages mapped, so a server's resident memory would stay at its busiest.
+    /// The collection runs only while no request is served, so it delays none.
+    /// </summary>
+    async Task CompactWhenIdleAsync(long activity)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(1), _time).ConfigureAwait(false);
+        lock (_gate)
+        {
+            if (activity != _activity || _disposed || _runners.Values.Any(r => r.References > 0))
+            {
+                return;
+            }
+        }
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
     /// <summary>Starts the keep-alive of a runner no request holds (under the lock).</summary>
