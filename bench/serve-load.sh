@@ -25,7 +25,7 @@ trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 printf 'FROM %s\n' "$model_file" > "$work/Modelfile"
 "${quanta[@]}" create tiny -f "$work/Modelfile" --store "$work/store" >/dev/null
 
-QUANTA_HOST="127.0.0.1:$port" "${quanta[@]}" serve --store "$work/store" 2> "$work/server.log" &
+QUANTA_DEBUG=1 QUANTA_HOST="127.0.0.1:$port" "${quanta[@]}" serve --store "$work/store" 2> "$work/server.log" &
 server=$!
 for _ in $(seq 100); do curl -sf "$base/" >/dev/null && break; sleep 0.2; done
 rss() { awk '/VmRSS/ { print $2 }' "/proc/$server/status"; }
@@ -44,6 +44,7 @@ node "$root/bench/serve-load.mjs" "$base" tiny "$concurrency" "$seconds" "$num_p
 sleep 3
 rss_after=$(rss)
 echo "server RSS: ${rss_before} kB after warm-up, ${rss_after} kB after the run"
+echo "idle compactions: $(grep -o 'compacted the managed heap[^"]*' "$work/server.log" | tail -2 | paste -sd ';')"
 
 kill -TERM "$server"
 status=0

@@ -136,6 +136,8 @@ internal sealed class BatchDecoder : IDisposable
             {
                 // The first request, or one with another num_ctx once the running ones ended: a cache of its context.
                 _cache = _model.CreateSequenceCache(_slots.Length, admission.ContextLength);
+                // All of it now (what the scheduler's estimate counted): memory does not grow later under load.
+                _cache.Reserve();
                 foreach (var slot in _slots)
                 {
                     slot.Tokens.Clear();

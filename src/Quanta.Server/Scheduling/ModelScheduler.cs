@@ -234,7 +234,9 @@ public sealed partial class ModelScheduler : IAsyncDisposable
                 return;
             }
         }
+        var before = GC.GetGCMemoryInfo().HeapSizeBytes;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        LogCompacted(_logger, before / 1048576.0, GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0);
     }
 
     /// <summary>Starts the keep-alive of a runner no request holds (under the lock).</summary>
@@ -377,6 +379,9 @@ public sealed partial class ModelScheduler : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "cannot load model {Model}: {Error}")]
     static partial void LogLoadFailed(ILogger logger, string model, string error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "idle: compacted the managed heap from {BeforeMiB:0.0} to {AfterMiB:0.0} MiB")]
+    static partial void LogCompacted(ILogger logger, double beforeMiB, double afterMiB);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "unloaded model {Model}")]
     static partial void LogUnloaded(ILogger logger, string model);
