@@ -25,13 +25,14 @@ trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 printf 'FROM %s\n' "$model_file" > "$work/Modelfile"
 "${quanta[@]}" create tiny -f "$work/Modelfile" --store "$work/store" >/dev/null
 
-QUANTA_HOST="127.0.0.1:$port" "${quanta[@]}" serve --store "$work/store" 2> "$work/server.log" &
+QUANTA_DEBUG=1 QUANTA_HOST="127.0.0.1:$port" "${quanta[@]}" serve --store "$work/store" 2> "$work/server.log" &
 server=$!
 for _ in $(seq 100); do curl -sf "$base/" >/dev/null && break; sleep 0.2; done
 rss() { awk '/VmRSS/ { print $2 }' "/proc/$server/status"; }
 
 # Warm-up: load the model and answer once, so that "before" is the loaded server's memory.
 curl -sf "$base/api/chat" -d '{"model":"tiny","stream":false,"messages":[{"role":"user","content":"The package"}],"options":{"num_predict":8}}' >/dev/null
+sleep 3
 rss_before=$(rss)
 
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p') ($(nproc) cores)"
@@ -39,9 +40,11 @@ echo "single sequence, ${single_seconds}s:"
 node "$root/bench/serve-load.mjs" "$base" tiny 1 "$single_seconds" "$num_predict"
 echo "$concurrency concurrent clients, ${seconds}s:"
 node "$root/bench/serve-load.mjs" "$base" tiny "$concurrency" "$seconds" "$num_predict"
-sleep 2
+# The server compacts its heap after 1 s without requests (ModelScheduler.CompactWhenIdleAsync): measure after that.
+sleep 3
 rss_after=$(rss)
 echo "server RSS: ${rss_before} kB after warm-up, ${rss_after} kB after the run"
+echo "idle compactions: $(grep -o 'compacted the managed heap[^"]*' "$work/server.log" | tail -2 | paste -sd ';')"
 
 kill -TERM "$server"
 status=0

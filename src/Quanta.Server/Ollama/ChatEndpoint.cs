@@ -55,11 +55,10 @@ internal static class ChatEndpoint
         var calls = new List<ToolCall>();
         try
         {
-            using var lease = await scheduler.AcquireAsync(stored, keepAlive, cancellation.Token).ConfigureAwait(false);
+            using var lease = await scheduler.AcquireAsync(stored, keepAlive, ChatGeneration.ContextLength(stored, chat), cancellation.Token).ConfigureAwait(false);
             var session = lease.Runner.SessionFor(stored);
-            lease.Runner.ContextLength = session.ContextLength(session.Resolve(chat));
             var parser = RequestMapping.ToolParser(session, tools);
-            await foreach (var piece in ChatGeneration.RunAsync(lease, (emit, token) => session.Chat(chat, emit, token), parser, cancellation.Token).ConfigureAwait(false))
+            await foreach (var piece in ChatGeneration.RunAsync(lease, (sequence, emit, token) => session.Chat(chat, sequence, emit, token), parser, cancellation.Token).ConfigureAwait(false))
             {
                 content.Append(piece.Content);
                 thinking.Append(piece.Thinking);

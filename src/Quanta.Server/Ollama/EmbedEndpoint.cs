@@ -28,7 +28,7 @@ internal static class EmbedEndpoint
         var request = await ApiJson.ReadAsync(context, OllamaJson.Default.EmbedRequest).ConfigureAwait(false);
         var name = ModelNames.Parse(request.Model);
         var inputs = Inputs(request.Input);
-        var result = await RunAsync(context, name, request.Model!, inputs, request.Truncate ?? true, request.Dimensions, request.Options, keepAlive: request.KeepAlive).ConfigureAwait(false);
+        var result = await RunAsync(context, name, request.Model!, [.. inputs.Select(Input.FromText)], request.Truncate ?? true, request.Dimensions, request.Options, keepAlive: request.KeepAlive).ConfigureAwait(false);
         var response = new EmbedResponse
         {
             Model = request.Model!,
@@ -70,18 +70,24 @@ internal static class EmbedEndpoint
         return inputs;
     }
 
+    /// <summary>One input of an embedding request: a text, or (OpenAI's <c>input</c> as integers) token ids.</summary>
+    internal sealed record Input(string? Text, int[]? Tokens)
+    {
+        public static Input FromText(string text) => new(text, null);
+    }
+
     /// <summary>What an embedding request produced: one vector per input, the tokens evaluated, the load time.</summary>
     internal sealed record Result(IReadOnlyList<float[]> Vectors, int Tokens, long LoadNanoseconds);
 
     /// <summary>
     /// Embeds each input with the model the scheduler holds (loaded on demand, kept for <paramref name="keepAlive"/>
     /// as a generation keeps it): normalised and cut to <paramref name="dimensions"/> (Ollama's <c>/api/embed</c>), or,
-    /// with <paramref name="raw"/>, the runner's vector as it is (the legacy <c>/api/embeddings</c>). The model's one
-    /// generation slot is held while it embeds, so an embedding never interleaves with a chat on the same cache.
+    /// with <paramref name="raw"/>, the runner's vector as it is (the legacy <c>/api/embeddings</c>). Each input is
+    /// embedded between two decoding steps of the model's batch (the forward pass runs one call at a time).
     /// </summary>
     /// <exception cref="ApiException">404 for an unknown model, 400 for an input too long to take, 500 for a model that cannot run.</exception>
     internal static async Task<Result> RunAsync(
-        HttpContext context, ModelName name, string requested, IReadOnlyList<string> inputs, bool truncate, int dimensions,
+        HttpContext context, ModelName name, string requested, IReadOnlyList<Input> inputs, bool truncate, int dimensions,
         Dictionary<string, JsonElement>? options, bool raw = false, JsonElement? keepAlive = null)
     {
         var stored = LoadStored(context, name, requested);
@@ -112,12 +118,15 @@ internal static class EmbedEndpoint
                 var contextLength = train > 0 ? Math.Min(contextOption, train) : contextOption;
                 var vectors = new List<float[]>(inputs.Count);
                 var tokens = 0;
-                foreach (var text in inputs)
+                foreach (var input in inputs)
                 {
                     TextEmbedding embedding;
                     try
                     {
-                        embedding = TextEmbeddings.Embed(model.Model, model.Tokenizer, text, contextLength, truncate, cancellationToken);
+                        // Between two decoding steps of the model's batch: the forward pass runs one call at a time.
+                        embedding = lease.Runner.Decoder.Exclusive(() => input.Tokens is { } ids
+                            ? TextEmbeddings.Embed(model.Model, ids, contextLength, truncate, cancellationToken)
+                            : TextEmbeddings.Embed(model.Model, model.Tokenizer, input.Text!, contextLength, truncate, cancellationToken));
                     }
                     catch (EmbeddingInputException e)
                     {

@@ -16,7 +16,7 @@ internal static class EmbeddingsEndpoint
     {
         var request = await ApiJson.ReadAsync(context, OllamaJson.Default.EmbeddingRequest).ConfigureAwait(false);
         var name = ModelNames.Parse(request.Model);
-        var inputs = string.IsNullOrEmpty(request.Prompt) ? [] : new[] { request.Prompt };
+        EmbedEndpoint.Input[] inputs = string.IsNullOrEmpty(request.Prompt) ? [] : [EmbedEndpoint.Input.FromText(request.Prompt)];
         EmbedEndpoint.Result result;
         try
         {

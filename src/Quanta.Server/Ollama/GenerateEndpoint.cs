@@ -65,11 +65,10 @@ internal static class GenerateEndpoint
         var thinking = new StringBuilder();
         try
         {
-            using var lease = await scheduler.AcquireAsync(stored, keepAlive, cancellation.Token).ConfigureAwait(false);
+            using var lease = await scheduler.AcquireAsync(stored, keepAlive, ChatGeneration.ContextLength(stored, chat), cancellation.Token).ConfigureAwait(false);
             var session = lease.Runner.SessionFor(stored);
             var prompt = GeneratePrompt.Build(session, requested, input);
-            lease.Runner.ContextLength = session.ContextLength(session.Resolve(chat));
-            await foreach (var piece in ChatGeneration.RunAsync(lease, (emit, token) => session.Generate(prompt, images, chat, emit, token), null, cancellation.Token).ConfigureAwait(false))
+            await foreach (var piece in ChatGeneration.RunAsync(lease, (sequence, emit, token) => session.Generate(prompt, images, chat, sequence, emit, token), null, cancellation.Token).ConfigureAwait(false))
             {
                 response.Append(piece.Content);
                 thinking.Append(piece.Thinking);

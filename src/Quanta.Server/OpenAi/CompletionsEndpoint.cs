@@ -41,11 +41,10 @@ internal static class CompletionsEndpoint
         };
         try
         {
-            using var lease = await scheduler.AcquireAsync(stored, null, cancellation.Token).ConfigureAwait(false);
+            using var lease = await scheduler.AcquireAsync(stored, null, ChatGeneration.ContextLength(stored, chat), cancellation.Token).ConfigureAwait(false);
             var session = lease.Runner.SessionFor(stored);
             var prompt = GeneratePrompt.Build(session, requested, input);
-            lease.Runner.ContextLength = session.ContextLength(session.Resolve(chat));
-            await foreach (var piece in ChatGeneration.RunAsync(lease, (emit, token) => session.Generate(prompt, chat, emit, token), null, cancellation.Token).ConfigureAwait(false))
+            await foreach (var piece in ChatGeneration.RunAsync(lease, (sequence, emit, token) => session.Generate(prompt, chat, sequence, emit, token), null, cancellation.Token).ConfigureAwait(false))
             {
                 text.Append(piece.Content);
                 if (request.Stream && piece.Content.Length > 0)

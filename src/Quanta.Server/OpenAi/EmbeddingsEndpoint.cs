@@ -7,7 +7,8 @@ namespace Quanta.Server.OpenAi;
 
 /// <summary>
 /// <c>POST /v1/embeddings</c>, as Ollama's EmbeddingsMiddleware in front of <c>/api/embed</c>: <c>input</c> a string (an
-/// empty one is embedded as such) or a non-empty list of strings, <c>dimensions</c>, <c>encoding_format</c> <c>float</c>
+/// empty one is embedded as such) or a non-empty list of strings, or, as OpenAI's API also takes it, token ids: an array
+/// of integers (one input) or an array of such arrays (evaluated as given, no BOS added), <c>dimensions</c>, <c>encoding_format</c> <c>float</c>
 /// (default) or <c>base64</c> (the float32 values' little-endian bytes); <c>usage</c> counts the prompt tokens. Errors
 /// are OpenAI's error object.
 /// </summary>
@@ -39,27 +40,50 @@ internal static class EmbeddingsEndpoint
         await ApiJson.WriteAsync(context, list, OpenAiJson.Default.EmbeddingList).ConfigureAwait(false);
     }
 
-    /// <summary>Ollama's middleware: <c>""</c> is <c>[""]</c>; no input or an empty list is "invalid input".</summary>
-    static List<string> Inputs(JsonElement? input)
+    /// <summary>
+    /// Ollama's middleware: <c>""</c> is <c>[""]</c>; no input or an empty list is "invalid input". OpenAI's token
+    /// inputs besides: a list of integers is one input, a list of lists of integers one input each (not empty).
+    /// </summary>
+    static List<EmbedEndpoint.Input> Inputs(JsonElement? input)
     {
         switch (input?.ValueKind)
         {
             case JsonValueKind.String:
-                return [input.Value.GetString()!];
+                return [EmbedEndpoint.Input.FromText(input.Value.GetString()!)];
             case JsonValueKind.Array when input.Value.GetArrayLength() > 0:
-                var inputs = new List<string>();
+                if (input.Value[0].ValueKind == JsonValueKind.Number)
+                {
+                    return [new EmbedEndpoint.Input(null, TokenIds(input.Value))];
+                }
+                var inputs = new List<EmbedEndpoint.Input>();
                 foreach (var item in input.Value.EnumerateArray())
                 {
-                    if (item.ValueKind != JsonValueKind.String)
+                    inputs.Add(item.ValueKind switch
                     {
-                        throw ApiException.BadRequest("invalid input type");
-                    }
-                    inputs.Add(item.GetString()!);
+                        JsonValueKind.String => EmbedEndpoint.Input.FromText(item.GetString()!),
+                        JsonValueKind.Array when item.GetArrayLength() > 0 => new EmbedEndpoint.Input(null, TokenIds(item)),
+                        _ => throw ApiException.BadRequest("invalid input type"),
+                    });
                 }
                 return inputs;
             default:
                 throw ApiException.BadRequest("invalid input");
         }
+    }
+
+    /// <summary>An array of token ids (integers that fit an int).</summary>
+    static int[] TokenIds(JsonElement array)
+    {
+        var ids = new int[array.GetArrayLength()];
+        var i = 0;
+        foreach (var item in array.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt32(out ids[i++]))
+            {
+                throw ApiException.BadRequest("invalid input type");
+            }
+        }
+        return ids;
     }
 
     static JsonElement Encode(float[] vector, bool base64)

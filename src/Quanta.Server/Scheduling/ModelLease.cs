@@ -3,17 +3,19 @@ using Quanta.Inference.Chat;
 namespace Quanta.Server.Scheduling;
 
 /// <summary>
-/// A request's hold on a loaded model and one of its generation slots, from <see cref="ModelScheduler.AcquireAsync"/>.
-/// Disposing it gives the slot back and starts the model's keep-alive (or unloads it at once for a keep-alive of 0).
+/// A request's hold on a loaded model and, for a generation, one of its sequences, from
+/// <see cref="ModelScheduler.AcquireAsync"/>. Disposing it gives the sequence back and starts the model's keep-alive (or
+/// unloads it at once for a keep-alive of 0).
 /// </summary>
 public sealed class ModelLease : IDisposable
 {
     readonly ModelScheduler _scheduler;
     int _released;
 
-    internal ModelLease(ModelScheduler scheduler, ModelRunner runner, TimeSpan keepAlive, bool loadedNow)
+    internal ModelLease(ModelScheduler scheduler, ModelRunner runner, TimeSpan keepAlive, bool loadedNow, BatchSequence? sequence)
     {
         _scheduler = scheduler;
+        Sequence = sequence;
         Runner = runner;
         KeepAlive = keepAlive;
         LoadedNow = loadedNow;
@@ -22,6 +24,9 @@ public sealed class ModelLease : IDisposable
     public ModelRunner Runner { get; }
 
     public ChatModel Model => Runner.Model;
+
+    /// <summary>The request's sequence of the model's batch, when it was acquired for a generation.</summary>
+    public BatchSequence? Sequence { get; }
 
     /// <summary>How long the model stays loaded after this request.</summary>
     public TimeSpan KeepAlive { get; }
@@ -33,6 +38,7 @@ public sealed class ModelLease : IDisposable
     {
         if (Interlocked.Exchange(ref _released, 1) == 0)
         {
+            Sequence?.Dispose();
             _scheduler.Release(Runner, KeepAlive);
         }
     }

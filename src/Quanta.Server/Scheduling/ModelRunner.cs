@@ -12,15 +12,18 @@ namespace Quanta.Server.Scheduling;
 /// expires. Stored models that share a GGUF blob share its runner, as in Ollama.
 /// </summary>
 /// <remarks>
-/// It answers one request at a time (<see cref="Slots"/> has one slot). Batched decoding of several sequences will
-/// give it <c>QUANTA_NUM_PARALLEL</c> slots over one KV cache; requests already queue on <see cref="Slots"/>.
+/// Its requests decode together in one batch (<see cref="Decoder"/>: <c>QUANTA_NUM_PARALLEL</c> sequences over one
+/// KV cache); more wait for a sequence.
 /// </remarks>
 public sealed class ModelRunner
 {
     readonly Dictionary<string, ChatSession> _sessions = new(StringComparer.Ordinal);
+    readonly SchedulerOptions _options;
+    BatchDecoder? _decoder;
 
-    internal ModelRunner(StoredModel model, Task<ChatModel> loading)
+    internal ModelRunner(StoredModel model, Task<ChatModel> loading, SchedulerOptions options)
     {
+        _options = options;
         ModelPath = model.ModelPath;
         Name = model.Name.DisplayShortest;
         Digest = model.Manifest.Layers.FirstOrDefault(l => l.MediaType == MediaTypes.Model)?.Digest ?? "";
@@ -41,8 +44,30 @@ public sealed class ModelRunner
     /// <summary>The loaded model (only once <see cref="Loading"/> completed).</summary>
     public ChatModel Model => Loading.Result;
 
-    /// <summary>The generations that may run at once.</summary>
-    internal SemaphoreSlim Slots { get; } = new(1, 1);
+    /// <summary>The decoding loop of the loaded model (only once <see cref="Loading"/> completed).</summary>
+    internal BatchDecoder Decoder
+    {
+        get
+        {
+            if (_decoder is { } decoder)
+            {
+                return decoder;
+            }
+            lock (_sessions)
+            {
+                return _decoder ??= new BatchDecoder(Model.Model, _options.NumParallel, _options.PromptTokensPerStep);
+            }
+        }
+    }
+
+    /// <summary>Stops the decoding loop (the runner is unloaded; no request holds it).</summary>
+    internal void StopDecoder()
+    {
+        lock (_sessions)
+        {
+            _decoder?.Dispose();
+        }
+    }
 
     /// <summary>Requests that hold or wait for the runner; it is never unloaded while there are any.</summary>
     internal int References { get; set; }
@@ -59,7 +84,10 @@ public sealed class ModelRunner
     /// <summary>When a request last released it (for choosing which idle runner to unload first).</summary>
     internal long LastUsed { get; set; }
 
-    /// <summary>The context length of its latest request (what <c>/api/ps</c> shows).</summary>
+    /// <summary>The memory it was estimated to take when it was loaded (<see cref="ModelMemory.Estimate"/>).</summary>
+    public long EstimatedBytes { get; internal set; }
+
+    /// <summary>The context length of each of its sequences (what <c>/api/ps</c> shows).</summary>
     public int ContextLength { get; internal set; }
 
     /// <summary>A request asked for it to be unloaded (<c>keep_alive: 0</c>): it goes as soon as it is idle.</summary>

@@ -9,10 +9,11 @@ namespace Quanta.Server.Scheduling;
 /// <summary>
 /// Loads models on demand and keeps them as Ollama's scheduler does (server/sched.go): a request for a model that is not
 /// loaded loads it (once, however many requests wait for it), on a thread-pool thread, so no server thread is held;
-/// requests for a loaded model queue for its generation slots; an idle model is unloaded when its keep-alive runs out
+/// a generation on a loaded model waits for one of its <c>QUANTA_NUM_PARALLEL</c> sequences (<see cref="BatchDecoder"/>); an idle model is unloaded when its keep-alive runs out
 /// (the request's <c>keep_alive</c>, else <c>QUANTA_KEEP_ALIVE</c>; 0 unloads it as soon as it is idle, negative
-/// never); with <c>QUANTA_MAX_LOADED_MODELS</c> models loaded, a new one first unloads the idle model used least
-/// recently, or waits until one is idle. More than <c>QUANTA_MAX_QUEUE</c> waiting requests are refused with 503.
+/// never); with <c>QUANTA_MAX_LOADED_MODELS</c> models loaded, or when a new one would not fit in memory beside the
+/// loaded ones (<see cref="ModelMemory"/>), it first unloads the idle models used least recently, or waits until one
+/// is idle; one that cannot fit alone is refused (500, Ollama's message). More than <c>QUANTA_MAX_QUEUE</c> waiting requests are refused with 503.
 /// </summary>
 public sealed partial class ModelScheduler : IAsyncDisposable
 {
@@ -26,6 +27,7 @@ public sealed partial class ModelScheduler : IAsyncDisposable
     readonly TimeProvider _time;
     TaskCompletionSource _released = NewSignal();
     int _waiting;
+    long _activity;
     bool _disposed;
 
     public ModelScheduler(SchedulerOptions options, ILogger<ModelScheduler> logger, TimeProvider? time = null)
@@ -40,14 +42,20 @@ public sealed partial class ModelScheduler : IAsyncDisposable
     public SchedulerOptions Options => _options;
 
     /// <summary>
-    /// A slot on <paramref name="model"/>'s runner, loading it first if needed. Cancelling (the client went away)
-    /// leaves the queue at once.
+    /// A hold on <paramref name="model"/>'s runner, loading it first if needed, and, with
+    /// <paramref name="contextLength"/>, one of its sequences for a generation (the callback gives the request's
+    /// context length once the model is loaded). Cancelling (the client went away) leaves the queue at once.
     /// </summary>
     /// <param name="keepAlive">The request's keep-alive, or null for the server's.</param>
+    /// <param name="contextLength">For a generation: the request's context length on the loaded runner; null to only hold the model.</param>
     /// <exception cref="ApiException">503: the queue is full.</exception>
     /// <exception cref="OperationCanceledException">Cancelled while waiting.</exception>
     /// <exception cref="Formats.FileFormatException">The model cannot be loaded (the error of every request that waited for it).</exception>
-    public async Task<ModelLease> AcquireAsync(StoredModel model, TimeSpan? keepAlive, CancellationToken cancellationToken)
+    public Task<ModelLease> AcquireAsync(StoredModel model, TimeSpan? keepAlive, CancellationToken cancellationToken) =>
+        AcquireAsync(model, keepAlive, null, cancellationToken);
+
+    /// <inheritdoc cref="AcquireAsync(StoredModel, TimeSpan?, CancellationToken)"/>
+    public async Task<ModelLease> AcquireAsync(StoredModel model, TimeSpan? keepAlive, Func<ModelRunner, int>? contextLength, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (Interlocked.Increment(ref _waiting) > _options.MaxQueue)
@@ -58,17 +66,23 @@ public sealed partial class ModelScheduler : IAsyncDisposable
         try
         {
             var (runner, loadedNow) = await ReserveAsync(model, cancellationToken).ConfigureAwait(false);
+            BatchSequence? sequence = null;
             try
             {
                 await runner.Loading.WaitAsync(cancellationToken).ConfigureAwait(false);
-                await runner.Slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (contextLength is not null)
+                {
+                    var length = contextLength(runner);
+                    sequence = await runner.Decoder.AdmitAsync(length, cancellationToken).ConfigureAwait(false);
+                    runner.ContextLength = length;
+                }
             }
             catch
             {
                 Unreserve(runner);
                 throw;
             }
-            return new ModelLease(this, runner, keepAlive ?? _options.KeepAlive, loadedNow);
+            return new ModelLease(this, runner, keepAlive ?? _options.KeepAlive, loadedNow, sequence);
         }
         finally
         {
@@ -76,9 +90,16 @@ public sealed partial class ModelScheduler : IAsyncDisposable
         }
     }
 
-    /// <summary>Takes a reference on the model's runner, creating it (and starting its load) when there is none.</summary>
+    /// <summary>
+    /// Takes a reference on the model's runner, creating it (and starting its load) when there is none. A model to load
+    /// must fit beside the loaded ones, in number (<c>QUANTA_MAX_LOADED_MODELS</c>) and in memory (its
+    /// <see cref="ModelMemory"/> estimate): idle models are unloaded for it, least recently used first, else it waits
+    /// until one is idle; a model that cannot fit even alone is refused at once, with Ollama's message.
+    /// </summary>
+    /// <exception cref="ApiException">500: the model needs more memory than the machine has.</exception>
     async Task<(ModelRunner Runner, bool LoadedNow)> ReserveAsync(StoredModel model, CancellationToken cancellationToken)
     {
+        long? need = null;
         while (true)
         {
             Task released;
@@ -95,14 +116,38 @@ public sealed partial class ModelScheduler : IAsyncDisposable
                     // A load that failed: the next request tries again.
                     _runners.Remove(model.ModelPath);
                 }
-                if (_runners.Count < _options.MaxLoadedModels || UnloadLeastRecentlyUsed())
+                if (need is { } bytes)
                 {
-                    runner = new ModelRunner(model, LoadAsync(model));
-                    _runners[model.ModelPath] = runner;
-                    Hold(runner);
-                    return (runner, true);
+                    // Measured before anything is unloaded: the memory an unloaded model frees shows only later.
+                    var budget = _options.MemoryBudget ?? ModelMemory.Available() + _runners.Values.Sum(r => r.EstimatedBytes);
+                    if (bytes > budget)
+                    {
+                        // Ollama's server/sched.go wording.
+                        throw new ApiException(StatusCodes.Status500InternalServerError, $"model requires more system memory ({ModelMemory.Human(bytes)}) than is available ({ModelMemory.Human(budget)})");
+                    }
+                    while (_runners.Count >= _options.MaxLoadedModels || _runners.Values.Sum(r => r.EstimatedBytes) + bytes > budget)
+                    {
+                        if (!UnloadLeastRecentlyUsed())
+                        {
+                            break;
+                        }
+                    }
+                    if (_runners.Count < _options.MaxLoadedModels && _runners.Values.Sum(r => r.EstimatedBytes) + bytes <= budget)
+                    {
+                        runner = new ModelRunner(model, LoadAsync(model), _options) { EstimatedBytes = bytes };
+                        _runners[model.ModelPath] = runner;
+                        Hold(runner);
+                        return (runner, true);
+                    }
                 }
                 released = _released.Task;
+            }
+            if (need is null)
+            {
+                // Not loaded: estimate what it takes (it reads the file's metadata: not under the lock), then look again.
+                var context = ChatParameters.Defaults.With(ModelRunner.Options(model.Parameters)).NumCtx;
+                need = await Task.Run(() => ModelMemory.Estimate(model.ModelPath, context, _options.NumParallel), cancellationToken).ConfigureAwait(false);
+                continue;
             }
             // Every loaded model is busy: wait until one is released.
             await released.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -133,6 +178,7 @@ public sealed partial class ModelScheduler : IAsyncDisposable
 
     void Hold(ModelRunner runner)
     {
+        _activity++;
         runner.References++;
         runner.Expiry?.Cancel();
         runner.Expiry?.Dispose();
@@ -157,17 +203,41 @@ public sealed partial class ModelScheduler : IAsyncDisposable
         }
     }
 
-    /// <summary>A lease ends: the slot is given back and, once the runner is idle, its keep-alive starts.</summary>
+    /// <summary>A lease ends (its sequence already given back): once the runner is idle, its keep-alive starts.</summary>
     internal void Release(ModelRunner runner, TimeSpan keepAlive)
     {
         lock (_gate)
         {
-            runner.Slots.Release();
             runner.References--;
             runner.LastUsed = _time.GetTimestamp();
             Idle(runner, keepAlive);
             Signal();
+            if (_runners.Values.All(r => r.References == 0))
+            {
+                _ = CompactWhenIdleAsync(_activity);
+            }
         }
+    }
+
+    /// <summary>
+    /// Gives the memory of the requests just served back to the system once the server has been idle for a second:
+    /// a burst of concurrent requests grows the managed heap (their prompts, samplers, response buffers), and the
+    /// runtime would otherwise keep those pages mapped, so a server's resident memory would stay at its busiest.
+    /// The collection runs only while no request is served, so it delays none.
+    /// </summary>
+    async Task CompactWhenIdleAsync(long activity)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(1), _time).ConfigureAwait(false);
+        lock (_gate)
+        {
+            if (activity != _activity || _disposed || _runners.Values.Any(r => r.References > 0))
+            {
+                return;
+            }
+        }
+        var before = GC.GetGCMemoryInfo().HeapSizeBytes;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        LogCompacted(_logger, before / 1048576.0, GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0);
     }
 
     /// <summary>Starts the keep-alive of a runner no request holds (under the lock).</summary>
@@ -262,10 +332,10 @@ public sealed partial class ModelScheduler : IAsyncDisposable
         }
         if (runner.Loading.IsCompletedSuccessfully)
         {
+            runner.StopDecoder();
             runner.Loading.Result.Dispose();
             LogUnloaded(_logger, runner.Name);
         }
-        runner.Slots.Dispose();
     }
 
     void Signal()
@@ -310,6 +380,9 @@ public sealed partial class ModelScheduler : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "cannot load model {Model}: {Error}")]
     static partial void LogLoadFailed(ILogger logger, string model, string error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "idle: compacted the managed heap from {BeforeMiB:0.0} to {AfterMiB:0.0} MiB")]
+    static partial void LogCompacted(ILogger logger, double beforeMiB, double afterMiB);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "unloaded model {Model}")]
     static partial void LogUnloaded(ILogger logger, string model);

@@ -8,8 +8,8 @@ namespace Quanta.Server.Scheduling;
 /// (default 512: requests waiting beyond that are refused with 503) and <c>QUANTA_NUM_PARALLEL</c> (default 4).
 /// </summary>
 /// <remarks>
-/// <see cref="NumParallel"/> is read and reported, but a loaded model answers one request at a time until the forward
-/// pass decodes several sequences in one batch; the others wait in the queue, in order.
+/// A loaded model decodes up to <see cref="NumParallel"/> requests together (<see cref="BatchDecoder"/>); the others
+/// wait in the queue, in order.
 /// </remarks>
 public sealed record SchedulerOptions
 {
@@ -20,6 +20,18 @@ public sealed record SchedulerOptions
     public int MaxQueue { get; init; } = 512;
 
     public int NumParallel { get; init; } = 4;
+
+    /// <summary>
+    /// The most prompt tokens one decoding step evaluates (shared among the prompts waiting): a long prompt is
+    /// evaluated over several steps, so the requests already generating go on between its pieces.
+    /// </summary>
+    public int PromptTokensPerStep { get; init; } = 256;
+
+    /// <summary>
+    /// The memory the loaded models may take together (their <see cref="ModelMemory"/> estimates); null: what the
+    /// machine has available (<see cref="ModelMemory.Available"/>) plus what the loaded models hold. Set by tests.
+    /// </summary>
+    public long? MemoryBudget { get; init; }
 
     /// <summary>The options from the environment.</summary>
     /// <exception cref="FormatException">A variable that is set but not a valid value; the message names it.</exception>

@@ -223,4 +223,38 @@ public sealed class EmbeddingEndpointTests
         Assert.Equal(HttpStatusCode.BadRequest, none.StatusCode);
         Assert.Contains("invalid input", await none.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task V1_embeddings_takes_token_ids_as_OpenAI_s_API_allows()
+    {
+        await using var server = await StartWithModelAsync();
+        int[] tokens;
+        using (var model = Quanta.Inference.Chat.ChatModel.Load(TinyTrainedModel.ShippedQ8_0, threads: 1))
+        {
+            // The tokens the text gives (BOS first): the same vector as the text's, llama-embedding's.
+            tokens = model.Tokenizer.Tokenize(Short, addSpecial: true, parseSpecial: true);
+        }
+        var ids = string.Join(',', tokens);
+        using (var one = await server.PostJsonAsync("/v1/embeddings", $$"""{"model":"embedder","input":[{{ids}}]}"""))
+        using (var document = JsonDocument.Parse(await one.Content.ReadAsStringAsync()))
+        {
+            Assert.Equal(HttpStatusCode.OK, one.StatusCode);
+            var item = Assert.Single(document.RootElement.GetProperty("data").EnumerateArray());
+            AssertClose(Recorded(Short, 2), [.. item.GetProperty("embedding").EnumerateArray().Select(v => v.GetSingle())]);
+            Assert.Equal(tokens.Length, document.RootElement.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+        }
+        using (var two = await server.PostJsonAsync("/v1/embeddings", $$"""{"model":"embedder","input":[[{{ids}}],[{{ids}}]]}"""))
+        using (var document = JsonDocument.Parse(await two.Content.ReadAsStringAsync()))
+        {
+            var data = document.RootElement.GetProperty("data").EnumerateArray().ToList();
+            Assert.Equal(2, data.Count);
+            Assert.Equal(1, data[1].GetProperty("index").GetInt32());
+            AssertClose(Recorded(Short, 2), [.. data[1].GetProperty("embedding").EnumerateArray().Select(v => v.GetSingle())]);
+        }
+        foreach (var bad in new[] { "[1, \"x\"]", "[[1], []]", "[1.5]", "[99999999]" })
+        {
+            using var response = await server.PostJsonAsync("/v1/embeddings", $$"""{"model":"embedder","input":{{bad}}}""");
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        }
+    }
 }

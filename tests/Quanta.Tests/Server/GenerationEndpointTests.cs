@@ -261,7 +261,7 @@ public sealed class GenerationEndpointTests
     [Fact]
     public async Task Requests_beyond_the_queue_are_refused_with_503_and_a_stop_ends_a_generation_with_an_error_line()
     {
-        var server = await TestServer.StartAsync(o => o with { Scheduler = new SchedulerOptions { MaxQueue = 1 } });
+        var server = await TestServer.StartAsync(o => o with { Scheduler = new SchedulerOptions { MaxQueue = 1, NumParallel = 1 } });
         try
         {
             server.AddTrainedModel("tiny");

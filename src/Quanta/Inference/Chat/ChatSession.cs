@@ -29,10 +29,8 @@ public sealed class ChatSession
 {
     readonly ChatModel _model;
     readonly string? _storedTemplate;
-    readonly List<int> _cached = [];
-    float[] _lastLogits = [];
-    int _cachedContextLength;
-    bool _loadReported;
+    readonly ModelSequence _ownSequence;
+    int _loadReported;
     IReadOnlyList<string>? _templateStops;
 
     /// <param name="model">The loaded model; the session uses its KV cache.</param>
@@ -44,6 +42,7 @@ public sealed class ChatSession
         ArgumentNullException.ThrowIfNull(model);
         _model = model;
         _storedTemplate = storedTemplate;
+        _ownSequence = new ModelSequence(model);
         TemplateSource = ChatTemplateChoice.Choose(storedTemplate, model.ChatTemplate);
         Template = TemplateSource.Language == TemplateLanguage.Go
             ? OllamaPromptTemplate.Parse(TemplateSource.Text)
@@ -77,8 +76,8 @@ public sealed class ChatSession
     /// </summary>
     public bool TruncateLongPrompts { get; set; } = true;
 
-    /// <summary>The tokens whose keys and values the cache holds, in order.</summary>
-    public IReadOnlyList<int> CachedTokens => _cached;
+    /// <summary>The tokens whose keys and values the session's own sequence (the model's cache) holds, in order.</summary>
+    public IReadOnlyList<int> CachedTokens => _ownSequence.Tokens;
 
     /// <summary>The options a request is answered with: <see cref="Parameters"/> with its options applied.</summary>
     /// <exception cref="FormatException">An option of the wrong type.</exception>
@@ -120,14 +119,7 @@ public sealed class ChatSession
     }
 
     /// <summary>Forgets the cached prompt (the next turn evaluates its whole prompt).</summary>
-    public void ClearCache()
-    {
-        _cached.Clear();
-        if (ReferenceEquals(_model.CacheOwner, this))
-        {
-            _model.Model.TruncateSequence(0);
-        }
-    }
+    public void ClearCache() => _ownSequence.Truncate(0);
 
     /// <summary>
     /// Answers <paramref name="request"/>, giving the text to <paramref name="onDelta"/> as it is generated.
@@ -138,9 +130,18 @@ public sealed class ChatSession
     /// <exception cref="FormatException">An option of the wrong type.</exception>
     /// <exception cref="Templates.Go.TemplateException">The template failed.</exception>
     /// <exception cref="Templates.Jinja.JinjaException">The template failed.</exception>
-    public ChatResult Chat(ChatRequest request, Action<ChatDelta>? onDelta = null, CancellationToken cancellationToken = default)
+    public ChatResult Chat(ChatRequest request, Action<ChatDelta>? onDelta = null, CancellationToken cancellationToken = default) =>
+        Chat(request, _ownSequence, onDelta, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Chat(ChatRequest, Action{ChatDelta}?, CancellationToken)"/>, in <paramref name="sequence"/> rather
+    /// than the model's own cache (a server's slot of a batch: several sessions' requests may then run at once, each in
+    /// a sequence of its own).
+    /// </summary>
+    public ChatResult Chat(ChatRequest request, IChatSequence sequence, Action<ChatDelta>? onDelta = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(sequence);
         var clock = Stopwatch.StartNew();
         var parameters = Resolve(request);
         var contextLength = ContextLength(parameters);
@@ -151,7 +152,7 @@ public sealed class ChatSession
             Template,
             new PromptRequest(Conversation(request.Messages)) { Think = request.Think, Tools = request.Tools },
             new PromptBudget(contextLength, text => Tokenize(text).Length, HasVisionProjector: _model.Vision is not null));
-        return Complete(prompt.Text, prompt.Images, parameters, grammar, request.Think, onDelta, clock, cancellationToken);
+        return Complete(sequence, prompt.Text, prompt.Images, parameters, grammar, request.Think, onDelta, clock, cancellationToken);
     }
 
     /// <summary>
@@ -162,26 +163,35 @@ public sealed class ChatSession
     /// <exception cref="ChatException">The prompt does not fit the context (and <see cref="TruncateLongPrompts"/> is off).</exception>
     /// <exception cref="FormatException">An option of the wrong type.</exception>
     public ChatResult Generate(string prompt, ChatRequest request, Action<ChatDelta>? onDelta = null, CancellationToken cancellationToken = default) =>
-        Generate(prompt, [], request, onDelta, cancellationToken);
+        Generate(prompt, [], request, _ownSequence, onDelta, cancellationToken);
+
+    /// <summary>As <see cref="Generate(string, ChatRequest, Action{ChatDelta}?, CancellationToken)"/>, in <paramref name="sequence"/>.</summary>
+    public ChatResult Generate(string prompt, ChatRequest request, IChatSequence sequence, Action<ChatDelta>? onDelta = null, CancellationToken cancellationToken = default) =>
+        Generate(prompt, [], request, sequence, onDelta, cancellationToken);
 
     /// <summary>
     /// As <see cref="Generate(string, ChatRequest, Action{ChatDelta}?, CancellationToken)"/>, with the pictures the
     /// prompt's <c>[img-N]</c> tags refer to (encoded image files: PNG, JPEG, WebP, BMP, GIF).
     /// </summary>
     /// <exception cref="ChatException">Also: pictures for a model without a vision tower, a picture that does not decode, a tag without its picture.</exception>
-    public ChatResult Generate(string prompt, IReadOnlyList<byte[]> images, ChatRequest request, Action<ChatDelta>? onDelta = null, CancellationToken cancellationToken = default)
+    public ChatResult Generate(string prompt, IReadOnlyList<byte[]> images, ChatRequest request, Action<ChatDelta>? onDelta = null, CancellationToken cancellationToken = default) =>
+        Generate(prompt, images, request, _ownSequence, onDelta, cancellationToken);
+
+    /// <summary>As <see cref="Generate(string, IReadOnlyList{byte[]}, ChatRequest, Action{ChatDelta}?, CancellationToken)"/>, in <paramref name="sequence"/>.</summary>
+    public ChatResult Generate(string prompt, IReadOnlyList<byte[]> images, ChatRequest request, IChatSequence sequence, Action<ChatDelta>? onDelta = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(sequence);
         var clock = Stopwatch.StartNew();
         var parameters = Resolve(request);
         var grammar = OutputFormat.FromOllamaFormat(request.Format);
-        return Complete(prompt, images, parameters, grammar, request.Think, onDelta, clock, cancellationToken);
+        return Complete(sequence, prompt, images, parameters, grammar, request.Think, onDelta, clock, cancellationToken);
     }
 
     /// <summary>Evaluates the prompt and samples the answer: what <see cref="Chat"/> and <see cref="Generate"/> share.</summary>
-    ChatResult Complete(string promptText, IReadOnlyList<byte[]> images, ChatParameters parameters, string? grammar, ThinkSetting? think, Action<ChatDelta>? onDelta, Stopwatch clock, CancellationToken cancellationToken)
+    ChatResult Complete(IChatSequence sequence, string promptText, IReadOnlyList<byte[]> images, ChatParameters parameters, string? grammar, ThinkSetting? think, Action<ChatDelta>? onDelta, Stopwatch clock, CancellationToken cancellationToken)
     {
         var contextLength = ContextLength(parameters);
         var tokenizer = _model.Tokenizer;
@@ -201,15 +211,11 @@ public sealed class ChatSession
                 throw new ChatException($"the prompt with its pictures is {tokens.Length} positions, longer than the context of {contextLength} (num_ctx)");
             }
         }
-        var loadDuration = 0L;
-        if (!_loadReported)
-        {
-            loadDuration = _model.LoadDuration;
-            _loadReported = true;
-        }
+        // The first request of the session reports the load (requests in parallel: one of them).
+        var loadDuration = Interlocked.Exchange(ref _loadReported, 1) == 0 ? _model.LoadDuration : 0L;
 
         var promptClock = Stopwatch.StartNew();
-        var evaluated = EvaluatePrompt(tokens, pieces, contextLength, parameters.NumBatch, cancellationToken);
+        var evaluated = EvaluatePrompt(sequence, tokens, pieces, contextLength, parameters.NumBatch, cancellationToken);
         var promptDuration = Elapsed(promptClock);
 
         var sampling = parameters.ToSampling() with { Grammar = grammar };
@@ -249,14 +255,13 @@ public sealed class ChatSession
 
         var limit = parameters.PredictionLimit(contextLength);
         var keep = KeepCount(parameters, tokens.Length, contextLength);
-        var logits = _lastLogits;
         var single = new int[1];
         var generated = 0;
         var doneReason = DoneReasons.Length;
         while (generated < limit)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var token = chain.Sample(logits.AsSpan(0, _model.Model.VocabularySize));
+            var token = chain.Sample(sequence.Logits[.._model.Model.VocabularySize]);
             generated++;
             if (vocabulary.IsEndOfGeneration(token))
             {
@@ -273,14 +278,13 @@ public sealed class ChatSession
             {
                 break;
             }
-            if (_cached.Count + 1 >= contextLength && !ShiftContext(keep, contextLength, parameters.NumBatch, cancellationToken))
+            if (sequence.Tokens.Count + 1 >= contextLength && !ShiftContext(sequence, keep, parameters.NumBatch, cancellationToken))
             {
                 // Nothing can be dropped (num_keep fills the context): the answer ends here.
                 break;
             }
             single[0] = token;
-            _model.Model.Evaluate(single, _cached.Count, contextLength, logits, cancellationToken);
-            _cached.Add(token);
+            sequence.Append(single, cancellationToken);
         }
         if (!stops.Stopped)
         {
@@ -364,45 +368,20 @@ public sealed class ChatSession
     }
 
     /// <summary>
-    /// Evaluates the prompt tokens the cache does not hold yet and leaves the logits of the last one in
-    /// <see cref="_lastLogits"/>; returns how many were evaluated. The cache keeps the longest prefix it shares with
-    /// the prompt, less the last prompt token when it holds all of them (its logits are needed), as Ollama's runner
-    /// reuses a slot.
+    /// Evaluates the prompt tokens <paramref name="sequence"/> does not hold yet, leaving the logits of the last one in
+    /// it; returns how many were evaluated. The sequence keeps the longest prefix it shares with the prompt
+    /// (<see cref="IChatSequence.Start"/>), as Ollama's runner reuses a slot.
     /// </summary>
-    int EvaluatePrompt(int[] tokens, IReadOnlyList<PromptPiece>? pieces, int contextLength, int batchSize, CancellationToken cancellationToken)
+    static int EvaluatePrompt(IChatSequence sequence, int[] tokens, IReadOnlyList<PromptPiece>? pieces, int contextLength, int batchSize, CancellationToken cancellationToken)
     {
-        var common = 0;
-        var limit = Math.Min(_cached.Count, tokens.Length);
-        // A picture's positions are never reused: the cache keeps the prompt up to the first one.
-        while (common < limit && _cached[common] == tokens[common] && tokens[common] != ImagePosition)
-        {
-            common++;
-        }
-        if (common == tokens.Length)
-        {
-            common--;
-        }
-        var llama = _model.Model;
-        if (!ReferenceEquals(_model.CacheOwner, this) || llama.SequenceLength != _cached.Count || contextLength != _cachedContextLength)
-        {
-            // A cache sized for another num_ctx, or one another session of the model filled, is not reused.
-            common = 0;
-            _cached.Clear();
-        }
-        _model.CacheOwner = this;
-        _cachedContextLength = contextLength;
-        _cached.RemoveRange(common, _cached.Count - common);
-        if (common > 0)
-        {
-            llama.TruncateSequence(common);
-        }
+        var common = sequence.Start(tokens, contextLength);
         if (pieces is null)
         {
-            Evaluate(tokens.AsSpan(common), contextLength, batchSize, cancellationToken);
+            Evaluate(sequence, tokens.AsMemory(common), batchSize, cancellationToken);
         }
         else
         {
-            EvaluatePieces(pieces, common, contextLength, batchSize, cancellationToken);
+            EvaluatePieces(sequence, pieces, common, batchSize, cancellationToken);
         }
         return tokens.Length - common;
     }
@@ -460,12 +439,11 @@ public sealed class ChatSession
     }
 
     /// <summary>
-    /// Evaluates the positions of <paramref name="pieces"/> from <paramref name="start"/> on (the cache holds those
-    /// before, all text), keeping the logits of the last one.
+    /// Evaluates the positions of <paramref name="pieces"/> from <paramref name="start"/> on (the sequence holds those
+    /// before, all text: a picture's positions are never reused), keeping the logits of the last one.
     /// </summary>
-    void EvaluatePieces(IReadOnlyList<PromptPiece> pieces, int start, int contextLength, int batchSize, CancellationToken cancellationToken)
+    static void EvaluatePieces(IChatSequence sequence, IReadOnlyList<PromptPiece> pieces, int start, int batchSize, CancellationToken cancellationToken)
     {
-        var llama = _model.Model;
         var at = 0;
         foreach (var piece in pieces)
         {
@@ -474,46 +452,24 @@ public sealed class ChatSession
             {
                 if (piece.Tokens is { } tokens)
                 {
-                    Evaluate(tokens.AsSpan(Math.Max(start - at, 0)), contextLength, batchSize, cancellationToken);
+                    Evaluate(sequence, tokens.AsMemory(Math.Max(start - at, 0)), batchSize, cancellationToken);
                 }
                 else
                 {
-                    if (_lastLogits.Length != llama.VocabularySize)
-                    {
-                        _lastLogits = new float[llama.VocabularySize];
-                    }
-                    llama.EvaluateEmbeddings(piece.Image!.Embeddings, _cached.Count, contextLength, _lastLogits, piece.Bidirectional, cancellationToken);
-                    _cached.AddRange(Enumerable.Repeat(ImagePosition, piece.Image.Tokens));
+                    sequence.AppendEmbeddings(piece.Image!.Embeddings, piece.Bidirectional, cancellationToken);
                 }
             }
             at = end;
         }
     }
 
-    /// <summary>Evaluates <paramref name="tokens"/> after the cached ones, in batches, keeping the last token's logits.</summary>
-    void Evaluate(ReadOnlySpan<int> tokens, int contextLength, int batchSize, CancellationToken cancellationToken)
+    /// <summary>Evaluates <paramref name="tokens"/> after the cached ones, in batches of <c>num_batch</c>, keeping the last token's logits.</summary>
+    static void Evaluate(IChatSequence sequence, ReadOnlyMemory<int> tokens, int batchSize, CancellationToken cancellationToken)
     {
-        var llama = _model.Model;
-        var vocabularySize = llama.VocabularySize;
         var batch = Math.Clamp(batchSize, 1, Math.Max(tokens.Length, 1));
-        var logits = new float[(long)Math.Min(batch, tokens.Length) * vocabularySize];
         for (var start = 0; start < tokens.Length; start += batch)
         {
-            var part = tokens.Slice(start, Math.Min(batch, tokens.Length - start));
-            // Position 0 starts a new sequence in a cache of contextLength positions.
-            llama.Evaluate(part, _cached.Count, contextLength, logits, cancellationToken);
-            foreach (var token in part)
-            {
-                _cached.Add(token);
-            }
-            if (start + part.Length == tokens.Length)
-            {
-                if (_lastLogits.Length != vocabularySize)
-                {
-                    _lastLogits = new float[vocabularySize];
-                }
-                logits.AsSpan((part.Length - 1) * vocabularySize, vocabularySize).CopyTo(_lastLogits);
-            }
+            sequence.Append(tokens.Slice(start, Math.Min(batch, tokens.Length - start)), cancellationToken);
         }
     }
 
@@ -523,21 +479,21 @@ public sealed class ChatSession
     /// rotating them again; here the kept tail is evaluated again at its new positions, which gives the same
     /// sequence. False when nothing can be dropped.
     /// </summary>
-    bool ShiftContext(int keep, int contextLength, int batchSize, CancellationToken cancellationToken)
+    static bool ShiftContext(IChatSequence sequence, int keep, int batchSize, CancellationToken cancellationToken)
     {
-        var left = _cached.Count - keep;
+        var cached = sequence.Tokens;
+        var left = cached.Count - keep;
         var discard = left / 2;
-        if (discard <= 0 || _cached.Contains(ImagePosition))
+        if (discard <= 0 || cached.Contains(ImagePosition))
         {
             // A picture's embeddings cannot be evaluated again from the cached tokens: the answer ends here.
             return false;
         }
-        int[] tail = [.. _cached.Skip(keep + discard)];
-        _cached.RemoveRange(keep, _cached.Count - keep);
-        _model.Model.TruncateSequence(keep);
+        int[] tail = [.. cached.Skip(keep + discard)];
+        sequence.Truncate(keep);
         if (tail.Length > 0)
         {
-            Evaluate(tail, contextLength, batchSize, cancellationToken);
+            Evaluate(sequence, tail, batchSize, cancellationToken);
         }
         return true;
     }

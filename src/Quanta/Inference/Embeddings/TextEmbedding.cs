@@ -27,7 +27,26 @@ public static class TextEmbeddings
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(text);
         ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, 1);
-        var tokens = tokenizer.Tokenize(text, addSpecial: true, parseSpecial: true);
+        return Embed(model, tokenizer.Tokenize(text, addSpecial: true, parseSpecial: true), contextLength, truncate, cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="Embed(LlamaModel, Tokenizer, string, int, bool, CancellationToken)"/>, for an input given as token ids
+    /// (OpenAI's <c>input</c> as integers): evaluated as they are, no BOS added.
+    /// </summary>
+    /// <exception cref="EmbeddingInputException">Too long and not to be cut, no tokens at all, or an id outside the vocabulary.</exception>
+    public static TextEmbedding Embed(LlamaModel model, int[] tokens, int contextLength, bool truncate, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokens);
+        ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, 1);
+        foreach (var token in tokens)
+        {
+            if ((uint)token >= (uint)model.VocabularySize)
+            {
+                throw new EmbeddingInputException($"token {token} is out of the vocabulary (0..{model.VocabularySize - 1})");
+            }
+        }
         if (tokens.Length > contextLength)
         {
             if (!truncate)

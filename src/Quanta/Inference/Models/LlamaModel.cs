@@ -220,7 +220,42 @@ public sealed class LlamaModel : IDisposable
             throw new ArgumentException($"{logits.Length} floats cannot hold {VocabularySize} logits", nameof(logits));
         }
         var n = embeddings.Length / e;
-        var cache = SequenceCacheFor(n, position, contextLength);
+        ForwardEmbeddings(SequenceCacheFor(n, position, contextLength), embeddings, logits, bidirectional, cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="EvaluateEmbeddings"/>, continuing sequence <paramref name="sequence"/> of <paramref name="cache"/>
+    /// (at <see cref="SequenceCache.Length"/>): a picture in one of the sequences <see cref="Decode"/> steps, evaluated
+    /// alone between two steps. One caller at a time, as <see cref="Decode"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A cache of another model, a sequence out of range, no rows, a length that is not whole rows, a context overflow, a short <paramref name="logits"/>.</exception>
+    public void DecodeEmbeddings(SequenceCache cache, int sequence, ReadOnlySpan<float> embeddings, float[] logits, bool bidirectional = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        ArgumentNullException.ThrowIfNull(logits);
+        if (!ReferenceEquals(cache.Model, this))
+        {
+            throw new ArgumentException("the sequence cache belongs to another model", nameof(cache));
+        }
+        cache.CheckSequence(sequence);
+        var e = Hyperparameters.EmbeddingLength;
+        if (embeddings.IsEmpty || embeddings.Length % e != 0)
+        {
+            throw new ArgumentException($"{embeddings.Length} floats are not whole rows of {e} embeddings", nameof(embeddings));
+        }
+        if (logits.Length < VocabularySize)
+        {
+            throw new ArgumentException($"{logits.Length} floats cannot hold {VocabularySize} logits", nameof(logits));
+        }
+        ForwardEmbeddings(cache.Slot(sequence), embeddings, logits, bidirectional, cancellationToken);
+    }
+
+    /// <summary>The forward passes of <see cref="EvaluateEmbeddings"/> and <see cref="DecodeEmbeddings"/>, continuing <paramref name="cache"/>.</summary>
+    void ForwardEmbeddings(KvCache cache, ReadOnlySpan<float> embeddings, float[] logits, bool bidirectional, CancellationToken cancellationToken)
+    {
+        var e = Hyperparameters.EmbeddingLength;
+        var n = embeddings.Length / e;
+        var position = cache.Length;
         var step = bidirectional ? n : _microBatch;
         for (var done = 0; done < n; done += step)
         {

@@ -73,6 +73,18 @@ public sealed class SequenceCache
         }
     }
 
+    /// <summary>
+    /// Allocates the cells of every sequence now rather than on first use, as llama.cpp allocates its whole KV cache when
+    /// the context is made: a server's memory is then what it will be under full load from the start.
+    /// </summary>
+    public void Reserve()
+    {
+        for (var sequence = 0; sequence < _slots.Length; sequence++)
+        {
+            Slot(sequence);
+        }
+    }
+
     internal void CheckSequence(int sequence)
     {
         if ((uint)sequence >= (uint)_slots.Length)
