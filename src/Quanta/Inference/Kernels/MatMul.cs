@@ -68,7 +68,8 @@ public sealed class MatMul : IParallelWork
             weights.Dot.QuantizeActivations(x.Slice(t * weights.Columns, weights.Columns), _activations.AsSpan(t * rowBytes, rowBytes), _width);
         }
         // F16 weights: the F16-rounded activations widened to float here, once, rather than by every chunk of rows.
-        _widened = weights.Dot is F16Dot f16 && f16.CanMultiply(_width);
+        // A single token (generation) keeps ggml_vec_dot's one-row loop, which widens as it goes: measured faster.
+        _widened = tokens > 1 && weights.Dot is F16Dot f16 && f16.CanMultiply(_width);
         if (_widened)
         {
             if (_wideActivations.Length < tokens * weights.Columns)
