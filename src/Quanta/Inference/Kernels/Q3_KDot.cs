@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Quanta.Codecs.Search;
 using Quanta.Formats;
 
@@ -12,7 +13,7 @@ namespace Quanta.Inference.Kernels;
 /// 6-bit scales (lanes 0–3 the first's, 4–7 the second's, as <c>madd</c> with the shuffled scales leaves them), and
 /// per super-block <c>fma(d_a·d_w, lane, acc)</c>, folded at the end (<see cref="Avx2DotOrder"/>).
 /// </summary>
-public sealed class Q3_KDot : IVecDot
+public sealed class Q3_KDot : IVecDot, IMatrixDot
 {
     const int BlockBytes = 110;
     const int QsOffset = 32;
@@ -48,6 +49,80 @@ public sealed class Q3_KDot : IVecDot
             Avx2DotOrder.Accumulate(d, sums, acc);
         }
         return Avx2DotOrder.Sum(acc);
+    }
+
+    /// <inheritdoc/>
+    public bool CanMultiply(KernelWidth width) => width != KernelWidth.Scalar && Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>
+    /// <see cref="Dot"/> for a block of rows and tokens, each weight row unpacked once (levels, the sixteen 6-bit
+    /// scales and d of every super-block) and then met by every token: the unpacking, which costs more than the
+    /// integer dot of one token, is no longer repeated per token. Per (row, token) the same sums in the same order as
+    /// <see cref="Dot"/>, so the same float.
+    /// </summary>
+    public void Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> output, int outputStride)
+    {
+        var width = KernelWidths.Current;
+        var blocks = n / 256;
+        var row = RowBuffers.Get(blocks);
+        Span<float> acc = stackalloc float[Avx2DotOrder.Lanes];
+        Span<int> sums = stackalloc int[Avx2DotOrder.Lanes];
+        for (var r = 0; r < rows; r++)
+        {
+            var weightRow = weights.Slice(r * rowBytes, rowBytes);
+            for (var b = 0; b < blocks; b++)
+            {
+                var w = weightRow.Slice(b * BlockBytes, BlockBytes);
+                Expand(w[..32], w.Slice(QsOffset, 64), row.Levels.AsSpan(b * 256, 256), width);
+                var scales = w.Slice(ScalesOffset, 12);
+                for (var j = 0; j < 16; j++)
+                {
+                    row.Scales[(b * 16) + j] = KScales.UnpackQ3(j, scales);
+                }
+                row.D[b] = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w[DOffset..]));
+            }
+            for (var t = 0; t < tokens; t++)
+            {
+                var activationRow = activations.Slice(t * activationRowBytes, activationRowBytes);
+                acc.Clear();
+                for (var b = 0; b < blocks; b++)
+                {
+                    var a = activationRow.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes);
+                    var q = row.Levels.AsSpan(b * 256, 256);
+                    var q8 = IntegerDot.Signed(a.Slice(Q8_KActivations.QuantsOffset, 256));
+                    sums.Clear();
+                    for (var g = 0; g < 8; g++)
+                    {
+                        Avx2DotOrder.AddHalves(q.Slice(32 * g, 32), q8.Slice(32 * g, 32), row.Scales[(b * 16) + (2 * g)], row.Scales[(b * 16) + (2 * g) + 1], sums, width);
+                    }
+                    Avx2DotOrder.Accumulate(BinaryPrimitives.ReadSingleLittleEndian(a) * row.D[b], sums, acc);
+                }
+                output[(t * outputStride) + r] = Avx2DotOrder.Sum(acc);
+            }
+        }
+    }
+
+    /// <summary>One weight row unpacked (per thread, grown to the longest row seen).</summary>
+    sealed class RowBuffers
+    {
+        [ThreadStatic]
+        static RowBuffers? s_current;
+
+        public sbyte[] Levels = [];
+        public int[] Scales = [];
+        public float[] D = [];
+
+        public static RowBuffers Get(int blocks)
+        {
+            var buffers = s_current ??= new RowBuffers();
+            if (buffers.D.Length < blocks)
+            {
+                buffers.Levels = new sbyte[blocks * 256];
+                buffers.Scales = new int[blocks * 16];
+                buffers.D = new float[blocks];
+            }
+            return buffers;
+        }
     }
 
     /// <summary>
