@@ -45,8 +45,8 @@ public sealed class Q5_KDot : IVecDot, IMatrixDot
     public bool CanMultiply(KernelWidth width) => width != KernelWidth.Scalar && Avx2.IsSupported && Fma.IsSupported;
 
     /// <summary>
-    /// <see cref="Dot"/> for a block of rows and tokens, each weight row unpacked once (levels, the eight 6-bit scales
-    /// and mins, d and dmin of every super-block) and then met by every token: per (row, token) the sums of
+    /// <see cref="Dot"/> for a block of rows and tokens, each weight row unpacked once
+    /// (<see cref="KQuantDot.UnpackAffine"/>) and then met by every token: per (row, token) the sums of
     /// <see cref="KQuantDot.AffineDot"/> in its order, so the same float.
     /// </summary>
     public void Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> output, int outputStride)
@@ -54,24 +54,15 @@ public sealed class Q5_KDot : IVecDot, IMatrixDot
         const int blockBytes = 176;
         var width = KernelWidths.Current;
         var blocks = n / 256;
-        var row = UnpackedRow.Get(blocks);
+        var row = UnpackedRow.For(blocks, integersPerBlock: 16, floatsPerBlock: 2);
         Span<float> acc = stackalloc float[Avx2DotOrder.Lanes];
         Span<float> accMins = stackalloc float[4];
         Span<int> sums = stackalloc int[Avx2DotOrder.Lanes];
         for (var r = 0; r < rows; r++)
         {
-            var weightRow = weights.Slice(r * rowBytes, rowBytes);
             for (var b = 0; b < blocks; b++)
             {
-                var w = weightRow.Slice(b * blockBytes, blockBytes);
-                KQuantExpand.Q5K(w.Slice(16, 32), w.Slice(48, 128), row.Levels.AsSpan(b * 256, 256), width);
-                var scales = w.Slice(4, 12);
-                for (var j = 0; j < 8; j++)
-                {
-                    KScales.UnpackScaleMin(j, scales, out row.Scales[(b * 8) + j], out row.Mins[(b * 8) + j]);
-                }
-                row.D[b] = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w));
-                row.DMin[b] = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w[2..]));
+                KQuantDot.UnpackAffine(weights.Slice((r * rowBytes) + (b * blockBytes), blockBytes), highBits: true, row.Levels.AsSpan(b * 256, 256), row.Integers.AsSpan(b * 16, 16), row.Floats.AsSpan(b * 2, 2), width);
             }
             for (var t = 0; t < tokens; t++)
             {
@@ -80,54 +71,10 @@ public sealed class Q5_KDot : IVecDot, IMatrixDot
                 accMins.Clear();
                 for (var b = 0; b < blocks; b++)
                 {
-                    var a = activationRow.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes);
-                    var q = row.Levels.AsSpan(b * 256, 256);
-                    var q8 = IntegerDot.Signed(a.Slice(Q8_KActivations.QuantsOffset, 256));
-                    var da = BinaryPrimitives.ReadSingleLittleEndian(a);
-                    var dmin = -da * row.DMin[b];
-                    sums.Clear();
-                    for (var m = 0; m < 4; m++)
-                    {
-                        var pair = 0;
-                        for (var j = 2 * m; j < 2 * m + 2; j++)
-                        {
-                            Avx2DotOrder.AddGroup(q.Slice(32 * j, 32), q8.Slice(32 * j, 32), row.Scales[(b * 8) + j], sums, width);
-                            pair += row.Mins[(b * 8) + j] * (BinaryPrimitives.ReadInt16LittleEndian(a[(Q8_KActivations.SumsOffset + 4 * j)..])
-                                + BinaryPrimitives.ReadInt16LittleEndian(a[(Q8_KActivations.SumsOffset + 4 * j + 2)..]));
-                        }
-                        accMins[m] = MathF.FusedMultiplyAdd(dmin, pair, accMins[m]);
-                    }
-                    Avx2DotOrder.Accumulate(row.D[b] * da, sums, acc);
+                    KQuantDot.AddAffineBlock(row.Levels.AsSpan(b * 256, 256), row.Integers.AsSpan(b * 16, 16), row.Floats.AsSpan(b * 2, 2), activationRow.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes), sums, acc, accMins, width);
                 }
-                output[(t * outputStride) + r] = Avx2DotOrder.Sum(acc) + ((accMins[0] + accMins[2]) + (accMins[1] + accMins[3]));
+                output[(t * outputStride) + r] = KQuantDot.AffineSum(acc, accMins);
             }
-        }
-    }
-
-    /// <summary>One weight row unpacked (per thread, grown to the longest row seen).</summary>
-    sealed class UnpackedRow
-    {
-        [ThreadStatic]
-        static UnpackedRow? s_current;
-
-        public sbyte[] Levels = [];
-        public byte[] Scales = [];
-        public byte[] Mins = [];
-        public float[] D = [];
-        public float[] DMin = [];
-
-        public static UnpackedRow Get(int blocks)
-        {
-            var row = s_current ??= new UnpackedRow();
-            if (row.D.Length < blocks)
-            {
-                row.Levels = new sbyte[blocks * 256];
-                row.Scales = new byte[blocks * 8];
-                row.Mins = new byte[blocks * 8];
-                row.D = new float[blocks];
-                row.DMin = new float[blocks];
-            }
-            return row;
         }
     }
 }
@@ -186,6 +133,8 @@ internal static class KQuantDot
     public static float AffineDot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width, int blockBytes, bool highBits)
     {
         Span<sbyte> q = stackalloc sbyte[256];
+        Span<int> scalesAndMins = stackalloc int[16];
+        Span<float> d = stackalloc float[2];
         Span<float> acc = stackalloc float[Avx2DotOrder.Lanes];
         Span<float> accMins = stackalloc float[4];
         Span<int> sums = stackalloc int[Avx2DotOrder.Lanes];
@@ -193,36 +142,63 @@ internal static class KQuantDot
         accMins.Clear();
         for (var b = 0; b < n / 256; b++)
         {
-            var w = weights.Slice(b * blockBytes, blockBytes);
-            var a = activations.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes);
-            var scales = w.Slice(4, 12);
-            if (highBits)
-            {
-                KQuantExpand.Q5K(w.Slice(16, 32), w.Slice(48, 128), q, width);
-            }
-            else
-            {
-                KQuantExpand.Q4K(w.Slice(16, 128), q, width);
-            }
-            var q8 = IntegerDot.Signed(a.Slice(Q8_KActivations.QuantsOffset, 256));
-            var da = BinaryPrimitives.ReadSingleLittleEndian(a);
-            var dmin = -da * Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w[2..]));
-            sums.Clear();
-            for (var m = 0; m < 4; m++)
-            {
-                var pair = 0;
-                for (var j = 2 * m; j < 2 * m + 2; j++)
-                {
-                    KScales.UnpackScaleMin(j, scales, out var scale, out var min);
-                    Avx2DotOrder.AddGroup(q.Slice(32 * j, 32), q8.Slice(32 * j, 32), scale, sums, width);
-                    pair += min * (BinaryPrimitives.ReadInt16LittleEndian(a[(Q8_KActivations.SumsOffset + 4 * j)..])
-                        + BinaryPrimitives.ReadInt16LittleEndian(a[(Q8_KActivations.SumsOffset + 4 * j + 2)..]));
-                }
-                accMins[m] = MathF.FusedMultiplyAdd(dmin, pair, accMins[m]);
-            }
-            var d = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w)) * da;
-            Avx2DotOrder.Accumulate(d, sums, acc);
+            UnpackAffine(weights.Slice(b * blockBytes, blockBytes), highBits, q, scalesAndMins, d, width);
+            AddAffineBlock(q, scalesAndMins, d, activations.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes), sums, acc, accMins, width);
         }
-        return Avx2DotOrder.Sum(acc) + ((accMins[0] + accMins[2]) + (accMins[1] + accMins[3]));
+        return AffineSum(acc, accMins);
     }
+
+    /// <summary>
+    /// One Q4_K/Q5_K super-block unpacked: its 256 levels, the eight 6-bit scales (<paramref name="scalesAndMins"/>
+    /// 0–7) and mins (8–15), and <c>d</c>, <c>dmin</c> (<paramref name="d"/> 0 and 1).
+    /// </summary>
+    public static void UnpackAffine(ReadOnlySpan<byte> w, bool highBits, Span<sbyte> q, Span<int> scalesAndMins, Span<float> d, KernelWidth width)
+    {
+        if (highBits)
+        {
+            KQuantExpand.Q5K(w.Slice(16, 32), w.Slice(48, 128), q, width);
+        }
+        else
+        {
+            KQuantExpand.Q4K(w.Slice(16, 128), q, width);
+        }
+        var scales = w.Slice(4, 12);
+        for (var j = 0; j < 8; j++)
+        {
+            KScales.UnpackScaleMin(j, scales, out var scale, out var min);
+            scalesAndMins[j] = scale;
+            scalesAndMins[8 + j] = min;
+        }
+        d[0] = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w));
+        d[1] = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w[2..]));
+    }
+
+    /// <summary>
+    /// One unpacked super-block (<see cref="UnpackAffine"/>) against one Q8_K block, as <c>ggml_vec_dot_q4_K_q8_K</c>:
+    /// the eight lanes' Σ scale·Σ q·q8 into <paramref name="acc"/> and, per pair of groups, <c>fma(−d_a·dmin, Σ min·bsums)</c>
+    /// into <paramref name="accMins"/>.
+    /// </summary>
+    public static void AddAffineBlock(ReadOnlySpan<sbyte> q, ReadOnlySpan<int> scalesAndMins, ReadOnlySpan<float> d, ReadOnlySpan<byte> a, Span<int> sums, Span<float> acc, Span<float> accMins, KernelWidth width)
+    {
+        var q8 = IntegerDot.Signed(a.Slice(Q8_KActivations.QuantsOffset, 256));
+        var da = BinaryPrimitives.ReadSingleLittleEndian(a);
+        var dmin = -da * d[1];
+        sums.Clear();
+        for (var m = 0; m < 4; m++)
+        {
+            var pair = 0;
+            for (var j = 2 * m; j < 2 * m + 2; j++)
+            {
+                Avx2DotOrder.AddGroup(q.Slice(32 * j, 32), q8.Slice(32 * j, 32), scalesAndMins[j], sums, width);
+                pair += scalesAndMins[8 + j] * (BinaryPrimitives.ReadInt16LittleEndian(a[(Q8_KActivations.SumsOffset + 4 * j)..])
+                    + BinaryPrimitives.ReadInt16LittleEndian(a[(Q8_KActivations.SumsOffset + 4 * j + 2)..]));
+            }
+            accMins[m] = MathF.FusedMultiplyAdd(dmin, pair, accMins[m]);
+        }
+        Avx2DotOrder.Accumulate(d[0] * da, sums, acc);
+    }
+
+    /// <summary>The row's result: the folded lanes plus the mins' four partial sums in ggml's pairing.</summary>
+    public static float AffineSum(ReadOnlySpan<float> acc, ReadOnlySpan<float> accMins) =>
+        Avx2DotOrder.Sum(acc) + ((accMins[0] + accMins[2]) + (accMins[1] + accMins[3]));
 }

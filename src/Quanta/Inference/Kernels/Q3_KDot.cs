@@ -30,23 +30,14 @@ public sealed class Q3_KDot : IVecDot, IMatrixDot
     public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width)
     {
         Span<sbyte> q = stackalloc sbyte[256];
+        Span<int> scales = stackalloc int[16];
         Span<float> acc = stackalloc float[Avx2DotOrder.Lanes];
         Span<int> sums = stackalloc int[Avx2DotOrder.Lanes];
         acc.Clear();
         for (var b = 0; b < n / 256; b++)
         {
-            var w = weights.Slice(b * BlockBytes, BlockBytes);
-            var a = activations.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes);
-            Expand(w[..32], w.Slice(QsOffset, 64), q, width);
-            var scales = w.Slice(ScalesOffset, 12);
-            var q8 = IntegerDot.Signed(a.Slice(Q8_KActivations.QuantsOffset, 256));
-            sums.Clear();
-            for (var g = 0; g < 8; g++)
-            {
-                Avx2DotOrder.AddHalves(q.Slice(32 * g, 32), q8.Slice(32 * g, 32), KScales.UnpackQ3(2 * g, scales), KScales.UnpackQ3(2 * g + 1, scales), sums, width);
-            }
-            var d = BinaryPrimitives.ReadSingleLittleEndian(a) * Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w[DOffset..]));
-            Avx2DotOrder.Accumulate(d, sums, acc);
+            var d = Unpack(weights.Slice(b * BlockBytes, BlockBytes), q, scales, width);
+            AddBlock(q, scales, d, activations.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes), sums, acc, width);
         }
         return Avx2DotOrder.Sum(acc);
     }
@@ -55,31 +46,22 @@ public sealed class Q3_KDot : IVecDot, IMatrixDot
     public bool CanMultiply(KernelWidth width) => width != KernelWidth.Scalar && Avx2.IsSupported && Fma.IsSupported;
 
     /// <summary>
-    /// <see cref="Dot"/> for a block of rows and tokens, each weight row unpacked once (levels, the sixteen 6-bit
-    /// scales and d of every super-block) and then met by every token: the unpacking, which costs more than the
-    /// integer dot of one token, is no longer repeated per token. Per (row, token) the same sums in the same order as
-    /// <see cref="Dot"/>, so the same float.
+    /// <see cref="Dot"/> for a block of rows and tokens, each weight row unpacked once (<see cref="Unpack"/>) and then
+    /// met by every token: the unpacking, which costs more than the integer dot of one token, is no longer repeated per
+    /// token. Per (row, token) the same sums in the same order as <see cref="Dot"/>, so the same float.
     /// </summary>
     public void Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> output, int outputStride)
     {
         var width = KernelWidths.Current;
         var blocks = n / 256;
-        var row = RowBuffers.Get(blocks);
+        var row = UnpackedRow.For(blocks, integersPerBlock: 16, floatsPerBlock: 1);
         Span<float> acc = stackalloc float[Avx2DotOrder.Lanes];
         Span<int> sums = stackalloc int[Avx2DotOrder.Lanes];
         for (var r = 0; r < rows; r++)
         {
-            var weightRow = weights.Slice(r * rowBytes, rowBytes);
             for (var b = 0; b < blocks; b++)
             {
-                var w = weightRow.Slice(b * BlockBytes, BlockBytes);
-                Expand(w[..32], w.Slice(QsOffset, 64), row.Levels.AsSpan(b * 256, 256), width);
-                var scales = w.Slice(ScalesOffset, 12);
-                for (var j = 0; j < 16; j++)
-                {
-                    row.Scales[(b * 16) + j] = KScales.UnpackQ3(j, scales);
-                }
-                row.D[b] = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w[DOffset..]));
+                row.Floats[b] = Unpack(weights.Slice((r * rowBytes) + (b * BlockBytes), BlockBytes), row.Levels.AsSpan(b * 256, 256), row.Integers.AsSpan(b * 16, 16), width);
             }
             for (var t = 0; t < tokens; t++)
             {
@@ -87,42 +69,35 @@ public sealed class Q3_KDot : IVecDot, IMatrixDot
                 acc.Clear();
                 for (var b = 0; b < blocks; b++)
                 {
-                    var a = activationRow.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes);
-                    var q = row.Levels.AsSpan(b * 256, 256);
-                    var q8 = IntegerDot.Signed(a.Slice(Q8_KActivations.QuantsOffset, 256));
-                    sums.Clear();
-                    for (var g = 0; g < 8; g++)
-                    {
-                        Avx2DotOrder.AddHalves(q.Slice(32 * g, 32), q8.Slice(32 * g, 32), row.Scales[(b * 16) + (2 * g)], row.Scales[(b * 16) + (2 * g) + 1], sums, width);
-                    }
-                    Avx2DotOrder.Accumulate(BinaryPrimitives.ReadSingleLittleEndian(a) * row.D[b], sums, acc);
+                    AddBlock(row.Levels.AsSpan(b * 256, 256), row.Integers.AsSpan(b * 16, 16), row.Floats[b], activationRow.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes), sums, acc, width);
                 }
                 output[(t * outputStride) + r] = Avx2DotOrder.Sum(acc);
             }
         }
     }
 
-    /// <summary>One weight row unpacked (per thread, grown to the longest row seen).</summary>
-    sealed class RowBuffers
+    /// <summary>One super-block's 256 levels and sixteen signed 6-bit scales; returns its d.</summary>
+    static float Unpack(ReadOnlySpan<byte> w, Span<sbyte> q, Span<int> scales, KernelWidth width)
     {
-        [ThreadStatic]
-        static RowBuffers? s_current;
-
-        public sbyte[] Levels = [];
-        public int[] Scales = [];
-        public float[] D = [];
-
-        public static RowBuffers Get(int blocks)
+        Expand(w[..32], w.Slice(QsOffset, 64), q, width);
+        var packed = w.Slice(ScalesOffset, 12);
+        for (var j = 0; j < 16; j++)
         {
-            var buffers = s_current ??= new RowBuffers();
-            if (buffers.D.Length < blocks)
-            {
-                buffers.Levels = new sbyte[blocks * 256];
-                buffers.Scales = new int[blocks * 16];
-                buffers.D = new float[blocks];
-            }
-            return buffers;
+            scales[j] = KScales.UnpackQ3(j, packed);
         }
+        return Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w[DOffset..]));
+    }
+
+    /// <summary>One unpacked super-block against one Q8_K block: the eight lanes' integer sums, then <c>fma(d_a·d_w, lane, acc)</c>.</summary>
+    static void AddBlock(ReadOnlySpan<sbyte> q, ReadOnlySpan<int> scales, float d, ReadOnlySpan<byte> a, Span<int> sums, Span<float> acc, KernelWidth width)
+    {
+        var q8 = IntegerDot.Signed(a.Slice(Q8_KActivations.QuantsOffset, 256));
+        sums.Clear();
+        for (var g = 0; g < 8; g++)
+        {
+            Avx2DotOrder.AddHalves(q.Slice(32 * g, 32), q8.Slice(32 * g, 32), scales[2 * g], scales[(2 * g) + 1], sums, width);
+        }
+        Avx2DotOrder.Accumulate(BinaryPrimitives.ReadSingleLittleEndian(a) * d, sums, acc);
     }
 
     /// <summary>

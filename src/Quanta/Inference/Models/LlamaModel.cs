@@ -209,17 +209,7 @@ public sealed class LlamaModel : IDisposable
     /// <exception cref="ArgumentException">No rows, a length that is not whole rows, a position that does not continue the sequence, a context overflow, a short <paramref name="logits"/>.</exception>
     public void EvaluateEmbeddings(ReadOnlySpan<float> embeddings, int position, int contextLength, float[] logits, bool bidirectional = false, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(logits);
-        var e = Hyperparameters.EmbeddingLength;
-        if (embeddings.IsEmpty || embeddings.Length % e != 0)
-        {
-            throw new ArgumentException($"{embeddings.Length} floats are not whole rows of {e} embeddings", nameof(embeddings));
-        }
-        if (logits.Length < VocabularySize)
-        {
-            throw new ArgumentException($"{logits.Length} floats cannot hold {VocabularySize} logits", nameof(logits));
-        }
-        var n = embeddings.Length / e;
+        var n = EmbeddingRows(embeddings, logits);
         ForwardEmbeddings(SequenceCacheFor(n, position, contextLength), embeddings, logits, bidirectional, cancellationToken);
     }
 
@@ -232,12 +222,19 @@ public sealed class LlamaModel : IDisposable
     public void DecodeEmbeddings(SequenceCache cache, int sequence, ReadOnlySpan<float> embeddings, float[] logits, bool bidirectional = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(cache);
-        ArgumentNullException.ThrowIfNull(logits);
         if (!ReferenceEquals(cache.Model, this))
         {
             throw new ArgumentException("the sequence cache belongs to another model", nameof(cache));
         }
         cache.CheckSequence(sequence);
+        EmbeddingRows(embeddings, logits);
+        ForwardEmbeddings(cache.Slot(sequence), embeddings, logits, bidirectional, cancellationToken);
+    }
+
+    /// <summary>The rows in <paramref name="embeddings"/>, checked to be whole rows, and <paramref name="logits"/> to hold a row of logits.</summary>
+    int EmbeddingRows(ReadOnlySpan<float> embeddings, float[] logits)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
         var e = Hyperparameters.EmbeddingLength;
         if (embeddings.IsEmpty || embeddings.Length % e != 0)
         {
@@ -247,7 +244,7 @@ public sealed class LlamaModel : IDisposable
         {
             throw new ArgumentException($"{logits.Length} floats cannot hold {VocabularySize} logits", nameof(logits));
         }
-        ForwardEmbeddings(cache.Slot(sequence), embeddings, logits, bidirectional, cancellationToken);
+        return embeddings.Length / e;
     }
 
     /// <summary>The forward passes of <see cref="EvaluateEmbeddings"/> and <see cref="DecodeEmbeddings"/>, continuing <paramref name="cache"/>.</summary>
