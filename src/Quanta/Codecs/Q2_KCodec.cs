@@ -127,16 +127,7 @@ public sealed class Q2_KCodec : SuperBlockCodec
             {
                 var xs = x.Slice(16 * j, 16);
                 var qw = importance.Slice(16 * j, 16);
-                for (var l = 0; l < 16; ++l)
-                {
-                    weights[l] = qw[l] * MathF.Sqrt(sigma2 + xs[l] * xs[l]);
-                }
-                float sumW = 0;
-                for (var l = 0; l < 16; ++l)
-                {
-                    sumW += weights[l];
-                }
-                sw[j] = sumW;
+                sw[j] = LegacyWeights.FillAndSum(xs, qw, sigma2, weights);
                 scales[j] = AffineSearch.MakeQkx3(xs, 3, weights, levels.Slice(16 * j, 16), out mins[j], scratch,
                     -0.9f, 0.05f, 36, useMad: false);
             }

@@ -162,16 +162,7 @@ internal static class KQuantAffine
         {
             var xs = x.Slice(32 * j, 32);
             var qw = importance.Slice(32 * j, 32);
-            for (var l = 0; l < 32; ++l)
-            {
-                weights[l] = qw[l] * MathF.Sqrt(sigma2 + xs[l] * xs[l]);
-            }
-            float sumW = 0;
-            for (var l = 0; l < 32; ++l)
-            {
-                sumW += weights[l];
-            }
-            sw[j] = sumW;
+            sw[j] = LegacyWeights.FillAndSum(xs, qw, sigma2, weights);
             scales[j] = AffineSearch.MakeQkx3(xs, nmax, weights, levels.Slice(32 * j, 32), out mins[j], scratch,
                 -0.9f, 0.05f, 36, useMad: false);
         }
