@@ -86,15 +86,20 @@ internal sealed class DenseRows
         return new DenseRows(MemoryMarshal.AsBytes(transposed.AsSpan()).ToArray(), GgmlType.F32, outer, inner);
     }
 
-    /// <summary>For each of <paramref name="tokens"/> rows of <paramref name="x"/>, the <see cref="Rows"/> products at <c>t·Rows</c> in <paramref name="y"/>.</summary>
-    public void Multiply(float[] x, int tokens, float[] y, int threads)
+    /// <summary>
+    /// For each of <paramref name="tokens"/> rows of <paramref name="x"/>, the <see cref="Rows"/> products at
+    /// <c>t·Rows</c> in <paramref name="y"/>. <paramref name="tokensAreTinyBlasRows"/>: ggml multiplies the other way
+    /// round (the tokens are <c>mul_mat</c>'s first operand, as im2col's patches are), which decides whether tinyBLAS
+    /// takes the product.
+    /// </summary>
+    public void Multiply(float[] x, int tokens, float[] y, int threads, bool tokensAreTinyBlasRows = false)
     {
         var width = KernelWidths.Current;
         var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) };
         if (Type is GgmlType.F16 or GgmlType.F32)
         {
             // As ggml-cpu: activations rounded to the weights' type (F16 stays F16), then tinyBLAS's order when the
-            // row length allows it, ggml_vec_dot's otherwise.
+            // shape allows it, ggml_vec_dot's otherwise (F16 at the running width, F32 in the oracle's AVX-512 order).
             var weights = _floats ??= Type == GgmlType.F16 ? HalfToFloat(_data) : MemoryMarshal.Cast<byte, float>(_data.AsSpan()).ToArray();
             var halfWeights = Type == GgmlType.F16 ? _halves ??= MemoryMarshal.Cast<byte, ushort>(_data.AsSpan()).ToArray() : null;
             var inputs = (float[])x.Clone();
@@ -107,7 +112,9 @@ internal sealed class DenseRows
                     inputs[i] = Fp16.ToFloat(halfInputs[i]);
                 }
             }
-            var tiny = Columns % TinyBlas512Order.Lanes == 0;
+            var tiny = tokensAreTinyBlasRows
+                ? VisionModel.TinyBlasTakes(rows: tokens, length: Columns, tokens: Rows)
+                : VisionModel.TinyBlasTakes(rows: Rows, length: Columns, tokens: tokens);
             Parallel.For(0, Rows, options, r =>
             {
                 for (var t = 0; t < tokens; t++)
@@ -116,7 +123,7 @@ internal sealed class DenseRows
                         ? TinyBlas512Order.Dot(weights.AsSpan(r * Columns, Columns), inputs.AsSpan(t * Columns, Columns))
                         : halfWeights is not null
                             ? F16Dot.Dot(halfWeights.AsSpan(r * Columns, Columns), halfInputs.AsSpan(t * Columns, Columns), width)
-                            : F32Dot.Dot(weights.AsSpan(r * Columns, Columns), inputs.AsSpan(t * Columns, Columns), width);
+                            : Avx512VecDotOrder.Dot(weights.AsSpan(r * Columns, Columns), inputs.AsSpan(t * Columns, Columns));
                 }
             });
             return;

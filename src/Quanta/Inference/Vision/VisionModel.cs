@@ -183,7 +183,8 @@ public sealed class VisionModel : IDisposable
         }
         var w = p.Width;
         var patches = new float[p.Patches * w];
-        _tensors.PatchKernel.Multiply(im2col, p.Patches, patches, _threads);
+        // ggml_conv_2d multiplies im2col (the patches as rows) by the kernel (the width as tokens).
+        _tensors.PatchKernel.Multiply(im2col, p.Patches, patches, _threads, tokensAreTinyBlasRows: true);
         if (_tensors.PatchBias is { } bias)
         {
             for (var t = 0; t < p.Patches; t++)
@@ -248,8 +249,9 @@ public sealed class VisionModel : IDisposable
     }
 
     /// <summary>
-    /// Full (non-causal) attention per head as clip.cpp builds it: <c>K·Q</c> as F32 products, <c>soft_max</c>
-    /// (no mask, max subtracted, exponentials summed in double), then <c>V·P</c> with V transposed.
+    /// Full (non-causal) attention per head as clip.cpp builds it: <c>K·Q</c> as F32 products, ggml's
+    /// <c>soft_max</c> (<see cref="ClipSoftMax"/>), then <c>V·P</c> with V transposed. Each product is a
+    /// <c>mul_mat</c> whose order depends on its shape (<see cref="FloatDot"/>).
     /// </summary>
     float[] SelfAttention(float[] q, float[] k, float[] v, int positions)
     {
@@ -257,7 +259,10 @@ public sealed class VisionModel : IDisposable
         var heads = Parameters.Heads;
         var d = w / heads;
         var output = new float[positions * w];
-        var width = KernelWidths.Current;
+        // mul_mat(K, Q): K's positions are the rows, the head width the row length; mul_mat(V, P): V's d rows of
+        // positions.
+        var scoresByTinyBlas = TinyBlasTakes(rows: positions, length: d, tokens: positions);
+        var valuesByTinyBlas = TinyBlasTakes(rows: d, length: positions, tokens: positions);
         Parallel.For(0, heads, new ParallelOptions { MaxDegreeOfParallelism = _threads }, h =>
         {
             var keys = new float[positions * d];
@@ -276,38 +281,31 @@ public sealed class VisionModel : IDisposable
             for (var qi = 0; qi < positions; qi++)
             {
                 var query = queries.AsSpan(qi * d, d);
-                var max = float.NegativeInfinity;
                 for (var ki = 0; ki < positions; ki++)
                 {
-                    var s = FloatDot(keys.AsSpan(ki * d, d), query, width);
-                    scores[ki] = s;
-                    max = MathF.Max(max, s);
+                    scores[ki] = FloatDot(keys.AsSpan(ki * d, d), query, scoresByTinyBlas);
                 }
-                double sum = 0;
-                for (var ki = 0; ki < positions; ki++)
-                {
-                    var e = MathF.Exp(scores[ki] - max);
-                    scores[ki] = e;
-                    sum += e;
-                }
-                var reciprocal = (float)(1.0 / sum);
-                for (var ki = 0; ki < positions; ki++)
-                {
-                    scores[ki] *= reciprocal;
-                }
-                var probabilities = scores.AsSpan(0, positions);
+                ClipSoftMax.Apply(scores);
                 for (var i = 0; i < d; i++)
                 {
-                    output[(qi * w) + (h * d) + i] = FloatDot(valuesTransposed.AsSpan(i * positions, positions), probabilities, width);
+                    output[(qi * w) + (h * d) + i] = FloatDot(valuesTransposed.AsSpan(i * positions, positions), scores, valuesByTinyBlas);
                 }
             }
         });
         return output;
     }
 
-    /// <summary>An F32×F32 <c>mul_mat</c> element: tinyBLAS's order when the length allows it, <c>ggml_vec_dot_f32</c>'s otherwise.</summary>
-    static float FloatDot(ReadOnlySpan<float> x, ReadOnlySpan<float> y, KernelWidth width) =>
-        x.Length % TinyBlas512Order.Lanes == 0 ? TinyBlas512Order.Dot(x, y) : F32Dot.Dot(x, y, width);
+    /// <summary>
+    /// Whether ggml-cpu's F32/F16 <c>mul_mat</c> goes through tinyBLAS (<c>llamafile_sgemm</c>, AVX-512 build): two
+    /// or more tokens, a row length that is a multiple of 16 and a row count that is a multiple of 4 (its
+    /// <c>matmul</c> has no tile for the rest).
+    /// </summary>
+    internal static bool TinyBlasTakes(int rows, int length, int tokens) =>
+        tokens >= 2 && length % TinyBlas512Order.Lanes == 0 && rows % 4 == 0;
+
+    /// <summary>An F32×F32 <c>mul_mat</c> element: tinyBLAS's order or <c>ggml_vec_dot_f32</c>'s.</summary>
+    static float FloatDot(ReadOnlySpan<float> x, ReadOnlySpan<float> y, bool tinyBlas) =>
+        tinyBlas ? TinyBlas512Order.Dot(x, y) : Avx512VecDotOrder.Dot(x, y);
 
     /// <summary>The projector on one tile's tower output: <c>[TokensPerTile][EmbeddingLength]</c>.</summary>
     internal float[] Project(float[] tower)
