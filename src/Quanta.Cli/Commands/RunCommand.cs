@@ -128,7 +128,7 @@ internal static class RunCommand
             using ILineReader lines = context.OutIsTerminal
                 ? new TerminalLineEditor(context.Out, cancellationToken)
                 : new PlainLineReader(Console.In, context.Out);
-            var session = new RunSession(context, lines, store, loaded, options, cancellationToken);
+            var session = new RunSession(context, lines, store, loaded, options, cancellationToken, projector);
             try
             {
                 session.Run();

@@ -49,7 +49,41 @@ internal sealed class RunModel : IDisposable
     /// As <see cref="Load(Func{ModelStore}, string, ModelParameters, CancellationToken)"/>, with a vision projector file
     /// (<c>--mmproj</c>); null: a stored model's projector layer, or the file's own vision tower.
     /// </summary>
-    public static RunModel Load(Func<ModelStore> store, string nameOrPath, ModelParameters sessionOptions, string? projectorPath, CancellationToken cancellationToken)
+    public static RunModel Load(Func<ModelStore> store, string nameOrPath, ModelParameters sessionOptions, string? projectorPath, CancellationToken cancellationToken) =>
+        Load(store, nameOrPath, sessionOptions, projectorPath, projectorDoesNotFit: null, cancellationToken);
+
+    /// <summary>
+    /// <c>/load</c> in a session started with <c>--mmproj</c> <paramref name="commandLineProjector"/> (or null): the
+    /// new model's own projector when it has one (a stored projector layer, or a vision tower in the file, as
+    /// Ollama's <c>/load</c> brings a stored model's projector), else the command line's projector when its width is
+    /// the new model's; a projector that does not fit is left out and the reason goes to
+    /// <paramref name="projectorDoesNotFit"/>.
+    /// </summary>
+    public static RunModel LoadInSession(Func<ModelStore> store, string nameOrPath, ModelParameters sessionOptions, string? commandLineProjector,
+        Action<string> projectorDoesNotFit, CancellationToken cancellationToken)
+    {
+        var keep = commandLineProjector is not null && !HasOwnProjector(store, nameOrPath) ? commandLineProjector : null;
+        return Load(store, nameOrPath, sessionOptions, keep, keep is null ? null : projectorDoesNotFit, cancellationToken);
+    }
+
+    /// <summary>Whether a stored model has a projector layer or a GGUF file its own vision tower (nothing loads).</summary>
+    static bool HasOwnProjector(Func<ModelStore> store, string nameOrPath)
+    {
+        if (!IsFile(nameOrPath))
+        {
+            return StoredModel.Load(store(), Commands.StoreArguments.Name(nameOrPath)).ProjectorPaths.Count > 0;
+        }
+        if (!File.Exists(nameOrPath))
+        {
+            // Load names the missing file.
+            return false;
+        }
+        using var file = Formats.Gguf.GgufFile.Open(nameOrPath);
+        return Inference.Vision.VisionHyperparameters.IsVisionFile(file);
+    }
+
+    static RunModel Load(Func<ModelStore> store, string nameOrPath, ModelParameters sessionOptions, string? projectorPath, Action<string>? projectorDoesNotFit,
+        CancellationToken cancellationToken)
     {
         StoredModel? stored = null;
         string path;
@@ -70,7 +104,7 @@ internal sealed class RunModel : IDisposable
             Commands.InputFile.Require(projectorPath, "projector file");
         }
         projectorPath ??= stored?.ProjectorPaths.FirstOrDefault();
-        var model = ChatModel.Load(path, projectorPath, Math.Max(threads, 0), cancellationToken);
+        var model = ChatModel.Load(path, projectorPath, Math.Max(threads, 0), projectorDoesNotFit, cancellationToken);
         try
         {
             var session = new ChatSession(model, stored?.Template)

@@ -10,7 +10,9 @@ namespace Quanta.Cli.Interactive;
 /// commands <c>/set</c>, <c>/show</c>, <c>/load</c>, <c>/save</c>, <c>/clear</c>, <c>/bye</c>, <c>/?</c>, with Ollama's
 /// replies. Ctrl+C stops an answer and keeps the session; Ctrl+D (or the end of input) ends it.
 /// </summary>
-internal sealed class RunSession(CliContext context, ILineReader reader, Func<ModelStore> store, RunModel model, RunOptions options, CancellationToken stop)
+/// <param name="commandLineProjector"><c>--mmproj</c>: <c>/load</c> keeps it for a model without a projector of its own when it fits.</param>
+internal sealed class RunSession(CliContext context, ILineReader reader, Func<ModelStore> store, RunModel model, RunOptions options, CancellationToken stop,
+    string? commandLineProjector = null)
 {
     enum Multiline
     {
@@ -394,7 +396,8 @@ internal sealed class RunSession(CliContext context, ILineReader reader, Func<Mo
         RunModel loaded;
         try
         {
-            loaded = RunModel.Load(store, args[1], options.Options, stop);
+            loaded = RunModel.LoadInSession(store, args[1], options.Options, commandLineProjector,
+                reason => Err.WriteLine($"warning: --mmproj does not fit '{args[1]}', pictures are off: {reason}"), stop);
         }
         catch (Exception e) when (e is ModelNotFoundException or FileNotFoundException || (e is UserErrorException && !RunModel.IsFile(args[1])))
         {

@@ -13,7 +13,7 @@ namespace Quanta.Tests.Cli;
 public sealed class RunSessionTests(DemoChatModel demo)
 {
     /// <summary>Lines typed at the prompt, in order; then the end of input (Ctrl+D).</summary>
-    sealed class ScriptedLines(params string[] lines) : ILineReader
+    internal sealed class ScriptedLines(params string[] lines) : ILineReader
     {
         readonly Queue<string> _lines = new(lines);
 

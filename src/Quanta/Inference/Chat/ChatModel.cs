@@ -39,6 +39,9 @@ public sealed class ChatModel : IDisposable
     /// <summary>The vision tower and projector that turn pictures into embeddings for <see cref="Model"/>, or null.</summary>
     public VisionModel? Vision { get; }
 
+    /// <summary>The projector file in use (null: none, or the model file's own tower).</summary>
+    public string? ProjectorPath => _projectorFile?.Path;
+
     public Tokenizer Tokenizer { get; }
 
     /// <summary>The threads the forward pass runs on.</summary>
@@ -69,7 +72,15 @@ public sealed class ChatModel : IDisposable
     /// (null: the model file's own tower, if it has one).
     /// </summary>
     /// <exception cref="GgufFormatException">Also: a projector that is not a vision file, or whose width is not the model's.</exception>
-    public static ChatModel Load(string path, string? projectorPath, int threads, CancellationToken cancellationToken = default)
+    public static ChatModel Load(string path, string? projectorPath, int threads, CancellationToken cancellationToken = default) =>
+        Load(path, projectorPath, threads, projectorDoesNotFit: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Load(string, string, int, CancellationToken)"/>; when <paramref name="projectorDoesNotFit"/> is
+    /// given, a projector whose width is not the model's is left out (the model loads without pictures) and the
+    /// reason goes to it instead of an exception.
+    /// </summary>
+    public static ChatModel Load(string path, string? projectorPath, int threads, Action<string>? projectorDoesNotFit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);
         var clock = Stopwatch.StartNew();
@@ -103,7 +114,16 @@ public sealed class ChatModel : IDisposable
                     vision = VisionModel.Open(visionFile, count);
                     if (vision.EmbeddingLength != model.Hyperparameters.EmbeddingLength)
                     {
-                        throw new GgufFormatException($"{visionFile.Path}: the projector writes {vision.EmbeddingLength} columns but the language model's embeddings have {model.Hyperparameters.EmbeddingLength}");
+                        var reason = $"{visionFile.Path}: the projector writes {vision.EmbeddingLength} columns but the language model's embeddings have {model.Hyperparameters.EmbeddingLength}";
+                        if (projectorDoesNotFit is null || projectorFile is null)
+                        {
+                            throw new GgufFormatException(reason);
+                        }
+                        vision.Dispose();
+                        vision = null;
+                        projectorFile.Dispose();
+                        projectorFile = null;
+                        projectorDoesNotFit(reason);
                     }
                 }
                 return new ChatModel(path, file, model, tokenizer, count, (long)clock.Elapsed.TotalNanoseconds, projectorFile, vision);

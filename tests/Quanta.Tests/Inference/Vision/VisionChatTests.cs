@@ -1,11 +1,15 @@
+using Quanta.Cli;
+using Quanta.Cli.Interactive;
 using Quanta.Conversion;
 using Quanta.Formats;
 using Quanta.Formats.Gguf;
 using Quanta.Inference.Chat;
 using Quanta.Inference.Models;
 using Quanta.Inference.Vision;
+using Quanta.Store;
 using Quanta.Templates.Ollama;
 using CliRunner = Quanta.Tests.Cli.CliRunner;
+using RunSessionTests = Quanta.Tests.Cli.RunSessionTests;
 using Quanta.Tests.Formats.Gguf;
 using Quanta.Tests.Inference.Models;
 
@@ -88,6 +92,72 @@ public sealed class VisionChatTests(GoldenModelFiles files) : IClassFixture<Gold
             llama.Evaluate([next], position++, context, row);
         }
         Assert.Equal(tokenizer.DetokenizeToString([.. generated], removeSpecial: true), answer);
+    }
+
+    /// <summary>One interactive session on <paramref name="model"/> started with <c>--mmproj</c> <paramref name="projector"/>: the lines, then the model it ended with.</summary>
+    (string Out, string Error, ChatModel Model, RunModel Session) Session(string model, string projector, params string[] lines)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var options = new RunOptions();
+        options.SetParameter("num_predict", ["2"]);
+        options.SetParameter("temperature", ["0"]);
+        var store = _directory.File("store");
+        var loaded = RunModel.Load(() => new ModelStore(store), model, options.Options, projector, CancellationToken.None);
+        var session = new RunSession(new CliContext(stdout, stderr), new RunSessionTests.ScriptedLines(lines), () => new ModelStore(store), loaded, options,
+            CancellationToken.None, projector);
+        session.Run();
+        if (!ReferenceEquals(session.Model, loaded))
+        {
+            loaded.Dispose();
+        }
+        return (stdout.ToString(), stderr.ToString(), session.Model.Model, session.Model);
+    }
+
+    [Fact]
+    public void Load_takes_the_new_model_s_own_tower_keeps_an_mmproj_that_fits_and_drops_one_that_does_not()
+    {
+        var llama = files.Path("llama", "q8_0");
+        var llavaProjector = LlavaPromptOracleTests.WriteInputs("llava15-f16", _directory.Path).Projector;
+        var (gemmaText, gemmaProjector) = Gemma3Pair();
+        var single = _directory.File("gemma3-single.gguf");
+        using (var textFile = GgufFile.Open(gemmaText))
+        using (var projectorFile = GgufFile.Open(gemmaProjector))
+        {
+            Gemma3VisionPackaging.Merge(textFile, projectorFile, single);
+        }
+
+        // A single gemma3 file brings its own tower: the LLaVA --mmproj is not used for it.
+        var own = Session(llama, llavaProjector, $"/load {single}");
+        using (own.Session)
+        {
+            Assert.NotNull(own.Model.Vision);
+            Assert.Equal(VisionProjectorType.Gemma3, own.Model.Vision.Parameters.Projector);
+            Assert.Null(own.Model.ProjectorPath);
+            Assert.Equal("", own.Error);
+        }
+
+        // Another LLaVA language model (same width) keeps the --mmproj, and sees a picture named in the prompt.
+        var kept = Session(llama, llavaProjector, $"/load {files.Path("llama", "f32")}", $"describe {Picture("bars")}");
+        using (kept.Session)
+        {
+            Assert.Equal(files.Path("llama", "f32"), kept.Model.Path);
+            Assert.Equal(llavaProjector, kept.Model.ProjectorPath);
+            Assert.Equal(VisionProjectorType.LlavaMlp, kept.Model.Vision!.Parameters.Projector);
+            Assert.Contains($"Added image '{Picture("bars")}'", kept.Error, StringComparison.Ordinal);
+        }
+
+        // A text model of another width: the projector is dropped with one line, and the model is loaded all the same.
+        var dropped = Session(llama, llavaProjector, $"/load {gemmaText}");
+        using (dropped.Session)
+        {
+            Assert.Equal(gemmaText, dropped.Model.Path);
+            Assert.Null(dropped.Model.Vision);
+            Assert.Null(dropped.Model.ProjectorPath);
+            var line = Assert.Single(dropped.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith($"warning: --mmproj does not fit '{gemmaText}', pictures are off: ", line, StringComparison.Ordinal);
+            Assert.Contains("the projector writes 256 columns but the language model's embeddings have 64", line, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
