@@ -89,7 +89,7 @@ public sealed class ImageDecoderTests
     }
 
     /// <summary>A PNG signature and an IHDR chunk claiming 30,000 × 30,000 RGB pixels (2.7 GB decoded), and nothing else.</summary>
-    static byte[] HugePngHeader()
+    internal static byte[] HugePngHeader()
     {
         var bytes = new List<byte> { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A };
         var chunk = new byte[4 + 13];

@@ -77,16 +77,35 @@ public sealed class VisionCheckTests : IDisposable
         Assert.Equal(2 * (TestPatterns.BuiltIn.Count + 1), Directory.GetFiles(output).Length);
     }
 
-    [Fact]
-    public void A_picture_that_cannot_be_decoded_is_one_line_and_exit_2()
+    [Theory]
+    [InlineData("text")]
+    [InlineData("truncated")]
+    [InlineData("huge")]
+    public void A_picture_that_cannot_be_decoded_is_one_line_and_exit_2(string kind)
     {
         var file = Llava("base.gguf", GgmlType.F16);
         var images = Directory.CreateDirectory(Path.Combine(_directory.Path, "images")).FullName;
-        File.WriteAllText(Path.Combine(images, "broken.png"), "not a picture");
+        var broken = Path.Combine(images, "broken.png");
+        switch (kind)
+        {
+            case "text":
+                File.WriteAllText(broken, "not a picture");
+                break;
+            case "truncated":
+                LlavaOracleTests.SavePng(TestPatterns.Create("rings", 64, 64), broken);
+                File.WriteAllBytes(broken, File.ReadAllBytes(broken)[..^40]);
+                break;
+            default:
+                // A 30,000 × 30,000 header: refused from the header (ImageDecoderTests measures the allocation).
+                File.WriteAllBytes(broken, ImageDecoderTests.HugePngHeader());
+                break;
+        }
         var result = CliRunner.Run("vision-check", file, file, "--images", images);
         Assert.Equal(2, result.ExitCode);
         var line = Assert.Single(result.ErrorLines);
+        Assert.StartsWith("error: ", line, StringComparison.Ordinal);
         Assert.Contains("broken.png", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
     }
 
     [Fact]
