@@ -104,6 +104,18 @@ public sealed class ClipLayerOracleTests
         Assert.Equal(Node("out"), model.Block(0, Node("in")));
     }
 
+    [Fact]
+    public void The_projector_gelu_is_ggml_s_table_as_gcc_built_it()
+    {
+        // LLaVA 1.6's third tile (llava16-f16, the harness's third clip_image_encode): mm.0's output and its GELU. One
+        // input rounds to half 0xBFFF (−1.99902), the one table entry GCC's fused multiply-add changes.
+        var input = LlavaOracleTests.ReadFloats(Path.Combine(AppContext.BaseDirectory, "Fixtures", "vision", "clip-layers", "llava16-tile2.gelu-in.f32"));
+        var expected = LlavaOracleTests.ReadFloats(Path.Combine(AppContext.BaseDirectory, "Fixtures", "vision", "clip-layers", "llava16-tile2.gelu-out.f32"));
+        Assert.Contains(input, v => Quanta.Formats.Fp16.FromFloat(v) == 0xBFFF);
+        Quanta.Inference.Kernels.Activations.Gelu(input);
+        Assert.Equal(expected, input);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(8)]
