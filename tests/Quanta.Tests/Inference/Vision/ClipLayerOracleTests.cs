@@ -104,6 +104,24 @@ public sealed class ClipLayerOracleTests
         Assert.Equal(Node("out"), model.Block(0, Node("in")));
     }
 
+    [Theory]
+    [InlineData(64)]
+    [InlineData(128)]
+    [InlineData(576)]
+    [InlineData(4096)]
+    public unsafe void The_vec_dot_steps_are_the_same_with_512_bit_256_bit_and_scalar_registers(int n)
+    {
+        var random = new Random(n);
+        var x = Enumerable.Range(0, n).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray();
+        var y = Enumerable.Range(0, n).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray();
+        fixed (float* px = x, py = y)
+        {
+            var scalar = Avx512VecDotOrder.StepsScalar(px, py, n);
+            Assert.Equal(scalar, Avx512VecDotOrder.Steps512(px, py, n));
+            Assert.Equal(scalar, Avx512VecDotOrder.Steps256(px, py, n));
+        }
+    }
+
     [Fact]
     public void The_projector_gelu_is_ggml_s_table_as_gcc_built_it()
     {
