@@ -319,8 +319,7 @@ internal static unsafe class Q8_0Tiles
             var k3 = k[3];
             // The four rows' scales in each 128-bit half: one multiply gives a token's four products d_w·d_a (each
             // the same float product as the scalar one), and vpermilps hands each row its product in all lanes.
-            var scales = Vector128.Load(rowScales + (b * RowGroup));
-            var d = Vector256.Create(scales, scales);
+            var d = Avx.BroadcastVector128ToVector256(rowScales + (b * RowGroup));
             var at = b * PreparedBlockBytes;
             var x0 = Vector256.Load(a + at);
             var p0 = d * Vector256.Create(activationScales[b]);
