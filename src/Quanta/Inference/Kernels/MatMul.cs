@@ -18,6 +18,8 @@ public sealed class MatMul : IParallelWork
     readonly WorkerPool _pool;
     readonly KernelWidth _width;
     byte[] _activations = [];
+    byte[] _prepared = [];
+    int _preparedBytes;
     float[] _wideActivations = [];
     bool _widened;
     LinearWeights? _weights;
@@ -78,6 +80,16 @@ public sealed class MatMul : IParallelWork
             }
             F16Dot.WidenActivations(_activations, rowBytes, tokens, weights.Columns, _wideActivations);
         }
+        // Tiles that read the batch in a layout of their own (Q8_0): laid out here, once, not by every chunk of rows.
+        _preparedBytes = weights.Dot is IPreparedMatrixDot prepared ? prepared.PreparedBytes(tokens, weights.Columns, _width) : 0;
+        if (_preparedBytes > 0)
+        {
+            if (_prepared.Length < _preparedBytes)
+            {
+                _prepared = GC.AllocateUninitializedArray<byte>(_preparedBytes, pinned: true);
+            }
+            ((IPreparedMatrixDot)weights.Dot).Prepare(_activations.AsSpan(0, rowBytes * tokens), rowBytes, tokens, weights.Columns, _prepared);
+        }
         _weights = weights;
         _output = y;
         _tokens = tokens;
@@ -118,6 +130,15 @@ public sealed class MatMul : IParallelWork
                 F16Dot.MultiplyWidened(
                     data.Slice(first * weights.RowBytes, rows * weights.RowBytes), weights.RowBytes, rows,
                     _wideActivations.AsSpan(0, _tokens * weights.Columns), _tokens, weights.Columns,
+                    output.AsSpan(start, ((_tokens - 1) * _outputStride) + rows), _outputStride);
+                continue;
+            }
+            if (_preparedBytes > 0)
+            {
+                var start = _outputOffset + first;
+                ((IPreparedMatrixDot)tiles!).Multiply(
+                    data.Slice(first * weights.RowBytes, rows * weights.RowBytes), weights.RowBytes, rows,
+                    activations, activationRowBytes, _prepared.AsSpan(0, _preparedBytes), _tokens, weights.Columns,
                     output.AsSpan(start, ((_tokens - 1) * _outputStride) + rows), _outputStride);
                 continue;
             }

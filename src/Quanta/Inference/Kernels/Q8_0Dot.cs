@@ -8,7 +8,7 @@ namespace Quanta.Inference.Kernels;
 /// and llamafile's <c>tinyBLAS_Q0_AVX</c>, which agree): per block eight exact integer sums of four products,
 /// multiplied by <c>d_w·d_a</c> into eight float lanes, folded at the end (<see cref="Avx2DotOrder"/>).
 /// </summary>
-public sealed class Q8_0Dot : IVecDot, IMatrixDot
+public sealed class Q8_0Dot : IVecDot, IPreparedMatrixDot
 {
     public GgmlType WeightType => GgmlType.Q8_0;
 
@@ -38,4 +38,13 @@ public sealed class Q8_0Dot : IVecDot, IMatrixDot
 
     public void Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> output, int outputStride) =>
         Q8_0Tiles.Multiply(weights, rowBytes, rows, activations, activationRowBytes, tokens, n, output, outputStride);
+
+    int IPreparedMatrixDot.PreparedBytes(int tokens, int n, KernelWidth width) =>
+        CanMultiply(width) ? Q8_0Tiles.PreparedBytes(tokens, n) : 0;
+
+    void IPreparedMatrixDot.Prepare(ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<byte> prepared) =>
+        Q8_0Tiles.Prepare(activations, activationRowBytes, tokens, n, prepared);
+
+    void IPreparedMatrixDot.Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, ReadOnlySpan<byte> prepared, int tokens, int n, Span<float> output, int outputStride) =>
+        Q8_0Tiles.Multiply(weights, rowBytes, rows, activations, activationRowBytes, prepared, tokens, n, output, outputStride);
 }
