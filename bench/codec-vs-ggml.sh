@@ -7,10 +7,13 @@
 # harness is the reference for both widths.
 #   QBENCH=/path/to/qbench bench/codec-vs-ggml.sh [ROWS] [COLS] [RUNS]      prints a markdown table
 #   TYPES="Q3_K IQ2_XXS" to measure only some types; ROUNDS=N for N rows per type (each ggml, Quanta, Quanta
-#   256-bit in turn: on a loaded machine compare rows, not single figures); QUANTA_DLL=… to measure another build.
+#   256-bit in turn: on a loaded machine compare rows, not single figures); QUANTA_DLL=… to measure another build;
+#   CPU_TIME=1 times each run by the thread's CPU time on both sides (Quanta's --cpu-time, QBENCH_CPU_TIME=1 for a
+#   harness that reads it, see bench/README.md), so that preemption on a loaded machine is not counted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-4096}; cols=${2:-256}; runs=${3:-5}; cpu=${CPU:-1}
+cputime=(); if [[ -n ${CPU_TIME:-} ]]; then cputime=(--cpu-time); export QBENCH_CPU_TIME=1; fi
 qbench=${QBENCH:?set QBENCH to the ggml harness binary (see bench/README.md)}
 dll=${QUANTA_DLL:-bench/Quanta.Benchmarks/bin/Release/net10.0/Quanta.Benchmarks.dll}
 if [[ -z ${QUANTA_DLL:-} ]]; then dotnet build bench/Quanta.Benchmarks -c Release -v q -nologo >/dev/null; fi
@@ -22,8 +25,8 @@ echo "| type | ggml enc | Quanta enc | ratio | Quanta 256-bit | ratio 256 | ggml
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for t in $types; do for round in $(seq "${ROUNDS:-1}"); do
   g=$(OMP_NUM_THREADS=1 taskset -c "$cpu" "$qbench" "$rows" "$cols" --runs "$runs" --types "$t" 2>/dev/null || true)
-  q=$(dotnet "$dll" throughput --rows "$rows" --cols "$cols" --runs "$runs" --types "$t" 2>/dev/null || true)
-  n=$(DOTNET_PreferredVectorBitWidth=256 dotnet "$dll" throughput --rows "$rows" --cols "$cols" --runs "$runs" --types "$t" 2>/dev/null || true)
+  q=$(dotnet "$dll" throughput --rows "$rows" --cols "$cols" --runs "$runs" --types "$t" "${cputime[@]}" 2>/dev/null || true)
+  n=$(DOTNET_PreferredVectorBitWidth=256 dotnet "$dll" throughput --rows "$rows" --cols "$cols" --runs "$runs" --types "$t" "${cputime[@]}" 2>/dev/null || true)
   ge=$(col "$g" "$t" 4); gi=$(col "$g" "$t" 5)
   qe=$(col "$q" "$t" 4); qi=$(col "$q" "$t" 5)
   ne=$(col "$n" "$t" 4); ni=$(col "$n" "$t" 5)

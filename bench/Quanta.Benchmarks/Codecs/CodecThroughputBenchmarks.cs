@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Columns;
@@ -156,7 +157,7 @@ public class CodecDecodeThroughputBenchmarks
 /// median (and best) of N runs (default 5) after a warm-up of at least half a second per measurement (so tiered JIT has
 /// settled), printed as a markdown table comparable with the C harness in bench/README.md.
 /// </summary>
-public static class ThroughputRunner
+public static partial class ThroughputRunner
 {
     public static int Run(string[] args)
     {
@@ -177,13 +178,16 @@ public static class ThroughputRunner
                 case "--runs" when i + 1 < args.Length:
                     runs = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
+                case "--cpu-time":
+                    threadCpuTime = true;
+                    break;
                 case "--types" when i + 1 < args.Length:
                     only = new HashSet<string>(
                         args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                         StringComparer.OrdinalIgnoreCase);
                     break;
                 default:
-                    Console.Error.WriteLine($"unknown option {args[i]}; usage: throughput [--rows R] [--cols C] [--types A,B] [--runs N]");
+                    Console.Error.WriteLine($"unknown option {args[i]}; usage: throughput [--rows R] [--cols C] [--types A,B] [--runs N] [--cpu-time]");
                     return 1;
             }
         }
@@ -239,6 +243,30 @@ public static class ThroughputRunner
     /// Median and fastest seconds of <paramref name="runs"/> calls, after warming up for at least 0.5 s and 3 calls.
     /// The fastest run is printed too: on a shared machine it is the better estimate of uncontended speed.
     /// </summary>
+    /// <summary>
+    /// <c>--cpu-time</c>: time each run by the CPU time of the calling thread (Linux <c>CLOCK_THREAD_CPUTIME_ID</c>)
+    /// instead of the wall clock, so that time the thread spends preempted on a loaded machine is not counted (the
+    /// ggml harness has the same switch, see bench/README.md). Caches shared with other processes still slow it.
+    /// </summary>
+    static bool threadCpuTime;
+
+    const int ClockThreadCpuTimeId = 3;
+
+    [StructLayout(LayoutKind.Sequential)]
+    struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [LibraryImport("libc", EntryPoint = "clock_gettime")]
+    private static partial int ClockGetTime(int clock, out Timespec time);
+
+    static double ThreadCpuSeconds() =>
+        ClockGetTime(ClockThreadCpuTimeId, out var time) == 0
+            ? time.Seconds + time.Nanoseconds * 1e-9
+            : throw new PlatformNotSupportedException("--cpu-time needs clock_gettime(CLOCK_THREAD_CPUTIME_ID) (Linux)");
+
     static (double Median, double Best) Median(Action action, int runs)
     {
         var warm = Stopwatch.StartNew();
@@ -249,6 +277,13 @@ public static class ThroughputRunner
         var times = new double[runs];
         for (var i = 0; i < runs; i++)
         {
+            if (threadCpuTime)
+            {
+                var start = ThreadCpuSeconds();
+                action();
+                times[i] = ThreadCpuSeconds() - start;
+                continue;
+            }
             var t = Stopwatch.GetTimestamp();
             action();
             times[i] = Stopwatch.GetElapsedTime(t).TotalSeconds;

@@ -1,4 +1,7 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Quanta.Codecs.Search;
 using Quanta.Formats;
 
@@ -20,16 +23,24 @@ public sealed class IQ1_MCodec : SuperBlockCodec
     /// <summary>ggml's <c>GROUP_MAX_EPS_IQ1_M</c>: a group whose largest magnitude is below this is zero.</summary>
     private const float GroupMaxEps = 1e-7f;
 
-    /// <summary>The scalar search; there is no lane-parallel path for the IQ1 formats.</summary>
     public IQ1_MCodec()
-        : base(GgmlType.IQ1_M, vectorized: false)
+        : this(VectorizeByDefault)
     {
     }
 
-    protected override void EncodeBlock(ReadOnlySpan<float> x, Span<byte> block) => EncodeSuperBlock(x, default, block);
+    /// <param name="vectorized">
+    /// Score each split's four shift choices in one vector (<see cref="BestSplitLanes"/>), sort by rank and search
+    /// neighbours eight at a time, as IQ1_S does; the bytes are the same.
+    /// </param>
+    internal IQ1_MCodec(bool vectorized)
+        : base(GgmlType.IQ1_M, vectorized)
+    {
+    }
+
+    protected override void EncodeBlock(ReadOnlySpan<float> x, Span<byte> block) => EncodeSuperBlock(x, default, Vectorized, block);
 
     protected override void EncodeBlockWeighted(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block) =>
-        EncodeSuperBlock(x, importance, block);
+        EncodeSuperBlock(x, importance, Vectorized, block);
 
     /// <summary>The shift bits of each shift choice (0: both halves up … 3: both down), ggml's <c>masks</c>.</summary>
     private static ReadOnlySpan<byte> ShiftMasks => [0x00, 0x80, 0x08, 0x88];
@@ -38,7 +49,7 @@ public sealed class IQ1_MCodec : SuperBlockCodec
     private static ReadOnlySpan<float> LevelsOf(int shift, int k) =>
         (k == 0 ? shift < 2 : shift % 2 == 0) ? Iq1Encoding.ShiftedUp : Iq1Encoding.ShiftedDown;
 
-    private static void EncodeSuperBlock(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, Span<byte> block)
+    private static void EncodeSuperBlock(ReadOnlySpan<float> x, ReadOnlySpan<float> importance, bool vectorized, Span<byte> block)
     {
         var neighbours = Iq1Neighbours.Instance;
         Span<float> scales = stackalloc float[Groups];
@@ -76,8 +87,15 @@ public sealed class IQ1_MCodec : SuperBlockCodec
                 continue;
             }
 
-            Iq1Encoding.SortAscending(xb, order);
-            var (scale, besti1, besti2, bestK) = BestSplit(xb, weight, order, max);
+            if (vectorized)
+            {
+                Iq1Encoding.SortAscendingLanes(xb, order);
+            }
+            else
+            {
+                Iq1Encoding.SortAscending(xb, order);
+            }
+            var (scale, besti1, besti2, bestK) = vectorized ? BestSplitLanes(xb, weight, order, max) : BestSplit(xb, weight, order, max);
             for (var j = 0; j < besti1; ++j)
             {
                 levels[order[j]] = 0;
@@ -112,8 +130,10 @@ public sealed class IQ1_MCodec : SuperBlockCodec
                 if (gridIndex < 0)
                 {
                     allOnGrid = false;
-                    gridIndex = Iq1Encoding.BestNeighbour(
-                        neighbours.NeighboursOf(code), xb.Slice(8 * k, 8), weight.Slice(8 * k, 8), scale, LevelsOf(bestK, k));
+                    gridIndex = vectorized
+                        ? Iq1Encoding.BestNeighbourLanes(neighbours, code, xb.Slice(8 * k, 8), weight.Slice(8 * k, 8), scale, LevelsOf(bestK, k))
+                        : Iq1Encoding.BestNeighbour(
+                            neighbours.NeighboursOf(code), xb.Slice(8 * k, 8), weight.Slice(8 * k, 8), scale, LevelsOf(bestK, k));
                 }
                 indices[2 * ib + k] = gridIndex;
             }
@@ -285,6 +305,87 @@ public sealed class IQ1_MCodec : SuperBlockCodec
         if (besti1 < 0)
         {
             // ggml asserts here; it happens only when every weight of the group is zero or negative.
+            throw new ArgumentException("iq1_m: no scale fits a group of 16 values (its weights are all zero or negative)", "importance");
+        }
+        return (scale, besti1, besti2, bestK);
+    }
+
+    /// <summary>
+    /// <see cref="BestSplit"/> with a split's eight sums in one vector: lanes 0–3 hold sumqx for the four shift
+    /// choices, lanes 4–7 sumq2, each added term by term in the scalar order (so the same floats). The scalar test
+    /// and update run, in ggml's order of k, only for the splits where some lane beats the best score as it stands;
+    /// where none does, none of the four scalar tests would pass, so nothing is skipped that ggml would keep.
+    /// </summary>
+    [SkipLocalsInit]
+    private static (float Scale, int I1, int I2, int K) BestSplitLanes(ReadOnlySpan<float> xb, ReadOnlySpan<float> weight, ReadOnlySpan<int> order, float max)
+    {
+        var up = Iq1Encoding.ShiftedUp;
+        var down = Iq1Encoding.ShiftedDown;
+        // terms[j * 3 + level]: what sorted value j adds at that level, the same floats as BestSplit's tables.
+        Span<Vector256<float>> terms = stackalloc Vector256<float>[GroupSize * 3];
+        for (var j = 0; j < GroupSize; ++j)
+        {
+            var i = order[j];
+            var w = weight[i];
+            var firstHalf = i < GroupSize / 2;
+            for (var g = 0; g < 3; ++g)
+            {
+                var px = w * up[g] * xb[i];
+                var mx = w * down[g] * xb[i];
+                var p2 = w * up[g] * up[g];
+                var m2 = w * down[g] * down[g];
+                terms[j * 3 + g] = firstHalf
+                    ? Vector256.Create(px, px, mx, mx, p2, p2, m2, m2)
+                    : Vector256.Create(px, mx, px, mx, p2, m2, p2, m2);
+            }
+        }
+
+        float bestScore = -Iq1Encoding.FltMin, scale = max;
+        int besti1 = -1, besti2 = -1, bestK = -1;
+        ref var t = ref MemoryMarshal.GetReference(terms);
+        var low = Vector256<float>.Zero;
+        for (var i1 = 0; i1 <= GroupSize; ++i1)
+        {
+            if (i1 > 0)
+            {
+                low += Unsafe.Add(ref t, (i1 - 1) * 3);
+            }
+            var mid = low;
+            for (var i2 = i1; i2 <= GroupSize; ++i2)
+            {
+                if (i2 > i1)
+                {
+                    mid += Unsafe.Add(ref t, (i2 - 1) * 3 + 1);
+                }
+                var sums = mid;
+                for (var j = i2; j < GroupSize; ++j)
+                {
+                    sums += Unsafe.Add(ref t, j * 3 + 2);
+                }
+                var qx = sums.GetLower();
+                var q2 = sums.GetUpper();
+                var beats = Vector128.GreaterThan(q2, Vector128<float>.Zero) & Vector128.GreaterThan(qx * qx, Vector128.Create(bestScore) * q2);
+                if (beats == Vector128<float>.Zero)
+                {
+                    continue;
+                }
+                for (var k = 0; k < 4; ++k)
+                {
+                    var sumqx = qx.GetElement(k);
+                    var sumq2 = q2.GetElement(k);
+                    if (sumq2 > 0 && sumqx * sumqx > bestScore * sumq2)
+                    {
+                        scale = sumqx / sumq2;
+                        bestScore = scale * sumqx;
+                        besti1 = i1;
+                        besti2 = i2;
+                        bestK = k;
+                    }
+                }
+            }
+        }
+        if (besti1 < 0)
+        {
             throw new ArgumentException("iq1_m: no scale fits a group of 16 values (its weights are all zero or negative)", "importance");
         }
         return (scale, besti1, besti2, bestK);

@@ -21,7 +21,7 @@ internal abstract class RowCodec : IBlockCodec
 
     public virtual bool CanEncode => true;
 
-    public void Encode(ReadOnlySpan<float> rows, int rowLength, ReadOnlySpan<float> importance, Span<byte> destination)
+    public virtual void Encode(ReadOnlySpan<float> rows, int rowLength, ReadOnlySpan<float> importance, Span<byte> destination)
     {
         var rowCount = CodecArguments.CheckEncode(Info, rows.Length, rowLength, importance, destination.Length);
         var rowBytes = (int)Info.RowBytes(rowLength);

@@ -4,7 +4,7 @@ using Quanta.Formats;
 namespace Quanta.Tests.Codecs;
 
 /// <summary>
-/// IQ1_S's lane-parallel split search against ggml's bytes and against the scalar search, forced on each path
+/// IQ1_S's and IQ1_M's lane-parallel split searches against ggml's bytes and against the scalar searches, forced on each path
 /// whatever the machine (the suite also runs under DOTNET_PreferredVectorBitWidth=256 and EnableHWIntrinsic=0).
 /// </summary>
 public class Iq1VectorPathTests
@@ -23,6 +23,65 @@ public class Iq1VectorPathTests
             var actual = new byte[expected.Length];
             new IQ1_SCodec(vectorized).Encode(golden.ReadInput(), golden.Cols, golden.ReadImportance(), actual);
             Assert.True(expected.AsSpan().SequenceEqual(actual), $"{id}, vectorized {vectorized}: first difference at byte {expected.AsSpan().CommonPrefixLength(actual)}");
+        }
+    }
+
+    public static TheoryData<string> Iq1MCases() =>
+        GoldenQuantCases.Ids(GoldenQuantCases.All.Where(c => c.GgmlType == GgmlType.IQ1_M));
+
+    [Theory]
+    [MemberData(nameof(Iq1MCases))]
+    public void Both_IQ1_M_paths_write_ggml_s_bytes(string id)
+    {
+        var golden = GoldenQuantCases.ById(id);
+        var expected = golden.ReadQuantized();
+        foreach (var vectorized in new[] { false, true })
+        {
+            var actual = new byte[expected.Length];
+            new IQ1_MCodec(vectorized).Encode(golden.ReadInput(), golden.Cols, golden.ReadImportance(), actual);
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"{id}, vectorized {vectorized}: first difference at byte {expected.AsSpan().CommonPrefixLength(actual)}");
+        }
+    }
+
+    /// <summary>
+    /// IQ1_M's split search (four shift choices per split in one vector), rank sort and neighbour lanes give the
+    /// scalar bytes on rows with many equal scores, and on every input family, with and without importance weights.
+    /// </summary>
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(2, false)]
+    public void Both_IQ1_M_paths_agree_on_rows_with_ties(int seed, bool weighted)
+    {
+        var rng = new Random(seed);
+        const int rows = 32, cols = 512;
+        var x = Enumerable.Range(0, rows * cols).Select(_ => (float)rng.Next(-3, 4) * 0.25f * (rng.Next(4) == 0 ? 1e-3f : 1)).ToArray();
+        var importance = weighted ? Enumerable.Range(0, cols).Select(_ => (float)rng.Next(1, 3)).ToArray() : [];
+        var bytes = GgmlTypeInfo.Of(GgmlType.IQ1_M).RowBytes(cols) * rows;
+        var scalar = new byte[bytes];
+        var vector = new byte[bytes];
+        new IQ1_MCodec(false).Encode(x, cols, importance, scalar);
+        new IQ1_MCodec(true).Encode(x, cols, importance, vector);
+        Assert.Equal(scalar, vector);
+        Assert.Contains(scalar, b => b != 0);
+    }
+
+    [Fact]
+    public void Both_IQ1_M_paths_agree_on_every_input_family()
+    {
+        const int cols = 1024;
+        for (var family = 0; family < KQuantVectorPathTests.Families; ++family)
+        {
+            var rng = new Random(400 + family);
+            var x = new float[2 * cols];
+            KQuantVectorPathTests.Fill(x, family, rng);
+            var importance = family % 2 == 0 ? Enumerable.Range(0, cols).Select(_ => (float)rng.NextDouble() * 10 + 1e-3f).ToArray() : [];
+            var bytes = GgmlTypeInfo.Of(GgmlType.IQ1_M).RowBytes(cols) * 2;
+            var scalar = new byte[bytes];
+            var vector = new byte[bytes];
+            new IQ1_MCodec(false).Encode(x, cols, importance, scalar);
+            new IQ1_MCodec(true).Encode(x, cols, importance, vector);
+            var at = scalar.AsSpan().CommonPrefixLength(vector);
+            Assert.True(at == bytes, $"family {family}: first difference at byte {at}");
         }
     }
 

@@ -39,23 +39,36 @@ internal sealed class Iq1Neighbours
         _start = start;
         _count = count;
         _neighbours = neighbours;
-        (_firstChunk, ChunkLevels, ChunkPoints) = BuildChunks();
+        (_firstChunk, ChunkLevels, ChunkPoints) = BuildChunks(ChunkLanes);
+        (_firstWideChunk, WideChunkLevels, WideChunkPoints) = BuildChunks(WideChunkLanes);
     }
 
     /// <summary>Lanes per neighbour chunk: one 256-bit vector of floats.</summary>
     public const int ChunkLanes = 8;
 
+    /// <summary>Lanes per wide neighbour chunk: one 512-bit vector of floats.</summary>
+    public const int WideChunkLanes = 16;
+
     private readonly int[] _firstChunk;
+    private readonly int[] _firstWideChunk;
 
     /// <summary>
     /// The neighbour lists again for the lane-parallel search, eight neighbours per chunk (the last chunk padded with
     /// copies of the list's last point, which can never win: ties go to the first). Per chunk, the neighbours'
-    /// levels (0, 1, 2) coordinate-major, [coordinate][lane]: 64 ints.
+    /// levels (0, 1, 2) coordinate-major, [coordinate][lane]: 64 bytes (widened to lane indices as they are read;
+    /// as bytes the tables are a quarter of the size as ints, and the lists are long — 72 points on average — so
+    /// the scan is bound by reading them). Eight bytes of padding at the end let each read take 16.
     /// </summary>
-    public int[] ChunkLevels { get; }
+    public byte[] ChunkLevels { get; }
 
     /// <summary>Per chunk, the neighbours' grid indices (8 per chunk).</summary>
     public ushort[] ChunkPoints { get; }
+
+    /// <summary><see cref="ChunkLevels"/> for sixteen lanes ([coordinate][lane], 128 bytes per chunk), padded the same way.</summary>
+    public byte[] WideChunkLevels { get; }
+
+    /// <summary>Per wide chunk, the neighbours' grid indices (16 per chunk).</summary>
+    public ushort[] WideChunkPoints { get; }
 
     /// <summary>The first chunk of an off-grid code's neighbours.</summary>
     public int FirstChunk(int code) => _firstChunk[code];
@@ -63,30 +76,36 @@ internal sealed class Iq1Neighbours
     /// <summary>How many chunks an off-grid code's neighbours fill.</summary>
     public int ChunkCount(int code) => (_count[code] + ChunkLanes - 1) / ChunkLanes;
 
-    private (int[] First, int[] Levels, ushort[] Points) BuildChunks()
+    /// <summary>The first wide chunk of an off-grid code's neighbours.</summary>
+    public int FirstWideChunk(int code) => _firstWideChunk[code];
+
+    /// <summary>How many wide chunks an off-grid code's neighbours fill.</summary>
+    public int WideChunkCount(int code) => (_count[code] + WideChunkLanes - 1) / WideChunkLanes;
+
+    private (int[] First, byte[] Levels, ushort[] Points) BuildChunks(int lanes)
     {
         var first = new int[CodeCount];
         var chunks = 0;
         for (var code = 0; code < CodeCount; ++code)
         {
             first[code] = chunks;
-            chunks += ChunkCount(code);
+            chunks += (_count[code] + lanes - 1) / lanes;
         }
-        var levels = new int[chunks * 8 * ChunkLanes];
-        var points = new ushort[chunks * ChunkLanes];
+        var levels = new byte[chunks * 8 * lanes + 8];
+        var points = new ushort[chunks * lanes];
         for (var code = 0; code < CodeCount; ++code)
         {
             int count = _count[code];
-            var padded = ChunkCount(code) * ChunkLanes;
+            var padded = (count + lanes - 1) / lanes * lanes;
             for (var j = 0; j < padded; ++j)
             {
                 var point = _neighbours[_start[code] + Math.Min(j, count - 1)];
-                var chunk = first[code] + j / ChunkLanes;
-                var lane = j % ChunkLanes;
-                points[chunk * ChunkLanes + lane] = point;
+                var chunk = first[code] + j / lanes;
+                var lane = j % lanes;
+                points[chunk * lanes + lane] = point;
                 for (var i = 0; i < 8; ++i)
                 {
-                    levels[(chunk * 8 + i) * ChunkLanes + lane] = LevelTable[8 * point + i];
+                    levels[(chunk * 8 + i) * lanes + lane] = LevelTable[8 * point + i];
                 }
             }
         }

@@ -194,14 +194,14 @@ internal static class Iq2LaneSearch
         for (var c = 0; c < chunks; ++c)
         {
             var at = (nuint)((first + c) * Dimensions * Lanes);
-            var d2 = Vector256<float>.Zero + Lookup(t0, Vector256.LoadUnsafe(ref index, at));
-            d2 += Lookup(t0, Vector256.LoadUnsafe(ref index, at + Lanes));
-            d2 += Lookup(t1, Vector256.LoadUnsafe(ref index, at + 2 * Lanes));
-            d2 += Lookup(t1, Vector256.LoadUnsafe(ref index, at + 3 * Lanes));
-            d2 += Lookup(t2, Vector256.LoadUnsafe(ref index, at + 4 * Lanes));
-            d2 += Lookup(t2, Vector256.LoadUnsafe(ref index, at + 5 * Lanes));
-            d2 += Lookup(t3, Vector256.LoadUnsafe(ref index, at + 6 * Lanes));
-            d2 += Lookup(t3, Vector256.LoadUnsafe(ref index, at + 7 * Lanes));
+            var d2 = Vector256<float>.Zero + Lookup(t0, Level8(ref index, at));
+            d2 += Lookup(t0, Level8(ref index, at + Lanes));
+            d2 += Lookup(t1, Level8(ref index, at + 2 * Lanes));
+            d2 += Lookup(t1, Level8(ref index, at + 3 * Lanes));
+            d2 += Lookup(t2, Level8(ref index, at + 4 * Lanes));
+            d2 += Lookup(t2, Level8(ref index, at + 5 * Lanes));
+            d2 += Lookup(t3, Level8(ref index, at + 6 * Lanes));
+            d2 += Lookup(t3, Level8(ref index, at + 7 * Lanes));
             // Below the lane's best so far (false for NaN).
             var smaller = Vector256.LessThan(d2, best);
             best = Vector256.ConditionalSelect(smaller, d2, best);
@@ -260,6 +260,14 @@ internal static class Iq2LaneSearch
         position = Vector512.ConditionalSelect(Vector512.Equals(best, Vector512.Create(min)).AsInt32(), position, Vector512.Create(int.MaxValue));
         return lattice.WideChunkPoints[first * WideLanes + MinAcross(Vector256.Min(position.GetLower(), position.GetUpper()))];
     }
+
+    /// <summary>Eight byte levels widened to the permute's lane indices (<c>vpmovzxbd</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Level8(ref byte index, nuint at) =>
+        Avx2.IsSupported
+            ? Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref index, at))
+            : Vector256.Create(Unsafe.Add(ref index, at), Unsafe.Add(ref index, at + 1), Unsafe.Add(ref index, at + 2), Unsafe.Add(ref index, at + 3),
+                Unsafe.Add(ref index, at + 4), Unsafe.Add(ref index, at + 5), Unsafe.Add(ref index, at + 6), Unsafe.Add(ref index, at + 7));
 
     /// <summary>Sixteen byte levels widened to the permute's lane indices.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
