@@ -35,9 +35,13 @@ internal static unsafe class FloatTiles
         var t0 = 0;
         if (width == KernelWidth.Vector512)
         {
-            // tinyBLAS's own tile with 32 vector registers: 4 rows × 6 tokens, 24 accumulators (ten loads per 24
-            // multiply-adds rather than eight per 16).
-            for (; t0 + 6 <= tokens; t0 += 6)
+            // tinyBLAS's own tiles with 32 vector registers: 4 rows × 6 tokens, 24 accumulators (ten loads per 24
+            // multiply-adds rather than eight per 16), and as its BLOCK_SIZE<6> does, groups of 5 where the tokens do
+            // not come in sixes (128 = 18 × 6 + 4 × 5), so that no token is left to the one-accumulator edge loop,
+            // which waits on every multiply-add's latency.
+            var groups = (tokens + 5) / 6;
+            var sixes = tokens >= 5 * groups ? tokens - (5 * groups) : tokens / 6;
+            for (var g = 0; g < sixes; g++, t0 += 6)
             {
                 var bt = b + (t0 * ldb);
                 var ct = c + (t0 * ldc);
@@ -49,6 +53,23 @@ internal static unsafe class FloatTiles
                 for (; r0 < rows; r0++)
                 {
                     for (var t = 0; t < 6; t++)
+                    {
+                        ct[(t * ldc) + r0] = Dot(a + (r0 * lda), bt + (t * ldb), k, width);
+                    }
+                }
+            }
+            for (; t0 + 5 <= tokens && (tokens - t0) % 5 == 0; t0 += 5)
+            {
+                var bt = b + (t0 * ldb);
+                var ct = c + (t0 * ldc);
+                var r0 = 0;
+                for (; r0 + 4 <= rows; r0 += 4)
+                {
+                    Tile512x5(a + (r0 * lda), lda, bt, ldb, k, ct + r0, ldc);
+                }
+                for (; r0 < rows; r0++)
+                {
+                    for (var t = 0; t < 5; t++)
                     {
                         ct[(t * ldc) + r0] = Dot(a + (r0 * lda), bt + (t * ldb), k, width);
                     }
@@ -224,6 +245,55 @@ internal static unsafe class FloatTiles
         Store(c + (3 * ldc), 0, c03, c13, c23, c33);
         Store(c + (4 * ldc), 0, c04, c14, c24, c34);
         Store(c + (5 * ldc), 0, c05, c15, c25, c35);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Tile512x5(float* a, long lda, float* b, long ldb, int k, float* c, long ldc)
+    {
+        Vector512<float> c00 = default, c10 = default, c20 = default, c30 = default;
+        Vector512<float> c01 = default, c11 = default, c21 = default, c31 = default;
+        Vector512<float> c02 = default, c12 = default, c22 = default, c32 = default;
+        Vector512<float> c03 = default, c13 = default, c23 = default, c33 = default;
+        Vector512<float> c04 = default, c14 = default, c24 = default, c34 = default;
+        float* a1 = a + lda, a2 = a + (2 * lda), a3 = a + (3 * lda);
+        float* b1 = b + ldb, b2 = b + (2 * ldb), b3 = b + (3 * ldb), b4 = b + (4 * ldb);
+        for (var i = 0; i < k; i += 16)
+        {
+            var w0 = Vector512.Load(a + i);
+            var w1 = Vector512.Load(a1 + i);
+            var w2 = Vector512.Load(a2 + i);
+            var w3 = Vector512.Load(a3 + i);
+            var x = Vector512.Load(b + i);
+            c00 = Vector512.FusedMultiplyAdd(w0, x, c00);
+            c10 = Vector512.FusedMultiplyAdd(w1, x, c10);
+            c20 = Vector512.FusedMultiplyAdd(w2, x, c20);
+            c30 = Vector512.FusedMultiplyAdd(w3, x, c30);
+            x = Vector512.Load(b1 + i);
+            c01 = Vector512.FusedMultiplyAdd(w0, x, c01);
+            c11 = Vector512.FusedMultiplyAdd(w1, x, c11);
+            c21 = Vector512.FusedMultiplyAdd(w2, x, c21);
+            c31 = Vector512.FusedMultiplyAdd(w3, x, c31);
+            x = Vector512.Load(b2 + i);
+            c02 = Vector512.FusedMultiplyAdd(w0, x, c02);
+            c12 = Vector512.FusedMultiplyAdd(w1, x, c12);
+            c22 = Vector512.FusedMultiplyAdd(w2, x, c22);
+            c32 = Vector512.FusedMultiplyAdd(w3, x, c32);
+            x = Vector512.Load(b3 + i);
+            c03 = Vector512.FusedMultiplyAdd(w0, x, c03);
+            c13 = Vector512.FusedMultiplyAdd(w1, x, c13);
+            c23 = Vector512.FusedMultiplyAdd(w2, x, c23);
+            c33 = Vector512.FusedMultiplyAdd(w3, x, c33);
+            x = Vector512.Load(b4 + i);
+            c04 = Vector512.FusedMultiplyAdd(w0, x, c04);
+            c14 = Vector512.FusedMultiplyAdd(w1, x, c14);
+            c24 = Vector512.FusedMultiplyAdd(w2, x, c24);
+            c34 = Vector512.FusedMultiplyAdd(w3, x, c34);
+        }
+        Store(c, 0, c00, c10, c20, c30);
+        Store(c + ldc, 0, c01, c11, c21, c31);
+        Store(c + (2 * ldc), 0, c02, c12, c22, c32);
+        Store(c + (3 * ldc), 0, c03, c13, c23, c33);
+        Store(c + (4 * ldc), 0, c04, c14, c24, c34);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
