@@ -113,11 +113,20 @@ public sealed unsafe class F16ScaledDotTests
     [InlineData(128)]
     public void Batch_tiles_in_groups_of_six_and_five_equal_the_scalar_twin(int tokens)
     {
-        const int rows = 12, k = 256;
+        // 20 rows: five groups of four, enough for the 512-bit tiles to cut the rows into slices of 512 elements
+        // (two whole and a partial one of 16), which must not change a sum; 12 rows and 256 elements: not sliced.
+        foreach (var (rows, k) in new[] { (20, 1040), (12, 256) })
+        {
+            BatchTiles(tokens, rows, k);
+        }
+    }
+
+    static void BatchTiles(int tokens, int rows, int k)
+    {
         var rng = new Random(tokens);
         var a = Enumerable.Range(0, rows * k).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
         var b = Enumerable.Range(0, tokens * k).Select(i => (float)((rng.NextDouble() - 0.5) * (i % 50 == 0 ? 1000 : 1))).ToArray();
-        const int ldc = rows + 1;
+        var ldc = rows + 1;
         var c = new float[tokens * ldc];
         fixed (float* pa = a, pb = b, pc = c)
         {
