@@ -62,6 +62,21 @@ public sealed unsafe class F16Dot : IVecDot, IMatrixDot
     }
 
     /// <summary>
+    /// <see cref="MultiplyWidened(ReadOnlySpan{byte}, int, int, ReadOnlySpan{float}, int, int, Span{float}, int)"/> with the
+    /// widened activations also given times 2^112 (<paramref name="scaled"/>, <see cref="ScaleActivations"/>), so that
+    /// the 512-bit tiles can convert the weights as they load them (<see cref="FloatMatrix.MultiplyHalves"/>).
+    /// </summary>
+    internal static void MultiplyWidened(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<float> activations, ReadOnlySpan<float> scaled, int tokens, int n, Span<float> output, int outputStride)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(activations.Length, tokens * n);
+        ArgumentOutOfRangeException.ThrowIfLessThan(scaled.Length, tokens * n);
+        fixed (float* b = activations, s = scaled)
+        {
+            FloatMatrix.MultiplyHalves(weights, rowBytes, rows, b, s, n, tokens, n, output, outputStride, KernelWidths.Current);
+        }
+    }
+
+    /// <summary>
     /// One token (generation) against <paramref name="rows"/> F16 rows in <c>ggml_vec_dot_f16</c>'s order for the width:
     /// <paramref name="activations"/> are the token's F16-rounded activations widened to float and
     /// <paramref name="scaled"/> the same times 2^112 (<see cref="F16ScaledDot.Scale"/>), both made once per matrix by

@@ -106,13 +106,26 @@ internal static unsafe class F16ScaledDot
 
     /// <summary>Sixteen halves as floats 2^112 times too small (sign-extended, shifted, masked).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<float> Weights512(ushort* p) =>
+    internal static Vector512<float> Weights512(ushort* p) =>
         (Vector512.ShiftLeft(Vector512.WidenLower(Vector512.Create(Vector256.Load((short*)p), Vector256<short>.Zero)), 13)
             & Vector512.Create(SignAndMagnitude)).AsSingle();
 
     /// <summary>Eight halves as floats 2^112 times too small.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> Weights256(ushort* p) =>
+    internal static Vector256<float> Weights256(ushort* p) =>
         (Vector256.ShiftLeft(Vector256.WidenLower(Vector256.Create(Vector128.Load((short*)p), Vector128<short>.Zero)), 13)
             & Vector256.Create(SignAndMagnitude)).AsSingle();
+}
+
+/// <summary>F16 elements loaded as <see cref="F16ScaledDot"/> converts them: 2^112 times too small, infinities and NaNs not handled.</summary>
+internal readonly unsafe struct ScaledHalfRow : IFloatRow
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Load(void* row, int i) => BitConverter.Int32BitsToSingle((((short*)row)[i] << 13) & unchecked((int)0x8FFFE000));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load256(void* row, int i) => F16ScaledDot.Weights256((ushort*)row + i);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load512(void* row, int i) => F16ScaledDot.Weights512((ushort*)row + i);
 }

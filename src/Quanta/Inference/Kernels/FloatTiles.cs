@@ -135,7 +135,21 @@ internal static unsafe class FloatTiles
     /// too many for the accumulators kept.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static bool Sliced512(float* a, long lda, int rows, float* b, long ldb, int tokens, int k, float* c, long ldc)
+    static bool Sliced512(float* a, long lda, int rows, float* b, long ldb, int tokens, int k, float* c, long ldc) =>
+        Sliced512<F32Row>((byte*)a, lda * sizeof(float), rows, b, ldb, tokens, k, c, ldc);
+
+    /// <summary>
+    /// The sliced 512-bit tiles straight from F16 rows (<paramref name="lda"/> halves apart), converted as
+    /// <see cref="F16ScaledDot"/> converts them, against activations already times 2^112 (<see cref="F16ScaledDot.Scale"/>):
+    /// the same products and sums as widening the rows first, without the widened copy. The caller has checked that
+    /// no half has the all-ones exponent. False (nothing done) where <see cref="Sliced512"/> would be.
+    /// </summary>
+    public static bool SlicedScaledHalves(ushort* a, long lda, int rows, float* scaled, long ldb, int tokens, int k, float* c, long ldc) =>
+        rows % 4 == 0 && Sliced512<ScaledHalfRow>((byte*)a, lda * sizeof(ushort), rows, scaled, ldb, tokens, k, c, ldc);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static bool Sliced512<TA>(byte* a, long lda, int rows, float* b, long ldb, int tokens, int k, float* c, long ldc)
+        where TA : IFloatRow
     {
         var groups = (tokens + 5) / 6;
         var rowGroups = rows / 4;
@@ -158,11 +172,11 @@ internal static unsafe class FloatTiles
                 {
                     if (count == 6)
                     {
-                        Slice512x6(a + (rg * 4 * lda), lda, bt, ldb, from, to, acc + (rg * 24));
+                        Slice512x6<TA>(a + (rg * 4 * lda), lda, bt, ldb, from, to, acc + (rg * 24));
                     }
                     else
                     {
-                        Slice512x5(a + (rg * 4 * lda), lda, bt, ldb, from, to, acc + (rg * 24));
+                        Slice512x5<TA>(a + (rg * 4 * lda), lda, bt, ldb, from, to, acc + (rg * 24));
                     }
                 }
             }
@@ -367,7 +381,8 @@ internal static unsafe class FloatTiles
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Slice512x6(float* a, long lda, float* b, long ldb, int from, int to, Vector512<float>* acc)
+    static void Slice512x6<TA>(byte* a, long lda, float* b, long ldb, int from, int to, Vector512<float>* acc)
+        where TA : IFloatRow
     {
         Vector512<float> c00 = acc[0], c10 = acc[1], c20 = acc[2], c30 = acc[3];
         Vector512<float> c01 = acc[4], c11 = acc[5], c21 = acc[6], c31 = acc[7];
@@ -375,14 +390,14 @@ internal static unsafe class FloatTiles
         Vector512<float> c03 = acc[12], c13 = acc[13], c23 = acc[14], c33 = acc[15];
         Vector512<float> c04 = acc[16], c14 = acc[17], c24 = acc[18], c34 = acc[19];
         Vector512<float> c05 = acc[20], c15 = acc[21], c25 = acc[22], c35 = acc[23];
-        float* a1 = a + lda, a2 = a + (2 * lda), a3 = a + (3 * lda);
+        byte* a1 = a + lda, a2 = a + (2 * lda), a3 = a + (3 * lda);
         float* b1 = b + ldb, b2 = b + (2 * ldb), b3 = b + (3 * ldb), b4 = b + (4 * ldb), b5 = b + (5 * ldb);
         for (var i = from; i < to; i += 16)
         {
-            var w0 = Vector512.Load(a + i);
-            var w1 = Vector512.Load(a1 + i);
-            var w2 = Vector512.Load(a2 + i);
-            var w3 = Vector512.Load(a3 + i);
+            var w0 = TA.Load512(a, i);
+            var w1 = TA.Load512(a1, i);
+            var w2 = TA.Load512(a2, i);
+            var w3 = TA.Load512(a3, i);
             var x = Vector512.Load(b + i);
             c00 = Vector512.FusedMultiplyAdd(w0, x, c00);
             c10 = Vector512.FusedMultiplyAdd(w1, x, c10);
@@ -441,21 +456,22 @@ internal static unsafe class FloatTiles
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Slice512x5(float* a, long lda, float* b, long ldb, int from, int to, Vector512<float>* acc)
+    static void Slice512x5<TA>(byte* a, long lda, float* b, long ldb, int from, int to, Vector512<float>* acc)
+        where TA : IFloatRow
     {
         Vector512<float> c00 = acc[0], c10 = acc[1], c20 = acc[2], c30 = acc[3];
         Vector512<float> c01 = acc[4], c11 = acc[5], c21 = acc[6], c31 = acc[7];
         Vector512<float> c02 = acc[8], c12 = acc[9], c22 = acc[10], c32 = acc[11];
         Vector512<float> c03 = acc[12], c13 = acc[13], c23 = acc[14], c33 = acc[15];
         Vector512<float> c04 = acc[16], c14 = acc[17], c24 = acc[18], c34 = acc[19];
-        float* a1 = a + lda, a2 = a + (2 * lda), a3 = a + (3 * lda);
+        byte* a1 = a + lda, a2 = a + (2 * lda), a3 = a + (3 * lda);
         float* b1 = b + ldb, b2 = b + (2 * ldb), b3 = b + (3 * ldb), b4 = b + (4 * ldb);
         for (var i = from; i < to; i += 16)
         {
-            var w0 = Vector512.Load(a + i);
-            var w1 = Vector512.Load(a1 + i);
-            var w2 = Vector512.Load(a2 + i);
-            var w3 = Vector512.Load(a3 + i);
+            var w0 = TA.Load512(a, i);
+            var w1 = TA.Load512(a1, i);
+            var w2 = TA.Load512(a2, i);
+            var w3 = TA.Load512(a3, i);
             var x = Vector512.Load(b + i);
             c00 = Vector512.FusedMultiplyAdd(w0, x, c00);
             c10 = Vector512.FusedMultiplyAdd(w1, x, c10);

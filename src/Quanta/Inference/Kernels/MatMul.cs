@@ -75,17 +75,14 @@ public sealed class MatMul : IParallelWork
         _oneF16Token = f16 && tokens == 1;
         if (f16)
         {
+            // Widened, then times 2^112 behind them (F16ScaledDot), for the kernels that convert weights the cheap way.
             var wide = tokens * weights.Columns;
-            var length = _oneF16Token ? 2 * wide : wide;
-            if (_wideActivations.Length < length)
+            if (_wideActivations.Length < 2 * wide)
             {
-                _wideActivations = new float[length];
+                _wideActivations = new float[2 * wide];
             }
             F16Dot.WidenActivations(_activations, rowBytes, tokens, weights.Columns, _wideActivations);
-            if (_oneF16Token)
-            {
-                F16Dot.ScaleActivations(_wideActivations.AsSpan(0, wide), _wideActivations.AsSpan(wide, wide));
-            }
+            F16Dot.ScaleActivations(_wideActivations.AsSpan(0, wide), _wideActivations.AsSpan(wide, wide));
         }
         _weights = weights;
         _output = y;
@@ -133,9 +130,10 @@ public sealed class MatMul : IParallelWork
             if (_widened)
             {
                 var start = _outputOffset + first;
+                var wide = _tokens * weights.Columns;
                 F16Dot.MultiplyWidened(
                     data.Slice(first * weights.RowBytes, rows * weights.RowBytes), weights.RowBytes, rows,
-                    _wideActivations.AsSpan(0, _tokens * weights.Columns), _tokens, weights.Columns,
+                    _wideActivations.AsSpan(0, wide), _wideActivations.AsSpan(wide, wide), _tokens, weights.Columns,
                     output.AsSpan(start, ((_tokens - 1) * _outputStride) + rows), _outputStride);
                 continue;
             }

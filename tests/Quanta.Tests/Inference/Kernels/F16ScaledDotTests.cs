@@ -147,6 +147,49 @@ public sealed unsafe class F16ScaledDotTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Batches_converting_halves_in_the_tiles_equal_tinyblas_on_widened_rows(bool infinity)
+    {
+        // 72 rows of 1040 halves (a block of 64 rows sliced, then 8), 17 tokens (two sixes and a five), subnormal
+        // halves included; with an infinity in row 70 its block must go the widened way and still give ggml's result.
+        const int rows = 72, n = 1040, tokens = 17;
+        var rng = new Random(infinity ? 21 : 20);
+        var weights = RandomHalves(rng, rows * n, maxExponent: 16);
+        if (infinity)
+        {
+            weights[(70 * n) + 33] = 0xFC00;
+        }
+        var x = RandomHalves(rng, tokens * n, maxExponent: 17).Select(Fp16.ToFloat).ToArray();
+        var scaled = new float[x.Length];
+        const int stride = rows + 3;
+        var output = Enumerable.Repeat(float.NaN, tokens * stride).ToArray();
+        fixed (ushort* w = weights)
+        fixed (float* px = x, ps = scaled)
+        {
+            F16ScaledDot.Scale(px, ps, x.Length);
+            foreach (var width in Widths)
+            {
+                FloatMatrix.MultiplyHalves(MemoryMarshal.AsBytes(weights.AsSpan()), n * 2, rows, px, ps, n, tokens, n, output, stride, width);
+                for (var r = 0; r < rows; r++)
+                {
+                    var wide = weights.AsSpan(r * n, n).ToArray().Select(Fp16.ToFloat).ToArray();
+                    fixed (float* pw = wide)
+                    {
+                        for (var t = 0; t < tokens; t++)
+                        {
+                            var expected = FloatTiles.Scalar(pw, px + (t * n), n, TinyBlasOrder.Lanes(width));
+                            Assert.Equal(BitConverter.SingleToUInt32Bits(expected), BitConverter.SingleToUInt32Bits(output[(t * stride) + r]));
+                            Assert.Equal(infinity && r == 70, !float.IsFinite(expected));
+                        }
+                    }
+                }
+                Assert.True(float.IsNaN(output[rows]), "the gap after the rows was written");
+            }
+        }
+    }
+
     /// <summary>Checks every width against the scalar twin, bit for bit; returns the twin's result.</summary>
     static float AssertMatchesSpecification(ushort[] w, float[] x, int n)
     {
