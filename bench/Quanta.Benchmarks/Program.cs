@@ -11,6 +11,8 @@ using Quanta.Benchmarks.Gguf;
 //                                              codec encode/decode Melem/s table (stopwatch, single thread)
 //   inference-profile MODEL [--tokens 1,128] [--threads 2] [--runs 3]
 //                                              time per matrix kind and type of a forward pass, and the rest
+//   f16-kernels [--rows R] [--cols C] [--tokens T] [--runs N]
+//                                              F16 weight kernels, single thread, variants interleaved
 switch (args.FirstOrDefault())
 {
     case "generate-gguf" when args.Length == 2:
@@ -45,6 +47,8 @@ switch (args.FirstOrDefault())
         return ThroughputRunner.Run(args[1..]);
     case "inference-profile":
         return Quanta.Benchmarks.Inference.InferenceProfile.Run(args[1..]);
+    case "f16-kernels":
+        return Quanta.Benchmarks.Inference.F16KernelTimes.Run(args[1..]);
     default:
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;

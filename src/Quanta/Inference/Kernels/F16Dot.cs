@@ -61,6 +61,54 @@ public sealed unsafe class F16Dot : IVecDot, IMatrixDot
         }
     }
 
+    /// <summary>
+    /// <see cref="MultiplyWidened(ReadOnlySpan{byte}, int, int, ReadOnlySpan{float}, int, int, Span{float}, int)"/> with the
+    /// widened activations also given times 2^112 (<paramref name="scaled"/>, <see cref="ScaleActivations"/>), so that
+    /// the 512-bit tiles can convert the weights as they load them (<see cref="FloatMatrix.MultiplyHalves"/>).
+    /// </summary>
+    internal static void MultiplyWidened(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<float> activations, ReadOnlySpan<float> scaled, int tokens, int n, Span<float> output, int outputStride)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(activations.Length, tokens * n);
+        ArgumentOutOfRangeException.ThrowIfLessThan(scaled.Length, tokens * n);
+        fixed (float* b = activations, s = scaled)
+        {
+            FloatMatrix.MultiplyHalves(weights, rowBytes, rows, b, s, n, tokens, n, output, outputStride, KernelWidths.Current);
+        }
+    }
+
+    /// <summary>
+    /// One token (generation) against <paramref name="rows"/> F16 rows in <c>ggml_vec_dot_f16</c>'s order for the width:
+    /// <paramref name="activations"/> are the token's F16-rounded activations widened to float and
+    /// <paramref name="scaled"/> the same times 2^112 (<see cref="F16ScaledDot.Scale"/>), both made once per matrix by
+    /// the caller, so only the weights are converted here, the cheap way (<see cref="F16ScaledDot"/>).
+    /// </summary>
+    internal static void MultiplyOneToken(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<float> activations, ReadOnlySpan<float> scaled, int n, Span<float> output)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(weights.Length, ((rows - 1) * rowBytes) + (n * sizeof(ushort)));
+        ArgumentOutOfRangeException.ThrowIfLessThan(activations.Length, n);
+        ArgumentOutOfRangeException.ThrowIfLessThan(scaled.Length, n);
+        ArgumentOutOfRangeException.ThrowIfLessThan(output.Length, rows);
+        var width = KernelWidths.Current;
+        fixed (byte* w = weights)
+        fixed (float* x = activations, s = scaled, y = output)
+        {
+            for (var r = 0; r < rows; r++)
+            {
+                y[r] = F16ScaledDot.Dot((ushort*)(w + ((long)r * rowBytes)), x, s, n, doubleTail: true, width);
+            }
+        }
+    }
+
+    /// <summary>Widened activations times 2^112 (<see cref="F16ScaledDot.Scale"/>), for <see cref="MultiplyOneToken"/>.</summary>
+    internal static void ScaleActivations(ReadOnlySpan<float> activations, Span<float> scaled)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(scaled.Length, activations.Length);
+        fixed (float* x = activations, s = scaled)
+        {
+            F16ScaledDot.Scale(x, s, activations.Length);
+        }
+    }
+
     /// <summary>Activations already rounded to F16 (<see cref="QuantizeActivations"/>), widened to float.</summary>
     internal static void WidenActivations(ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> wide)
     {

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Quanta.Inference.Kernels;
 
@@ -99,6 +100,68 @@ internal static unsafe class FloatMatrix
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// F16 rows against activations given both widened (<paramref name="b"/>) and times 2^112 (<paramref name="scaled"/>,
+    /// <see cref="F16ScaledDot.Scale"/>): at 512 bits, a block of rows holding no infinity or NaN goes through the
+    /// sliced tiles converting each half as it is loaded (<see cref="FloatTiles.SlicedScaledHalves"/>: the same sums,
+    /// without writing and reading back a widened copy, and half the bytes per load); anything else as
+    /// <see cref="MultiplyFloat{TW}"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MultiplyHalves(
+        ReadOnlySpan<byte> weights, int rowBytes, int rows, float* b, float* scaled, long ldb, int tokens, int n,
+        Span<float> output, int outputStride, KernelWidth width)
+    {
+        // Rows too long for 16 widened rows in a block (ffn_down's 5,632) measured faster the widened way.
+        if (width != KernelWidth.Vector512 || !TinyBlasOrder.Applies(tokens, n, width) || rows % 4 != 0 || 16L * 4 * n > BlockBytes)
+        {
+            MultiplyFloat<F16Row>(weights, rowBytes, rows, b, ldb, tokens, n, output, outputStride, doubleTail: true, width);
+            return;
+        }
+        // The F16 block is half the widened one's bytes, so twice the rows fit the same share of L2.
+        var blockRows = Math.Clamp(BlockBytes / (2 * n) / 4 * 4, 4, 64);
+        var ld = rowBytes / sizeof(ushort);
+        fixed (byte* w = weights)
+        fixed (float* y = output)
+        {
+            for (var r0 = 0; r0 < rows; r0 += blockRows)
+            {
+                var count = Math.Min(blockRows, rows - r0);
+                var block = (ushort*)(w + ((long)r0 * rowBytes));
+                if (!HasInfinityOrNaN(block, ld, count, n)
+                    && FloatTiles.SlicedScaledHalves(block, ld, count, scaled, ldb, tokens, n, y + r0, outputStride))
+                {
+                    continue;
+                }
+                MultiplyFloat<F16Row>(weights.Slice(r0 * rowBytes, count * rowBytes), rowBytes, count, b, ldb, tokens, n, output[r0..], outputStride, doubleTail: true, width);
+            }
+        }
+    }
+
+    /// <summary>Whether any of <paramref name="count"/> rows of <paramref name="n"/> halves has the all-ones exponent.</summary>
+    static bool HasInfinityOrNaN(ushort* rows, long ld, int count, int n)
+    {
+        var exponent = Vector512.Create((ushort)0x7C00);
+        var largest = Vector512<ushort>.Zero;
+        for (var r = 0; r < count; r++)
+        {
+            var row = rows + (r * ld);
+            var i = 0;
+            for (; i + 32 <= n; i += 32)
+            {
+                largest = Vector512.Max(largest, Vector512.Load(row + i) & exponent);
+            }
+            for (; i < n; i++)
+            {
+                if ((row[i] & 0x7C00) == 0x7C00)
+                {
+                    return true;
+                }
+            }
+        }
+        return Vector512.EqualsAny(largest, exponent);
     }
 
     /// <summary>F16 activation rows to float (exact), once per call rather than once per weight row.</summary>

@@ -110,8 +110,9 @@ internal static unsafe class FloatVecDot
         return Tail<TX, TY>(x, y, whole, n, FloatDotOrder.Reduce(acc), doubleTail);
     }
 
+    /// <summary>The elements from <paramref name="from"/> on, added to <paramref name="reduced"/> in ggml's tail order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static float Tail<TX, TY>(void* x, void* y, int from, int n, float reduced, bool doubleTail)
+    internal static float Tail<TX, TY>(void* x, void* y, int from, int n, float reduced, bool doubleTail)
         where TX : IFloatRow
         where TY : IFloatRow
     {

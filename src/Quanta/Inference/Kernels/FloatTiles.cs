@@ -32,12 +32,20 @@ internal static unsafe class FloatTiles
             }
             return;
         }
+        if (width == KernelWidth.Vector512 && rows % 4 == 0 && Sliced512(a, lda, rows, b, ldb, tokens, k, c, ldc))
+        {
+            return;
+        }
         var t0 = 0;
         if (width == KernelWidth.Vector512)
         {
-            // tinyBLAS's own tile with 32 vector registers: 4 rows × 6 tokens, 24 accumulators (ten loads per 24
-            // multiply-adds rather than eight per 16).
-            for (; t0 + 6 <= tokens; t0 += 6)
+            // tinyBLAS's own tiles with 32 vector registers: 4 rows × 6 tokens, 24 accumulators (ten loads per 24
+            // multiply-adds rather than eight per 16), and as its BLOCK_SIZE<6> does, groups of 5 where the tokens do
+            // not come in sixes (128 = 18 × 6 + 4 × 5), so that no token is left to the one-accumulator edge loop,
+            // which waits on every multiply-add's latency.
+            var groups = (tokens + 5) / 6;
+            var sixes = tokens >= 5 * groups ? tokens - (5 * groups) : tokens / 6;
+            for (var g = 0; g < sixes; g++, t0 += 6)
             {
                 var bt = b + (t0 * ldb);
                 var ct = c + (t0 * ldc);
@@ -49,6 +57,23 @@ internal static unsafe class FloatTiles
                 for (; r0 < rows; r0++)
                 {
                     for (var t = 0; t < 6; t++)
+                    {
+                        ct[(t * ldc) + r0] = Dot(a + (r0 * lda), bt + (t * ldb), k, width);
+                    }
+                }
+            }
+            for (; t0 + 5 <= tokens && (tokens - t0) % 5 == 0; t0 += 5)
+            {
+                var bt = b + (t0 * ldb);
+                var ct = c + (t0 * ldc);
+                var r0 = 0;
+                for (; r0 + 4 <= rows; r0 += 4)
+                {
+                    Tile512x5(a + (r0 * lda), lda, bt, ldb, k, ct + r0, ldc);
+                }
+                for (; r0 < rows; r0++)
+                {
+                    for (var t = 0; t < 5; t++)
                     {
                         ct[(t * ldc) + r0] = Dot(a + (r0 * lda), bt + (t * ldb), k, width);
                     }
@@ -86,6 +111,86 @@ internal static unsafe class FloatTiles
                 c[(t0 * ldc) + r] = Dot(a + (r * lda), b + (t0 * ldb), k, width);
             }
         }
+    }
+
+    /// <summary>Elements of a row multiplied by a group of tokens before the next group of four rows takes over.</summary>
+    const int SliceLength = 512;
+
+    /// <summary>
+    /// Fewest row groups of four worth slicing for: with fewer (a block of 8 rows of 5,632, as <c>ffn_down</c>'s), a
+    /// slice of activations is reused too few times to pay for saving the accumulators (measured slower).
+    /// </summary>
+    const int MinRowGroups = 4;
+
+    /// <summary>Most row groups of four that <see cref="Sliced512"/> keeps accumulators for (on the stack).</summary>
+    const int MaxRowGroups = 16;
+
+    /// <summary>
+    /// The 512-bit tiles with the row length cut into slices of <see cref="SliceLength"/>: a group of six (or five)
+    /// tokens takes one slice of every group of four rows before the next slice, so its activations (6 × 2 KiB) stay
+    /// in L1 while the rows stream past, instead of six whole rows (48 KiB at 2,048 elements: L1's size) being
+    /// fetched again from L2 for every group of four rows. Each tile's accumulators wait in memory between slices and
+    /// go on where they stopped, so every lane still adds its elements in order: the same sums as
+    /// <see cref="Scalar"/>. False (nothing done) when the tokens do not split into sixes and fives or the rows are
+    /// too many for the accumulators kept.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static bool Sliced512(float* a, long lda, int rows, float* b, long ldb, int tokens, int k, float* c, long ldc) =>
+        Sliced512<F32Row>((byte*)a, lda * sizeof(float), rows, b, ldb, tokens, k, c, ldc);
+
+    /// <summary>
+    /// The sliced 512-bit tiles straight from F16 rows (<paramref name="lda"/> halves apart), converted as
+    /// <see cref="F16ScaledDot"/> converts them, against activations already times 2^112 (<see cref="F16ScaledDot.Scale"/>):
+    /// the same products and sums as widening the rows first, without the widened copy. The caller has checked that
+    /// no half has the all-ones exponent. False (nothing done) where <see cref="Sliced512"/> would be.
+    /// </summary>
+    public static bool SlicedScaledHalves(ushort* a, long lda, int rows, float* scaled, long ldb, int tokens, int k, float* c, long ldc) =>
+        rows % 4 == 0 && Sliced512<ScaledHalfRow>((byte*)a, lda * sizeof(ushort), rows, scaled, ldb, tokens, k, c, ldc);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static bool Sliced512<TA>(byte* a, long lda, int rows, float* b, long ldb, int tokens, int k, float* c, long ldc)
+        where TA : IFloatRow
+    {
+        var groups = (tokens + 5) / 6;
+        var rowGroups = rows / 4;
+        if (tokens < 5 * groups || rowGroups < MinRowGroups || rowGroups > MaxRowGroups || k <= SliceLength)
+        {
+            return false;
+        }
+        var sixes = tokens - (5 * groups);
+        var acc = stackalloc Vector512<float>[MaxRowGroups * 24];
+        var t0 = 0;
+        for (var g = 0; g < groups; g++)
+        {
+            var count = g < sixes ? 6 : 5;
+            new Span<Vector512<float>>(acc, rowGroups * 24).Clear();
+            var bt = b + (t0 * ldb);
+            for (var from = 0; from < k; from += SliceLength)
+            {
+                var to = Math.Min(k, from + SliceLength);
+                for (var rg = 0; rg < rowGroups; rg++)
+                {
+                    if (count == 6)
+                    {
+                        Slice512x6<TA>(a + (rg * 4 * lda), lda, bt, ldb, from, to, acc + (rg * 24));
+                    }
+                    else
+                    {
+                        Slice512x5<TA>(a + (rg * 4 * lda), lda, bt, ldb, from, to, acc + (rg * 24));
+                    }
+                }
+            }
+            for (var rg = 0; rg < rowGroups; rg++)
+            {
+                for (var t = 0; t < count; t++)
+                {
+                    var sums = acc + (rg * 24) + (t * 4);
+                    Store(c + ((t0 + t) * ldc), rg * 4, sums[0], sums[1], sums[2], sums[3]);
+                }
+            }
+            t0 += count;
+        }
+        return true;
     }
 
     /// <summary>The specification: <paramref name="lanes"/> fused multiply-add sums, then the halving tree.</summary>
@@ -224,6 +329,195 @@ internal static unsafe class FloatTiles
         Store(c + (3 * ldc), 0, c03, c13, c23, c33);
         Store(c + (4 * ldc), 0, c04, c14, c24, c34);
         Store(c + (5 * ldc), 0, c05, c15, c25, c35);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Tile512x5(float* a, long lda, float* b, long ldb, int k, float* c, long ldc)
+    {
+        Vector512<float> c00 = default, c10 = default, c20 = default, c30 = default;
+        Vector512<float> c01 = default, c11 = default, c21 = default, c31 = default;
+        Vector512<float> c02 = default, c12 = default, c22 = default, c32 = default;
+        Vector512<float> c03 = default, c13 = default, c23 = default, c33 = default;
+        Vector512<float> c04 = default, c14 = default, c24 = default, c34 = default;
+        float* a1 = a + lda, a2 = a + (2 * lda), a3 = a + (3 * lda);
+        float* b1 = b + ldb, b2 = b + (2 * ldb), b3 = b + (3 * ldb), b4 = b + (4 * ldb);
+        for (var i = 0; i < k; i += 16)
+        {
+            var w0 = Vector512.Load(a + i);
+            var w1 = Vector512.Load(a1 + i);
+            var w2 = Vector512.Load(a2 + i);
+            var w3 = Vector512.Load(a3 + i);
+            var x = Vector512.Load(b + i);
+            c00 = Vector512.FusedMultiplyAdd(w0, x, c00);
+            c10 = Vector512.FusedMultiplyAdd(w1, x, c10);
+            c20 = Vector512.FusedMultiplyAdd(w2, x, c20);
+            c30 = Vector512.FusedMultiplyAdd(w3, x, c30);
+            x = Vector512.Load(b1 + i);
+            c01 = Vector512.FusedMultiplyAdd(w0, x, c01);
+            c11 = Vector512.FusedMultiplyAdd(w1, x, c11);
+            c21 = Vector512.FusedMultiplyAdd(w2, x, c21);
+            c31 = Vector512.FusedMultiplyAdd(w3, x, c31);
+            x = Vector512.Load(b2 + i);
+            c02 = Vector512.FusedMultiplyAdd(w0, x, c02);
+            c12 = Vector512.FusedMultiplyAdd(w1, x, c12);
+            c22 = Vector512.FusedMultiplyAdd(w2, x, c22);
+            c32 = Vector512.FusedMultiplyAdd(w3, x, c32);
+            x = Vector512.Load(b3 + i);
+            c03 = Vector512.FusedMultiplyAdd(w0, x, c03);
+            c13 = Vector512.FusedMultiplyAdd(w1, x, c13);
+            c23 = Vector512.FusedMultiplyAdd(w2, x, c23);
+            c33 = Vector512.FusedMultiplyAdd(w3, x, c33);
+            x = Vector512.Load(b4 + i);
+            c04 = Vector512.FusedMultiplyAdd(w0, x, c04);
+            c14 = Vector512.FusedMultiplyAdd(w1, x, c14);
+            c24 = Vector512.FusedMultiplyAdd(w2, x, c24);
+            c34 = Vector512.FusedMultiplyAdd(w3, x, c34);
+        }
+        Store(c, 0, c00, c10, c20, c30);
+        Store(c + ldc, 0, c01, c11, c21, c31);
+        Store(c + (2 * ldc), 0, c02, c12, c22, c32);
+        Store(c + (3 * ldc), 0, c03, c13, c23, c33);
+        Store(c + (4 * ldc), 0, c04, c14, c24, c34);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Slice512x6<TA>(byte* a, long lda, float* b, long ldb, int from, int to, Vector512<float>* acc)
+        where TA : IFloatRow
+    {
+        Vector512<float> c00 = acc[0], c10 = acc[1], c20 = acc[2], c30 = acc[3];
+        Vector512<float> c01 = acc[4], c11 = acc[5], c21 = acc[6], c31 = acc[7];
+        Vector512<float> c02 = acc[8], c12 = acc[9], c22 = acc[10], c32 = acc[11];
+        Vector512<float> c03 = acc[12], c13 = acc[13], c23 = acc[14], c33 = acc[15];
+        Vector512<float> c04 = acc[16], c14 = acc[17], c24 = acc[18], c34 = acc[19];
+        Vector512<float> c05 = acc[20], c15 = acc[21], c25 = acc[22], c35 = acc[23];
+        byte* a1 = a + lda, a2 = a + (2 * lda), a3 = a + (3 * lda);
+        float* b1 = b + ldb, b2 = b + (2 * ldb), b3 = b + (3 * ldb), b4 = b + (4 * ldb), b5 = b + (5 * ldb);
+        for (var i = from; i < to; i += 16)
+        {
+            var w0 = TA.Load512(a, i);
+            var w1 = TA.Load512(a1, i);
+            var w2 = TA.Load512(a2, i);
+            var w3 = TA.Load512(a3, i);
+            var x = Vector512.Load(b + i);
+            c00 = Vector512.FusedMultiplyAdd(w0, x, c00);
+            c10 = Vector512.FusedMultiplyAdd(w1, x, c10);
+            c20 = Vector512.FusedMultiplyAdd(w2, x, c20);
+            c30 = Vector512.FusedMultiplyAdd(w3, x, c30);
+            x = Vector512.Load(b1 + i);
+            c01 = Vector512.FusedMultiplyAdd(w0, x, c01);
+            c11 = Vector512.FusedMultiplyAdd(w1, x, c11);
+            c21 = Vector512.FusedMultiplyAdd(w2, x, c21);
+            c31 = Vector512.FusedMultiplyAdd(w3, x, c31);
+            x = Vector512.Load(b2 + i);
+            c02 = Vector512.FusedMultiplyAdd(w0, x, c02);
+            c12 = Vector512.FusedMultiplyAdd(w1, x, c12);
+            c22 = Vector512.FusedMultiplyAdd(w2, x, c22);
+            c32 = Vector512.FusedMultiplyAdd(w3, x, c32);
+            x = Vector512.Load(b3 + i);
+            c03 = Vector512.FusedMultiplyAdd(w0, x, c03);
+            c13 = Vector512.FusedMultiplyAdd(w1, x, c13);
+            c23 = Vector512.FusedMultiplyAdd(w2, x, c23);
+            c33 = Vector512.FusedMultiplyAdd(w3, x, c33);
+            x = Vector512.Load(b4 + i);
+            c04 = Vector512.FusedMultiplyAdd(w0, x, c04);
+            c14 = Vector512.FusedMultiplyAdd(w1, x, c14);
+            c24 = Vector512.FusedMultiplyAdd(w2, x, c24);
+            c34 = Vector512.FusedMultiplyAdd(w3, x, c34);
+            x = Vector512.Load(b5 + i);
+            c05 = Vector512.FusedMultiplyAdd(w0, x, c05);
+            c15 = Vector512.FusedMultiplyAdd(w1, x, c15);
+            c25 = Vector512.FusedMultiplyAdd(w2, x, c25);
+            c35 = Vector512.FusedMultiplyAdd(w3, x, c35);
+        }
+            acc[0] = c00;
+        acc[1] = c10;
+        acc[2] = c20;
+        acc[3] = c30;
+        acc[4] = c01;
+        acc[5] = c11;
+        acc[6] = c21;
+        acc[7] = c31;
+        acc[8] = c02;
+        acc[9] = c12;
+        acc[10] = c22;
+        acc[11] = c32;
+        acc[12] = c03;
+        acc[13] = c13;
+        acc[14] = c23;
+        acc[15] = c33;
+        acc[16] = c04;
+        acc[17] = c14;
+        acc[18] = c24;
+        acc[19] = c34;
+        acc[20] = c05;
+        acc[21] = c15;
+        acc[22] = c25;
+        acc[23] = c35;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Slice512x5<TA>(byte* a, long lda, float* b, long ldb, int from, int to, Vector512<float>* acc)
+        where TA : IFloatRow
+    {
+        Vector512<float> c00 = acc[0], c10 = acc[1], c20 = acc[2], c30 = acc[3];
+        Vector512<float> c01 = acc[4], c11 = acc[5], c21 = acc[6], c31 = acc[7];
+        Vector512<float> c02 = acc[8], c12 = acc[9], c22 = acc[10], c32 = acc[11];
+        Vector512<float> c03 = acc[12], c13 = acc[13], c23 = acc[14], c33 = acc[15];
+        Vector512<float> c04 = acc[16], c14 = acc[17], c24 = acc[18], c34 = acc[19];
+        byte* a1 = a + lda, a2 = a + (2 * lda), a3 = a + (3 * lda);
+        float* b1 = b + ldb, b2 = b + (2 * ldb), b3 = b + (3 * ldb), b4 = b + (4 * ldb);
+        for (var i = from; i < to; i += 16)
+        {
+            var w0 = TA.Load512(a, i);
+            var w1 = TA.Load512(a1, i);
+            var w2 = TA.Load512(a2, i);
+            var w3 = TA.Load512(a3, i);
+            var x = Vector512.Load(b + i);
+            c00 = Vector512.FusedMultiplyAdd(w0, x, c00);
+            c10 = Vector512.FusedMultiplyAdd(w1, x, c10);
+            c20 = Vector512.FusedMultiplyAdd(w2, x, c20);
+            c30 = Vector512.FusedMultiplyAdd(w3, x, c30);
+            x = Vector512.Load(b1 + i);
+            c01 = Vector512.FusedMultiplyAdd(w0, x, c01);
+            c11 = Vector512.FusedMultiplyAdd(w1, x, c11);
+            c21 = Vector512.FusedMultiplyAdd(w2, x, c21);
+            c31 = Vector512.FusedMultiplyAdd(w3, x, c31);
+            x = Vector512.Load(b2 + i);
+            c02 = Vector512.FusedMultiplyAdd(w0, x, c02);
+            c12 = Vector512.FusedMultiplyAdd(w1, x, c12);
+            c22 = Vector512.FusedMultiplyAdd(w2, x, c22);
+            c32 = Vector512.FusedMultiplyAdd(w3, x, c32);
+            x = Vector512.Load(b3 + i);
+            c03 = Vector512.FusedMultiplyAdd(w0, x, c03);
+            c13 = Vector512.FusedMultiplyAdd(w1, x, c13);
+            c23 = Vector512.FusedMultiplyAdd(w2, x, c23);
+            c33 = Vector512.FusedMultiplyAdd(w3, x, c33);
+            x = Vector512.Load(b4 + i);
+            c04 = Vector512.FusedMultiplyAdd(w0, x, c04);
+            c14 = Vector512.FusedMultiplyAdd(w1, x, c14);
+            c24 = Vector512.FusedMultiplyAdd(w2, x, c24);
+            c34 = Vector512.FusedMultiplyAdd(w3, x, c34);
+        }
+            acc[0] = c00;
+        acc[1] = c10;
+        acc[2] = c20;
+        acc[3] = c30;
+        acc[4] = c01;
+        acc[5] = c11;
+        acc[6] = c21;
+        acc[7] = c31;
+        acc[8] = c02;
+        acc[9] = c12;
+        acc[10] = c22;
+        acc[11] = c32;
+        acc[12] = c03;
+        acc[13] = c13;
+        acc[14] = c23;
+        acc[15] = c33;
+        acc[16] = c04;
+        acc[17] = c14;
+        acc[18] = c24;
+        acc[19] = c34;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

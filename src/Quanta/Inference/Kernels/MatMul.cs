@@ -22,6 +22,7 @@ public sealed class MatMul : IParallelWork
     int _preparedBytes;
     float[] _wideActivations = [];
     bool _widened;
+    bool _oneF16Token;
     LinearWeights? _weights;
     float[]? _output;
     int _tokens;
@@ -69,16 +70,21 @@ public sealed class MatMul : IParallelWork
         {
             weights.Dot.QuantizeActivations(x.Slice(t * weights.Columns, weights.Columns), _activations.AsSpan(t * rowBytes, rowBytes), _width);
         }
-        // F16 weights: the F16-rounded activations widened to float here, once, rather than by every chunk of rows.
-        // A single token (generation) keeps ggml_vec_dot's one-row loop, which widens as it goes: measured faster.
-        _widened = tokens > 1 && weights.Dot is F16Dot f16 && f16.CanMultiply(_width);
-        if (_widened)
+        // F16 weights: the F16-rounded activations widened to float here, once, rather than by every chunk of rows;
+        // a single token (generation) also gets them times 2^112, for F16ScaledDot's cheaper weight conversion.
+        var f16 = weights.Dot is F16Dot half && half.CanMultiply(_width);
+        _widened = f16 && tokens > 1;
+        _oneF16Token = f16 && tokens == 1;
+        if (f16)
         {
-            if (_wideActivations.Length < tokens * weights.Columns)
+            // Widened, then times 2^112 behind them (F16ScaledDot), for the kernels that convert weights the cheap way.
+            var wide = tokens * weights.Columns;
+            if (_wideActivations.Length < 2 * wide)
             {
-                _wideActivations = new float[tokens * weights.Columns];
+                _wideActivations = new float[2 * wide];
             }
             F16Dot.WidenActivations(_activations, rowBytes, tokens, weights.Columns, _wideActivations);
+            F16Dot.ScaleActivations(_wideActivations.AsSpan(0, wide), _wideActivations.AsSpan(wide, wide));
         }
         // Tiles that read the batch in a layout of their own (Q8_0): laid out here, once, not by every chunk of rows.
         _preparedBytes = weights.Dot is IPreparedMatrixDot prepared ? prepared.PreparedBytes(tokens, weights.Columns, _width) : 0;
@@ -124,12 +130,22 @@ public sealed class MatMul : IParallelWork
                 return;
             }
             var rows = Math.Min(_chunkRows, weights.Rows - first);
+            if (_oneF16Token)
+            {
+                var n = weights.Columns;
+                F16Dot.MultiplyOneToken(
+                    data.Slice(first * weights.RowBytes, rows * weights.RowBytes), weights.RowBytes, rows,
+                    _wideActivations.AsSpan(0, n), _wideActivations.AsSpan(n, n), n,
+                    output.AsSpan(_outputOffset + first, rows));
+                continue;
+            }
             if (_widened)
             {
                 var start = _outputOffset + first;
+                var wide = _tokens * weights.Columns;
                 F16Dot.MultiplyWidened(
                     data.Slice(first * weights.RowBytes, rows * weights.RowBytes), weights.RowBytes, rows,
-                    _wideActivations.AsSpan(0, _tokens * weights.Columns), _tokens, weights.Columns,
+                    _wideActivations.AsSpan(0, wide), _wideActivations.AsSpan(wide, wide), _tokens, weights.Columns,
                     output.AsSpan(start, ((_tokens - 1) * _outputStride) + rows), _outputStride);
                 continue;
             }

@@ -39,7 +39,8 @@ internal static class TinyBlasOrder
     public static float Sum(Vector256<float> v)
     {
         var s = v.GetLower() + v.GetUpper();
-        var t = s.GetLower() + s.GetUpper();
-        return t.GetElement(0) + t.GetElement(1);
+        // (s0 + s2, s1 + s3) by a shuffle within the register: the JIT spills Vector64 halves to the stack.
+        var t = s + Vector128.Shuffle(s, Vector128.Create(2, 3, 2, 3));
+        return t.ToScalar() + t.GetElement(1);
     }
 }
