@@ -83,7 +83,7 @@ public sealed class KlDivergenceStatistics
             _scores = new RowScore[rows];
         }
         var scores = _scores;
-        new LogitRows(pool).ForEach(rows, j =>
+        new ParallelLoop(pool).For(rows, j =>
             scores[j] = Score(logits.AsSpan(j * vocabulary, vocabulary), baseRows.AsSpan(j * rowLength, rowLength), tokens[tokenOffset + j]));
         for (var j = 0; j < rows; j++)
         {

@@ -1,3 +1,4 @@
+using Quanta.Inference.Kernels;
 using Quanta.Inference.Models;
 using Quanta.Inference.Tokenizers;
 
@@ -73,7 +74,7 @@ public static class Perplexity
         var logits = new float[(long)(context - first) * vocabulary];
         var next = new int[scored];
         var values = new double[scored];
-        var perRow = new LogitRows(model.Pool);
+        var perRow = new ParallelLoop(model.Pool);
         var running = new List<double>(chunks);
         double nll = 0, nll2 = 0;
         var count = 0;
@@ -84,7 +85,7 @@ public static class Perplexity
             EvaluateChunk(model, tokens.Slice(start, context), bos, chunk, first, logits, cancellationToken);
             tokens.Slice(start + first + 1, scored).CopyTo(next);
             // The rows' log-softmaxes on every thread, then summed in row order (the same doubles as one thread's).
-            perRow.ForEach(scored, j =>
+            perRow.For(scored, j =>
             {
                 var row = logits.AsSpan(j * vocabulary, vocabulary);
                 values[j] = rows is null

@@ -108,7 +108,7 @@ public static class ImportanceMatrixComputation
         var passLogits = new float[(long)pass * vocabulary];
         var next = new int[scored];
         var values = new double[scored];
-        var perRow = new LogitRows(model.Pool);
+        var perRow = new ParallelLoop(model.Pool);
         var running = new List<double>(chunks);
         double nll = 0, nll2 = 0;
         var count = 0;
@@ -151,7 +151,7 @@ public static class ImportanceMatrixComputation
                 {
                     // Row by row on every thread, then summed in row order: the doubles of one thread.
                     tokens.Slice(start + first + 1, scored).CopyTo(next);
-                    perRow.ForEach(scored, j => values[j] = LogSoftmax.NegativeLogLikelihood(logits.AsSpan(j * vocabulary, vocabulary), next[j]));
+                    perRow.For(scored, j => values[j] = LogSoftmax.NegativeLogLikelihood(logits.AsSpan(j * vocabulary, vocabulary), next[j]));
                     foreach (var v in values)
                     {
                         nll += v;

@@ -102,24 +102,34 @@ public static class Attention
             scores[j] = s;
             max = MathF.Max(max, s);
         }
+        // A masked cell's exponential is exactly 0 (e^−∞), and adding +0 leaves the double sum as it was, so only the
+        // visible cells are exponentiated (causal attention masks half the cells on average).
+        var end = Math.Min(visible, kvLength);
         double sum = 0;
-        for (var j = 0; j < kvLength; j++)
+        for (var j = firstVisible; j < end; j++)
         {
             var e = MathF.Exp(scores[j] - max);
             scores[j] = e;
             sum += e;
         }
         var reciprocal = (float)(1.0 / sum);
-        for (var j = 0; j < kvLength; j++)
-        {
-            probabilities[j] = Fp16.FromFloat(scores[j] * reciprocal);
-            // The probability as ggml's F16 dot reads it back, widened once for every value dimension.
-            scores[j] = Fp16.ToFloat(probabilities[j]);
-        }
         // A masked cell's probability is exactly 0, and fma(v, 0, acc) leaves every lane as it was (the cache holds
-        // finite values), so the 32-cell chunks that hold only masked cells are skipped without changing a bit.
+        // finite values), so the 32-cell chunks that hold only masked cells are skipped without changing a bit; the
+        // masked cells inside the chunks kept get their 0 (F16 +0 widened) without the conversions.
         var firstChunk = firstVisible / AvxLanes * AvxLanes;
         var endChunk = Math.Min(kvLength, (visible + AvxLanes - 1) / AvxLanes * AvxLanes);
+        scores[firstChunk..Math.Max(firstChunk, firstVisible)].Clear();
+        for (var j = firstVisible; j < end; j++)
+        {
+            var probability = Fp16.FromFloat(scores[j] * reciprocal);
+            probabilities[j] = probability;
+            // The probability as ggml's F16 dot reads it back, widened once for every value dimension.
+            scores[j] = Fp16.ToFloat(probability);
+        }
+        if (end < endChunk)
+        {
+            scores[end..endChunk].Clear();
+        }
         var probabilityChunks = scores[firstChunk..endChunk];
         for (var d = 0; d < output.Length; d++)
         {
