@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Quanta.Inference.Kernels;
 
 namespace Quanta.Inference.Evaluation;
 
@@ -22,6 +23,7 @@ public sealed class KlDivergenceStatistics
     double _sumPDiff;
     double _sumPDiff2;
     double _sumPDiff4;
+    RowScore[] _scores = [];
 
     /// <summary>Positions scored so far.</summary>
     public long Count { get; private set; }
@@ -62,7 +64,38 @@ public sealed class KlDivergenceStatistics
     public IReadOnlyList<float> ProbabilityDifferences => _probabilityDifference;
 
     /// <summary>Scores one position: the model's logits against the base's compressed row, for the actual next token.</summary>
-    public void Add(ReadOnlySpan<float> logits, ReadOnlySpan<ushort> baseRow, int token)
+    public void Add(ReadOnlySpan<float> logits, ReadOnlySpan<ushort> baseRow, int token) => Add(Score(logits, baseRow, token));
+
+    /// <summary>
+    /// Scores <paramref name="rows"/> positions at once: row j of <paramref name="logits"/> (<c>[rows][vocabulary]</c>)
+    /// against row j of <paramref name="baseRows"/> for <paramref name="tokens"/>[<paramref name="tokenOffset"/> + j], the rows scored on
+    /// <paramref name="pool"/>'s threads and then added in row order, so the sums are those of <see cref="Add(ReadOnlySpan{float}, ReadOnlySpan{ushort}, int)"/>
+    /// row after row, bit for bit.
+    /// </summary>
+    internal void AddRows(WorkerPool pool, float[] logits, int vocabulary, ushort[] baseRows, int rowLength, int[] tokens, int tokenOffset, int rows)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(baseRows);
+        ArgumentNullException.ThrowIfNull(tokens);
+        ArgumentOutOfRangeException.ThrowIfLessThan(tokens.Length - tokenOffset, rows);
+        if (_scores.Length < rows)
+        {
+            _scores = new RowScore[rows];
+        }
+        var scores = _scores;
+        new ParallelLoop(pool).For(rows, j =>
+            scores[j] = Score(logits.AsSpan(j * vocabulary, vocabulary), baseRows.AsSpan(j * rowLength, rowLength), tokens[tokenOffset + j]));
+        for (var j = 0; j < rows; j++)
+        {
+            Add(scores[j]);
+        }
+    }
+
+    /// <summary>One position's figures, before they go into the running sums.</summary>
+    readonly record struct RowScore(float Nll, float NllBase, double Kld, bool SameTop, float ProbabilityDifference);
+
+    /// <summary>llama-perplexity's <c>log_softmax</c> against a base row, with its float/double mix; touches no state.</summary>
+    static RowScore Score(ReadOnlySpan<float> logits, ReadOnlySpan<ushort> baseRow, int token)
     {
         var maxLogit = logits[0];
         var top = 0;
@@ -81,12 +114,7 @@ public sealed class KlDivergenceStatistics
         var codes = baseRow[4..];
 
         var nll = maxLogit + logSumExp - logits[token];
-        _sumNll += nll;
-        _sumNll2 += nll * nll;
         var nllBase = -(scale * codes[token] + minLogProbability);
-        _sumNllBase += nllBase;
-        _sumNllBase2 += nllBase * nllBase;
-        _sumNllNllBase += nll * nllBase;
 
         var logNormalizer = maxLogit + logSumExp;
         var kld = 0.0;
@@ -105,15 +133,29 @@ public sealed class KlDivergenceStatistics
                 kld += MathF.Exp(logBase) * (logBase - logits[i] + logNormalizer);
             }
         }
+        var pDiff = MathF.Exp(-nll) - MathF.Exp(-nllBase);
+        return new RowScore(nll, nllBase, kld, top == topBase, pDiff);
+    }
+
+    /// <summary>Adds one scored position to the running sums, in the order llama-perplexity's single thread would.</summary>
+    void Add(in RowScore score)
+    {
+        var nll = score.Nll;
+        var nllBase = score.NllBase;
+        _sumNll += nll;
+        _sumNll2 += nll * nll;
+        _sumNllBase += nllBase;
+        _sumNllBase2 += nllBase * nllBase;
+        _sumNllNllBase += nll * nllBase;
+        var kld = score.Kld;
         _sumKld += kld;
         _sumKld2 += kld * kld;
         Count++;
-        if (top == topBase)
+        if (score.SameTop)
         {
             SameTop++;
         }
-
-        var pDiff = MathF.Exp(-nll) - MathF.Exp(-nllBase);
+        var pDiff = score.ProbabilityDifference;
         _sumPDiff += pDiff;
         double pDiff2 = pDiff * pDiff;
         _sumPDiff2 += pDiff2;

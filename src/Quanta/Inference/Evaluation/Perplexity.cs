@@ -1,3 +1,4 @@
+using Quanta.Inference.Kernels;
 using Quanta.Inference.Models;
 using Quanta.Inference.Tokenizers;
 
@@ -71,6 +72,9 @@ public static class Perplexity
         }
         var chunk = new int[context];
         var logits = new float[(long)(context - first) * vocabulary];
+        var next = new int[scored];
+        var values = new double[scored];
+        var perRow = new ParallelLoop(model.Pool);
         var running = new List<double>(chunks);
         double nll = 0, nll2 = 0;
         var count = 0;
@@ -79,13 +83,17 @@ public static class Perplexity
             cancellationToken.ThrowIfCancellationRequested();
             var start = i * context;
             EvaluateChunk(model, tokens.Slice(start, context), bos, chunk, first, logits, cancellationToken);
-            for (var j = 0; j < scored; j++)
+            tokens.Slice(start + first + 1, scored).CopyTo(next);
+            // The rows' log-softmaxes on every thread, then summed in row order (the same doubles as one thread's).
+            perRow.For(scored, j =>
             {
                 var row = logits.AsSpan(j * vocabulary, vocabulary);
-                var next = tokens[start + first + j + 1];
-                var v = rows is null
-                    ? LogSoftmax.NegativeLogLikelihood(row, next)
-                    : LogSoftmax.Compress(row, rows.AsSpan(j * rowLength, rowLength), next);
+                values[j] = rows is null
+                    ? LogSoftmax.NegativeLogLikelihood(row, next[j])
+                    : LogSoftmax.Compress(row, rows.AsSpan(j * rowLength, rowLength), next[j]);
+            });
+            foreach (var v in values)
+            {
                 nll += v;
                 nll2 += v * v;
             }
@@ -146,10 +154,7 @@ public static class Perplexity
             KlDivergenceFile.ReadChunk(baseInput, rows, i, baseName);
             var start = i * n;
             EvaluateChunk(model, tokens.AsSpan(start, n), bos, chunk, first, logits, cancellationToken);
-            for (var j = 0; j < scored; j++)
-            {
-                statistics.Add(logits.AsSpan(j * vocabulary, vocabulary), rows.AsSpan(j * rowLength, rowLength), tokens[start + first + j + 1]);
-            }
+            statistics.AddRows(model.Pool, logits, vocabulary, rows, rowLength, tokens, start + first + 1, scored);
             chunkDone?.Invoke(i + 1, statistics);
         }
         return statistics;
@@ -157,10 +162,11 @@ public static class Perplexity
 
     // The whole chunk is one batch: llama-perplexity's -b only splits the same computation (its logits differ by
     // float rounding at most), so it is accepted and needs no second code path here. Only the scored half's logits
-    // are computed (llama-perplexity's base run asks for no others either): the positions before `first` go through
-    // the cache with no output rows but the last, then the rest with theirs, so `logits` holds positions first..
-    // from row 0. Splitting the batch changes no bit (each token's products are its own, and the cells a token cannot
-    // see are exact zeros either way: MicroBatchTests), and the output matrix, the largest one, runs on half the rows.
+    // are computed (llama-perplexity asks for no others either: batch.logits[i] = pos >= first), so `logits` holds
+    // positions first.. from row 0 and the output matrix, the largest one, runs on half the rows. The chunk stays one
+    // forward pass of `context` tokens (up to the model's micro-batch), as llama.cpp's; how a batch is split changes
+    // no bit anyway (each token's products are its own, and the cells a token cannot see are exact zeros either way:
+    // MicroBatchTests).
     static void EvaluateChunk(LlamaModel model, ReadOnlySpan<int> tokens, int? bos, int[] chunk, int first, float[] logits, CancellationToken cancellationToken)
     {
         tokens.CopyTo(chunk);
@@ -168,7 +174,6 @@ public static class Perplexity
         {
             chunk[0] = b;
         }
-        model.EvaluateLast(chunk.AsSpan(0, first), position: 0, contextLength: chunk.Length, logits, cancellationToken);
-        model.Evaluate(chunk.AsSpan(first), position: first, contextLength: chunk.Length, logits, cancellationToken);
+        model.EvaluateFrom(chunk, position: 0, contextLength: chunk.Length, firstOutput: first, logits, cancellationToken);
     }
 }

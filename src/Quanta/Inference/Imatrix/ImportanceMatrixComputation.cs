@@ -100,8 +100,15 @@ public static class ImportanceMatrixComputation
         var vocabulary = model.VocabularySize;
         var first = n / 2;
         var chunk = new int[n];
-        var logits = options.ComputePerplexity ? new float[(long)n * vocabulary] : null;
+        // Only the logits perplexity scores (positions first.. of each chunk), and none without it, unless the
+        // output matrix is collected (it must see every position, as llama-imatrix computes them all).
+        var outputFrom = options.ProcessOutput ? 0 : options.ComputePerplexity ? first : n;
+        var scored = n - 1 - first;
+        var logits = options.ComputePerplexity ? new float[(long)(n - first) * vocabulary] : null;
         var passLogits = new float[(long)pass * vocabulary];
+        var next = new int[scored];
+        var values = new double[scored];
+        var perRow = new ParallelLoop(model.Pool);
         var running = new List<double>(chunks);
         double nll = 0, nll2 = 0;
         var count = 0;
@@ -130,22 +137,27 @@ public static class ImportanceMatrixComputation
                     for (var p = batchStart; p < batchEnd; p += pass)
                     {
                         var length = Math.Min(pass, batchEnd - p);
-                        model.Evaluate(chunk.AsSpan(p, length), p, n, passLogits, cancellationToken);
-                        if (logits is not null)
+                        // passLogits holds positions p + firstOutput .. p + length − 1.
+                        var firstOutput = Math.Clamp(outputFrom - p, 0, length);
+                        model.EvaluateFrom(chunk.AsSpan(p, length), p, n, firstOutput, passLogits, cancellationToken);
+                        var kept = Math.Max(p + firstOutput, first);
+                        if (logits is not null && kept < p + length)
                         {
-                            passLogits.AsSpan(0, length * vocabulary).CopyTo(logits.AsSpan(p * vocabulary));
+                            passLogits.AsSpan((kept - p - firstOutput) * vocabulary, (p + length - kept) * vocabulary).CopyTo(logits.AsSpan((kept - first) * vocabulary));
                         }
                     }
                 }
                 if (logits is not null)
                 {
-                    for (var j = first; j < n - 1; j++)
+                    // Row by row on every thread, then summed in row order: the doubles of one thread.
+                    tokens.Slice(start + first + 1, scored).CopyTo(next);
+                    perRow.For(scored, j => values[j] = LogSoftmax.NegativeLogLikelihood(logits.AsSpan(j * vocabulary, vocabulary), next[j]));
+                    foreach (var v in values)
                     {
-                        var v = LogSoftmax.NegativeLogLikelihood(logits.AsSpan(j * vocabulary, vocabulary), tokens[start + j + 1]);
                         nll += v;
                         nll2 += v * v;
                     }
-                    count += n - 1 - first;
+                    count += scored;
                     running.Add(Math.Exp(nll / count));
                 }
                 progress?.Report(new ImportanceMatrixProgress(i + 1, chunks, logits is null ? double.NaN : running[^1], clock.Elapsed, (long)(i + 1) * n));

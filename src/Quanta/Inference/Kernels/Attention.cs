@@ -78,12 +78,19 @@ public static class Attention
             }
         }
         var max = float.NegativeInfinity;
+        // Widened keys: the visible cells' products first, four keys at a time (each still its own sum in its order).
+        var keysDone = hasWideKeys && width != KernelWidth.Scalar && headDim % AvxLanes == 0;
+        if (keysDone)
+        {
+            WideKeyScores(wideKeys, wideQuery, headDim, firstVisible, Math.Min(visible, kvLength), scores);
+        }
         for (var j = 0; j < kvLength; j++)
         {
             float s;
             if (j >= firstVisible && j < visible)
             {
-                s = hasWideKeys
+                s = keysDone ? scores[j]
+                    : hasWideKeys
                     ? FloatTimesFloat(wideKeys.Slice(j * headDim, headDim), wideQuery, width)
                     : keyDot is F16Dot
                     ? F16TimesFloat(MemoryMarshal.Cast<byte, ushort>(keys.Slice(j * keyRowBytes, keyRowBytes))[..headDim], wideQuery, width)
@@ -102,30 +109,100 @@ public static class Attention
             scores[j] = s;
             max = MathF.Max(max, s);
         }
+        // A masked cell's exponential is exactly 0 (e^−∞), and adding +0 leaves the double sum as it was, so only the
+        // visible cells are exponentiated (causal attention masks half the cells on average).
+        var end = Math.Min(visible, kvLength);
         double sum = 0;
-        for (var j = 0; j < kvLength; j++)
+        for (var j = firstVisible; j < end; j++)
         {
             var e = MathF.Exp(scores[j] - max);
             scores[j] = e;
             sum += e;
         }
         var reciprocal = (float)(1.0 / sum);
-        for (var j = 0; j < kvLength; j++)
-        {
-            probabilities[j] = Fp16.FromFloat(scores[j] * reciprocal);
-            // The probability as ggml's F16 dot reads it back, widened once for every value dimension.
-            scores[j] = Fp16.ToFloat(probabilities[j]);
-        }
         // A masked cell's probability is exactly 0, and fma(v, 0, acc) leaves every lane as it was (the cache holds
-        // finite values), so the 32-cell chunks that hold only masked cells are skipped without changing a bit.
+        // finite values), so the 32-cell chunks that hold only masked cells are skipped without changing a bit; the
+        // masked cells inside the chunks kept get their 0 (F16 +0 widened) without the conversions.
         var firstChunk = firstVisible / AvxLanes * AvxLanes;
         var endChunk = Math.Min(kvLength, (visible + AvxLanes - 1) / AvxLanes * AvxLanes);
+        scores[firstChunk..Math.Max(firstChunk, firstVisible)].Clear();
+        for (var j = firstVisible; j < end; j++)
+        {
+            var probability = Fp16.FromFloat(scores[j] * reciprocal);
+            probabilities[j] = probability;
+            // The probability as ggml's F16 dot reads it back, widened once for every value dimension.
+            scores[j] = Fp16.ToFloat(probability);
+        }
+        if (end < endChunk)
+        {
+            scores[end..endChunk].Clear();
+        }
         var probabilityChunks = scores[firstChunk..endChunk];
         for (var d = 0; d < output.Length; d++)
         {
             output[d] = hasWideValues
                 ? FloatTimesFloat(wideValues.Slice((d * kvLength) + firstChunk, endChunk - firstChunk), probabilityChunks, width)
                 : F16TimesFloat(valuesTransposed.Slice((d * kvCapacity) + firstChunk, endChunk - firstChunk), probabilityChunks, width);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="FloatTimesFloat"/> of keys <paramref name="first"/>..<paramref name="end"/>−1 (rows of
+    /// <paramref name="headDim"/>, a multiple of 32, in <paramref name="wideKeys"/>) with <paramref name="query"/>, into
+    /// <paramref name="scores"/>: four keys at a time share the query's loads and the call, and each key keeps its own
+    /// four 8-lane sums and <see cref="FloatDotOrder"/>'s fold (a whole number of 32-element steps leaves no tail, and
+    /// the tail's double of the fold is the fold), so every score is the one <see cref="FloatTimesFloat"/> gives.
+    /// </summary>
+    static unsafe void WideKeyScores(ReadOnlySpan<float> wideKeys, ReadOnlySpan<float> query, int headDim, int first, int end, Span<float> scores)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(wideKeys.Length, end * headDim);
+        ArgumentOutOfRangeException.ThrowIfLessThan(query.Length, headDim);
+        ArgumentOutOfRangeException.ThrowIfLessThan(scores.Length, end);
+        fixed (float* keys = wideKeys, q = query, s = scores)
+        {
+            var j = first;
+            for (; j + 4 <= end; j += 4)
+            {
+                var k0 = keys + ((long)j * headDim);
+                var k1 = k0 + headDim;
+                var k2 = k1 + headDim;
+                var k3 = k2 + headDim;
+                Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;
+                Vector256<float> a10 = default, a11 = default, a12 = default, a13 = default;
+                Vector256<float> a20 = default, a21 = default, a22 = default, a23 = default;
+                Vector256<float> a30 = default, a31 = default, a32 = default, a33 = default;
+                for (var i = 0; i < headDim; i += AvxLanes)
+                {
+                    var q0 = Vector256.Load(q + i);
+                    var q1 = Vector256.Load(q + i + 8);
+                    var q2 = Vector256.Load(q + i + 16);
+                    var q3 = Vector256.Load(q + i + 24);
+                    a00 = Vector256.FusedMultiplyAdd(Vector256.Load(k0 + i), q0, a00);
+                    a01 = Vector256.FusedMultiplyAdd(Vector256.Load(k0 + i + 8), q1, a01);
+                    a02 = Vector256.FusedMultiplyAdd(Vector256.Load(k0 + i + 16), q2, a02);
+                    a03 = Vector256.FusedMultiplyAdd(Vector256.Load(k0 + i + 24), q3, a03);
+                    a10 = Vector256.FusedMultiplyAdd(Vector256.Load(k1 + i), q0, a10);
+                    a11 = Vector256.FusedMultiplyAdd(Vector256.Load(k1 + i + 8), q1, a11);
+                    a12 = Vector256.FusedMultiplyAdd(Vector256.Load(k1 + i + 16), q2, a12);
+                    a13 = Vector256.FusedMultiplyAdd(Vector256.Load(k1 + i + 24), q3, a13);
+                    a20 = Vector256.FusedMultiplyAdd(Vector256.Load(k2 + i), q0, a20);
+                    a21 = Vector256.FusedMultiplyAdd(Vector256.Load(k2 + i + 8), q1, a21);
+                    a22 = Vector256.FusedMultiplyAdd(Vector256.Load(k2 + i + 16), q2, a22);
+                    a23 = Vector256.FusedMultiplyAdd(Vector256.Load(k2 + i + 24), q3, a23);
+                    a30 = Vector256.FusedMultiplyAdd(Vector256.Load(k3 + i), q0, a30);
+                    a31 = Vector256.FusedMultiplyAdd(Vector256.Load(k3 + i + 8), q1, a31);
+                    a32 = Vector256.FusedMultiplyAdd(Vector256.Load(k3 + i + 16), q2, a32);
+                    a33 = Vector256.FusedMultiplyAdd(Vector256.Load(k3 + i + 24), q3, a33);
+                }
+                s[j] = FloatDotOrder.Reduce(a00, a01, a02, a03);
+                s[j + 1] = FloatDotOrder.Reduce(a10, a11, a12, a13);
+                s[j + 2] = FloatDotOrder.Reduce(a20, a21, a22, a23);
+                s[j + 3] = FloatDotOrder.Reduce(a30, a31, a32, a33);
+            }
+            for (; j < end; j++)
+            {
+                s[j] = FloatVecDot.Dot<F32Row, F32Row>(keys + ((long)j * headDim), q, headDim, doubleTail: true, KernelWidth.Vector256);
+            }
         }
     }
 

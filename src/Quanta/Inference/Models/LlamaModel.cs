@@ -33,6 +33,7 @@ public sealed class LlamaModel : IDisposable
     readonly WorkerPool _pool;
     readonly MatMul _matMul;
     readonly AttentionHeads _attention;
+    readonly ParallelLoop _tokenGroups;
     readonly KernelWidth _width;
     Workspace? _workspace;
     int _microBatch = 512;
@@ -63,7 +64,11 @@ public sealed class LlamaModel : IDisposable
         _pool = new WorkerPool(threads);
         _matMul = new MatMul(_pool, width);
         _attention = new AttentionHeads(_pool, width);
+        _tokenGroups = new ParallelLoop(_pool);
     }
+
+    /// <summary>Tokens per item when element-wise work between the products is spread over the threads.</summary>
+    const int ActivationTokens = 8;
 
     public TransformerHyperparameters Hyperparameters { get; }
 
@@ -122,14 +127,29 @@ public sealed class LlamaModel : IDisposable
     /// ended (as llama.cpp's <c>llama_decode</c> with one sequence appends to its KV cache).
     /// </summary>
     public void Evaluate(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, CancellationToken cancellationToken = default) =>
-        EvaluateInMicroBatches(tokens, position, contextLength, logits, lastOnly: false, cancellationToken);
+        EvaluateInMicroBatches(tokens, position, contextLength, logits, firstOutput: 0, cancellationToken);
 
     /// <summary>
     /// As <see cref="Evaluate(ReadOnlySpan{int}, int, int, float[], CancellationToken)"/>, but only the last token's
     /// logits are computed (<c>[vocabulary]</c>), as llama.cpp does for a batch that asks for no other outputs.
     /// </summary>
     public void EvaluateLast(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, CancellationToken cancellationToken = default) =>
-        EvaluateInMicroBatches(tokens, position, contextLength, logits, lastOnly: true, cancellationToken);
+        EvaluateInMicroBatches(tokens, position, contextLength, logits, tokens.Length - 1, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Evaluate(ReadOnlySpan{int}, int, int, float[], CancellationToken)"/>, but only the logits of
+    /// tokens <paramref name="firstOutput"/>.. of the batch are computed, written from row 0
+    /// (<c>[tokens − firstOutput][vocabulary]</c>): llama.cpp's batch with <c>logits[i]</c> set from that token on, as
+    /// llama-perplexity asks for a chunk's scored half. The batch stays one forward pass per <see cref="MicroBatch"/>
+    /// (each weight sees the same calls as with every output), and the output matrix runs on the asked rows only;
+    /// <paramref name="firstOutput"/> = <c>tokens.Length</c> computes no logits at all.
+    /// </summary>
+    public void EvaluateFrom(ReadOnlySpan<int> tokens, int position, int contextLength, int firstOutput, float[] logits, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(firstOutput);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(firstOutput, tokens.Length);
+        EvaluateInMicroBatches(tokens, position, contextLength, logits, firstOutput, cancellationToken);
+    }
 
     /// <summary>
     /// llama.cpp's <c>n_ubatch</c>: a longer batch is evaluated in pieces of at most this many tokens through the KV
@@ -146,7 +166,8 @@ public sealed class LlamaModel : IDisposable
         }
     }
 
-    void EvaluateInMicroBatches(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, bool lastOnly, CancellationToken cancellationToken)
+    /// <summary>The micro-batches of a batch whose tokens <paramref name="firstOutput"/>.. have their logits computed (written from row 0).</summary>
+    void EvaluateInMicroBatches(ReadOnlySpan<int> tokens, int position, int contextLength, float[] logits, int firstOutput, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(logits);
         var n = tokens.Length;
@@ -154,17 +175,20 @@ public sealed class LlamaModel : IDisposable
         {
             throw new ArgumentException("no tokens to evaluate", nameof(tokens));
         }
-        if (logits.Length < (lastOnly ? 1 : (long)n) * VocabularySize)
+        var rows = n - firstOutput;
+        if (logits.Length < (long)rows * VocabularySize)
         {
-            throw new ArgumentException($"{logits.Length} floats cannot hold {(lastOnly ? 1 : n)} × {VocabularySize} logits", nameof(logits));
+            throw new ArgumentException($"{logits.Length} floats cannot hold {rows} × {VocabularySize} logits", nameof(logits));
         }
         var cache = SequenceCacheFor(n, position, contextLength);
         for (var done = 0; done < n; done += _microBatch)
         {
             var piece = Math.Min(_microBatch, n - done);
-            var outputs = !lastOnly ? Outputs.All : done + piece == n ? Outputs.Last : Outputs.None;
-            Span<Run> run = [new Run(cache, 0, piece, position + done, outputs)];
-            Forward(tokens.Slice(done, piece), [], run, logits, lastOnly ? 0 : done * VocabularySize, hidden: false, cancellationToken);
+            var skip = firstOutput - done;
+            var run = skip <= 0 ? new Run(cache, 0, piece, position + done, Outputs.All)
+                : skip >= piece ? new Run(cache, 0, piece, position + done, Outputs.None)
+                : new Run(cache, 0, piece, position + done, Outputs.From) { OutputFrom = skip };
+            Forward(tokens.Slice(done, piece), [], [run], logits, Math.Max(0, -skip) * VocabularySize, hidden: false, cancellationToken);
         }
     }
 
@@ -405,6 +429,9 @@ public sealed class LlamaModel : IDisposable
         None,
         Last,
         All,
+
+        /// <summary>The rows from <see cref="Run.OutputFrom"/> on.</summary>
+        From,
     }
 
     /// <summary>
@@ -412,7 +439,11 @@ public sealed class LlamaModel : IDisposable
     /// at positions <paramref name="Position"/>.. of <paramref name="Cache"/>; <paramref name="Bidirectional"/>: they also
     /// see each other's later positions (<see cref="EvaluateEmbeddings"/>).
     /// </summary>
-    internal readonly record struct Run(KvCache Cache, int Start, int Count, int Position, Outputs Outputs, bool Bidirectional = false);
+    internal readonly record struct Run(KvCache Cache, int Start, int Count, int Position, Outputs Outputs, bool Bidirectional = false)
+    {
+        /// <summary>With <see cref="Outputs.From"/>: the first of the run's tokens whose row is output.</summary>
+        public int OutputFrom { get; init; }
+    }
 
     /// <summary>
     /// One forward pass over <paramref name="tokens"/> (or, when there are none, the rows of input
@@ -503,6 +534,7 @@ public sealed class LlamaModel : IDisposable
             {
                 Outputs.All => (run.Start, run.Count),
                 Outputs.Last => (run.Start + run.Count - 1, 1),
+                Outputs.From => (run.Start + run.OutputFrom, run.Count - run.OutputFrom),
                 _ => (0, 0),
             };
             for (var t = first; t < first + count; t++)
@@ -648,15 +680,25 @@ public sealed class LlamaModel : IDisposable
         {
             _matMul.Multiply(gateWeights, cur, n, ws.Gate);
             _matMul.Multiply(layer.Up!, cur, n, ws.Up);
-            var up = ws.Up.AsSpan(0, n * ff);
-            if (_options.Gelu)
+            var gelu = _options.Gelu;
+            var gateRows = ws.Gate;
+            var upRows = ws.Up;
+            // Element by element, so each thread takes whole groups of tokens (an exponential per element: ~n·ff of
+            // them, which one thread alone made a noticeable serial step between the matrix products).
+            var groups = (n + ActivationTokens - 1) / ActivationTokens;
+            _tokenGroups.For(groups, g =>
             {
-                Activations.GeluTimes(gate, up);
-            }
-            else
-            {
-                Activations.SiluTimes(gate, up);
-            }
+                var start = g * ActivationTokens * ff;
+                var length = (Math.Min(n, (g + 1) * ActivationTokens) - (g * ActivationTokens)) * ff;
+                if (gelu)
+                {
+                    Activations.GeluTimes(gateRows.AsSpan(start, length), upRows.AsSpan(start, length));
+                }
+                else
+                {
+                    Activations.SiluTimes(gateRows.AsSpan(start, length), upRows.AsSpan(start, length));
+                }
+            });
         }
         else
         {
@@ -750,6 +792,9 @@ public sealed class LlamaModel : IDisposable
             x[i] = y[i] + x[i];
         }
     }
+
+    /// <summary>The forward pass's threads, for work between passes (the evaluation's per-row statistics); one caller at a time.</summary>
+    internal WorkerPool Pool => _pool;
 
     public void Dispose() => _pool.Dispose();
 }

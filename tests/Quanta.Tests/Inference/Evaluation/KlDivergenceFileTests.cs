@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Quanta.Inference.Evaluation;
+using Quanta.Inference.Kernels;
 using Xunit;
 
 namespace Quanta.Tests.Inference.Evaluation;
@@ -103,6 +104,53 @@ public sealed class KlDivergenceFileTests
         using var stream = new MemoryStream(System.Text.Encoding.Latin1.GetBytes(content));
         var error = Assert.Throws<EvaluationInputException>(() => KlDivergenceFile.ReadHeader(stream, "x.kld"));
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// llama-perplexity scores a chunk's rows on all its threads (<c>process_logits</c>); <see cref="KlDivergenceStatistics.AddRows"/>
+    /// does too, and then adds the rows in order, so every statistic is exactly that of adding them one by one.
+    /// </summary>
+    [Fact]
+    public void Rows_scored_on_several_threads_give_the_one_thread_statistics_bit_for_bit()
+    {
+        const int vocabulary = 3000;
+        const int rows = 37;
+        var random = new Random(5);
+        var rowLength = KlDivergenceFile.RowLength(vocabulary);
+        var sequential = new KlDivergenceStatistics();
+        var threaded = new KlDivergenceStatistics();
+        using var pool = new WorkerPool(3);
+        for (var chunk = 0; chunk < 3; chunk++)
+        {
+            var logits = new float[rows * vocabulary];
+            var baseRows = new ushort[rows * rowLength];
+            var tokens = new int[rows + 5];
+            for (var r = 0; r < rows; r++)
+            {
+                var token = random.Next(vocabulary);
+                tokens[r + 5] = token;
+                for (var i = 0; i < vocabulary; i++)
+                {
+                    logits[(r * vocabulary) + i] = (float)(random.NextDouble() * 14);
+                }
+                // A base that differs from the model by noise, so the divergences are not zero.
+                var baseLogits = logits.AsSpan(r * vocabulary, vocabulary).ToArray().Select(l => l + (float)(random.NextDouble() - 0.5)).ToArray();
+                CompressRow(baseLogits, baseRows.AsSpan(r * rowLength, rowLength), token);
+                sequential.Add(logits.AsSpan(r * vocabulary, vocabulary), baseRows.AsSpan(r * rowLength, rowLength), token);
+            }
+            threaded.AddRows(pool, logits, vocabulary, baseRows, rowLength, tokens, 5, rows);
+        }
+        Assert.Equal(sequential.Count, threaded.Count);
+        Assert.Equal(sequential.SameTop, threaded.SameTop);
+        Assert.True(sequential.MeanKlDivergence > 1e-3, $"mean KLD {sequential.MeanKlDivergence} is too small to test anything");
+        Assert.Equal(sequential.KlDivergences, threaded.KlDivergences);
+        Assert.Equal(sequential.ProbabilityDifferences, threaded.ProbabilityDifferences);
+        Assert.Equal(sequential.MeanKlDivergence, threaded.MeanKlDivergence);
+        Assert.Equal(sequential.ModelPerplexity, threaded.ModelPerplexity);
+        Assert.Equal(sequential.BasePerplexity, threaded.BasePerplexity);
+        Assert.Equal(sequential.RmsProbabilityDifferenceValue, threaded.RmsProbabilityDifferenceValue);
+        Assert.Equal(sequential.FormatChunkLine(3), threaded.FormatChunkLine(3));
+        Assert.Equal(sequential.FormatReport(), threaded.FormatReport());
     }
 
     static double CompressRow(ReadOnlySpan<float> logits, Span<ushort> row, int token) => LogSoftmax.Compress(logits, row, token);

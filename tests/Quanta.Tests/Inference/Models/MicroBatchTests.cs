@@ -55,4 +55,37 @@ public sealed class MicroBatchTests(GoldenModelFiles files, ITestOutputHelper ou
         Assert.Equal(pieces.AsSpan((tokens.Length - 1) * vocabulary, vocabulary).ToArray(), last);
         Assert.Throws<ArgumentOutOfRangeException>(() => llama.MicroBatch = 0);
     }
+
+    /// <summary>
+    /// <see cref="LlamaModel.EvaluateFrom"/> (llama-perplexity's and llama-imatrix's batches that ask for the logits of
+    /// the scored half only): the rows from the first asked token of the whole batch's logits, bit for bit, in one
+    /// pass or in pieces that start before, at and after that token; asking for none still fills the cache.
+    /// </summary>
+    [Fact]
+    public void Logits_from_a_token_on_are_those_rows_of_the_whole_batch()
+    {
+        using var file = GgufFile.Open(files.Path("llama", "q8_0"));
+        using var llama = LlamaModel.Load(file, threads: 2);
+        var tokens = GoldenLogitsTests.Reference.Load("llama", "q8_0").Tokens;
+        var n = tokens.Length;
+        var vocabulary = llama.VocabularySize;
+        var whole = new float[n * vocabulary];
+        llama.Evaluate(tokens, whole);
+        var first = n / 2;
+        foreach (var microBatch in new[] { 512, 7, first, first + 1 })
+        {
+            llama.MicroBatch = microBatch;
+            var tail = new float[(n - first) * vocabulary];
+            llama.EvaluateFrom(tokens, 0, n, first, tail);
+            Assert.True(whole.AsSpan(first * vocabulary).SequenceEqual(tail), $"micro-batch {microBatch}: rows {first}.. differ from the whole batch's");
+        }
+        llama.MicroBatch = 512;
+        var untouched = new float[vocabulary];
+        untouched.AsSpan().Fill(float.NaN);
+        llama.EvaluateFrom(tokens, 0, n, n, untouched);
+        Assert.All(untouched, value => Assert.True(float.IsNaN(value)));
+        Assert.Equal(n, llama.SequenceLength);
+        Assert.Throws<ArgumentOutOfRangeException>(() => llama.EvaluateFrom(tokens, 0, n, n + 1, whole));
+        Assert.Throws<ArgumentException>(() => llama.EvaluateFrom(tokens, 0, n, first, new float[((n - first) * vocabulary) - 1]));
+    }
 }
