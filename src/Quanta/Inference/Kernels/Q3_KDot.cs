@@ -11,7 +11,8 @@ namespace Quanta.Inference.Kernels;
 /// Q3_K weights against Q8_K activations (<c>ggml_vec_dot_q3_K_q8_K</c>, AVX2 order): each weight is its two low
 /// bits minus 4 where its bit in <c>hmask</c> is clear; every group of 32 is two 16-element sub-blocks with signed
 /// 6-bit scales (lanes 0–3 the first's, 4–7 the second's, as <c>madd</c> with the shuffled scales leaves them), and
-/// per super-block <c>fma(d_a·d_w, lane, acc)</c>, folded at the end (<see cref="Avx2DotOrder"/>).
+/// per super-block <c>fma(d_a·d_w, lane, acc)</c>, folded at the end (<see cref="Avx2DotOrder"/>). This row dot is
+/// the scalar twin; batches go through <see cref="Q3_KTiles"/>, the same sums in registers.
 /// </summary>
 public sealed class Q3_KDot : IVecDot, IMatrixDot
 {
