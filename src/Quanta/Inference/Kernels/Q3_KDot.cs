@@ -11,7 +11,8 @@ namespace Quanta.Inference.Kernels;
 /// Q3_K weights against Q8_K activations (<c>ggml_vec_dot_q3_K_q8_K</c>, AVX2 order): each weight is its two low
 /// bits minus 4 where its bit in <c>hmask</c> is clear; every group of 32 is two 16-element sub-blocks with signed
 /// 6-bit scales (lanes 0–3 the first's, 4–7 the second's, as <c>madd</c> with the shuffled scales leaves them), and
-/// per super-block <c>fma(d_a·d_w, lane, acc)</c>, folded at the end (<see cref="Avx2DotOrder"/>).
+/// per super-block <c>fma(d_a·d_w, lane, acc)</c>, folded at the end (<see cref="Avx2DotOrder"/>). This row dot is
+/// the scalar twin; batches go through <see cref="Q3_KTiles"/>, the same sums in registers.
 /// </summary>
 public sealed class Q3_KDot : IVecDot, IMatrixDot
 {
@@ -42,39 +43,10 @@ public sealed class Q3_KDot : IVecDot, IMatrixDot
         return Avx2DotOrder.Sum(acc);
     }
 
-    /// <inheritdoc/>
-    public bool CanMultiply(KernelWidth width) => width != KernelWidth.Scalar && Avx2.IsSupported && Fma.IsSupported;
+    public bool CanMultiply(KernelWidth width) => TileSums.Supported(width);
 
-    /// <summary>
-    /// <see cref="Dot"/> for a block of rows and tokens, each weight row unpacked once (<see cref="Unpack"/>) and then
-    /// met by every token: the unpacking, which costs more than the integer dot of one token, is no longer repeated per
-    /// token. Per (row, token) the same sums in the same order as <see cref="Dot"/>, so the same float.
-    /// </summary>
-    public void Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> output, int outputStride)
-    {
-        var width = KernelWidths.Current;
-        var blocks = n / 256;
-        var row = UnpackedRow.For(blocks, integersPerBlock: 16, floatsPerBlock: 1);
-        Span<float> acc = stackalloc float[Avx2DotOrder.Lanes];
-        Span<int> sums = stackalloc int[Avx2DotOrder.Lanes];
-        for (var r = 0; r < rows; r++)
-        {
-            for (var b = 0; b < blocks; b++)
-            {
-                row.Floats[b] = Unpack(weights.Slice((r * rowBytes) + (b * BlockBytes), BlockBytes), row.Levels.AsSpan(b * 256, 256), row.Integers.AsSpan(b * 16, 16), width);
-            }
-            for (var t = 0; t < tokens; t++)
-            {
-                var activationRow = activations.Slice(t * activationRowBytes, activationRowBytes);
-                acc.Clear();
-                for (var b = 0; b < blocks; b++)
-                {
-                    AddBlock(row.Levels.AsSpan(b * 256, 256), row.Integers.AsSpan(b * 16, 16), row.Floats[b], activationRow.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes), sums, acc, width);
-                }
-                output[(t * outputStride) + r] = Avx2DotOrder.Sum(acc);
-            }
-        }
-    }
+    public void Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> output, int outputStride) =>
+        Q3_KTiles.Multiply(weights, rowBytes, rows, activations, activationRowBytes, tokens, n, output, outputStride);
 
     /// <summary>One super-block's 256 levels and sixteen signed 6-bit scales; returns its d.</summary>
     static float Unpack(ReadOnlySpan<byte> w, Span<sbyte> q, Span<int> scales, KernelWidth width)

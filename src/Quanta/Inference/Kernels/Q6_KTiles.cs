@@ -38,8 +38,6 @@ internal readonly unsafe struct Q6_KTiles : IRowTileKernel
         q3 = Vector256.ShiftRightLogical(low2, 4) | Vector256.ShiftLeft(Vector256.ShiftRightLogical(high, 6) & two, 4);
     }
 
-    static Vector128<sbyte> FirstShuffle => Vector128.Create((sbyte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-
     /// <summary>One row · one token: ggml's AVX2 loop.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Row1(byte* w, int blocks, byte* a)
@@ -50,7 +48,7 @@ internal readonly unsafe struct Q6_KTiles : IRowTileKernel
         for (var b = 0; b < blocks; b++, w += BlockBytes, a += Q8_KActivations.BlockBytes)
         {
             var scales = Vector128.Load((sbyte*)(w + 192));
-            var shuffle = FirstShuffle;
+            var shuffle = TileSums.FirstSubBlockPair;
             var q8 = (sbyte*)(a + Q8_KActivations.QuantsOffset);
             var sums = Vector256<int>.Zero;
             for (var g = 0; g < 8; g++)
@@ -59,9 +57,7 @@ internal readonly unsafe struct Q6_KTiles : IRowTileKernel
                 {
                     Quants(w, g >> 2, out quants[0], out quants[1], out quants[2], out quants[3]);
                 }
-                // Group g's scales as int16: eight of sub-block 2g, then eight of 2g+1 (ggml's get_scale_shuffle).
-                var scale = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales, shuffle));
-                shuffle += Vector128.Create((sbyte)2);
+                var scale = TileSums.SubBlockPairScales(scales, ref shuffle);
                 var x = Vector256.Load(q8 + (32 * g));
                 sums = TileSums.AddScaledPairs(sums, Avx2.MultiplyAddAdjacent(quants[g & 3], x) - Avx2.MultiplyAddAdjacent(bias, x), scale);
             }
@@ -91,7 +87,7 @@ internal readonly unsafe struct Q6_KTiles : IRowTileKernel
             var p2 = p1 + activationRowBytes;
             var p3 = p2 + activationRowBytes;
             var scales = Vector128.Load((sbyte*)(w + 192));
-            var shuffle = FirstShuffle;
+            var shuffle = TileSums.FirstSubBlockPair;
             var s0 = Vector256<int>.Zero;
             var s1 = Vector256<int>.Zero;
             var s2 = Vector256<int>.Zero;
@@ -103,8 +99,7 @@ internal readonly unsafe struct Q6_KTiles : IRowTileKernel
                     Quants(w, g >> 2, out quants[0], out quants[1], out quants[2], out quants[3]);
                 }
                 var q = quants[g & 3];
-                var scale = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales, shuffle));
-                shuffle += Vector128.Create((sbyte)2);
+                var scale = TileSums.SubBlockPairScales(scales, ref shuffle);
                 var o = 32 * g;
                 var x0 = Vector256.Load(p0 + o);
                 var x1 = Vector256.Load(p1 + o);

@@ -5,8 +5,8 @@ using System.Runtime.Intrinsics.X86;
 namespace Quanta.Inference.Kernels;
 
 /// <summary>
-/// The integer and float steps the x86 tile kernels share (<see cref="Q8_0Tiles"/>, <see cref="Q4_KTiles"/>,
-/// <see cref="Q6_KTiles"/>): the same exact int32 lanes and the same float folds as <see cref="Avx2DotOrder"/>,
+/// The integer and float steps the x86 tile kernels share (<see cref="Q8_0Tiles"/>, <see cref="Q3_KTiles"/>,
+/// <see cref="Q4_KTiles"/>, <see cref="Q6_KTiles"/>): the same exact int32 lanes and the same float folds as <see cref="Avx2DotOrder"/>,
 /// with AVX-VNNI's one-instruction forms where the CPU has them.
 /// </summary>
 internal static class TileSums
@@ -21,6 +21,22 @@ internal static class TileSums
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> AddScaledPairs(Vector256<int> sums, Vector256<short> pairs, Vector256<short> scale) =>
         AvxVnni.IsSupported ? AvxVnni.MultiplyWideningAndAdd(sums, pairs, scale) : Avx2.Add(sums, Avx2.MultiplyAddAdjacent(pairs, scale));
+
+    /// <summary>The shuffle that picks the first group's two sub-block scales: byte 0 eight times, then byte 1.</summary>
+    public static Vector128<sbyte> FirstSubBlockPair => Vector128.Create((sbyte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+
+    /// <summary>
+    /// A 32-element group's two 16-element sub-block scales (of sixteen signed bytes) as int16: eight of the first,
+    /// then eight of the second (ggml's <c>get_scale_shuffle</c>, Q3_K and Q6_K), so that <see cref="AddScaledPairs"/>
+    /// scales lanes 0–3 by one and 4–7 by the other. Moves <paramref name="shuffle"/> on to the next group.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> SubBlockPairScales(Vector128<sbyte> scales, ref Vector128<sbyte> shuffle)
+    {
+        var pair = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales, shuffle));
+        shuffle += Vector128.Create((sbyte)2);
+        return pair;
+    }
 
     /// <summary><c>hsum_float_8</c>: (lane l + lane l+4) for l &lt; 4, then (t0 + t2) + (t1 + t3).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

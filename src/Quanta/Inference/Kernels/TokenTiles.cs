@@ -11,7 +11,7 @@ internal unsafe interface IRowTileKernel
 }
 
 /// <summary>
-/// The loop the row × four-token tiles share (Q4_K, Q6_K): tokens outermost in groups of four, whose activations stay
+/// The loop the row × four-token tiles share (Q3_K, Q4_K, Q6_K): tokens outermost in groups of four, whose activations stay
 /// in L1 while the rows stream past; the tokens left over (and generation's single token) one at a time.
 /// </summary>
 internal static unsafe class TokenTiles
