@@ -182,11 +182,7 @@ internal static unsafe class FloatTiles
             }
             for (var rg = 0; rg < rowGroups; rg++)
             {
-                for (var t = 0; t < count; t++)
-                {
-                    var sums = acc + (rg * 24) + (t * 4);
-                    Store(c + ((t0 + t) * ldc), rg * 4, sums[0], sums[1], sums[2], sums[3]);
-                }
+                StoreTokens(c + (t0 * ldc) + (rg * 4), ldc, acc + (rg * 24), count);
             }
             t0 += count;
         }
@@ -275,109 +271,32 @@ internal static unsafe class FloatTiles
         Store(c + (3 * ldc), 0, c03, c13, c23, c33);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>tinyBLAS's 4 rows × 6 tokens tile over the whole row: one slice from 0 to <paramref name="k"/>.</summary>
     static void Tile512x6(float* a, long lda, float* b, long ldb, int k, float* c, long ldc)
     {
-        Vector512<float> c00 = default, c10 = default, c20 = default, c30 = default;
-        Vector512<float> c01 = default, c11 = default, c21 = default, c31 = default;
-        Vector512<float> c02 = default, c12 = default, c22 = default, c32 = default;
-        Vector512<float> c03 = default, c13 = default, c23 = default, c33 = default;
-        Vector512<float> c04 = default, c14 = default, c24 = default, c34 = default;
-        Vector512<float> c05 = default, c15 = default, c25 = default, c35 = default;
-        float* a1 = a + lda, a2 = a + (2 * lda), a3 = a + (3 * lda);
-        float* b1 = b + ldb, b2 = b + (2 * ldb), b3 = b + (3 * ldb), b4 = b + (4 * ldb), b5 = b + (5 * ldb);
-        for (var i = 0; i < k; i += 16)
-        {
-            var w0 = Vector512.Load(a + i);
-            var w1 = Vector512.Load(a1 + i);
-            var w2 = Vector512.Load(a2 + i);
-            var w3 = Vector512.Load(a3 + i);
-            var x = Vector512.Load(b + i);
-            c00 = Vector512.FusedMultiplyAdd(w0, x, c00);
-            c10 = Vector512.FusedMultiplyAdd(w1, x, c10);
-            c20 = Vector512.FusedMultiplyAdd(w2, x, c20);
-            c30 = Vector512.FusedMultiplyAdd(w3, x, c30);
-            x = Vector512.Load(b1 + i);
-            c01 = Vector512.FusedMultiplyAdd(w0, x, c01);
-            c11 = Vector512.FusedMultiplyAdd(w1, x, c11);
-            c21 = Vector512.FusedMultiplyAdd(w2, x, c21);
-            c31 = Vector512.FusedMultiplyAdd(w3, x, c31);
-            x = Vector512.Load(b2 + i);
-            c02 = Vector512.FusedMultiplyAdd(w0, x, c02);
-            c12 = Vector512.FusedMultiplyAdd(w1, x, c12);
-            c22 = Vector512.FusedMultiplyAdd(w2, x, c22);
-            c32 = Vector512.FusedMultiplyAdd(w3, x, c32);
-            x = Vector512.Load(b3 + i);
-            c03 = Vector512.FusedMultiplyAdd(w0, x, c03);
-            c13 = Vector512.FusedMultiplyAdd(w1, x, c13);
-            c23 = Vector512.FusedMultiplyAdd(w2, x, c23);
-            c33 = Vector512.FusedMultiplyAdd(w3, x, c33);
-            x = Vector512.Load(b4 + i);
-            c04 = Vector512.FusedMultiplyAdd(w0, x, c04);
-            c14 = Vector512.FusedMultiplyAdd(w1, x, c14);
-            c24 = Vector512.FusedMultiplyAdd(w2, x, c24);
-            c34 = Vector512.FusedMultiplyAdd(w3, x, c34);
-            x = Vector512.Load(b5 + i);
-            c05 = Vector512.FusedMultiplyAdd(w0, x, c05);
-            c15 = Vector512.FusedMultiplyAdd(w1, x, c15);
-            c25 = Vector512.FusedMultiplyAdd(w2, x, c25);
-            c35 = Vector512.FusedMultiplyAdd(w3, x, c35);
-        }
-        Store(c, 0, c00, c10, c20, c30);
-        Store(c + ldc, 0, c01, c11, c21, c31);
-        Store(c + (2 * ldc), 0, c02, c12, c22, c32);
-        Store(c + (3 * ldc), 0, c03, c13, c23, c33);
-        Store(c + (4 * ldc), 0, c04, c14, c24, c34);
-        Store(c + (5 * ldc), 0, c05, c15, c25, c35);
+        var acc = stackalloc Vector512<float>[24];
+        new Span<Vector512<float>>(acc, 24).Clear();
+        Slice512x6<F32Row>((byte*)a, lda * sizeof(float), b, ldb, 0, k, acc);
+        StoreTokens(c, ldc, acc, 6);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>The 4 × 5 tile tinyBLAS uses beside the 4 × 6 ones when the tokens do not split into sixes.</summary>
     static void Tile512x5(float* a, long lda, float* b, long ldb, int k, float* c, long ldc)
     {
-        Vector512<float> c00 = default, c10 = default, c20 = default, c30 = default;
-        Vector512<float> c01 = default, c11 = default, c21 = default, c31 = default;
-        Vector512<float> c02 = default, c12 = default, c22 = default, c32 = default;
-        Vector512<float> c03 = default, c13 = default, c23 = default, c33 = default;
-        Vector512<float> c04 = default, c14 = default, c24 = default, c34 = default;
-        float* a1 = a + lda, a2 = a + (2 * lda), a3 = a + (3 * lda);
-        float* b1 = b + ldb, b2 = b + (2 * ldb), b3 = b + (3 * ldb), b4 = b + (4 * ldb);
-        for (var i = 0; i < k; i += 16)
+        var acc = stackalloc Vector512<float>[20];
+        new Span<Vector512<float>>(acc, 20).Clear();
+        Slice512x5<F32Row>((byte*)a, lda * sizeof(float), b, ldb, 0, k, acc);
+        StoreTokens(c, ldc, acc, 5);
+    }
+
+    /// <summary>Each of <paramref name="tokens"/> tokens' four row sums (accumulators in the slices' order) to its output row.</summary>
+    static void StoreTokens(float* c, long ldc, Vector512<float>* acc, int tokens)
+    {
+        for (var t = 0; t < tokens; t++)
         {
-            var w0 = Vector512.Load(a + i);
-            var w1 = Vector512.Load(a1 + i);
-            var w2 = Vector512.Load(a2 + i);
-            var w3 = Vector512.Load(a3 + i);
-            var x = Vector512.Load(b + i);
-            c00 = Vector512.FusedMultiplyAdd(w0, x, c00);
-            c10 = Vector512.FusedMultiplyAdd(w1, x, c10);
-            c20 = Vector512.FusedMultiplyAdd(w2, x, c20);
-            c30 = Vector512.FusedMultiplyAdd(w3, x, c30);
-            x = Vector512.Load(b1 + i);
-            c01 = Vector512.FusedMultiplyAdd(w0, x, c01);
-            c11 = Vector512.FusedMultiplyAdd(w1, x, c11);
-            c21 = Vector512.FusedMultiplyAdd(w2, x, c21);
-            c31 = Vector512.FusedMultiplyAdd(w3, x, c31);
-            x = Vector512.Load(b2 + i);
-            c02 = Vector512.FusedMultiplyAdd(w0, x, c02);
-            c12 = Vector512.FusedMultiplyAdd(w1, x, c12);
-            c22 = Vector512.FusedMultiplyAdd(w2, x, c22);
-            c32 = Vector512.FusedMultiplyAdd(w3, x, c32);
-            x = Vector512.Load(b3 + i);
-            c03 = Vector512.FusedMultiplyAdd(w0, x, c03);
-            c13 = Vector512.FusedMultiplyAdd(w1, x, c13);
-            c23 = Vector512.FusedMultiplyAdd(w2, x, c23);
-            c33 = Vector512.FusedMultiplyAdd(w3, x, c33);
-            x = Vector512.Load(b4 + i);
-            c04 = Vector512.FusedMultiplyAdd(w0, x, c04);
-            c14 = Vector512.FusedMultiplyAdd(w1, x, c14);
-            c24 = Vector512.FusedMultiplyAdd(w2, x, c24);
-            c34 = Vector512.FusedMultiplyAdd(w3, x, c34);
+            var sums = acc + (t * 4);
+            Store(c + (t * ldc), 0, sums[0], sums[1], sums[2], sums[3]);
         }
-        Store(c, 0, c00, c10, c20, c30);
-        Store(c + ldc, 0, c01, c11, c21, c31);
-        Store(c + (2 * ldc), 0, c02, c12, c22, c32);
-        Store(c + (3 * ldc), 0, c03, c13, c23, c33);
-        Store(c + (4 * ldc), 0, c04, c14, c24, c34);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -429,7 +348,7 @@ internal static unsafe class FloatTiles
             c25 = Vector512.FusedMultiplyAdd(w2, x, c25);
             c35 = Vector512.FusedMultiplyAdd(w3, x, c35);
         }
-            acc[0] = c00;
+        acc[0] = c00;
         acc[1] = c10;
         acc[2] = c20;
         acc[3] = c30;
@@ -498,7 +417,7 @@ internal static unsafe class FloatTiles
             c24 = Vector512.FusedMultiplyAdd(w2, x, c24);
             c34 = Vector512.FusedMultiplyAdd(w3, x, c34);
         }
-            acc[0] = c00;
+        acc[0] = c00;
         acc[1] = c10;
         acc[2] = c20;
         acc[3] = c30;
