@@ -77,41 +77,35 @@ public static class Attention
                 wideQuery[i] = Fp16.ToFloat(halves[i]);
             }
         }
-        var max = float.NegativeInfinity;
-        // Widened keys: the visible cells' products first, four keys at a time (each still its own sum in its order).
+        // Only the visible cells are scored: a masked cell is −∞ whatever its product, and neither the maximum nor
+        // (see below) the sum sees it.
+        var end = Math.Min(visible, kvLength);
         var keysDone = hasWideKeys && width != KernelWidth.Scalar && headDim % AvxLanes == 0;
         if (keysDone)
         {
-            WideKeyScores(wideKeys, wideQuery, headDim, firstVisible, Math.Min(visible, kvLength), scores);
+            // Widened keys: four keys at a time (each still its own sum in its order).
+            WideKeyScores(wideKeys, wideQuery, headDim, firstVisible, end, scores);
         }
-        for (var j = 0; j < kvLength; j++)
+        var max = float.NegativeInfinity;
+        for (var j = firstVisible; j < end; j++)
         {
-            float s;
-            if (j >= firstVisible && j < visible)
+            var s = keysDone ? scores[j]
+                : hasWideKeys
+                ? FloatTimesFloat(wideKeys.Slice(j * headDim, headDim), wideQuery, width)
+                : keyDot is F16Dot
+                ? F16TimesFloat(MemoryMarshal.Cast<byte, ushort>(keys.Slice(j * keyRowBytes, keyRowBytes))[..headDim], wideQuery, width)
+                : keyDot.Dot(keys.Slice(j * keyRowBytes, keyRowBytes), query, headDim, width);
+            if (softcap != 0f)
             {
-                s = keysDone ? scores[j]
-                    : hasWideKeys
-                    ? FloatTimesFloat(wideKeys.Slice(j * headDim, headDim), wideQuery, width)
-                    : keyDot is F16Dot
-                    ? F16TimesFloat(MemoryMarshal.Cast<byte, ushort>(keys.Slice(j * keyRowBytes, keyRowBytes))[..headDim], wideQuery, width)
-                    : keyDot.Dot(keys.Slice(j * keyRowBytes, keyRowBytes), query, headDim, width);
-                if (softcap != 0f)
-                {
-                    // ggml_scale(1/cap), ggml_tanh, ggml_scale(cap): three float roundings, in that order.
-                    s = MathF.Tanh(s * (1f / softcap)) * softcap;
-                }
-                s *= scale;
+                // ggml_scale(1/cap), ggml_tanh, ggml_scale(cap): three float roundings, in that order.
+                s = MathF.Tanh(s * (1f / softcap)) * softcap;
             }
-            else
-            {
-                s = float.NegativeInfinity;
-            }
+            s *= scale;
             scores[j] = s;
             max = MathF.Max(max, s);
         }
         // A masked cell's exponential is exactly 0 (e^−∞), and adding +0 leaves the double sum as it was, so only the
         // visible cells are exponentiated (causal attention masks half the cells on average).
-        var end = Math.Min(visible, kvLength);
         double sum = 0;
         for (var j = firstVisible; j < end; j++)
         {
@@ -126,23 +120,49 @@ public static class Attention
         var firstChunk = firstVisible / AvxLanes * AvxLanes;
         var endChunk = Math.Min(kvLength, (visible + AvxLanes - 1) / AvxLanes * AvxLanes);
         scores[firstChunk..Math.Max(firstChunk, firstVisible)].Clear();
-        for (var j = firstVisible; j < end; j++)
-        {
-            var probability = Fp16.FromFloat(scores[j] * reciprocal);
-            probabilities[j] = probability;
-            // The probability as ggml's F16 dot reads it back, widened once for every value dimension.
-            scores[j] = Fp16.ToFloat(probability);
-        }
+        // Each probability rounded to F16 (the value product's vec_dot_type) and read back as ggml's F16 dot reads it,
+        // widened once for every value dimension; a row at a time, which gives the element-wise conversions' bits.
+        var visibleScores = scores[firstVisible..Math.Max(firstVisible, end)];
+        Scale(visibleScores, reciprocal);
+        var visibleProbabilities = probabilities[firstVisible..Math.Max(firstVisible, end)];
+        Fp16.FromFloat(visibleScores, visibleProbabilities);
+        Fp16.ToFloat(visibleProbabilities, visibleScores);
         if (end < endChunk)
         {
             scores[end..endChunk].Clear();
         }
         var probabilityChunks = scores[firstChunk..endChunk];
-        for (var d = 0; d < output.Length; d++)
+        var d = 0;
+        if (hasWideValues && width != KernelWidth.Scalar && probabilityChunks.Length % AvxLanes == 0)
+        {
+            // Four value dimensions at a time share the probabilities' loads; each keeps its own sums and fold.
+            for (; d + 4 <= output.Length; d += 4)
+            {
+                FourDots(wideValues[((d * kvLength) + firstChunk)..], kvLength, probabilityChunks, output.Slice(d, 4));
+            }
+        }
+        for (; d < output.Length; d++)
         {
             output[d] = hasWideValues
                 ? FloatTimesFloat(wideValues.Slice((d * kvLength) + firstChunk, endChunk - firstChunk), probabilityChunks, width)
                 : F16TimesFloat(valuesTransposed.Slice((d * kvCapacity) + firstChunk, endChunk - firstChunk), probabilityChunks, width);
+        }
+    }
+
+    /// <summary><c>x[i] *= factor</c> (one float rounding each, as ggml_vec_scale_f32).</summary>
+    static void Scale(Span<float> x, float factor)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + 8 <= x.Length; i += 8)
+            {
+                (Vector256.Create<float>(x.Slice(i, 8)) * factor).CopyTo(x.Slice(i, 8));
+            }
+        }
+        for (; i < x.Length; i++)
+        {
+            x[i] *= factor;
         }
     }
 
@@ -158,52 +178,104 @@ public static class Attention
         ArgumentOutOfRangeException.ThrowIfLessThan(wideKeys.Length, end * headDim);
         ArgumentOutOfRangeException.ThrowIfLessThan(query.Length, headDim);
         ArgumentOutOfRangeException.ThrowIfLessThan(scores.Length, end);
-        fixed (float* keys = wideKeys, q = query, s = scores)
+        var j = first;
+        for (; j + 4 <= end; j += 4)
         {
-            var j = first;
-            for (; j + 4 <= end; j += 4)
-            {
-                var k0 = keys + ((long)j * headDim);
-                var k1 = k0 + headDim;
-                var k2 = k1 + headDim;
-                var k3 = k2 + headDim;
-                Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;
-                Vector256<float> a10 = default, a11 = default, a12 = default, a13 = default;
-                Vector256<float> a20 = default, a21 = default, a22 = default, a23 = default;
-                Vector256<float> a30 = default, a31 = default, a32 = default, a33 = default;
-                for (var i = 0; i < headDim; i += AvxLanes)
-                {
-                    var q0 = Vector256.Load(q + i);
-                    var q1 = Vector256.Load(q + i + 8);
-                    var q2 = Vector256.Load(q + i + 16);
-                    var q3 = Vector256.Load(q + i + 24);
-                    a00 = Vector256.FusedMultiplyAdd(Vector256.Load(k0 + i), q0, a00);
-                    a01 = Vector256.FusedMultiplyAdd(Vector256.Load(k0 + i + 8), q1, a01);
-                    a02 = Vector256.FusedMultiplyAdd(Vector256.Load(k0 + i + 16), q2, a02);
-                    a03 = Vector256.FusedMultiplyAdd(Vector256.Load(k0 + i + 24), q3, a03);
-                    a10 = Vector256.FusedMultiplyAdd(Vector256.Load(k1 + i), q0, a10);
-                    a11 = Vector256.FusedMultiplyAdd(Vector256.Load(k1 + i + 8), q1, a11);
-                    a12 = Vector256.FusedMultiplyAdd(Vector256.Load(k1 + i + 16), q2, a12);
-                    a13 = Vector256.FusedMultiplyAdd(Vector256.Load(k1 + i + 24), q3, a13);
-                    a20 = Vector256.FusedMultiplyAdd(Vector256.Load(k2 + i), q0, a20);
-                    a21 = Vector256.FusedMultiplyAdd(Vector256.Load(k2 + i + 8), q1, a21);
-                    a22 = Vector256.FusedMultiplyAdd(Vector256.Load(k2 + i + 16), q2, a22);
-                    a23 = Vector256.FusedMultiplyAdd(Vector256.Load(k2 + i + 24), q3, a23);
-                    a30 = Vector256.FusedMultiplyAdd(Vector256.Load(k3 + i), q0, a30);
-                    a31 = Vector256.FusedMultiplyAdd(Vector256.Load(k3 + i + 8), q1, a31);
-                    a32 = Vector256.FusedMultiplyAdd(Vector256.Load(k3 + i + 16), q2, a32);
-                    a33 = Vector256.FusedMultiplyAdd(Vector256.Load(k3 + i + 24), q3, a33);
-                }
-                s[j] = FloatDotOrder.Reduce(a00, a01, a02, a03);
-                s[j + 1] = FloatDotOrder.Reduce(a10, a11, a12, a13);
-                s[j + 2] = FloatDotOrder.Reduce(a20, a21, a22, a23);
-                s[j + 3] = FloatDotOrder.Reduce(a30, a31, a32, a33);
-            }
-            for (; j < end; j++)
-            {
-                s[j] = FloatVecDot.Dot<F32Row, F32Row>(keys + ((long)j * headDim), q, headDim, doubleTail: true, KernelWidth.Vector256);
-            }
+            FourDots(wideKeys[(j * headDim)..], headDim, query[..headDim], scores.Slice(j, 4));
         }
+        for (; j < end; j++)
+        {
+            scores[j] = FloatTimesFloat(wideKeys.Slice(j * headDim, headDim), query[..headDim], KernelWidth.Vector256);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="FloatTimesFloat"/> at 256 bits of four rows (<paramref name="stride"/> floats apart from the start of
+    /// <paramref name="rows"/>) with <paramref name="y"/>, whose length is a multiple of 32, into
+    /// <paramref name="results"/>: the rows share <paramref name="y"/>'s loads and one call. Each row keeps the four
+    /// 8-lane sums of <see cref="FloatDotOrder"/> (with AVX-512, two of them side by side in one register: the same
+    /// lanes taking the same elements) and its fold, so every result is <see cref="FloatTimesFloat"/>'s bit for bit.
+    /// </summary>
+    internal static unsafe void FourDots(ReadOnlySpan<float> rows, int stride, ReadOnlySpan<float> y, Span<float> results)
+    {
+        var n = y.Length;
+        ArgumentOutOfRangeException.ThrowIfNotEqual(n % AvxLanes, 0);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows.Length, (3 * stride) + n);
+        ArgumentOutOfRangeException.ThrowIfLessThan(results.Length, 4);
+        fixed (float* r0 = rows, py = y, s = results)
+        {
+            var r1 = r0 + stride;
+            var r2 = r1 + stride;
+            var r3 = r2 + stride;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                // a01 holds FloatDotOrder's first two 8-lane sums (elements i..i+15 of each step), a23 the last two.
+                Vector512<float> a001 = default, a023 = default, a101 = default, a123 = default;
+                Vector512<float> a201 = default, a223 = default, a301 = default, a323 = default;
+                for (var i = 0; i < n; i += AvxLanes)
+                {
+                    var y01 = Vector512.Load(py + i);
+                    var y23 = Vector512.Load(py + i + 16);
+                    a001 = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + i), y01, a001);
+                    a023 = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + i + 16), y23, a023);
+                    a101 = Vector512.FusedMultiplyAdd(Vector512.Load(r1 + i), y01, a101);
+                    a123 = Vector512.FusedMultiplyAdd(Vector512.Load(r1 + i + 16), y23, a123);
+                    a201 = Vector512.FusedMultiplyAdd(Vector512.Load(r2 + i), y01, a201);
+                    a223 = Vector512.FusedMultiplyAdd(Vector512.Load(r2 + i + 16), y23, a223);
+                    a301 = Vector512.FusedMultiplyAdd(Vector512.Load(r3 + i), y01, a301);
+                    a323 = Vector512.FusedMultiplyAdd(Vector512.Load(r3 + i + 16), y23, a323);
+                }
+                s[0] = Fold(a001, a023);
+                s[1] = Fold(a101, a123);
+                s[2] = Fold(a201, a223);
+                s[3] = Fold(a301, a323);
+                return;
+            }
+            Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;
+            Vector256<float> a10 = default, a11 = default, a12 = default, a13 = default;
+            Vector256<float> a20 = default, a21 = default, a22 = default, a23 = default;
+            Vector256<float> a30 = default, a31 = default, a32 = default, a33 = default;
+            for (var i = 0; i < n; i += AvxLanes)
+            {
+                var q0 = Vector256.Load(py + i);
+                var q1 = Vector256.Load(py + i + 8);
+                var q2 = Vector256.Load(py + i + 16);
+                var q3 = Vector256.Load(py + i + 24);
+                a00 = Vector256.FusedMultiplyAdd(Vector256.Load(r0 + i), q0, a00);
+                a01 = Vector256.FusedMultiplyAdd(Vector256.Load(r0 + i + 8), q1, a01);
+                a02 = Vector256.FusedMultiplyAdd(Vector256.Load(r0 + i + 16), q2, a02);
+                a03 = Vector256.FusedMultiplyAdd(Vector256.Load(r0 + i + 24), q3, a03);
+                a10 = Vector256.FusedMultiplyAdd(Vector256.Load(r1 + i), q0, a10);
+                a11 = Vector256.FusedMultiplyAdd(Vector256.Load(r1 + i + 8), q1, a11);
+                a12 = Vector256.FusedMultiplyAdd(Vector256.Load(r1 + i + 16), q2, a12);
+                a13 = Vector256.FusedMultiplyAdd(Vector256.Load(r1 + i + 24), q3, a13);
+                a20 = Vector256.FusedMultiplyAdd(Vector256.Load(r2 + i), q0, a20);
+                a21 = Vector256.FusedMultiplyAdd(Vector256.Load(r2 + i + 8), q1, a21);
+                a22 = Vector256.FusedMultiplyAdd(Vector256.Load(r2 + i + 16), q2, a22);
+                a23 = Vector256.FusedMultiplyAdd(Vector256.Load(r2 + i + 24), q3, a23);
+                a30 = Vector256.FusedMultiplyAdd(Vector256.Load(r3 + i), q0, a30);
+                a31 = Vector256.FusedMultiplyAdd(Vector256.Load(r3 + i + 8), q1, a31);
+                a32 = Vector256.FusedMultiplyAdd(Vector256.Load(r3 + i + 16), q2, a32);
+                a33 = Vector256.FusedMultiplyAdd(Vector256.Load(r3 + i + 24), q3, a33);
+            }
+            s[0] = FloatDotOrder.Reduce(a00, a01, a02, a03);
+            s[1] = FloatDotOrder.Reduce(a10, a11, a12, a13);
+            s[2] = FloatDotOrder.Reduce(a20, a21, a22, a23);
+            s[3] = FloatDotOrder.Reduce(a30, a31, a32, a33);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="FloatDotOrder.Reduce(Vector256{float}, Vector256{float}, Vector256{float}, Vector256{float})"/> of the
+    /// sums held in pairs: lane by lane <c>a01 + a23</c> is (0+2 | 1+3), and its halves added are the fold's next step.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    static float Fold(Vector512<float> a01, Vector512<float> a23)
+    {
+        var s = a01 + a23;
+        var t = s.GetLower() + s.GetUpper();
+        var u = t.GetLower() + t.GetUpper();
+        return (u.GetElement(0) + u.GetElement(1)) + (u.GetElement(2) + u.GetElement(3));
     }
 
     /// <summary>

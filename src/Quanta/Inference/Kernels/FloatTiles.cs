@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Quanta.Inference.Kernels;
 
@@ -122,6 +124,11 @@ internal static unsafe class FloatTiles
     /// </summary>
     const int MinRowGroups = 4;
 
+    /// <summary>24 zero accumulators, the starting sums of a tile's first slice.</summary>
+    static readonly Vector512<float>* Zeros = (Vector512<float>*)NativeMemory.AlignedAlloc(24 * 64, 64);
+
+    static FloatTiles() => new Span<Vector512<float>>(Zeros, 24).Clear();
+
     /// <summary>Most row groups of four that <see cref="Sliced512"/> keeps accumulators for (on the stack).</summary>
     const int MaxRowGroups = 16;
 
@@ -163,7 +170,6 @@ internal static unsafe class FloatTiles
         for (var g = 0; g < groups; g++)
         {
             var count = g < sixes ? 6 : 5;
-            new Span<Vector512<float>>(acc, rowGroups * 24).Clear();
             var bt = b + (t0 * ldb);
             for (var from = 0; from < k; from += SliceLength)
             {
@@ -172,11 +178,11 @@ internal static unsafe class FloatTiles
                 {
                     if (count == 6)
                     {
-                        Slice512x6<TA>(a + (rg * 4 * lda), lda, bt, ldb, from, to, acc + (rg * 24));
+                        Slice512x6<TA>(a + (rg * 4 * lda), lda, bt, ldb, from, to, acc + (rg * 24), fresh: from == 0);
                     }
                     else
                     {
-                        Slice512x5<TA>(a + (rg * 4 * lda), lda, bt, ldb, from, to, acc + (rg * 24));
+                        Slice512x5<TA>(a + (rg * 4 * lda), lda, bt, ldb, from, to, acc + (rg * 24), fresh: from == 0);
                     }
                 }
             }
@@ -275,8 +281,7 @@ internal static unsafe class FloatTiles
     static void Tile512x6(float* a, long lda, float* b, long ldb, int k, float* c, long ldc)
     {
         var acc = stackalloc Vector512<float>[24];
-        new Span<Vector512<float>>(acc, 24).Clear();
-        Slice512x6<F32Row>((byte*)a, lda * sizeof(float), b, ldb, 0, k, acc);
+        Slice512x6<F32Row>((byte*)a, lda * sizeof(float), b, ldb, 0, k, acc, fresh: true);
         StoreTokens(c, ldc, acc, 6);
     }
 
@@ -284,8 +289,7 @@ internal static unsafe class FloatTiles
     static void Tile512x5(float* a, long lda, float* b, long ldb, int k, float* c, long ldc)
     {
         var acc = stackalloc Vector512<float>[20];
-        new Span<Vector512<float>>(acc, 20).Clear();
-        Slice512x5<F32Row>((byte*)a, lda * sizeof(float), b, ldb, 0, k, acc);
+        Slice512x5<F32Row>((byte*)a, lda * sizeof(float), b, ldb, 0, k, acc, fresh: true);
         StoreTokens(c, ldc, acc, 5);
     }
 
@@ -300,15 +304,17 @@ internal static unsafe class FloatTiles
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Slice512x6<TA>(byte* a, long lda, float* b, long ldb, int from, int to, Vector512<float>* acc)
+    static void Slice512x6<TA>(byte* a, long lda, float* b, long ldb, int from, int to, Vector512<float>* acc, bool fresh)
         where TA : IFloatRow
     {
-        Vector512<float> c00 = acc[0], c10 = acc[1], c20 = acc[2], c30 = acc[3];
-        Vector512<float> c01 = acc[4], c11 = acc[5], c21 = acc[6], c31 = acc[7];
-        Vector512<float> c02 = acc[8], c12 = acc[9], c22 = acc[10], c32 = acc[11];
-        Vector512<float> c03 = acc[12], c13 = acc[13], c23 = acc[14], c33 = acc[15];
-        Vector512<float> c04 = acc[16], c14 = acc[17], c24 = acc[18], c34 = acc[19];
-        Vector512<float> c05 = acc[20], c15 = acc[21], c25 = acc[22], c35 = acc[23];
+        // A row's first slice starts its sums from zeros rather than from cleared memory.
+        var start = fresh ? Zeros : acc;
+        Vector512<float> c00 = start[0], c10 = start[1], c20 = start[2], c30 = start[3];
+        Vector512<float> c01 = start[4], c11 = start[5], c21 = start[6], c31 = start[7];
+        Vector512<float> c02 = start[8], c12 = start[9], c22 = start[10], c32 = start[11];
+        Vector512<float> c03 = start[12], c13 = start[13], c23 = start[14], c33 = start[15];
+        Vector512<float> c04 = start[16], c14 = start[17], c24 = start[18], c34 = start[19];
+        Vector512<float> c05 = start[20], c15 = start[21], c25 = start[22], c35 = start[23];
         byte* a1 = a + lda, a2 = a + (2 * lda), a3 = a + (3 * lda);
         float* b1 = b + ldb, b2 = b + (2 * ldb), b3 = b + (3 * ldb), b4 = b + (4 * ldb), b5 = b + (5 * ldb);
         for (var i = from; i < to; i += 16)
@@ -375,14 +381,16 @@ internal static unsafe class FloatTiles
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Slice512x5<TA>(byte* a, long lda, float* b, long ldb, int from, int to, Vector512<float>* acc)
+    static void Slice512x5<TA>(byte* a, long lda, float* b, long ldb, int from, int to, Vector512<float>* acc, bool fresh)
         where TA : IFloatRow
     {
-        Vector512<float> c00 = acc[0], c10 = acc[1], c20 = acc[2], c30 = acc[3];
-        Vector512<float> c01 = acc[4], c11 = acc[5], c21 = acc[6], c31 = acc[7];
-        Vector512<float> c02 = acc[8], c12 = acc[9], c22 = acc[10], c32 = acc[11];
-        Vector512<float> c03 = acc[12], c13 = acc[13], c23 = acc[14], c33 = acc[15];
-        Vector512<float> c04 = acc[16], c14 = acc[17], c24 = acc[18], c34 = acc[19];
+        // A row's first slice starts its sums from zeros rather than from cleared memory.
+        var start = fresh ? Zeros : acc;
+        Vector512<float> c00 = start[0], c10 = start[1], c20 = start[2], c30 = start[3];
+        Vector512<float> c01 = start[4], c11 = start[5], c21 = start[6], c31 = start[7];
+        Vector512<float> c02 = start[8], c12 = start[9], c22 = start[10], c32 = start[11];
+        Vector512<float> c03 = start[12], c13 = start[13], c23 = start[14], c33 = start[15];
+        Vector512<float> c04 = start[16], c14 = start[17], c24 = start[18], c34 = start[19];
         byte* a1 = a + lda, a2 = a + (2 * lda), a3 = a + (3 * lda);
         float* b1 = b + ldb, b2 = b + (2 * ldb), b3 = b + (3 * ldb), b4 = b + (4 * ldb);
         for (var i = from; i < to; i += 16)
@@ -481,9 +489,28 @@ internal static unsafe class FloatTiles
         Store(c + (3 * ldc), 0, c03, c13, c23, c33);
     }
 
+    /// <summary>
+    /// <c>c[r + i] = TinyBlasOrder.Sum(s<sub>i</sub>)</c> for four registers. With AVX-512 the four halving trees run
+    /// side by side: each step adds the same lanes as <see cref="TinyBlasOrder.Sum(Vector512{float})"/> (l + l+8, l + l+4,
+    /// l + l+2, l + l+1), two or four registers' halves sharing one shuffle and one add, so every sum has the same bits
+    /// in about half the instructions of four separate trees.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Store(float* c, int r, Vector512<float> s0, Vector512<float> s1, Vector512<float> s2, Vector512<float> s3)
     {
+        if (Avx512F.IsSupported)
+        {
+            // 16 → 8 lanes: [s0 lo + s0 hi | s1 lo + s1 hi] and the same for s2, s3.
+            var h01 = Avx512F.Shuffle4x128(s0, s1, 0b01_00_01_00) + Avx512F.Shuffle4x128(s0, s1, 0b11_10_11_10);
+            var h23 = Avx512F.Shuffle4x128(s2, s3, 0b01_00_01_00) + Avx512F.Shuffle4x128(s2, s3, 0b11_10_11_10);
+            // 8 → 4: one 128-bit quarter per register, in register order.
+            var q = Avx512F.Shuffle4x128(h01, h23, 0b10_00_10_00) + Avx512F.Shuffle4x128(h01, h23, 0b11_01_11_01);
+            // 4 → 2 → 1 within each quarter.
+            q += Avx512F.Permute4x32(q, 0b01_00_11_10);
+            q += Avx512F.Permute4x32(q, 0b10_11_00_01);
+            Avx512F.PermuteVar16x32(q, Vector512.Create(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)).GetLower().GetLower().Store(c + r);
+            return;
+        }
         c[r] = TinyBlasOrder.Sum(s0);
         c[r + 1] = TinyBlasOrder.Sum(s1);
         c[r + 2] = TinyBlasOrder.Sum(s2);

@@ -244,6 +244,35 @@ public sealed class VecDotTests
         }
     }
 
+    [Theory]
+    [InlineData(32, 32)]
+    [InlineData(128, 160)]
+    [InlineData(512, 515)]
+    public void Attention_four_rows_at_once_equal_the_dot_of_each(int n, int stride)
+    {
+        // The keys and the value dimensions are dotted four rows at a time (with AVX-512, two 8-lane sums to a
+        // register): each result must be the single-row dot's bits, on this machine's widest path.
+        var rng = new Random(n + stride);
+        var rows = new float[(3 * stride) + n];
+        var y = new float[n];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            rows[i] = Fp16.ToFloat(Fp16.FromFloat((float)((rng.NextDouble() * 2) - 1) * (i % 13 == 0 ? 30 : 1)));
+        }
+        for (var i = 0; i < n; i++)
+        {
+            y[i] = (float)rng.NextDouble() * (i % 7 == 0 ? 1e-4f : 1);
+        }
+        var results = new float[4];
+        Attention.FourDots(rows, stride, y, results);
+        for (var r = 0; r < 4; r++)
+        {
+            var expected = Attention.FloatTimesFloat(rows.AsSpan(r * stride, n), y, KernelWidth.Vector256);
+            Assert.NotEqual(0f, expected);
+            Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(results[r]));
+        }
+    }
+
     static (byte[] Bytes, int RowBytes) RandomWeights(GgmlType type, int seed)
     {
         var rng = new Random(seed);
