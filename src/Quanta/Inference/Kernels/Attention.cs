@@ -86,51 +86,18 @@ public static class Attention
             // Widened keys: four keys at a time (each still its own sum in its order).
             WideKeyScores(wideKeys, wideQuery, headDim, firstVisible, end, scores);
         }
-        var max = float.NegativeInfinity;
-        for (var j = firstVisible; j < end; j++)
+        else
         {
-            var s = keysDone ? scores[j]
-                : hasWideKeys
-                ? FloatTimesFloat(wideKeys.Slice(j * headDim, headDim), wideQuery, width)
-                : keyDot is F16Dot
-                ? F16TimesFloat(MemoryMarshal.Cast<byte, ushort>(keys.Slice(j * keyRowBytes, keyRowBytes))[..headDim], wideQuery, width)
-                : keyDot.Dot(keys.Slice(j * keyRowBytes, keyRowBytes), query, headDim, width);
-            if (softcap != 0f)
+            for (var j = firstVisible; j < end; j++)
             {
-                // ggml_scale(1/cap), ggml_tanh, ggml_scale(cap): three float roundings, in that order.
-                s = MathF.Tanh(s * (1f / softcap)) * softcap;
+                scores[j] = hasWideKeys
+                    ? FloatTimesFloat(wideKeys.Slice(j * headDim, headDim), wideQuery, width)
+                    : keyDot is F16Dot
+                    ? F16TimesFloat(MemoryMarshal.Cast<byte, ushort>(keys.Slice(j * keyRowBytes, keyRowBytes))[..headDim], wideQuery, width)
+                    : keyDot.Dot(keys.Slice(j * keyRowBytes, keyRowBytes), query, headDim, width);
             }
-            s *= scale;
-            scores[j] = s;
-            max = MathF.Max(max, s);
         }
-        // A masked cell's exponential is exactly 0 (e^−∞), and adding +0 leaves the double sum as it was, so only the
-        // visible cells are exponentiated (causal attention masks half the cells on average).
-        double sum = 0;
-        for (var j = firstVisible; j < end; j++)
-        {
-            var e = MathF.Exp(scores[j] - max);
-            scores[j] = e;
-            sum += e;
-        }
-        var reciprocal = (float)(1.0 / sum);
-        // A masked cell's probability is exactly 0, and fma(v, 0, acc) leaves every lane as it was (the cache holds
-        // finite values), so the 32-cell chunks that hold only masked cells are skipped without changing a bit; the
-        // masked cells inside the chunks kept get their 0 (F16 +0 widened) without the conversions.
-        var firstChunk = firstVisible / AvxLanes * AvxLanes;
-        var endChunk = Math.Min(kvLength, (visible + AvxLanes - 1) / AvxLanes * AvxLanes);
-        scores[firstChunk..Math.Max(firstChunk, firstVisible)].Clear();
-        // Each probability rounded to F16 (the value product's vec_dot_type) and read back as ggml's F16 dot reads it,
-        // widened once for every value dimension; a row at a time, which gives the element-wise conversions' bits.
-        var visibleScores = scores[firstVisible..Math.Max(firstVisible, end)];
-        Scale(visibleScores, reciprocal);
-        var visibleProbabilities = probabilities[firstVisible..Math.Max(firstVisible, end)];
-        Fp16.FromFloat(visibleScores, visibleProbabilities);
-        Fp16.ToFloat(visibleProbabilities, visibleScores);
-        if (end < endChunk)
-        {
-            scores[end..endChunk].Clear();
-        }
+        var (firstChunk, endChunk) = Probabilities(scores, probabilities, firstVisible, visible, kvLength, scale, softcap);
         var probabilityChunks = scores[firstChunk..endChunk];
         var d = 0;
         if (hasWideValues && width != KernelWidth.Scalar && probabilityChunks.Length % AvxLanes == 0)
@@ -147,6 +114,58 @@ public static class Attention
                 ? FloatTimesFloat(wideValues.Slice((d * kvLength) + firstChunk, endChunk - firstChunk), probabilityChunks, width)
                 : F16TimesFloat(valuesTransposed.Slice((d * kvCapacity) + firstChunk, endChunk - firstChunk), probabilityChunks, width);
         }
+    }
+
+    /// <summary>
+    /// <c>ggml_soft_max_ext</c> of one row whose visible cells <paramref name="firstVisible"/>..min(<paramref name="visible"/>,
+    /// <paramref name="kvLength"/>)−1 hold their products in <paramref name="scores"/>: soft-capped if asked, scaled, the
+    /// maximum subtracted, exponentials summed in double, times the float reciprocal, then rounded to F16 (the value
+    /// product's <c>vec_dot_type</c>, into <paramref name="probabilities"/>) and read back as ggml's F16 dot reads them,
+    /// into <paramref name="scores"/>, widened once for every value dimension. Masked cells are never touched: their
+    /// exponential is exactly 0 and adding +0 leaves the double sum as it was; their probability is 0, and
+    /// <c>fma(v, 0, acc)</c> leaves every lane as it was (the cache holds finite values), so the 32-cell chunks that hold
+    /// only masked cells are left out of the value products (the chunk range is returned) and the masked cells inside
+    /// the chunks kept are set to 0 (F16 +0 widened).
+    /// </summary>
+    static (int FirstChunk, int EndChunk) Probabilities(
+        Span<float> scores, Span<ushort> probabilities, int firstVisible, int visible, int kvLength, float scale, float softcap)
+    {
+        var end = Math.Min(visible, kvLength);
+        var max = float.NegativeInfinity;
+        for (var j = firstVisible; j < end; j++)
+        {
+            var s = scores[j];
+            if (softcap != 0f)
+            {
+                // ggml_scale(1/cap), ggml_tanh, ggml_scale(cap): three float roundings, in that order.
+                s = MathF.Tanh(s * (1f / softcap)) * softcap;
+            }
+            s *= scale;
+            scores[j] = s;
+            max = MathF.Max(max, s);
+        }
+        double sum = 0;
+        for (var j = firstVisible; j < end; j++)
+        {
+            var e = MathF.Exp(scores[j] - max);
+            scores[j] = e;
+            sum += e;
+        }
+        var reciprocal = (float)(1.0 / sum);
+        var firstChunk = firstVisible / AvxLanes * AvxLanes;
+        var endChunk = Math.Min(kvLength, (visible + AvxLanes - 1) / AvxLanes * AvxLanes);
+        scores[firstChunk..Math.Max(firstChunk, firstVisible)].Clear();
+        // A row at a time, which gives the element-wise conversions' bits.
+        var visibleScores = scores[firstVisible..Math.Max(firstVisible, end)];
+        Scale(visibleScores, reciprocal);
+        var visibleProbabilities = probabilities[firstVisible..Math.Max(firstVisible, end)];
+        Fp16.FromFloat(visibleScores, visibleProbabilities);
+        Fp16.ToFloat(visibleProbabilities, visibleScores);
+        if (end < endChunk)
+        {
+            scores[end..endChunk].Clear();
+        }
+        return (firstChunk, endChunk);
     }
 
     /// <summary><c>x[i] *= factor</c> (one float rounding each, as ggml_vec_scale_f32).</summary>
@@ -186,6 +205,122 @@ public static class Attention
         for (; j < end; j++)
         {
             scores[j] = FloatTimesFloat(wideKeys.Slice(j * headDim, headDim), query[..headDim], KernelWidth.Vector256);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Head(ReadOnlySpan{byte}, IVecDot, ReadOnlySpan{byte}, int, int, ReadOnlySpan{ushort}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, float, float, Span{float}, Span{float}, Span{ushort}, KernelWidth)"/>
+    /// of two query heads that read the same widened F16 cache (grouped-query attention), at a vector width: each key
+    /// and each value dimension is loaded once for both heads (<see cref="Dots4x2"/>), and every product, sum and
+    /// probability is the one the single-head path gives. <paramref name="query0"/> and <paramref name="query1"/> are
+    /// the F16-rounded queries widened; <paramref name="headDim"/> is a multiple of 32.
+    /// </summary>
+    internal static void WideHeadPair(
+        ReadOnlySpan<float> query0, ReadOnlySpan<float> query1, ReadOnlySpan<float> wideKeys, ReadOnlySpan<float> wideValues, int headDim,
+        int firstVisible, int visible, int kvLength, float scale, float softcap,
+        Span<float> output0, Span<float> output1, Span<float> scores0, Span<float> scores1, Span<ushort> probabilities)
+    {
+        ArgumentOutOfRangeException.ThrowIfNotEqual(headDim % AvxLanes, 0);
+        ArgumentOutOfRangeException.ThrowIfLessThan(wideKeys.Length, kvLength * headDim);
+        ArgumentOutOfRangeException.ThrowIfLessThan(wideValues.Length, output0.Length * kvLength);
+        ArgumentOutOfRangeException.ThrowIfNotEqual(output1.Length, output0.Length);
+        var end = Math.Min(visible, kvLength);
+        var j = firstVisible;
+        for (; j + 4 <= end; j += 4)
+        {
+            Dots4x2(wideKeys[(j * headDim)..], headDim, query0[..headDim], query1[..headDim], scores0.Slice(j, 4), scores1.Slice(j, 4));
+        }
+        for (; j < end; j++)
+        {
+            scores0[j] = FloatTimesFloat(wideKeys.Slice(j * headDim, headDim), query0[..headDim], KernelWidth.Vector256);
+            scores1[j] = FloatTimesFloat(wideKeys.Slice(j * headDim, headDim), query1[..headDim], KernelWidth.Vector256);
+        }
+        var (firstChunk, endChunk) = Probabilities(scores0, probabilities, firstVisible, visible, kvLength, scale, softcap);
+        Probabilities(scores1, probabilities, firstVisible, visible, kvLength, scale, softcap);
+        var p0 = scores0[firstChunk..endChunk];
+        var p1 = scores1[firstChunk..endChunk];
+        var d = 0;
+        if (p0.Length % AvxLanes == 0)
+        {
+            for (; d + 4 <= output0.Length; d += 4)
+            {
+                Dots4x2(wideValues[((d * kvLength) + firstChunk)..], kvLength, p0, p1, output0.Slice(d, 4), output1.Slice(d, 4));
+            }
+        }
+        for (; d < output0.Length; d++)
+        {
+            output0[d] = FloatTimesFloat(wideValues.Slice((d * kvLength) + firstChunk, endChunk - firstChunk), p0, KernelWidth.Vector256);
+            output1[d] = FloatTimesFloat(wideValues.Slice((d * kvLength) + firstChunk, endChunk - firstChunk), p1, KernelWidth.Vector256);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="FourDots"/> of the same four rows with two vectors at once: with AVX-512 the rows are loaded once for
+    /// both (16 accumulators, two 8-lane sums to a register), otherwise two <see cref="FourDots"/>. Same bits.
+    /// </summary>
+    internal static unsafe void Dots4x2(ReadOnlySpan<float> rows, int stride, ReadOnlySpan<float> y0, ReadOnlySpan<float> y1, Span<float> results0, Span<float> results1)
+    {
+        var n = y0.Length;
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            FourDots(rows, stride, y0, results0);
+            FourDots(rows, stride, y1, results1);
+            return;
+        }
+        ArgumentOutOfRangeException.ThrowIfNotEqual(n % AvxLanes, 0);
+        ArgumentOutOfRangeException.ThrowIfNotEqual(y1.Length, n);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows.Length, (3 * stride) + n);
+        ArgumentOutOfRangeException.ThrowIfLessThan(results0.Length, 4);
+        ArgumentOutOfRangeException.ThrowIfLessThan(results1.Length, 4);
+        fixed (float* r0 = rows, py0 = y0, py1 = y1, s0 = results0, s1 = results1)
+        {
+            var r1 = r0 + stride;
+            var r2 = r1 + stride;
+            var r3 = r2 + stride;
+            // aRV01 / aRV23: row R against vector V, FloatDotOrder's sums 0|1 and 2|3.
+            Vector512<float> a0001 = default, a0023 = default, a1001 = default, a1023 = default;
+            Vector512<float> a2001 = default, a2023 = default, a3001 = default, a3023 = default;
+            Vector512<float> a0101 = default, a0123 = default, a1101 = default, a1123 = default;
+            Vector512<float> a2101 = default, a2123 = default, a3101 = default, a3123 = default;
+            for (var i = 0; i < n; i += AvxLanes)
+            {
+                var x01 = Vector512.Load(py0 + i);
+                var x23 = Vector512.Load(py0 + i + 16);
+                var z01 = Vector512.Load(py1 + i);
+                var z23 = Vector512.Load(py1 + i + 16);
+                var w01 = Vector512.Load(r0 + i);
+                var w23 = Vector512.Load(r0 + i + 16);
+                a0001 = Vector512.FusedMultiplyAdd(w01, x01, a0001);
+                a0023 = Vector512.FusedMultiplyAdd(w23, x23, a0023);
+                a0101 = Vector512.FusedMultiplyAdd(w01, z01, a0101);
+                a0123 = Vector512.FusedMultiplyAdd(w23, z23, a0123);
+                w01 = Vector512.Load(r1 + i);
+                w23 = Vector512.Load(r1 + i + 16);
+                a1001 = Vector512.FusedMultiplyAdd(w01, x01, a1001);
+                a1023 = Vector512.FusedMultiplyAdd(w23, x23, a1023);
+                a1101 = Vector512.FusedMultiplyAdd(w01, z01, a1101);
+                a1123 = Vector512.FusedMultiplyAdd(w23, z23, a1123);
+                w01 = Vector512.Load(r2 + i);
+                w23 = Vector512.Load(r2 + i + 16);
+                a2001 = Vector512.FusedMultiplyAdd(w01, x01, a2001);
+                a2023 = Vector512.FusedMultiplyAdd(w23, x23, a2023);
+                a2101 = Vector512.FusedMultiplyAdd(w01, z01, a2101);
+                a2123 = Vector512.FusedMultiplyAdd(w23, z23, a2123);
+                w01 = Vector512.Load(r3 + i);
+                w23 = Vector512.Load(r3 + i + 16);
+                a3001 = Vector512.FusedMultiplyAdd(w01, x01, a3001);
+                a3023 = Vector512.FusedMultiplyAdd(w23, x23, a3023);
+                a3101 = Vector512.FusedMultiplyAdd(w01, z01, a3101);
+                a3123 = Vector512.FusedMultiplyAdd(w23, z23, a3123);
+            }
+            s0[0] = Fold(a0001, a0023);
+            s0[1] = Fold(a1001, a1023);
+            s0[2] = Fold(a2001, a2023);
+            s0[3] = Fold(a3001, a3023);
+            s1[0] = Fold(a0101, a0123);
+            s1[1] = Fold(a1101, a1123);
+            s1[2] = Fold(a2101, a2123);
+            s1[3] = Fold(a3101, a3123);
         }
     }
 

@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using Quanta.Formats;
+
 namespace Quanta.Inference.Kernels;
 
 /// <summary>
@@ -15,6 +18,8 @@ public sealed class AttentionHeads : IParallelWork
     readonly KernelWidth _width;
     readonly byte[][] _queries;
     readonly float[][] _scores;
+    readonly float[][] _pairScores;
+    readonly float[][] _pairQueries;
     readonly ushort[][] _probabilities;
     readonly float[][] _wideKeys;
     readonly float[][] _wideValues;
@@ -47,6 +52,8 @@ public sealed class AttentionHeads : IParallelWork
         _width = width;
         _queries = new byte[pool.ThreadCount][];
         _scores = new float[pool.ThreadCount][];
+        _pairScores = new float[pool.ThreadCount][];
+        _pairQueries = new float[pool.ThreadCount][];
         _probabilities = new ushort[pool.ThreadCount][];
         _wideKeys = new float[pool.ThreadCount][];
         _wideValues = new float[pool.ThreadCount][];
@@ -55,6 +62,8 @@ public sealed class AttentionHeads : IParallelWork
         {
             _queries[i] = [];
             _scores[i] = [];
+            _pairScores[i] = [];
+            _pairQueries[i] = [];
             _probabilities[i] = [];
             _wideKeys[i] = [];
             _wideValues[i] = [];
@@ -103,7 +112,12 @@ public sealed class AttentionHeads : IParallelWork
             {
                 // Grows with the longest context so far; later calls reuse it.
                 _scores[i] = new float[kvCapacity];
+                _pairScores[i] = new float[kvCapacity];
                 _probabilities[i] = new ushort[kvCapacity];
+            }
+            if (_pairQueries[i].Length < 2 * keyLength)
+            {
+                _pairQueries[i] = new float[2 * keyLength];
             }
         }
         (_query, _keyDot, _keys, _values, _output) = (query, keyDot, keys, values, output);
@@ -160,7 +174,28 @@ public sealed class AttentionHeads : IParallelWork
             var p = _position + t;
             // llama.cpp masks a cell when p − cell ≥ n_swa.
             var first = _window > 0 ? Math.Max(0, p - _window + 1) : 0;
-            for (var h = kvHead * _group; h < (kvHead + 1) * _group; h++)
+            var h = kvHead * _group;
+            var visible = Math.Max(p + 1, _visibleEnd);
+            if (!wideKeys.IsEmpty && _width != KernelWidth.Scalar && _keyLength % 32 == 0)
+            {
+                // Query heads two at a time over the same widened cache: each key and value is loaded once for both.
+                for (; h + 2 <= (kvHead + 1) * _group; h += 2)
+                {
+                    var queries = _pairQueries[thread].AsSpan(0, 2 * _keyLength);
+                    for (var i = 0; i < 2; i++)
+                    {
+                        // keyDot's conversion (F16 rounding), widened back as Head widens its query.
+                        keyDot.QuantizeActivations(_query.AsSpan((((t * _heads) + h + i) * _keyLength), _keyLength), query, _width);
+                        Fp16.ToFloat(MemoryMarshal.Cast<byte, ushort>(query.AsSpan())[.._keyLength], queries.Slice(i * _keyLength, _keyLength));
+                    }
+                    var slot = (t * _heads) + h;
+                    Attention.WideHeadPair(
+                        queries[.._keyLength], queries[_keyLength..], wideKeys, wideValues, _keyLength, first, visible, _kvLength, _scale, _softcap,
+                        _output.AsSpan(slot * _valueLength, _valueLength), _output.AsSpan((slot + 1) * _valueLength, _valueLength),
+                        _scores[thread], _pairScores[thread], _probabilities[thread]);
+                }
+            }
+            for (; h < (kvHead + 1) * _group; h++)
             {
                 var slot = (t * _heads) + h;
                 keyDot.QuantizeActivations(_query.AsSpan(slot * _keyLength, _keyLength), query, _width);
@@ -175,7 +210,7 @@ public sealed class AttentionHeads : IParallelWork
                     wideKeys,
                     wideValues,
                     first,
-                    visible: Math.Max(p + 1, _visibleEnd),
+                    visible,
                     _kvLength,
                     _scale,
                     _softcap,
