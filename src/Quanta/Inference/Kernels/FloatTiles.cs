@@ -132,6 +132,9 @@ internal static unsafe class FloatTiles
     /// <summary>Most row groups of four that <see cref="Sliced512"/> keeps accumulators for (on the stack).</summary>
     const int MaxRowGroups = 16;
 
+    /// <summary>The most rows <see cref="Sliced512"/> takes at once.</summary>
+    public const int MaxSlicedRows = MaxRowGroups * 4;
+
     /// <summary>
     /// The 512-bit tiles with the row length cut into slices of <see cref="SliceLength"/>: a group of six (or five)
     /// tokens takes one slice of every group of four rows before the next slice, so its activations (6 × 2 KiB) stay
