@@ -139,9 +139,12 @@ public static class ImportanceMatrixComputation
                         var length = Math.Min(pass, batchEnd - p);
                         // passLogits holds positions p + firstOutput .. p + length − 1.
                         var firstOutput = Math.Clamp(outputFrom - p, 0, length);
-                        model.EvaluateFrom(chunk.AsSpan(p, length), p, n, firstOutput, passLogits, cancellationToken);
+                        // A pass whose logits are exactly the scored half (the whole chunk in one pass, as by default)
+                        // writes them in place rather than through passLogits and a 32 MB copy per chunk.
+                        var direct = logits is not null && p + firstOutput == first && p + length == n;
+                        model.EvaluateFrom(chunk.AsSpan(p, length), p, n, firstOutput, direct ? logits! : passLogits, cancellationToken);
                         var kept = Math.Max(p + firstOutput, first);
-                        if (logits is not null && kept < p + length)
+                        if (logits is not null && !direct && kept < p + length)
                         {
                             passLogits.AsSpan((kept - p - firstOutput) * vocabulary, (p + length - kept) * vocabulary).CopyTo(logits.AsSpan((kept - first) * vocabulary));
                         }
