@@ -64,15 +64,16 @@ public sealed unsafe class F16Dot : IVecDot, IMatrixDot
     /// <summary>
     /// <see cref="MultiplyWidened(ReadOnlySpan{byte}, int, int, ReadOnlySpan{float}, int, int, Span{float}, int)"/> with the
     /// widened activations also given times 2^112 (<paramref name="scaled"/>, <see cref="ScaleActivations"/>), so that
-    /// the 512-bit tiles can convert the weights as they load them (<see cref="FloatMatrix.MultiplyHalves"/>).
+    /// the 512-bit tiles can convert the weights as they load them (<see cref="FloatMatrix.MultiplyHalves(ReadOnlySpan{byte}, int, int, float*, float*, long, int, int, Span{float}, int, KernelWidth, Span{byte})"/>);
+    /// <paramref name="rowGroupChecks"/> as there.
     /// </summary>
-    internal static void MultiplyWidened(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<float> activations, ReadOnlySpan<float> scaled, int tokens, int n, Span<float> output, int outputStride)
+    internal static void MultiplyWidened(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<float> activations, ReadOnlySpan<float> scaled, int tokens, int n, Span<float> output, int outputStride, Span<byte> rowGroupChecks = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(activations.Length, tokens * n);
         ArgumentOutOfRangeException.ThrowIfLessThan(scaled.Length, tokens * n);
         fixed (float* b = activations, s = scaled)
         {
-            FloatMatrix.MultiplyHalves(weights, rowBytes, rows, b, s, n, tokens, n, output, outputStride, KernelWidths.Current);
+            FloatMatrix.MultiplyHalves(weights, rowBytes, rows, b, s, n, tokens, n, output, outputStride, KernelWidths.Current, rowGroupChecks);
         }
     }
 

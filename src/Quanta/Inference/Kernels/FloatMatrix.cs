@@ -112,7 +112,18 @@ internal static unsafe class FloatMatrix
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyHalves(
         ReadOnlySpan<byte> weights, int rowBytes, int rows, float* b, float* scaled, long ldb, int tokens, int n,
-        Span<float> output, int outputStride, KernelWidth width)
+        Span<float> output, int outputStride, KernelWidth width) =>
+        MultiplyHalves(weights, rowBytes, rows, b, scaled, ldb, tokens, n, output, outputStride, width, default);
+
+    /// <summary>
+    /// As above, with what earlier calls found of these rows (<see cref="LinearWeights.RowGroupChecks"/> from the
+    /// first of them, one byte per group of four rows; empty: nothing kept): a block whose groups are all known finite
+    /// is not checked again, and a block checked here has its groups marked.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MultiplyHalves(
+        ReadOnlySpan<byte> weights, int rowBytes, int rows, float* b, float* scaled, long ldb, int tokens, int n,
+        Span<float> output, int outputStride, KernelWidth width, Span<byte> rowGroupChecks)
     {
         if (width != KernelWidth.Vector512 || !TinyBlasOrder.Applies(tokens, n, width) || rows % 4 != 0)
         {
@@ -132,7 +143,7 @@ internal static unsafe class FloatMatrix
             {
                 var count = Math.Min(blockRows, rows - r0);
                 var block = (ushort*)(w + ((long)r0 * rowBytes));
-                if (!HasInfinityOrNaN(block, ld, count, n)
+                if (IsFinite(block, ld, count, n, rowGroupChecks.IsEmpty ? default : rowGroupChecks.Slice(r0 / 4, count / 4))
                     && FloatTiles.SlicedScaledHalves(block, ld, count, scaled, ldb, tokens, n, y + r0, outputStride))
                 {
                     continue;
@@ -142,18 +153,45 @@ internal static unsafe class FloatMatrix
         }
     }
 
-    /// <summary>Whether any of <paramref name="count"/> rows of <paramref name="n"/> halves has the all-ones exponent.</summary>
-    static bool HasInfinityOrNaN(ushort* rows, long ld, int count, int n)
+    /// <summary>
+    /// Whether <paramref name="count"/> rows (a multiple of 4) hold no infinity or NaN: from <paramref name="checks"/>
+    /// (one byte per group of four rows) when every group is known, else by looking, and the answer kept there.
+    /// </summary>
+    static bool IsFinite(ushort* rows, long ld, int count, int n, Span<byte> checks)
     {
-        var exponent = Vector512.Create((ushort)0x7C00);
-        var largest = Vector512<ushort>.Zero;
+        const byte finite = 1, notFinite = 2;
+        if (!checks.IsEmpty)
+        {
+            if (!checks.ContainsAnyExcept(finite))
+            {
+                return true;
+            }
+            if (checks.Contains(notFinite))
+            {
+                return false;
+            }
+        }
+        var result = !HasInfinityOrNaN(rows, ld, count, n);
+        checks.Fill(result ? finite : notFinite);
+        return result;
+    }
+
+    /// <summary>Whether any of <paramref name="count"/> rows of <paramref name="n"/> halves has the all-ones exponent.</summary>
+    /// <remarks>256-bit vectors at any width: the pass is bound by memory, and they are accelerated wherever a vector path runs.</remarks>
+    internal static bool HasInfinityOrNaN(ushort* rows, long ld, int count, int n)
+    {
+        var exponent = Vector256.Create((ushort)0x7C00);
+        var largest = Vector256<ushort>.Zero;
         for (var r = 0; r < count; r++)
         {
             var row = rows + (r * ld);
             var i = 0;
-            for (; i + 32 <= n; i += 32)
+            if (Vector256.IsHardwareAccelerated)
             {
-                largest = Vector512.Max(largest, Vector512.Load(row + i) & exponent);
+                for (; i + 16 <= n; i += 16)
+                {
+                    largest = Vector256.Max(largest, Vector256.Load(row + i) & exponent);
+                }
             }
             for (; i < n; i++)
             {
@@ -163,7 +201,7 @@ internal static unsafe class FloatMatrix
                 }
             }
         }
-        return Vector512.EqualsAny(largest, exponent);
+        return Vector256.EqualsAny(largest, exponent);
     }
 
     /// <summary>F16 activation rows to float (exact), once per call rather than once per weight row.</summary>

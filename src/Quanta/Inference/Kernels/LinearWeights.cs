@@ -7,7 +7,7 @@ namespace Quanta.Inference.Kernels;
 /// A 2-D weight tensor of the mapped GGUF used as a matrix: <see cref="Rows"/> rows of <see cref="Columns"/>
 /// elements (GGUF shape <c>[Columns, Rows]</c>), read in place, never copied.
 /// </summary>
-public sealed class LinearWeights
+public sealed unsafe class LinearWeights
 {
     public LinearWeights(GgufTensor tensor)
     {
@@ -39,4 +39,14 @@ public sealed class LinearWeights
 
     /// <summary>Bytes of one row of activations converted for this matrix.</summary>
     public int ActivationRowBytes => Dot.ActivationRowBytes(Columns);
+
+    /// <summary>
+    /// For F16 weights, what the batch products have found of each group of four rows (0 not yet looked at, 1 no
+    /// infinity or NaN, 2 some), so that a block is checked once, the first time it is multiplied, and not again for
+    /// every batch (<see cref="FloatMatrix.MultiplyHalves(ReadOnlySpan{byte}, int, int, float*, float*, long, int, int, Span{float}, int, KernelWidth, Span{byte})"/>).
+    /// Threads work on disjoint rows, so each group is written by one thread at a time.
+    /// </summary>
+    internal byte[] RowGroupChecks => _rowGroupChecks ??= new byte[(Rows + 3) / 4];
+
+    byte[]? _rowGroupChecks;
 }

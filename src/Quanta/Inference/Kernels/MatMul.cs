@@ -7,13 +7,18 @@ namespace Quanta.Inference.Kernels;
 /// tiles (<see cref="IMatrixDot"/>) where the type has them, else row by row. Buffers are the caller's and
 /// reused; nothing is allocated per call.
 /// </summary>
-public sealed class MatMul : IParallelWork
+public sealed unsafe class MatMul : IParallelWork
 {
     /// <summary>Rows per chunk are a multiple of this (the tile kernels' row group).</summary>
     const int RowAlignment = 4;
 
     /// <summary>Chunks per thread: enough for one thread to make up for another that starts late.</summary>
     const int ChunksPerThread = 8;
+
+    /// <summary>Batches of at least this many tokens convert their activations on every thread.</summary>
+    const int ParallelConversionTokens = 32;
+
+    readonly ActivationConversion _conversion;
 
     readonly WorkerPool _pool;
     readonly KernelWidth _width;
@@ -35,6 +40,7 @@ public sealed class MatMul : IParallelWork
     {
         _pool = pool ?? throw new ArgumentNullException(nameof(pool));
         _width = width;
+        _conversion = new ActivationConversion(pool);
     }
 
     /// <summary>
@@ -66,25 +72,24 @@ public sealed class MatMul : IParallelWork
             // Grows to the largest batch once; later calls reuse it.
             _activations = new byte[rowBytes * tokens];
         }
-        for (var t = 0; t < tokens; t++)
-        {
-            weights.Dot.QuantizeActivations(x.Slice(t * weights.Columns, weights.Columns), _activations.AsSpan(t * rowBytes, rowBytes), _width);
-        }
         // F16 weights: the F16-rounded activations widened to float here, once, rather than by every chunk of rows;
         // a single token (generation) also gets them times 2^112, for F16ScaledDot's cheaper weight conversion.
         var f16 = weights.Dot is F16Dot half && half.CanMultiply(_width);
         _widened = f16 && tokens > 1;
         _oneF16Token = f16 && tokens == 1;
-        if (f16)
+        var wide = tokens * weights.Columns;
+        if (f16 && _wideActivations.Length < 2 * wide)
         {
-            // Widened, then times 2^112 behind them (F16ScaledDot), for the kernels that convert weights the cheap way.
-            var wide = tokens * weights.Columns;
-            if (_wideActivations.Length < 2 * wide)
-            {
-                _wideActivations = new float[2 * wide];
-            }
-            F16Dot.WidenActivations(_activations, rowBytes, tokens, weights.Columns, _wideActivations);
-            F16Dot.ScaleActivations(_wideActivations.AsSpan(0, wide), _wideActivations.AsSpan(wide, wide));
+            _wideActivations = new float[2 * wide];
+        }
+        if (_widened)
+        {
+            // Allocated here, before the threads share it out.
+            _ = weights.RowGroupChecks;
+        }
+        fixed (float* px = x)
+        {
+            _conversion.Convert(weights, px, tokens, _activations, f16 ? _wideActivations : null, _width, parallel: tokens >= ParallelConversionTokens);
         }
         // Tiles that read the batch in a layout of their own (Q8_0): laid out here, once, not by every chunk of rows.
         _preparedBytes = weights.Dot is IPreparedMatrixDot prepared ? prepared.PreparedBytes(tokens, weights.Columns, _width) : 0;
@@ -146,7 +151,7 @@ public sealed class MatMul : IParallelWork
                 F16Dot.MultiplyWidened(
                     data.Slice(first * weights.RowBytes, rows * weights.RowBytes), weights.RowBytes, rows,
                     _wideActivations.AsSpan(0, wide), _wideActivations.AsSpan(wide, wide), _tokens, weights.Columns,
-                    output.AsSpan(start, ((_tokens - 1) * _outputStride) + rows), _outputStride);
+                    output.AsSpan(start, ((_tokens - 1) * _outputStride) + rows), _outputStride, weights.RowGroupChecks.AsSpan(first / RowAlignment));
                 continue;
             }
             if (_preparedBytes > 0)
@@ -173,6 +178,77 @@ public sealed class MatMul : IParallelWork
                 for (var t = 0; t < _tokens; t++)
                 {
                     output[_outputOffset + (t * _outputStride) + r] = weights.Dot.Dot(row, activations.Slice(t * activationRowBytes, activationRowBytes), weights.Columns, _width);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Each token's activations converted to the weights' <c>vec_dot_type</c> and, for F16 weights, widened back to
+    /// float and times 2^112 behind them (<see cref="F16ScaledDot"/>): token by token, so a large batch is shared out
+    /// to the threads in groups of tokens (every token's conversion is the same whichever thread does it).
+    /// </summary>
+    sealed class ActivationConversion(WorkerPool pool) : IParallelWork
+    {
+        const int TokensPerItem = 16;
+
+        LinearWeights? _weights;
+        float* _x;
+        int _tokens;
+        byte[] _activations = [];
+        float[]? _wide;
+        KernelWidth _width;
+        int _next;
+
+        public void Convert(LinearWeights weights, float* x, int tokens, byte[] activations, float[]? wide, KernelWidth width, bool parallel)
+        {
+            _x = x;
+            (_weights, _tokens, _activations, _wide, _width, _next) = (weights, tokens, activations, wide, width, 0);
+            try
+            {
+                if (parallel)
+                {
+                    pool.Run(this);
+                }
+                else
+                {
+                    ConvertTokens(0, tokens);
+                }
+            }
+            finally
+            {
+                _x = null;
+                (_weights, _activations, _wide) = (null, [], null);
+            }
+        }
+
+        void IParallelWork.Execute(int thread, int threadCount)
+        {
+            while (true)
+            {
+                var first = (Interlocked.Increment(ref _next) - 1) * TokensPerItem;
+                if (first >= _tokens)
+                {
+                    return;
+                }
+                ConvertTokens(first, Math.Min(_tokens, first + TokensPerItem));
+            }
+        }
+
+        void ConvertTokens(int from, int to)
+        {
+            var weights = _weights!;
+            var n = weights.Columns;
+            var rowBytes = weights.ActivationRowBytes;
+            for (var t = from; t < to; t++)
+            {
+                var row = _activations.AsSpan(t * rowBytes, rowBytes);
+                weights.Dot.QuantizeActivations(new ReadOnlySpan<float>(_x + ((long)t * n), n), row, _width);
+                if (_wide is { } wide)
+                {
+                    var widened = wide.AsSpan(t * n, n);
+                    F16Dot.WidenActivations(row, rowBytes, 1, n, widened);
+                    F16Dot.ScaleActivations(widened, wide.AsSpan((_tokens * n) + (t * n), n));
                 }
             }
         }

@@ -108,6 +108,7 @@ public sealed class LlamaModel : IDisposable
         {
             throw new GgufFormatException($"a {GgmlTypeInfo.Of(cacheTypes.Keys).Name} key cache needs a head size that is a multiple of {GgmlTypeInfo.Of(cacheTypes.Keys).BlockElements}; this model's is {hp.KeyLength}");
         }
+        file.Prefault();
         return new LlamaModel(file, hp, threads, width ?? KernelWidths.Current, cacheTypes);
     }
 
