@@ -55,14 +55,6 @@ public sealed class GgufFile : ITensorSource, IDisposable
     /// <summary>Bytes on disk, all shards together.</summary>
     public long FileSize => _shards.Sum(s => s.Length);
 
-    /// <summary>Maps every page of every shard now (<see cref="GgufMemory.Prefault"/>), before a model runs.</summary>
-    internal void Prefault()
-    {
-        foreach (var shard in _shards)
-        {
-            shard.Memory.Prefault();
-        }
-    }
 
     public bool IsSplit => _shards.Length > 1;
 

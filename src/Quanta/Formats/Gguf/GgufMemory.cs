@@ -16,12 +16,12 @@ internal abstract unsafe class GgufMemory : IDisposable
     public abstract void Dispose();
 
     /// <summary>
-    /// Asks the OS to map every page of the file now, in one call, as llama.cpp's loader does with
-    /// <c>MAP_POPULATE</c>: a model about to be run reads all of its weights, and page faults taken one by one during
-    /// the first forward pass cost far more (they slowed the first chunk of <c>imatrix</c> by about a second for a
-    /// 1 GB model). Best effort: where the OS cannot (not Linux, a kernel before 5.14), it only reads ahead or does nothing.
+    /// Asks the OS to map the pages of bytes <paramref name="offset"/>..+<paramref name="length"/> now, in one call, as
+    /// llama.cpp's loader does with <c>MAP_POPULATE</c>: weights about to be multiplied are read whole, and page faults
+    /// taken one by one during the first forward pass cost far more on a virtual machine. Best effort: where the OS
+    /// cannot (not Linux, a kernel before 5.14), it only reads ahead or does nothing.
     /// </summary>
-    public virtual void Prefault()
+    public virtual void Prefault(long offset, long length)
     {
     }
 
@@ -85,17 +85,20 @@ internal abstract unsafe class GgufMemory : IDisposable
             _pointer = p + _view.PointerOffset;
         }
 
-        public override void Prefault()
+        public override void Prefault(long offset, long length)
         {
-            if (!OperatingSystem.IsLinux())
+            if (!OperatingSystem.IsLinux() || length <= 0)
             {
                 return;
             }
+            // madvise takes whole pages: from the page that holds the first byte to the end of the last.
+            const long page = 4096;
+            var start = (_pointer - _mapping + offset) / page * page;
+            var end = Math.Min(_pointer - _mapping + Length, _pointer - _mapping + offset + length);
             const int willNeed = 3, populateRead = 22;
-            var length = (nuint)(Length + _view.PointerOffset);
-            if (Madvise(_mapping, length, populateRead) != 0)
+            if (Madvise(_mapping + start, (nuint)(end - start), populateRead) != 0)
             {
-                _ = Madvise(_mapping, length, willNeed);
+                _ = Madvise(_mapping + start, (nuint)(end - start), willNeed);
             }
         }
 

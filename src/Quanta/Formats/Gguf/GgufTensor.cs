@@ -35,6 +35,9 @@ public sealed unsafe class GgufTensor : ISourceTensor
         ? Slice(0, (int)ByteSize)
         : throw new InvalidOperationException($"tensor '{Name}' is {ByteSize} bytes, more than one span can hold; read it with Slice");
 
+    /// <summary>Has the OS map the tensor's pages now rather than fault them in one by one (<see cref="GgufMemory.Prefault"/>).</summary>
+    internal void Prefault() => _shard.Memory.Prefault(FileOffset, ByteSize);
+
     /// <summary><paramref name="length"/> bytes from <paramref name="start"/> within the tensor.</summary>
     public ReadOnlySpan<byte> Slice(long start, int length)
     {

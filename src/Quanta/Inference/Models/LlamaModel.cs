@@ -108,7 +108,15 @@ public sealed class LlamaModel : IDisposable
         {
             throw new GgufFormatException($"a {GgmlTypeInfo.Of(cacheTypes.Keys).Name} key cache needs a head size that is a multiple of {GgmlTypeInfo.Of(cacheTypes.Keys).BlockElements}; this model's is {hp.KeyLength}");
         }
-        file.Prefault();
+        // Every matrix is read whole by the first forward pass; the token embeddings only row by row, so their pages
+        // are left to come in as tokens use them (mapping all of them would add their size to the resident set).
+        foreach (var tensor in file.Tensors)
+        {
+            if (tensor.Shape.Count == 2 && tensor.Name != "token_embd.weight")
+            {
+                tensor.Prefault();
+            }
+        }
         return new LlamaModel(file, hp, threads, width ?? KernelWidths.Current, cacheTypes);
     }
 
