@@ -144,11 +144,11 @@ public static class Attention
             scores[j] = s;
             max = MathF.Max(max, s);
         }
-        // libm's expf of each visible cell, eight at a time where vectors are accelerated (GlibcExp: the same floats),
-        // each added in double in cell order.
+        // libm's expf of each visible cell, eight at a time where vectors are accelerated and libm is glibc (GlibcExp:
+        // the same floats), each added in double in cell order.
         double sum = 0;
         var cell = firstVisible;
-        if (Vector256.IsHardwareAccelerated)
+        if (Vector256.IsHardwareAccelerated && OperatingSystem.IsLinux())
         {
             for (; cell + 8 <= end; cell += 8)
             {
@@ -328,14 +328,14 @@ public static class Attention
                 a3101 = Vector512.FusedMultiplyAdd(w01, z01, a3101);
                 a3123 = Vector512.FusedMultiplyAdd(w23, z23, a3123);
             }
-            s0[0] = Fold(a0001, a0023);
-            s0[1] = Fold(a1001, a1023);
-            s0[2] = Fold(a2001, a2023);
-            s0[3] = Fold(a3001, a3023);
-            s1[0] = Fold(a0101, a0123);
-            s1[1] = Fold(a1101, a1123);
-            s1[2] = Fold(a2101, a2123);
-            s1[3] = Fold(a3101, a3123);
+            s0[0] = FloatDotOrder.ReducePairs(a0001, a0023);
+            s0[1] = FloatDotOrder.ReducePairs(a1001, a1023);
+            s0[2] = FloatDotOrder.ReducePairs(a2001, a2023);
+            s0[3] = FloatDotOrder.ReducePairs(a3001, a3023);
+            s1[0] = FloatDotOrder.ReducePairs(a0101, a0123);
+            s1[1] = FloatDotOrder.ReducePairs(a1101, a1123);
+            s1[2] = FloatDotOrder.ReducePairs(a2101, a2123);
+            s1[3] = FloatDotOrder.ReducePairs(a3101, a3123);
         }
     }
 
@@ -375,10 +375,10 @@ public static class Attention
                     a301 = Vector512.FusedMultiplyAdd(Vector512.Load(r3 + i), y01, a301);
                     a323 = Vector512.FusedMultiplyAdd(Vector512.Load(r3 + i + 16), y23, a323);
                 }
-                s[0] = Fold(a001, a023);
-                s[1] = Fold(a101, a123);
-                s[2] = Fold(a201, a223);
-                s[3] = Fold(a301, a323);
+                s[0] = FloatDotOrder.ReducePairs(a001, a023);
+                s[1] = FloatDotOrder.ReducePairs(a101, a123);
+                s[2] = FloatDotOrder.ReducePairs(a201, a223);
+                s[3] = FloatDotOrder.ReducePairs(a301, a323);
                 return;
             }
             Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;
@@ -413,19 +413,6 @@ public static class Attention
             s[2] = FloatDotOrder.Reduce(a20, a21, a22, a23);
             s[3] = FloatDotOrder.Reduce(a30, a31, a32, a33);
         }
-    }
-
-    /// <summary>
-    /// <see cref="FloatDotOrder.Reduce(Vector256{float}, Vector256{float}, Vector256{float}, Vector256{float})"/> of the
-    /// sums held in pairs: lane by lane <c>a01 + a23</c> is (0+2 | 1+3), and its halves added are the fold's next step.
-    /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    static float Fold(Vector512<float> a01, Vector512<float> a23)
-    {
-        var s = a01 + a23;
-        var t = s.GetLower() + s.GetUpper();
-        var u = t.GetLower() + t.GetUpper();
-        return (u.GetElement(0) + u.GetElement(1)) + (u.GetElement(2) + u.GetElement(3));
     }
 
     /// <summary>

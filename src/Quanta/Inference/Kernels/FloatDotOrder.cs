@@ -59,4 +59,18 @@ internal static class FloatDotOrder
         var t = s.GetLower() + s.GetUpper();
         return (t.GetElement(0) + t.GetElement(1)) + (t.GetElement(2) + t.GetElement(3));
     }
+
+    /// <summary>
+    /// <c>GGML_F32x8_REDUCE</c> of four 8-lane sums held two to an AVX-512 register (<paramref name="a01"/> = sums 0 | 1,
+    /// <paramref name="a23"/> = 2 | 3): lane by lane <c>a01 + a23</c> is (0+2 | 1+3), and its halves added are the
+    /// fold's next step, so the result is the four-register fold's.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ReducePairs(Vector512<float> a01, Vector512<float> a23)
+    {
+        var s = a01 + a23;
+        var t = s.GetLower() + s.GetUpper();
+        var u = t.GetLower() + t.GetUpper();
+        return (u.GetElement(0) + u.GetElement(1)) + (u.GetElement(2) + u.GetElement(3));
+    }
 }
