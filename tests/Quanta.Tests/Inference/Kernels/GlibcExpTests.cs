@@ -40,6 +40,11 @@ public sealed class GlibcExpTests
 
     static void AssertLibm(float[] lanes)
     {
+        if (!OperatingSystem.IsLinux())
+        {
+            // Another libm's expf rounds its own way; attention uses GlibcExp only where libm is glibc.
+            return;
+        }
         var vector = GlibcExp.Exp(Vector256.Create(lanes));
         for (var l = 0; l < 8; l++)
         {
