@@ -75,7 +75,18 @@ public sealed class Q2_KDot : IVecDot, IMatrixDot
             {
                 Unpack(weights.Slice((r * rowBytes) + (b * BlockBytes), BlockBytes), row.Levels.AsSpan(b * 256, 256), row.Integers.AsSpan(b * IntegersPerBlock, IntegersPerBlock), row.Floats.AsSpan(b * 2, 2), width);
             }
-            for (var t = 0; t < tokens; t++)
+            var t = 0;
+            if (width != KernelWidth.Scalar && Avx2.IsSupported && Fma.IsSupported)
+            {
+                // Two tokens at a time share each group's levels and scales.
+                for (; t + 2 <= tokens; t += 2)
+                {
+                    var (first, second) = UnpackedRowDotsAvx2(row, blocks, activations.Slice(t * activationRowBytes, 2 * activationRowBytes), activationRowBytes);
+                    output[(t * outputStride) + r] = first;
+                    output[((t + 1) * outputStride) + r] = second;
+                }
+            }
+            for (; t < tokens; t++)
             {
                 var activationRow = activations.Slice(t * activationRowBytes, activationRowBytes);
                 acc.Clear();
@@ -229,5 +240,58 @@ public sealed class Q2_KDot : IVecDot, IMatrixDot
         Span<float> lanes = stackalloc float[Avx2DotOrder.Lanes];
         sum.CopyTo(lanes);
         return Avx2DotOrder.Sum(lanes);
+    }
+
+    /// <summary>
+    /// An unpacked row against two tokens' activations (<paramref name="activations"/>: two rows
+    /// <paramref name="activationRowBytes"/> apart), <see cref="AddBlockAvx2"/>'s steps for each: the same floats.
+    /// </summary>
+    static unsafe (float First, float Second) UnpackedRowDotsAvx2(UnpackedRow row, int blocks, ReadOnlySpan<byte> activations, int activationRowBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(row.Levels.Length, blocks * 256);
+        ArgumentOutOfRangeException.ThrowIfLessThan(row.Integers.Length, blocks * IntegersPerBlock);
+        ArgumentOutOfRangeException.ThrowIfLessThan(row.Floats.Length, blocks * 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(activations.Length, activationRowBytes + (blocks * Q8_KActivations.BlockBytes));
+        var sum0 = Vector256<float>.Zero;
+        var sum1 = Vector256<float>.Zero;
+        fixed (sbyte* levels0 = row.Levels)
+        fixed (int* integers0 = row.Integers)
+        fixed (float* floats0 = row.Floats)
+        fixed (byte* activations0 = activations)
+        {
+            for (var b = 0; b < blocks; b++)
+            {
+                var levels = (byte*)levels0 + (b * 256);
+                var integers = integers0 + (b * IntegersPerBlock);
+                var a = activations0 + (b * Q8_KActivations.BlockBytes);
+                var z = a + activationRowBytes;
+                var da0 = *(float*)a;
+                var da1 = *(float*)z;
+                var d = floats0[2 * b];
+                var dminW = floats0[(2 * b) + 1];
+                var mins16 = Avx2.Permute4x64(
+                    Avx2.PackSignedSaturate(Avx.LoadVector256(integers + 16), Avx.LoadVector256(integers + 24)).AsInt64(), 0b11_01_10_00).AsInt16();
+                sum0 = Fma.MultiplyAdd(Vector256.Create(-da0 * dminW), Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins16, Avx.LoadVector256((short*)(a + Q8_KActivations.SumsOffset)))), sum0);
+                sum1 = Fma.MultiplyAdd(Vector256.Create(-da1 * dminW), Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins16, Avx.LoadVector256((short*)(z + Q8_KActivations.SumsOffset)))), sum1);
+                var products0 = Vector256<int>.Zero;
+                var products1 = Vector256<int>.Zero;
+                var q80 = (sbyte*)(a + Q8_KActivations.QuantsOffset);
+                var q81 = (sbyte*)(z + Q8_KActivations.QuantsOffset);
+                for (var g = 0; g < 8; g++)
+                {
+                    var level = Avx.LoadVector256(levels + (32 * g));
+                    var scales = Vector256.Create(Vector128.Create((short)integers[2 * g]), Vector128.Create((short)integers[(2 * g) + 1]));
+                    products0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(level, Avx.LoadVector256(q80 + (32 * g))), scales);
+                    products1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(level, Avx.LoadVector256(q81 + (32 * g))), scales);
+                }
+                sum0 = Fma.MultiplyAdd(Vector256.Create(da0 * d), Avx.ConvertToVector256Single(products0), sum0);
+                sum1 = Fma.MultiplyAdd(Vector256.Create(da1 * d), Avx.ConvertToVector256Single(products1), sum1);
+            }
+        }
+        Span<float> lanes = stackalloc float[Avx2DotOrder.Lanes];
+        sum0.CopyTo(lanes);
+        var first = Avx2DotOrder.Sum(lanes);
+        sum1.CopyTo(lanes);
+        return (first, Avx2DotOrder.Sum(lanes));
     }
 }
