@@ -92,7 +92,7 @@ internal abstract unsafe class GgufMemory : IDisposable
                 return;
             }
             // madvise takes whole pages: from the page that holds the first byte to the end of the last.
-            const long page = 4096;
+            long page = Environment.SystemPageSize;
             var start = (_pointer - _mapping + offset) / page * page;
             var end = Math.Min(_pointer - _mapping + Length, _pointer - _mapping + offset + length);
             const int willNeed = 3, populateRead = 22;

@@ -24,7 +24,7 @@ public sealed class IQ4_XSDot : IVecDot
 
     public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width)
     {
-        if (width != KernelWidth.Scalar && Avx2.IsSupported && Fma.IsSupported)
+        if (TileSums.Supported(width))
         {
             return DotAvx2(weights, activations, n / 256);
         }
@@ -88,14 +88,12 @@ public sealed class IQ4_XSDot : IVecDot
                         Ssse3.Shuffle(table, (Vector128.ShiftRightLogical(qs.AsUInt16(), 4).AsByte() & low).AsSByte()));
                     var pairs = Avx2.MultiplyAddAdjacent(Avx2.Abs(q), Avx2.Sign(Avx.LoadVector256(q8 + (32 * ib)), q));
                     var scale = (((w[4 + (ib / 2)] >> (4 * (ib % 2))) & 0xF) | (((scalesHigh >> (2 * ib)) & 3) << 4)) - 32;
-                    sums += Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)scale));
+                    sums = TileSums.AddScaledPairs(sums, pairs, Vector256.Create((short)scale));
                 }
                 var d = Fp16.ToFloat(*(ushort*)w) * *(float*)a;
                 acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sums), acc);
             }
         }
-        Span<float> lanes = stackalloc float[Avx2DotOrder.Lanes];
-        acc.CopyTo(lanes);
-        return Avx2DotOrder.Sum(lanes);
+        return TileSums.Fold(acc);
     }
 }

@@ -54,7 +54,7 @@ public sealed class LegacyDot : IVecDot
 
     public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width)
     {
-        if (WeightType == GgmlType.Q4_0 && width != KernelWidth.Scalar && Avx2.IsSupported && Fma.IsSupported)
+        if (WeightType == GgmlType.Q4_0 && TileSums.Supported(width))
         {
             return Q4_0DotAvx2(weights, activations, n / 32);
         }
@@ -159,13 +159,11 @@ public sealed class LegacyDot : IVecDot
                 var nibbles = Vector256.Create(qs & low, Vector128.ShiftRightLogical(qs.AsUInt16(), 4).AsByte() & low);
                 var q = nibbles.AsSByte() - Vector256.Create((sbyte)8);
                 var y = Avx.LoadVector256((sbyte*)(a + 2));
-                var sums = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(q), Avx2.Sign(y, q)), ones);
+                var sums = TileSums.AddScaledPairs(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(Avx2.Abs(q), Avx2.Sign(y, q)), ones);
                 var d = Fp16.ToFloat(*(ushort*)w) * Fp16.ToFloat(*(ushort*)a);
                 acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sums), acc);
             }
         }
-        Span<float> lanes = stackalloc float[Avx2DotOrder.Lanes];
-        acc.CopyTo(lanes);
-        return Avx2DotOrder.Sum(lanes);
+        return TileSums.Fold(acc);
     }
 }

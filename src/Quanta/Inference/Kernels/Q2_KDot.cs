@@ -11,7 +11,8 @@ namespace Quanta.Inference.Kernels;
 /// accumulator of eight lanes takes first the mins, <c>fma(−d_a·dmin_w, mins[2l]·bsums[2l] + mins[2l+1]·bsums[2l+1],
 /// acc)</c>, then the scaled 2-bit products (each group of 32 is two 16-element sub-blocks: lanes 0–3 take the
 /// first's scale, 4–7 the second's), <c>fma(d_a·d_w, lane, acc)</c>; folded at the end (<see cref="Avx2DotOrder"/>).
-/// A batch unpacks each weight row once (<see cref="UnpackedRow"/>) and meets it with every token in the same order.
+/// With AVX2 the integer steps are ggml's (<see cref="TileSums"/>); a batch unpacks each row's levels once
+/// (<see cref="UnpackedRow"/>) and meets them with two tokens at a time, in the same order.
 /// </summary>
 public sealed class Q2_KDot : IVecDot, IMatrixDot
 {
@@ -20,7 +21,7 @@ public sealed class Q2_KDot : IVecDot, IMatrixDot
     const int DOffset = 80;
     const int DminOffset = 82;
 
-    /// <summary>Per super-block: 16 scales (low nibbles), then 16 mins (high nibbles).</summary>
+    /// <summary>Per super-block in the scalar twin: 16 scales (low nibbles), then 16 mins (high nibbles).</summary>
     const int IntegersPerBlock = 32;
 
     public GgmlType WeightType => GgmlType.Q2_K;
@@ -32,78 +33,72 @@ public sealed class Q2_KDot : IVecDot, IMatrixDot
 
     public float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, KernelWidth width)
     {
+        if (TileSums.Supported(width))
+        {
+            return PackedDotAvx2(weights, activations, n / 256);
+        }
         Span<sbyte> q = stackalloc sbyte[256];
         Span<int> scalesAndMins = stackalloc int[IntegersPerBlock];
         Span<float> d = stackalloc float[2];
         Span<float> acc = stackalloc float[Avx2DotOrder.Lanes];
         Span<int> sums = stackalloc int[Avx2DotOrder.Lanes];
         acc.Clear();
-        if (width != KernelWidth.Scalar && Avx2.IsSupported && Fma.IsSupported)
-        {
-            return PackedDotAvx2(weights, activations, n);
-        }
         for (var b = 0; b < n / 256; b++)
         {
-            Unpack(weights.Slice(b * BlockBytes, BlockBytes), q, scalesAndMins, d, width);
+            var w = weights.Slice(b * BlockBytes, BlockBytes);
+            UnpackLevels(w, q, width);
+            for (var j = 0; j < 16; j++)
+            {
+                scalesAndMins[j] = w[j] & 0xF;
+                scalesAndMins[16 + j] = w[j] >> 4;
+            }
+            d[0] = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w[DOffset..]));
+            d[1] = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w[DminOffset..]));
             AddBlock(q, scalesAndMins, d, activations.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes), sums, acc, width);
         }
         return Avx2DotOrder.Sum(acc);
     }
 
-    public bool CanMultiply(KernelWidth width) => width != KernelWidth.Scalar && Avx2.IsSupported && Fma.IsSupported;
+    public bool CanMultiply(KernelWidth width) => TileSums.Supported(width);
 
-    /// <summary><see cref="Dot"/> for a block of rows and tokens, each weight row unpacked once: the same floats.</summary>
+    /// <summary>
+    /// <see cref="Dot"/> for a block of rows and tokens: each row's levels unpacked once and met by two tokens at a time
+    /// (<see cref="UnpackedRowDotsAvx2"/>); a last odd token, or a single one, reads the packed blocks. The same floats.
+    /// </summary>
     public void Multiply(ReadOnlySpan<byte> weights, int rowBytes, int rows, ReadOnlySpan<byte> activations, int activationRowBytes, int tokens, int n, Span<float> output, int outputStride)
     {
         var width = KernelWidths.Current;
         var blocks = n / 256;
-        var row = UnpackedRow.For(blocks, IntegersPerBlock, floatsPerBlock: 2);
-        Span<float> acc = stackalloc float[Avx2DotOrder.Lanes];
-        Span<int> sums = stackalloc int[Avx2DotOrder.Lanes];
-        if (tokens == 1)
-        {
-            // One token (generation): nothing to share an unpacked row with, so each block is read as it is packed.
-            for (var r = 0; r < rows; r++)
-            {
-                output[r] = PackedDotAvx2(weights.Slice(r * rowBytes, rowBytes), activations, n);
-            }
-            return;
-        }
+        var levels = UnpackedRow.For(blocks, integersPerBlock: 0, floatsPerBlock: 0).Levels;
         for (var r = 0; r < rows; r++)
         {
-            for (var b = 0; b < blocks; b++)
-            {
-                Unpack(weights.Slice((r * rowBytes) + (b * BlockBytes), BlockBytes), row.Levels.AsSpan(b * 256, 256), row.Integers.AsSpan(b * IntegersPerBlock, IntegersPerBlock), row.Floats.AsSpan(b * 2, 2), width);
-            }
+            var row = weights.Slice(r * rowBytes, blocks * BlockBytes);
             var t = 0;
-            if (width != KernelWidth.Scalar && Avx2.IsSupported && Fma.IsSupported)
+            if (tokens >= 2)
             {
-                // Two tokens at a time share each group's levels and scales.
+                for (var b = 0; b < blocks; b++)
+                {
+                    UnpackLevels(row.Slice(b * BlockBytes, BlockBytes), levels.AsSpan(b * 256, 256), width);
+                }
                 for (; t + 2 <= tokens; t += 2)
                 {
-                    var (first, second) = UnpackedRowDotsAvx2(row, blocks, activations.Slice(t * activationRowBytes, 2 * activationRowBytes), activationRowBytes);
+                    var (first, second) = UnpackedRowDotsAvx2(levels, row, blocks, activations.Slice(t * activationRowBytes, 2 * activationRowBytes), activationRowBytes);
                     output[(t * outputStride) + r] = first;
                     output[((t + 1) * outputStride) + r] = second;
                 }
             }
-            for (; t < tokens; t++)
+            if (t < tokens)
             {
-                var activationRow = activations.Slice(t * activationRowBytes, activationRowBytes);
-                acc.Clear();
-                for (var b = 0; b < blocks; b++)
-                {
-                    AddBlock(row.Levels.AsSpan(b * 256, 256), row.Integers.AsSpan(b * IntegersPerBlock, IntegersPerBlock), row.Floats.AsSpan(b * 2, 2), activationRow.Slice(b * Q8_KActivations.BlockBytes, Q8_KActivations.BlockBytes), sums, acc, width);
-                }
-                output[(t * outputStride) + r] = Avx2DotOrder.Sum(acc);
+                output[(t * outputStride) + r] = PackedDotAvx2(row, activations.Slice(t * activationRowBytes, activationRowBytes), blocks);
             }
         }
     }
 
     /// <summary>
-    /// One super-block's 256 levels (0..3) in element order (in each half of 128, group j is bits 2j..2j+1 of the half's
-    /// 32 <c>qs</c> bytes), its scales and mins, and its d and dmin.
+    /// One super-block's 256 levels (0..3) in element order: in each half of 128, group j is bits 2j..2j+1 of the
+    /// half's 32 <c>qs</c> bytes.
     /// </summary>
-    static void Unpack(ReadOnlySpan<byte> w, Span<sbyte> q, Span<int> scalesAndMins, Span<float> d, KernelWidth width)
+    static void UnpackLevels(ReadOnlySpan<byte> w, Span<sbyte> q, KernelWidth width)
     {
         for (var half = 0; half < 2; half++)
         {
@@ -126,25 +121,13 @@ public sealed class Q2_KDot : IVecDot, IMatrixDot
                 (Vector256.ShiftRightLogical(bits, 2 * shift) & Vector256.Create((byte)3)).CopyTo(output[((128 * half) + (32 * shift))..]);
             }
         }
-        for (var j = 0; j < 16; j++)
-        {
-            scalesAndMins[j] = w[j] & 0xF;
-            scalesAndMins[16 + j] = w[j] >> 4;
-        }
-        d[0] = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w[DOffset..]));
-        d[1] = Fp16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(w[DminOffset..]));
     }
 
-    /// <summary>One unpacked super-block against one Q8_K block: the mins' lanes, then the scaled products' lanes.</summary>
+    /// <summary>The scalar twin's super-block against one Q8_K block: the mins' lanes, then the scaled products' lanes.</summary>
     static void AddBlock(ReadOnlySpan<sbyte> q, ReadOnlySpan<int> scalesAndMins, ReadOnlySpan<float> d, ReadOnlySpan<byte> a, Span<int> sums, Span<float> acc, KernelWidth width)
     {
         var da = BinaryPrimitives.ReadSingleLittleEndian(a);
         var dmin = -da * d[1];
-        if (width != KernelWidth.Scalar && Avx2.IsSupported)
-        {
-            AddBlockAvx2(q, scalesAndMins, da * d[0], dmin, a, acc);
-            return;
-        }
         for (var l = 0; l < Avx2DotOrder.Lanes; l++)
         {
             var mins = (scalesAndMins[16 + (2 * l)] * BinaryPrimitives.ReadInt16LittleEndian(a[(Q8_KActivations.SumsOffset + (4 * l))..]))
@@ -161,50 +144,24 @@ public sealed class Q2_KDot : IVecDot, IMatrixDot
     }
 
     /// <summary>
-    /// <see cref="AddBlock"/> as ggml's AVX2 code computes it: the mins' lanes by one <c>vpmaddwd</c> with the
-    /// activation sums, each group's products by <c>vpmaddubsw</c> (levels 0..3 unsigned, activations signed: no
-    /// saturation) and <c>vpmaddwd</c> with its two scales; the same integers in every lane, the same two fused
-    /// multiply-adds per lane, so the same floats.
+    /// A block's mins' lanes as ggml's AVX2 code takes them, <c>fma(−d_a·dmin_w, pmaddwd(mins, bsums), acc)</c>: the mins
+    /// are the high nibbles of the 16 scale bytes, the activation sums the Q8_K block's sixteen.
     /// </summary>
-    static unsafe void AddBlockAvx2(ReadOnlySpan<sbyte> q, ReadOnlySpan<int> scalesAndMins, float d, float dmin, ReadOnlySpan<byte> a, Span<float> acc)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(q.Length, 256);
-        ArgumentOutOfRangeException.ThrowIfLessThan(scalesAndMins.Length, IntegersPerBlock);
-        ArgumentOutOfRangeException.ThrowIfLessThan(a.Length, Q8_KActivations.BlockBytes);
-        ArgumentOutOfRangeException.ThrowIfLessThan(acc.Length, Avx2DotOrder.Lanes);
-        fixed (sbyte* levels = q)
-        fixed (int* integers = scalesAndMins)
-        fixed (byte* block = a)
-        fixed (float* lanes = acc)
-        {
-            var mins = Avx.LoadVector256(integers + 16);
-            var mins16 = Avx2.PackSignedSaturate(mins, Avx.LoadVector256(integers + 24));
-            // packs interleaves 128-bit halves: restore element order (0..7 | 8..15).
-            mins16 = Avx2.Permute4x64(mins16.AsInt64(), 0b11_01_10_00).AsInt16();
-            var bsums = Avx.LoadVector256((short*)(block + Q8_KActivations.SumsOffset));
-            var sum = Avx.LoadVector256(lanes);
-            sum = Fma.MultiplyAdd(Vector256.Create(dmin), Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins16, bsums)), sum);
-            var products = Vector256<int>.Zero;
-            var q8 = (sbyte*)(block + Q8_KActivations.QuantsOffset);
-            for (var g = 0; g < 8; g++)
-            {
-                var pairs = Avx2.MultiplyAddAdjacent(Avx.LoadVector256((byte*)levels + (32 * g)), Avx.LoadVector256(q8 + (32 * g)));
-                var scales = Vector256.Create(
-                    Vector128.Create((short)integers[2 * g]), Vector128.Create((short)integers[(2 * g) + 1]));
-                products += Avx2.MultiplyAddAdjacent(pairs, scales);
-            }
-            Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(products), sum).Store(lanes);
-        }
-    }
+    static unsafe Vector256<float> AddMins(byte* w, byte* a, Vector256<short> mins, Vector256<float> acc) =>
+        Fma.MultiplyAdd(
+            Vector256.Create(-*(float*)a * Fp16.ToFloat(*(ushort*)(w + DminOffset))),
+            Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256((short*)(a + Q8_KActivations.SumsOffset)))),
+            acc);
 
     /// <summary>
-    /// <see cref="Dot"/> straight from the packed blocks (AVX2 + FMA): each group's levels shifted out of the
-    /// <c>qs</c> bytes in a register (16-bit shifts, then the mask: the same bytes as <see cref="Unpack"/>), then
-    /// <see cref="AddBlockAvx2"/>'s products and order.
+    /// <see cref="Dot"/> straight from the packed blocks, in ggml's AVX2 steps: each group's levels shifted out of the
+    /// <c>qs</c> bytes in a register (16-bit shifts, then the mask: <see cref="UnpackLevels"/>'s bytes), <c>pmaddubsw</c>
+    /// with the activations (levels unsigned 0..3: no saturation), the group's two sub-block scales by
+    /// <see cref="TileSums.SubBlockPairScales"/> and <see cref="TileSums.AddScaledPairs"/>; per block the mins' lanes
+    /// (<see cref="AddMins"/>), then <c>fma(d_a·d_w, lane, acc)</c>; <see cref="TileSums.Fold"/>.
     /// </summary>
-    static unsafe float PackedDotAvx2(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
+    static unsafe float PackedDotAvx2(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int blocks)
     {
-        var blocks = n / 256;
         ArgumentOutOfRangeException.ThrowIfLessThan(weights.Length, blocks * BlockBytes);
         ArgumentOutOfRangeException.ThrowIfLessThan(activations.Length, blocks * Q8_KActivations.BlockBytes);
         var sum = Vector256<float>.Zero;
@@ -215,11 +172,10 @@ public sealed class Q2_KDot : IVecDot, IMatrixDot
             {
                 var w = w0 + (b * BlockBytes);
                 var a = a0 + (b * Q8_KActivations.BlockBytes);
-                var da = *(float*)a;
-                var dmin = -da * Fp16.ToFloat(*(ushort*)(w + DminOffset));
-                var nibbles = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(w));
-                var mins16 = Avx2.ShiftRightLogical(nibbles, 4);
-                sum = Fma.MultiplyAdd(Vector256.Create(dmin), Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins16, Avx.LoadVector256((short*)(a + Q8_KActivations.SumsOffset)))), sum);
+                var packedScales = Sse2.LoadVector128(w);
+                sum = AddMins(w, a, Avx2.ShiftRightLogical(Avx2.ConvertToVector256Int16(packedScales), 4), sum);
+                var scales = (packedScales & Vector128.Create((byte)0x0F)).AsSByte();
+                var shuffle = TileSums.FirstSubBlockPair;
                 var products = Vector256<int>.Zero;
                 var q8 = (sbyte*)(a + Q8_KActivations.QuantsOffset);
                 for (var half = 0; half < 2; half++)
@@ -227,71 +183,61 @@ public sealed class Q2_KDot : IVecDot, IMatrixDot
                     var bits = Avx.LoadVector256(w + QsOffset + (32 * half)).AsUInt16();
                     for (var shift = 0; shift < 4; shift++)
                     {
-                        var g = (4 * half) + shift;
                         var levels = Vector256.ShiftRightLogical(bits, 2 * shift).AsByte() & Vector256.Create((byte)3);
-                        var pairs = Avx2.MultiplyAddAdjacent(levels, Avx.LoadVector256(q8 + (32 * g)));
-                        var scales = Vector256.Create(Vector128.Create((short)(w[2 * g] & 0xF)), Vector128.Create((short)(w[(2 * g) + 1] & 0xF)));
-                        products += Avx2.MultiplyAddAdjacent(pairs, scales);
+                        var pairs = Avx2.MultiplyAddAdjacent(levels, Avx.LoadVector256(q8 + (32 * ((4 * half) + shift))));
+                        products = TileSums.AddScaledPairs(products, pairs, TileSums.SubBlockPairScales(scales, ref shuffle));
                     }
                 }
-                sum = Fma.MultiplyAdd(Vector256.Create(da * Fp16.ToFloat(*(ushort*)(w + DOffset))), Avx.ConvertToVector256Single(products), sum);
+                sum = Fma.MultiplyAdd(Vector256.Create(*(float*)a * Fp16.ToFloat(*(ushort*)(w + DOffset))), Avx.ConvertToVector256Single(products), sum);
             }
         }
-        Span<float> lanes = stackalloc float[Avx2DotOrder.Lanes];
-        sum.CopyTo(lanes);
-        return Avx2DotOrder.Sum(lanes);
+        return TileSums.Fold(sum);
     }
 
     /// <summary>
-    /// An unpacked row against two tokens' activations (<paramref name="activations"/>: two rows
-    /// <paramref name="activationRowBytes"/> apart), <see cref="AddBlockAvx2"/>'s steps for each: the same floats.
+    /// A row's unpacked <paramref name="levels"/> (its packed blocks in <paramref name="row"/> for scales, mins, d and
+    /// dmin) against two tokens' activations, <paramref name="activationRowBytes"/> apart: <see cref="PackedDotAvx2"/>'s
+    /// steps for each, each group's levels and scales loaded once for both. The same floats.
     /// </summary>
-    static unsafe (float First, float Second) UnpackedRowDotsAvx2(UnpackedRow row, int blocks, ReadOnlySpan<byte> activations, int activationRowBytes)
+    static unsafe (float First, float Second) UnpackedRowDotsAvx2(sbyte[] levels, ReadOnlySpan<byte> row, int blocks, ReadOnlySpan<byte> activations, int activationRowBytes)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(row.Levels.Length, blocks * 256);
-        ArgumentOutOfRangeException.ThrowIfLessThan(row.Integers.Length, blocks * IntegersPerBlock);
-        ArgumentOutOfRangeException.ThrowIfLessThan(row.Floats.Length, blocks * 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(levels.Length, blocks * 256);
+        ArgumentOutOfRangeException.ThrowIfLessThan(row.Length, blocks * BlockBytes);
         ArgumentOutOfRangeException.ThrowIfLessThan(activations.Length, activationRowBytes + (blocks * Q8_KActivations.BlockBytes));
         var sum0 = Vector256<float>.Zero;
         var sum1 = Vector256<float>.Zero;
-        fixed (sbyte* levels0 = row.Levels)
-        fixed (int* integers0 = row.Integers)
-        fixed (float* floats0 = row.Floats)
+        fixed (sbyte* levels0 = levels)
+        fixed (byte* w0 = row)
         fixed (byte* activations0 = activations)
         {
             for (var b = 0; b < blocks; b++)
             {
-                var levels = (byte*)levels0 + (b * 256);
-                var integers = integers0 + (b * IntegersPerBlock);
+                var level = (byte*)levels0 + (b * 256);
+                var w = w0 + (b * BlockBytes);
                 var a = activations0 + (b * Q8_KActivations.BlockBytes);
                 var z = a + activationRowBytes;
-                var da0 = *(float*)a;
-                var da1 = *(float*)z;
-                var d = floats0[2 * b];
-                var dminW = floats0[(2 * b) + 1];
-                var mins16 = Avx2.Permute4x64(
-                    Avx2.PackSignedSaturate(Avx.LoadVector256(integers + 16), Avx.LoadVector256(integers + 24)).AsInt64(), 0b11_01_10_00).AsInt16();
-                sum0 = Fma.MultiplyAdd(Vector256.Create(-da0 * dminW), Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins16, Avx.LoadVector256((short*)(a + Q8_KActivations.SumsOffset)))), sum0);
-                sum1 = Fma.MultiplyAdd(Vector256.Create(-da1 * dminW), Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins16, Avx.LoadVector256((short*)(z + Q8_KActivations.SumsOffset)))), sum1);
+                var packedScales = Sse2.LoadVector128(w);
+                var mins = Avx2.ShiftRightLogical(Avx2.ConvertToVector256Int16(packedScales), 4);
+                sum0 = AddMins(w, a, mins, sum0);
+                sum1 = AddMins(w, z, mins, sum1);
+                var scales = (packedScales & Vector128.Create((byte)0x0F)).AsSByte();
+                var shuffle = TileSums.FirstSubBlockPair;
                 var products0 = Vector256<int>.Zero;
                 var products1 = Vector256<int>.Zero;
                 var q80 = (sbyte*)(a + Q8_KActivations.QuantsOffset);
                 var q81 = (sbyte*)(z + Q8_KActivations.QuantsOffset);
                 for (var g = 0; g < 8; g++)
                 {
-                    var level = Avx.LoadVector256(levels + (32 * g));
-                    var scales = Vector256.Create(Vector128.Create((short)integers[2 * g]), Vector128.Create((short)integers[(2 * g) + 1]));
-                    products0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(level, Avx.LoadVector256(q80 + (32 * g))), scales);
-                    products1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(level, Avx.LoadVector256(q81 + (32 * g))), scales);
+                    var group = Avx.LoadVector256(level + (32 * g));
+                    var pairScales = TileSums.SubBlockPairScales(scales, ref shuffle);
+                    products0 = TileSums.AddScaledPairs(products0, Avx2.MultiplyAddAdjacent(group, Avx.LoadVector256(q80 + (32 * g))), pairScales);
+                    products1 = TileSums.AddScaledPairs(products1, Avx2.MultiplyAddAdjacent(group, Avx.LoadVector256(q81 + (32 * g))), pairScales);
                 }
-                sum0 = Fma.MultiplyAdd(Vector256.Create(da0 * d), Avx.ConvertToVector256Single(products0), sum0);
-                sum1 = Fma.MultiplyAdd(Vector256.Create(da1 * d), Avx.ConvertToVector256Single(products1), sum1);
+                var d = Fp16.ToFloat(*(ushort*)(w + DOffset));
+                sum0 = Fma.MultiplyAdd(Vector256.Create(*(float*)a * d), Avx.ConvertToVector256Single(products0), sum0);
+                sum1 = Fma.MultiplyAdd(Vector256.Create(*(float*)z * d), Avx.ConvertToVector256Single(products1), sum1);
             }
         }
-        Span<float> lanes = stackalloc float[Avx2DotOrder.Lanes];
-        sum0.CopyTo(lanes);
-        var first = Avx2DotOrder.Sum(lanes);
-        sum1.CopyTo(lanes);
-        return (first, Avx2DotOrder.Sum(lanes));
+        return (TileSums.Fold(sum0), TileSums.Fold(sum1));
     }
 }
